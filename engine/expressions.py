@@ -1,0 +1,664 @@
+"""The safe expression language that items compute with.
+
+Items are data: the only computation an item can ask for is an expression in this language. An
+expression is parsed by Python's own parser (``ast.parse`` in ``eval`` mode), checked node by node
+against an allow-list before anything runs, and evaluated by a tightly configured
+:class:`simpleeval.SimpleEval`. The language has numbers, booleans, short strings (only as function
+arguments), arithmetic, comparisons, ``and``/``or``/``not``, ``a if c else b``, indexing and
+slicing, list literals, the function library (:mod:`engine.functions`), numpy reductions and
+elementwise maths. It has no attribute access, no dunder names, no lambdas, comprehensions,
+f-strings, imports or assignment; exponents, literals, sizes and the source length are bounded.
+
+Values are **batched**. Axis 0 of every value is the variant axis: evaluating once over a batch of
+B variants gives every student's value at once, and a single variant is a batch of one. A literal
+has a batch axis of length 1 and broadcasts against any batch. The rest of the shape is the value
+as the author sees it (a scalar, or a vector of options), and every operation follows numpy's
+broadcasting on that per-variant shape; :func:`align` pads the per-variant axes so that numpy's
+right-aligned broadcasting never mixes the batch axis with a vector axis.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpleeval
+
+from engine.functions.registry import REGISTRY
+
+__all__ = [
+    "MAX_ARRAY_SIZE",
+    "MAX_EXPONENT",
+    "MAX_LENGTH",
+    "MAX_NODES",
+    "Expression",
+    "ExpressionError",
+    "align",
+    "as_batch",
+    "compile_expression",
+    "evaluate",
+    "known_functions",
+    "names_in",
+]
+
+MAX_LENGTH = 2000
+"""Longest expression source, in characters."""
+MAX_NODES = 400
+"""Most syntax-tree nodes in one expression."""
+MAX_EXPONENT = 1024.0
+"""Largest absolute exponent ``**`` accepts (``9**9**9`` is refused, not computed)."""
+MAX_LITERAL = 1e15
+"""Largest absolute numeric literal."""
+MAX_ARRAY_SIZE = 100_000
+"""Most elements any one value may hold (across the batch)."""
+MAX_STRING = 64
+"""Longest string literal (strings only name options such as ``kind="k3"``)."""
+
+Array = np.ndarray
+
+
+class ExpressionError(ValueError):
+    """An expression that cannot be accepted or evaluated.
+
+    ``source`` is the expression, ``column`` the 0-based offset of the offending node when known.
+    The message never contains a value computed from a variant, so it is safe to show.
+    """
+
+    def __init__(self, message: str, source: str = "", column: int | None = None) -> None:
+        self.message = message
+        self.source = source
+        self.column = column
+        where = f" at column {column + 1}" if column is not None else ""
+        super().__init__(f"{message}{where} in expression {source!r}" if source else message)
+
+
+# --------------------------------------------------------------------------------------------
+# Batched values
+
+
+def as_batch(value: Any) -> Array:
+    """Lift a plain value (a literal, a list, a per-variant array) to a batch of one."""
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        arr = value
+    else:
+        arr = np.asarray(value)
+    if arr.dtype.kind in "iu":
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind not in "fb":
+        raise ExpressionError(f"a value of type {arr.dtype} is not a number")
+    return arr[np.newaxis, ...]
+
+
+def align(*arrays: Array) -> list[Array]:
+    """Pad per-variant axes (after axis 0) so all arrays have the same number of dimensions."""
+    ndim = max(a.ndim for a in arrays)
+    out = []
+    for a in arrays:
+        if a.ndim < ndim:
+            a = a.reshape(a.shape[:1] + (1,) * (ndim - a.ndim) + a.shape[1:])
+        out.append(a)
+    return out
+
+
+def _check_size(result: Array) -> Array:
+    if result.size > MAX_ARRAY_SIZE:
+        raise ExpressionError(f"a value would hold {result.size} numbers (at most {MAX_ARRAY_SIZE})")
+    return result
+
+
+def _binary(op: Callable[[Array, Array], Array]) -> Callable[[Array, Array], Array]:
+    def apply(left: Array, right: Array) -> Array:
+        if not isinstance(left, np.ndarray) or not isinstance(right, np.ndarray):
+            raise ExpressionError("operators apply to numbers, not to strings")
+        a, b = align(left, right)
+        try:
+            return _check_size(op(a, b))
+        except ValueError as exc:
+            raise ExpressionError(
+                f"shapes {left.shape[1:]} and {right.shape[1:]} do not match"
+            ) from exc
+
+    return apply
+
+
+def _power(base: Array, exponent: Array) -> Array:
+    if exponent.size and float(np.max(np.abs(exponent))) > MAX_EXPONENT:
+        raise ExpressionError(f"exponent too large (at most {MAX_EXPONENT:g} in absolute value)")
+    return np.power(base, exponent)
+
+
+def _unary(op: Callable[[Array], Array]) -> Callable[[Array], Array]:
+    def apply(operand: Array) -> Array:
+        if not isinstance(operand, np.ndarray):
+            raise ExpressionError("operators apply to numbers, not to strings")
+        return op(operand)
+
+    return apply
+
+
+_OPERATORS: dict[type, Callable[..., Array]] = {
+    ast.Add: _binary(np.add),
+    ast.Sub: _binary(np.subtract),
+    ast.Mult: _binary(np.multiply),
+    ast.Div: _binary(np.true_divide),
+    ast.FloorDiv: _binary(np.floor_divide),
+    ast.Mod: _binary(np.mod),
+    ast.Pow: _binary(_power),
+    ast.USub: _unary(np.negative),
+    ast.UAdd: _unary(np.positive),
+    ast.Not: _unary(np.logical_not),
+    ast.Eq: _binary(np.equal),
+    ast.NotEq: _binary(np.not_equal),
+    ast.Lt: _binary(np.less),
+    ast.LtE: _binary(np.less_equal),
+    ast.Gt: _binary(np.greater),
+    ast.GtE: _binary(np.greater_equal),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Functions an expression may call
+
+
+def _value_axes(a: Array) -> tuple[int, ...]:
+    return tuple(range(1, a.ndim))
+
+
+def _reduction(op: Callable[..., Array]) -> Callable[[Array], Array]:
+    """A reduction over the whole per-variant value (``sum(x)`` sums a variant's vector)."""
+
+    def reduce(x: Array) -> Array:
+        return op(x, axis=_value_axes(x))
+
+    return reduce
+
+
+def _last_axis(op: Callable[..., Array], *, as_float: bool = False) -> Callable[[Array], Array]:
+    """A function along the last per-variant axis (``argmax``, ``sort``, ``cumsum``)."""
+
+    def apply(x: Array) -> Array:
+        if x.ndim < 2:
+            raise ExpressionError(f"{getattr(op, '__name__', 'this function')} needs a vector")
+        result = op(x, axis=-1)
+        return result.astype(np.float64) if as_float else result
+
+    return apply
+
+    return apply
+
+
+def _extreme(elementwise: Callable[..., Array], whole: Callable[..., Array]) -> Callable[..., Array]:
+    """``min(x)`` reduces a vector; ``min(a, b, ...)`` is elementwise, like Python's builtin."""
+
+    def apply(*args: Array) -> Array:
+        if len(args) == 1:
+            return whole(args[0], axis=_value_axes(args[0]))
+        arrays = align(*args)
+        return functools.reduce(elementwise, arrays)
+
+    return apply
+
+
+def _elementwise(op: Callable[..., Array]) -> Callable[..., Array]:
+    def apply(*args: Array) -> Array:
+        for a in args:
+            if not isinstance(a, np.ndarray):
+                raise ExpressionError(f"{getattr(op, '__name__', 'function')} takes numbers")
+        return _check_size(op(*align(*args)))
+
+    return apply
+
+
+def _len(x: Array) -> Array:
+    if x.ndim < 2:
+        raise ExpressionError("len() needs a vector")
+    return np.full((1,), float(x.shape[-1]))
+
+
+def _round(x: Array, ndigits: Array | None = None) -> Array:
+    digits = 0 if ndigits is None else _constant_int(ndigits, "round's ndigits")
+    return np.round(x, digits)
+
+
+def _arange(*args: Array) -> Array:
+    bounds = [_constant_int(a, "arange's bounds") for a in args]
+    if not 1 <= len(bounds) <= 3:
+        raise ExpressionError("arange takes 1 to 3 whole numbers")
+    result = np.arange(*bounds, dtype=np.float64)
+    return _check_size(result[np.newaxis, :])
+
+
+def _constant_int(value: Array, what: str) -> int:
+    arr = np.asarray(value)
+    if arr.size != 1 or not np.isfinite(arr).all() or float(arr.flat[0]) != int(arr.flat[0]):
+        raise ExpressionError(f"{what} must be one whole number")
+    return int(arr.flat[0])
+
+
+def _count(x: Array) -> Array:
+    return np.count_nonzero(x, axis=_value_axes(x)).astype(np.float64)
+
+
+_BUILTINS: dict[str, Callable[..., Array]] = {
+    # reductions over a variant's whole value
+    "sum": _reduction(np.sum),
+    "mean": _reduction(np.mean),
+    "prod": _reduction(np.prod),
+    "std": _reduction(np.std),
+    "var": _reduction(np.var),
+    "median": _reduction(np.median),
+    "any": _reduction(np.any),
+    "all": _reduction(np.all),
+    "count": _count,
+    "min": _extreme(np.minimum, np.min),
+    "max": _extreme(np.maximum, np.max),
+    # along the last axis
+    "argmax": _last_axis(np.argmax, as_float=True),
+    "argmin": _last_axis(np.argmin, as_float=True),
+    "sort": _last_axis(np.sort),
+    "argsort": _last_axis(functools.partial(np.argsort, kind="stable"), as_float=True),
+    "cumsum": _last_axis(np.cumsum),
+    "len": _len,
+    # elementwise maths
+    "abs": _elementwise(np.abs),
+    "exp": _elementwise(np.exp),
+    "log": _elementwise(np.log),
+    "log2": _elementwise(np.log2),
+    "log10": _elementwise(np.log10),
+    "log1p": _elementwise(np.log1p),
+    "expm1": _elementwise(np.expm1),
+    "sqrt": _elementwise(np.sqrt),
+    "sin": _elementwise(np.sin),
+    "cos": _elementwise(np.cos),
+    "tanh": _elementwise(np.tanh),
+    "floor": _elementwise(np.floor),
+    "ceil": _elementwise(np.ceil),
+    "sign": _elementwise(np.sign),
+    "minimum": _elementwise(np.minimum),
+    "maximum": _elementwise(np.maximum),
+    "clip": _elementwise(np.clip),
+    "where": _elementwise(np.where),
+    "isclose": _elementwise(np.isclose),
+    "round": _round,
+    "arange": _arange,
+}
+
+
+# Library functions that work along the last axis: which arguments carry that axis, and which
+# per-row arguments must broadcast against it (softmax's temperature divides every logit).
+_VECTOR_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "softmax": ("logits",),
+    "log_softmax": ("logits",),
+    "entropy": ("logits",),
+    "cross_entropy": ("logits",),
+    "perplexity": ("token_logps",),
+    "kwise_ranking_loss": ("scores",),
+    "gae": ("rewards", "values"),
+}
+_TRAILING_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "softmax": ("temperature",),
+    "log_softmax": ("temperature",),
+}
+_FORBIDDEN_KEYWORDS = frozenset({"axis"})  # axis 0 is the variant axis: never the author's
+
+
+def _library_function(name: str, func: Callable[..., Any]) -> Callable[..., Array]:
+    signature = inspect.signature(func)
+    vector_args = _VECTOR_ARGUMENTS.get(name, ())
+    trailing_args = _TRAILING_ARGUMENTS.get(name, ())
+
+    def call(*args: Any, **kwargs: Any) -> Array:
+        if _FORBIDDEN_KEYWORDS & kwargs.keys():
+            raise ExpressionError(f"{name}() works along the last axis; 'axis' cannot be given")
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ExpressionError(f"{name}(): {exc}") from exc
+        numeric = {
+            k: v for k, v in bound.arguments.items() if isinstance(v, np.ndarray)
+        }
+        if vector_args:
+            vectors = [k for k in vector_args if k in numeric]
+            aligned = dict(zip(vectors, align(*(numeric[k] for k in vectors)), strict=True))
+            ndim = max(a.ndim for a in aligned.values())
+            if ndim < 2:
+                raise ExpressionError(f"{name}() needs a vector for {vectors[0]!r}")
+            for k, v in numeric.items():
+                if k in aligned:
+                    continue
+                v = align(v, np.empty((1,) * (ndim - 1)))[0]
+                if k in trailing_args:
+                    v = v[..., np.newaxis]
+                aligned[k] = v
+        else:
+            keys = list(numeric)
+            aligned = dict(zip(keys, align(*numeric.values()), strict=True)) if keys else {}
+        bound.arguments.update(aligned)
+        try:
+            result = func(*bound.args, **bound.kwargs)
+        except (ValueError, TypeError) as exc:
+            raise ExpressionError(f"{name}(): {exc}") from exc
+        return _check_size(np.asarray(result, dtype=np.float64))
+
+    call.__name__ = name
+    return call
+
+
+@functools.cache
+def _functions() -> Mapping[str, Callable[..., Array]]:
+    table = dict(_BUILTINS)
+    for spec in REGISTRY.values():
+        table[spec.name] = _library_function(spec.name, spec.func)
+    return table
+
+
+def known_functions() -> frozenset[str]:
+    """Every function name an expression may call."""
+    return frozenset(_functions())
+
+
+_CONSTANTS: dict[str, Array] = {
+    "pi": np.array([math.pi]),
+    "e": np.array([math.e]),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# The static check: which syntax is allowed at all
+
+_ALLOWED_NODES: tuple[type, ...] = (
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Call,
+    ast.keyword,
+    ast.Name,
+    ast.Constant,
+    ast.Subscript,
+    ast.Slice,
+    ast.List,
+    ast.Tuple,
+    ast.Load,
+    ast.And,
+    ast.Or,
+    *_OPERATORS.keys(),
+)
+
+_REFUSALS: dict[type, str] = {
+    ast.Attribute: "attribute access is not allowed",
+    ast.Lambda: "lambdas are not allowed",
+    ast.ListComp: "comprehensions are not allowed",
+    ast.SetComp: "comprehensions are not allowed",
+    ast.DictComp: "comprehensions are not allowed",
+    ast.GeneratorExp: "comprehensions are not allowed",
+    ast.NamedExpr: "assignment is not allowed",
+    ast.JoinedStr: "f-strings are not allowed",
+    ast.Starred: "star arguments are not allowed",
+    ast.Await: "await is not allowed",
+    ast.Yield: "yield is not allowed",
+    ast.YieldFrom: "yield is not allowed",
+    ast.Dict: "dictionaries are not allowed",
+    ast.Set: "sets are not allowed",
+    ast.BitAnd: "bitwise operators are not allowed (use 'and')",
+    ast.BitOr: "bitwise operators are not allowed (use 'or')",
+    ast.BitXor: "bitwise operators are not allowed",
+    ast.Invert: "bitwise operators are not allowed (use 'not')",
+    ast.LShift: "bitwise operators are not allowed",
+    ast.RShift: "bitwise operators are not allowed",
+    ast.MatMult: "matrix multiplication is not allowed",
+    ast.In: "'in' is not allowed",
+    ast.NotIn: "'not in' is not allowed",
+    ast.Is: "'is' is not allowed (use ==)",
+    ast.IsNot: "'is not' is not allowed (use !=)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Expression:
+    """A checked expression, ready to evaluate many times.
+
+    ``names`` are the variables it reads and ``functions`` the functions it calls, so that a
+    content checker can verify them before any variant exists.
+    """
+
+    source: str
+    tree: ast.expr
+    names: frozenset[str]
+    functions: frozenset[str]
+
+    def __call__(self, names: Mapping[str, Any]) -> Array:
+        return evaluate(self, names)
+
+
+def _check_node(node: ast.AST, source: str, parents: list[ast.AST]) -> None:
+    column = getattr(node, "col_offset", None)
+    refusal = _REFUSALS.get(type(node))
+    if refusal is not None:
+        raise ExpressionError(refusal, source, column)
+    if not isinstance(node, _ALLOWED_NODES):
+        raise ExpressionError(f"{type(node).__name__} is not allowed", source, column)
+    if isinstance(node, ast.Name) and node.id.startswith("_"):
+        raise ExpressionError(f"names starting with '_' are not allowed ({node.id})", source, column)
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name):
+            raise ExpressionError("only named functions can be called", source, column)
+        if any(k.arg is None for k in node.keywords):
+            raise ExpressionError("** arguments are not allowed", source, column)
+    if isinstance(node, ast.Constant):
+        _check_constant(node, source, parents)
+
+
+def _check_constant(node: ast.Constant, source: str, parents: list[ast.AST]) -> None:
+    value = node.value
+    column = node.col_offset
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        if not math.isfinite(float(value)) or abs(value) > MAX_LITERAL:
+            raise ExpressionError(f"number literal too large (at most {MAX_LITERAL:g})", source, column)
+        return
+    if isinstance(value, str):
+        parent = parents[-1] if parents else None
+        if not isinstance(parent, ast.keyword | ast.Call):
+            raise ExpressionError("strings are only allowed as function arguments", source, column)
+        if len(value) > MAX_STRING:
+            raise ExpressionError(f"string literal too long (at most {MAX_STRING})", source, column)
+        return
+    raise ExpressionError(f"{type(value).__name__} literals are not allowed", source, column)
+
+
+def _walk(node: ast.AST, source: str, parents: list[ast.AST], counter: list[int]) -> None:
+    counter[0] += 1
+    if counter[0] > MAX_NODES:
+        raise ExpressionError(f"expression too complex (more than {MAX_NODES} parts)", source)
+    _check_node(node, source, parents)
+    parents.append(node)
+    for child in ast.iter_child_nodes(node):
+        _walk(child, source, parents, counter)
+    parents.pop()
+
+
+@functools.lru_cache(maxsize=8192)
+def compile_expression(source: str) -> Expression:
+    """Parse and check ``source``; raise :class:`ExpressionError` if anything is not allowed.
+
+    Nothing is evaluated here. The result is cached: items share their compiled expressions.
+    """
+    if not isinstance(source, str):
+        raise ExpressionError(f"an expression must be text, not {type(source).__name__}")
+    text = source.strip()
+    if not text:
+        raise ExpressionError("empty expression")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression too long ({len(text)} characters, at most {MAX_LENGTH})")
+    try:
+        module = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        column = (exc.offset - 1) if exc.offset else None
+        raise ExpressionError(f"not a valid expression: {exc.msg}", text, column) from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError("expression nested too deeply", text) from None
+    try:
+        _walk(module, text, [], [0])
+    except RecursionError:
+        raise ExpressionError("expression nested too deeply", text) from None
+    names = set()
+    functions = set()
+    for node in ast.walk(module):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            functions.add(node.func.id)
+        elif isinstance(node, ast.Name):
+            names.add(node.id)
+    names -= functions
+    unknown = functions - known_functions()
+    if unknown:
+        raise ExpressionError(f"unknown function {sorted(unknown)[0]!r}", text)
+    return Expression(text, module.body, frozenset(names - _CONSTANTS.keys()), frozenset(functions))
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation
+
+
+class _BatchEvaluator(simpleeval.SimpleEval):  # type: ignore[misc]
+    """simpleeval with numpy batch semantics and every permissive node handler replaced."""
+
+    def __init__(self, names: Mapping[str, Array]) -> None:
+        super().__init__(operators=_OPERATORS, functions=dict(_functions()), names=names)
+        self.nodes.update(
+            {
+                ast.Constant: self._constant,
+                ast.BoolOp: self._boolop,
+                ast.Compare: self._compare,
+                ast.IfExp: self._ifexp,
+                ast.Subscript: self._subscript,
+                ast.List: self._sequence,
+                ast.Tuple: self._sequence,
+                ast.Attribute: self._refuse,
+            }
+        )
+        for refused in (ast.Assign, ast.AugAssign, ast.Import, ast.JoinedStr, ast.FormattedValue):
+            self.nodes.pop(refused, None)
+
+    def _refuse(self, node: ast.AST) -> Any:
+        raise ExpressionError("attribute access is not allowed", self.expr)
+
+    @staticmethod
+    def _constant(node: ast.Constant) -> Any:
+        value = node.value
+        if isinstance(value, str):
+            return value
+        return np.array([value], dtype=bool if isinstance(value, bool) else np.float64)
+
+    def _boolop(self, node: ast.BoolOp) -> Array:
+        op = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+        values = align(*(self._eval(v) for v in node.values))
+        return functools.reduce(op, values)
+
+    def _compare(self, node: ast.Compare) -> Array:
+        left = self._eval(node.left)
+        result: Array | None = None
+        for operation, comparator in zip(node.ops, node.comparators, strict=True):
+            right = self._eval(comparator)
+            step = self.operators[type(operation)](left, right)
+            result = step if result is None else _binary(np.logical_and)(result, step)
+            left = right
+        assert result is not None
+        return result
+
+    def _ifexp(self, node: ast.IfExp) -> Array:
+        test, body, orelse = align(
+            self._eval(node.test), self._eval(node.body), self._eval(node.orelse)
+        )
+        return np.where(test, body, orelse)
+
+    def _sequence(self, node: ast.List | ast.Tuple) -> Array:
+        if not node.elts:
+            raise ExpressionError("empty lists are not allowed", self.expr)
+        elements = [self._eval(e) for e in node.elts]
+        if any(not isinstance(e, np.ndarray) for e in elements):
+            raise ExpressionError("lists hold numbers only", self.expr)
+        aligned = align(*elements)
+        batch = max(e.shape[0] for e in aligned)
+        shape = np.broadcast_shapes(*(e.shape[1:] for e in aligned))
+        return _check_size(
+            np.stack([np.broadcast_to(e, (batch, *shape)) for e in aligned], axis=1)
+        )
+
+    def _subscript(self, node: ast.Subscript) -> Array:
+        container = self._eval(node.value)
+        if not isinstance(container, np.ndarray) or container.ndim < 2:
+            raise ExpressionError("only vectors can be indexed", self.expr, node.col_offset)
+        if isinstance(node.slice, ast.Slice):
+            parts = [
+                None if part is None else _constant_int(self._eval(part), "a slice bound")
+                for part in (node.slice.lower, node.slice.upper, node.slice.step)
+            ]
+            if parts[2] == 0:
+                raise ExpressionError("slice step cannot be zero", self.expr, node.col_offset)
+            return container[:, slice(*parts)]
+        index = self._eval(node.slice)
+        if not isinstance(index, np.ndarray):
+            raise ExpressionError("an index must be a number", self.expr, node.col_offset)
+        return _take(container, index, self.expr, node.col_offset)
+
+
+def _take(container: Array, index: Array, source: str, column: int) -> Array:
+    """``container[index]`` per variant, along the first per-variant axis."""
+    if not np.all(np.isfinite(index)) or not np.all(index == np.round(index)):
+        raise ExpressionError("an index must be a whole number", source, column)
+    length = container.shape[1]
+    positions = index.astype(np.int64)
+    if np.any(positions >= length) or np.any(positions < -length):
+        raise ExpressionError(f"index out of range for a vector of {length}", source, column)
+    positions = np.where(positions < 0, positions + length, positions)
+    if positions.ndim == 1 and positions.shape[0] == 1:
+        return container[:, int(positions[0])]
+    # per-variant indices: gather row by row
+    batch = max(container.shape[0], positions.shape[0])
+    rows = np.arange(batch).reshape((batch,) + (1,) * (positions.ndim - 1))
+    positions = np.broadcast_to(positions, (batch, *positions.shape[1:]))
+    return np.broadcast_to(container, (batch, *container.shape[1:]))[rows, positions]
+
+
+def evaluate(expression: Expression | str, names: Mapping[str, Any]) -> Array:
+    """Evaluate over batched ``names``; return a batched array (axis 0 of length 1 or B).
+
+    ``names`` maps each variable to an array whose axis 0 is the variant axis.
+    """
+    expr = compile_expression(expression) if isinstance(expression, str) else expression
+    missing = expr.names - names.keys()
+    if missing:
+        raise ExpressionError(f"unknown name {sorted(missing)[0]!r}", expr.source)
+    scope = dict(_CONSTANTS)
+    scope.update(names)
+    evaluator = _BatchEvaluator(scope)
+    evaluator.expr = expr.source
+    try:
+        with np.errstate(all="ignore"):
+            result = evaluator._eval(expr.tree)
+    except ExpressionError as exc:
+        if not exc.source:
+            raise ExpressionError(exc.message, expr.source, exc.column) from None
+        raise
+    except simpleeval.InvalidExpression as exc:
+        raise ExpressionError(str(exc), expr.source) from None
+    except (IndexError, ValueError, TypeError) as exc:
+        raise ExpressionError(f"cannot evaluate: {exc}", expr.source) from None
+    if not isinstance(result, np.ndarray):
+        raise ExpressionError("an expression must give numbers, not text", expr.source)
+    return result
+
+
+def names_in(expressions: Iterable[Expression]) -> frozenset[str]:
+    """Every variable read by any of ``expressions``."""
+    return frozenset().union(*(e.names for e in expressions))

@@ -1,0 +1,70 @@
+"""Item definitions: the content format as pydantic models, one per question type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from engine.items.base import Expr, ItemBase, Misconception, Scoring
+from engine.items.metadata import Tags
+from engine.items.params import ParamSpec
+from engine.items.types import (
+    EssayItem,
+    Item,
+    MatchingItem,
+    MultipleResponseItem,
+    NumericItem,
+    OptionSpec,
+    OrderingItem,
+    Rubric,
+    ShortTextItem,
+    SingleChoiceItem,
+    Tolerance,
+    TrueFalseItem,
+)
+
+__all__ = [
+    "QUESTION_TYPES",
+    "EssayItem",
+    "Expr",
+    "Item",
+    "ItemBase",
+    "MatchingItem",
+    "Misconception",
+    "MultipleResponseItem",
+    "NumericItem",
+    "OptionSpec",
+    "OrderingItem",
+    "ParamSpec",
+    "Rubric",
+    "Scoring",
+    "ShortTextItem",
+    "SingleChoiceItem",
+    "Tags",
+    "Tolerance",
+    "TrueFalseItem",
+    "parse_item",
+]
+
+QUESTION_TYPES = (
+    "single_choice",
+    "multiple_response",
+    "true_false",
+    "numeric",
+    "ordering",
+    "matching",
+    "short_text",
+    "essay",
+)
+
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(Item)
+
+
+def parse_item(data: Any) -> ItemBase:
+    """Validate a plain mapping (from YAML, JSON or a request) into its item model.
+
+    Raises :class:`pydantic.ValidationError` whose ``loc`` paths say where.
+    """
+    item: ItemBase = _ADAPTER.validate_python(data)
+    return item

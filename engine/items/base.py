@@ -1,0 +1,193 @@
+"""What every item carries, whatever its question type.
+
+An item is a tagged record: identity and metadata, a Markdown stem, the parameters drawn per
+student, the constraints they must meet, the values computed from them, named misconceptions, a
+worked solution and scoring options. The question-type models in :mod:`engine.items.types` add the
+parts that make a response right or wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from engine.expressions import Expression, compile_expression
+from engine.items.metadata import Slug, Tags
+from engine.items.params import ParamSpec
+from engine.texts import TemplateText, parse_template
+
+__all__ = [
+    "MAX_OPTIONS",
+    "Expr",
+    "ForEach",
+    "ItemBase",
+    "Misconception",
+    "Scoring",
+]
+
+MAX_OPTIONS = 26
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_RESERVED = frozenset({"pi", "e", "i", "j", "k"})  # constants and loop variables
+
+
+def _check_expression(source: str) -> str:
+    compile_expression(source)
+    return source
+
+
+Expr = Annotated[str, AfterValidator(_check_expression)]
+"""A pydantic field type: the source of a checked expression."""
+
+
+def _check_identifier(name: str) -> str:
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"{name!r} is not a valid name (a letter, then letters, digits or _)")
+    return name
+
+
+Identifier = Annotated[str, AfterValidator(_check_identifier)]
+
+
+class ForEach(BaseModel):
+    """``for_each: i in 0..3``: a template repeated for i = 0, 1, 2, 3."""
+
+    model_config = ConfigDict(frozen=True)
+
+    variable: str
+    start: int
+    stop: int  # inclusive
+
+    @classmethod
+    def parse(cls, text: str) -> ForEach:
+        match = re.fullmatch(r"\s*([a-z])\s+in\s+(-?\d+)\s*\.\.\s*(-?\d+)\s*", text)
+        if not match:
+            raise ValueError(f"for_each must read like 'i in 0..3', not {text!r}")
+        start, stop = int(match.group(2)), int(match.group(3))
+        if not 0 <= start <= stop or stop - start + 1 > MAX_OPTIONS:
+            raise ValueError(f"for_each range must be ascending and at most {MAX_OPTIONS} long")
+        return cls(variable=match.group(1), start=start, stop=stop)
+
+    @property
+    def values(self) -> range:
+        return range(self.start, self.stop + 1)
+
+
+class Misconception(BaseModel):
+    """A named wrong way of thinking, and what it leads a student to answer.
+
+    Which field says what it leads to depends on the question type: ``selects`` (a condition over
+    an option's index ``i``) for choice items, ``value`` for numeric items, ``answer`` for
+    true/false (a condition) and short text (a text), ``order_by`` (a key) for ordering items.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    says: str = Field(min_length=1)
+    feedback: TemplateText | None = None
+    selects: Expr | None = None
+    value: Expr | None = None
+    answer: Expr | None = None
+    order_by: Expr | None = None
+
+    @property
+    def leads_to(self) -> str | None:
+        for name in ("selects", "value", "answer", "order_by"):
+            if getattr(self, name) is not None:
+                return name
+        return None
+
+
+class Scoring(BaseModel):
+    """How a response's fraction is worked out; each question type accepts its own methods."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: Literal[
+        "all_or_nothing", "partial", "relative_to_correct", "adjacent_pairs", "rubric"
+    ] | None = None
+    wrong_selection_penalty: bool = True
+    negative: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Fraction taken away for a wrong single answer (negative marking); 0 for none."""
+    allow_negative: bool = False
+    """Whether an item's fraction may go below zero (only with negative marking)."""
+
+
+class ItemBase(BaseModel):
+    """The fields common to every question type. Mirrors one ``item_versions`` row's definition."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+    id: Slug
+    title: str = Field(min_length=1, max_length=300)
+    tags: Tags = Field(default_factory=lambda: Tags({}))
+    concepts: tuple[Slug, ...] = ()
+    related: tuple[Slug, ...] = ()
+    stem: TemplateText = Field(min_length=1)
+    params: dict[Identifier, ParamSpec] = Field(default_factory=dict)
+    constraints: tuple[Expr, ...] = ()
+    compute: dict[Identifier, Expr] = Field(default_factory=dict)
+    misconceptions: dict[Slug, Misconception] = Field(default_factory=dict)
+    solution: TemplateText | None = None
+    scoring: Scoring = Field(default_factory=Scoring)
+    max_mark: float = Field(default=1.0, gt=0, le=1000)
+    shuffle: bool = True
+
+    @field_validator("params", "compute")
+    @classmethod
+    def _not_reserved(cls, value: dict[str, Any]) -> dict[str, Any]:
+        clash = _RESERVED & value.keys()
+        if clash:
+            raise ValueError(f"{sorted(clash)[0]!r} is reserved (constants and loop variables)")
+        return value
+
+    @field_validator("misconceptions", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """``name: expression`` is short for ``name: {says: name, value: expression}``."""
+        if isinstance(value, dict):
+            return {
+                k: ({"says": k.replace("-", " "), "value": v} if isinstance(v, str) else v)
+                for k, v in value.items()
+            }
+        return value
+
+    # --- derived views -----------------------------------------------------------------------
+
+    @property
+    def type_name(self) -> str:
+        return str(getattr(self, "type", ""))
+
+    @property
+    def is_computed(self) -> bool:
+        """True when the item's numbers are drawn per student."""
+        return any(p.is_random for p in self.params.values())
+
+    def expressions(self) -> list[tuple[tuple[str | int, ...], Expression, frozenset[str]]]:
+        """Every expression with its location and the loop variables in scope there.
+
+        The content checker uses this to verify names before any variant exists.
+        """
+        found: list[tuple[tuple[str | int, ...], Expression, frozenset[str]]] = []
+        none: frozenset[str] = frozenset()
+        for n, source in enumerate(self.constraints):
+            found.append((("constraints", n), compile_expression(source), none))
+        for name, source in self.compute.items():
+            found.append((("compute", name), compile_expression(source), none))
+        for path, text in self._texts():
+            found.extend((path, e, none) for e in parse_template(text).expressions)
+        found.extend(self._type_expressions())
+        return found
+
+    def _texts(self) -> list[tuple[tuple[str | int, ...], str]]:
+        texts: list[tuple[tuple[str | int, ...], str]] = [(("stem",), self.stem)]
+        if self.solution:
+            texts.append((("solution",), self.solution))
+        for name, m in self.misconceptions.items():
+            if m.feedback:
+                texts.append((("misconceptions", name, "feedback"), m.feedback))
+        return texts
+
+    def _type_expressions(self) -> list[tuple[tuple[str | int, ...], Expression, frozenset[str]]]:
+        return []

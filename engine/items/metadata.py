@@ -1,0 +1,80 @@
+"""Faceted tags, concepts and related items: the metadata every item carries.
+
+A tag is a facet and one or more values (``chapter: [Ch.2 Generative Models, Ch.4 Alignment]``).
+A value may be a hierarchy path written with ``>`` (``Science > Empirical Science > ...``); a query
+for a path matches the path and everything below it. Concepts (knowledge components) and related
+items are slugs, checked against the bank by the content checker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, RootModel, model_validator
+
+__all__ = ["SLUG", "Slug", "TagPath", "Tags", "normalise_path", "split_path"]
+
+SLUG = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
+PATH_SEPARATOR = ">"
+
+
+def _check_slug(value: str) -> str:
+    if not SLUG.match(value):
+        raise ValueError(
+            f"{value!r} is not a slug (lower-case letters, digits and single '-', '_' or '.')"
+        )
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_check_slug)]
+
+
+def split_path(value: str) -> tuple[str, ...]:
+    """``"Science > Empirical Science"`` -> ``("Science", "Empirical Science")``."""
+    parts = tuple(part.strip() for part in value.split(PATH_SEPARATOR))
+    if any(not part for part in parts):
+        raise ValueError(f"tag value {value!r} has an empty level")
+    return parts
+
+
+def normalise_path(value: str) -> str:
+    """One spelling for a hierarchy path: single spaces around each ``>``."""
+    return f" {PATH_SEPARATOR} ".join(split_path(value))
+
+
+TagPath = Annotated[str, AfterValidator(normalise_path)]
+
+
+class Tags(RootModel[dict[str, tuple[TagPath, ...]]]):
+    """Facet -> values. A single value may be written without a list."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lists(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            out = {}
+            for facet, values in data.items():
+                if not isinstance(facet, str) or not re.match(r"^[a-z][a-z0-9_]*$", facet):
+                    raise ValueError(f"facet {facet!r} must be a lower-case identifier")
+                out[facet] = (values,) if isinstance(values, str) else values
+            return out
+        return data
+
+    def __iter__(self) -> Iterator[tuple[str, tuple[str, ...]]]:  # type: ignore[override]
+        return iter(self.root.items())
+
+    def values(self, facet: str) -> tuple[str, ...]:
+        return self.root.get(facet, ())
+
+    def matches(self, query: str) -> bool:
+        """``"chapter:Ch.4 Alignment"`` or ``"discipline:Science > Empirical Science"``.
+
+        A path query matches the value itself and every value below it in the hierarchy.
+        """
+        facet, sep, wanted = query.partition(":")
+        if not sep:
+            raise ValueError(f"tag query {query!r} must read facet:value")
+        want = split_path(wanted)
+        return any(split_path(v)[: len(want)] == want for v in self.values(facet.strip()))

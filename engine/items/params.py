@@ -1,0 +1,126 @@
+"""Parameter declarations: how each student's numbers are drawn.
+
+Every parameter is drawn from the attempt's seeded generator, in declaration order, with one of:
+
+- ``uniform: [low, high]`` and an optional ``step`` (values on the grid low, low+step, ..., high);
+- ``integers: [low, high]`` (both ends included);
+- ``choice: [a, b, c]`` (one of the listed numbers);
+- ``value: x`` (a fixed number or list: a constant that authors still want named).
+
+``size: K`` draws a vector of K values instead of one.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Annotated, Self
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["MAX_PARAM_SIZE", "ParamSpec"]
+
+MAX_PARAM_SIZE = 64
+MAX_GRID = 10_000_000
+
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class ParamSpec(BaseModel):
+    """One parameter's distribution. Exactly one of uniform, integers, choice, value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    uniform: tuple[Number, Number] | None = None
+    step: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    integers: tuple[int, int] | None = None
+    choice: tuple[Number, ...] | None = None
+    value: Number | tuple[Number, ...] | None = None
+    size: Annotated[int, Field(ge=1, le=MAX_PARAM_SIZE)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        kinds = [k for k in ("uniform", "integers", "choice", "value") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("declare exactly one of uniform, integers, choice or value")
+        if self.step is not None and self.uniform is None:
+            raise ValueError("step goes with uniform")
+        if self.uniform is not None:
+            low, high = self.uniform
+            if not low < high:
+                raise ValueError("uniform needs low < high")
+            if self.step is not None:
+                count = (high - low) / self.step
+                if count > MAX_GRID:
+                    raise ValueError(f"the step makes more than {MAX_GRID} grid points")
+                if abs(count - round(count)) > 1e-9 * max(1.0, count):
+                    raise ValueError("the step must divide high - low")
+        if self.integers is not None and not self.integers[0] <= self.integers[1]:
+            raise ValueError("integers needs low <= high")
+        if self.choice is not None and len(self.choice) == 0:
+            raise ValueError("choice needs at least one value")
+        if self.value is not None and self.size is not None:
+            raise ValueError("a fixed value takes no size (write the list)")
+        return self
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        if isinstance(self.value, tuple):
+            return (len(self.value),)
+        return () if self.size is None else (self.size,)
+
+    @property
+    def decimals(self) -> int | None:
+        """Decimal places of the step grid, so 0.1 * 3 prints as 0.3, not 0.30000000000000004."""
+        if self.step is None or self.uniform is None:
+            return None
+        places = [
+            -int(Decimal(repr(x)).normalize().as_tuple().exponent)
+            for x in (self.step, self.uniform[0])
+        ]
+        return max(0, *places)
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        """One draw, as float64 with the parameter's per-variant shape."""
+        shape = self.shape
+        if self.value is not None:
+            return np.array(self.value, dtype=np.float64)
+        if self.integers is not None:
+            low, high = self.integers
+            return rng.integers(low, high, size=shape, endpoint=True).astype(np.float64)
+        if self.choice is not None:
+            picks = rng.integers(0, len(self.choice), size=shape)
+            return np.asarray(self.choice, dtype=np.float64)[picks]
+        assert self.uniform is not None
+        low, high = self.uniform
+        if self.step is None:
+            return np.asarray(rng.uniform(low, high, size=shape), dtype=np.float64)
+        count = round((high - low) / self.step)
+        ticks = rng.integers(0, count, size=shape, endpoint=True)
+        values = low + ticks * self.step
+        decimals = self.decimals
+        return np.round(values, decimals) if decimals is not None else values
+
+    @property
+    def is_random(self) -> bool:
+        return self.value is None and not (
+            (self.choice is not None and len(self.choice) == 1)
+            or (self.integers is not None and self.integers[0] == self.integers[1])
+        )
+
+    def bounds(self) -> tuple[float, float]:
+        """The smallest and largest value a draw can take."""
+        if self.value is not None:
+            values = self.value if isinstance(self.value, tuple) else (self.value,)
+            return min(values), max(values)
+        if self.integers is not None:
+            return float(self.integers[0]), float(self.integers[1])
+        if self.choice is not None:
+            return min(self.choice), max(self.choice)
+        assert self.uniform is not None
+        return self.uniform
+
+
+def _is_whole(x: float) -> bool:
+    return math.isfinite(x) and x == int(x)

@@ -1,0 +1,435 @@
+"""One model per question type: the parts of an item that decide what a right answer is.
+
+Choice, ordering and matching items list their options either one by one or as a template
+repeated ``for_each: i in 0..3``; either way :meth:`ChoiceOptions.expand` yields one
+:class:`OptionSpec` per option with its loop binding, so question types never care which way an
+author wrote them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from engine.expressions import Expression, compile_expression
+from engine.items.base import MAX_OPTIONS, Expr, ForEach, ItemBase
+from engine.items.metadata import Slug
+from engine.texts import TemplateText, parse_template
+
+__all__ = [
+    "ChoiceOptions",
+    "EssayItem",
+    "Item",
+    "MatchingItem",
+    "MultipleResponseItem",
+    "NumericItem",
+    "OptionSpec",
+    "OrderingItem",
+    "Rubric",
+    "RubricCriterion",
+    "RubricLevel",
+    "ShortTextAnswer",
+    "ShortTextItem",
+    "SingleChoiceItem",
+    "Tolerance",
+    "TrueFalseItem",
+]
+
+Path = tuple[str | int, ...]
+Found = list[tuple[Path, Expression, frozenset[str]]]
+
+
+class OptionSpec(BaseModel):
+    """One option as authored. ``correct`` and ``rank`` may be expressions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: TemplateText
+    correct: bool | Expr = False
+    rank: Expr | None = None
+    """Ordering items: the value the options are sorted by."""
+    feedback: TemplateText | None = None
+    misconception: Slug | None = None
+    fixed: bool = False
+    """Keep this option in place when options are shuffled (e.g. 'none of these')."""
+
+
+class OptionTemplate(OptionSpec):
+    """``for_each: i in 0..3`` plus an option whose fields may use ``i``."""
+
+    for_each: ForEach
+
+    @field_validator("for_each", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        return ForEach.parse(value) if isinstance(value, str) else value
+
+
+class ChoiceOptions(BaseModel):
+    """The options of a choice, ordering or matching item: a list or a template."""
+
+    model_config = ConfigDict(frozen=True)
+
+    listed: tuple[OptionSpec, ...] | None = None
+    template: OptionTemplate | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _either(cls, data: Any) -> Any:
+        if isinstance(data, list | tuple):
+            return {"listed": data}
+        if isinstance(data, dict) and "for_each" in data:
+            return {"template": data}
+        return data
+
+    @model_validator(mode="after")
+    def _count(self) -> Self:
+        count = len(self.expand())
+        if not 2 <= count <= MAX_OPTIONS:
+            raise ValueError(f"an item needs 2 to {MAX_OPTIONS} options, not {count}")
+        return self
+
+    def expand(self) -> list[tuple[OptionSpec, dict[str, int], Path]]:
+        """Each option with its loop binding and the path it was authored at."""
+        if self.listed is not None:
+            return [(o, {}, ("options", n)) for n, o in enumerate(self.listed)]
+        assert self.template is not None
+        t = self.template
+        return [(t, {t.for_each.variable: v}, ("options",)) for v in t.for_each.values]
+
+    @property
+    def loop_variables(self) -> frozenset[str]:
+        return frozenset({self.template.for_each.variable}) if self.template else frozenset()
+
+
+def _option_expressions(options: ChoiceOptions, fields: tuple[str, ...]) -> Found:
+    found: Found = []
+    seen: set[int] = set()
+    for option, binding, path in options.expand():
+        if id(option) in seen:  # a template: check once, with its loop variable in scope
+            continue
+        seen.add(id(option))
+        scope = frozenset(binding)
+        for name in ("text", "feedback"):
+            text = getattr(option, name)
+            if text:
+                found.extend(((*path, name), e, scope) for e in parse_template(text).expressions)
+        for name in fields:
+            source = getattr(option, name)
+            if isinstance(source, str):
+                found.append(((*path, name), compile_expression(source), scope))
+    return found
+
+
+def _misconception_expressions(item: ItemBase, field: str, scope: frozenset[str]) -> Found:
+    found: Found = []
+    for name, m in item.misconceptions.items():
+        source = getattr(m, field)
+        if source is not None:
+            found.append((("misconceptions", name, field), compile_expression(source), scope))
+    return found
+
+
+def _only_leads_to(item: ItemBase, allowed: tuple[str, ...]) -> None:
+    for name, m in item.misconceptions.items():
+        if m.leads_to not in allowed:
+            raise ValueError(
+                f"misconception {name!r} must say what it leads to with "
+                + " or ".join(allowed)
+            )
+
+
+def _methods(item: ItemBase, allowed: tuple[str | None, ...]) -> None:
+    if item.scoring.method not in allowed:
+        names = ", ".join(str(a) for a in allowed if a)
+        raise ValueError(f"scoring method {item.scoring.method!r} does not apply here ({names})")
+
+
+class _ChoiceItem(ItemBase):
+    options: ChoiceOptions
+
+    def _type_expressions(self) -> Found:
+        return [
+            *_option_expressions(self.options, ("correct",)),
+            *_misconception_expressions(self, "selects", self.options.loop_variables | {"i"}),
+        ]
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        _only_leads_to(self, ("selects",))
+        for option, _, _ in self.options.expand():
+            if option.rank is not None:
+                raise ValueError("rank is for ordering items")
+            if option.misconception and option.misconception not in self.misconceptions:
+                raise ValueError(f"option names unknown misconception {option.misconception!r}")
+        return self
+
+
+class SingleChoiceItem(_ChoiceItem):
+    """Exactly one option is correct; negative marking optional."""
+
+    type: Literal["single_choice"]
+
+    @model_validator(mode="after")
+    def _scoring(self) -> Self:
+        _methods(self, (None, "all_or_nothing"))
+        return self
+
+
+class MultipleResponseItem(_ChoiceItem):
+    """Select all that apply: Moodle-style partial credit or all-or-nothing."""
+
+    type: Literal["multiple_response"]
+
+    @model_validator(mode="after")
+    def _scoring(self) -> Self:
+        _methods(self, (None, "partial", "all_or_nothing"))
+        return self
+
+
+class TrueFalseItem(ItemBase):
+    """The stem is a statement; ``answer`` (a condition) says whether it is true."""
+
+    type: Literal["true_false"]
+    answer: bool | Expr
+    feedback_true: TemplateText | None = None
+    feedback_false: TemplateText | None = None
+    shuffle: bool = False
+
+    def _type_expressions(self) -> Found:
+        found: Found = _misconception_expressions(self, "answer", frozenset())
+        if isinstance(self.answer, str):
+            found.append((("answer",), compile_expression(self.answer), frozenset()))
+        for name in ("feedback_true", "feedback_false"):
+            text = getattr(self, name)
+            if text:
+                found.extend(((name,), e, frozenset()) for e in parse_template(text).expressions)
+        return found
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        _only_leads_to(self, ("answer",))
+        _methods(self, (None, "all_or_nothing"))
+        return self
+
+
+class Tolerance(BaseModel):
+    """How close a numeric answer must be: exactly one of absolute, relative, sigfigs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    absolute: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    relative: float | None = Field(default=None, ge=0, lt=1, allow_inf_nan=False)
+    sigfigs: int | None = Field(default=None, ge=1, le=15)
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if sum(x is not None for x in (self.absolute, self.relative, self.sigfigs)) != 1:
+            raise ValueError("declare exactly one of absolute, relative or sigfigs")
+        return self
+
+    @property
+    def mode(self) -> str:
+        return "absolute" if self.absolute is not None else (
+            "relative" if self.relative is not None else "sigfigs"
+        )
+
+
+class NumericItem(ItemBase):
+    """A number, right within a tolerance of the computed ``answer``."""
+
+    type: Literal["numeric"]
+    answer: Expr
+    tolerance: Tolerance = Field(default_factory=lambda: Tolerance(relative=0.01))
+    unit: str | None = Field(default=None, max_length=40)
+    shuffle: bool = False
+
+    def _type_expressions(self) -> Found:
+        return [
+            (("answer",), compile_expression(self.answer), frozenset()),
+            *_misconception_expressions(self, "value", frozenset()),
+        ]
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        _only_leads_to(self, ("value",))
+        _methods(self, (None, "all_or_nothing"))
+        return self
+
+
+class OrderingItem(ItemBase):
+    """Put the options in order: by their listed order, or by a computed ``rank``."""
+
+    type: Literal["ordering"]
+    options: ChoiceOptions
+    order: Literal["ascending", "descending"] = "ascending"
+
+    def _type_expressions(self) -> Found:
+        return [
+            *_option_expressions(self.options, ("rank",)),
+            *_misconception_expressions(self, "order_by", self.options.loop_variables | {"i"}),
+        ]
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        _only_leads_to(self, ("order_by",))
+        _methods(self, (None, "all_or_nothing", "relative_to_correct", "adjacent_pairs"))
+        ranks = [o.rank is not None for o, _, _ in self.options.expand()]
+        if any(ranks) and not all(ranks):
+            raise ValueError("give every option a rank, or none (then the listed order is right)")
+        if not self.shuffle:
+            raise ValueError("an ordering item must shuffle its options")
+        return self
+
+
+class MatchPair(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prompt: TemplateText
+    answer: TemplateText
+
+
+class MatchingItem(ItemBase):
+    """Match each prompt to one answer; extra answers may be distractors."""
+
+    type: Literal["matching"]
+    pairs: tuple[MatchPair, ...] = Field(min_length=2, max_length=MAX_OPTIONS)
+    distractors: tuple[TemplateText, ...] = ()
+
+    def _type_expressions(self) -> Found:
+        found: Found = []
+        for n, pair in enumerate(self.pairs):
+            for name in ("prompt", "answer"):
+                path: Path = ("pairs", n, name)
+                found.extend((path, e, frozenset()) for e in parse_template(getattr(pair, name)).expressions)
+        for n, text in enumerate(self.distractors):
+            found.extend((("distractors", n), e, frozenset()) for e in parse_template(text).expressions)
+        return found
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.misconceptions:
+            raise ValueError("matching items name misconceptions on no answer; remove them")
+        _methods(self, (None, "partial", "all_or_nothing"))
+        return self
+
+
+class ShortTextAnswer(BaseModel):
+    """An accepted (or anticipated wrong) answer. ``*`` in ``match`` stands for any text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    match: TemplateText = Field(min_length=1, max_length=200)
+    fraction: float = Field(default=1.0, ge=0, le=1)
+    feedback: TemplateText | None = None
+    misconception: Slug | None = None
+
+
+class ShortTextItem(ItemBase):
+    """A short typed answer, compared after normalising case and spaces."""
+
+    type: Literal["short_text"]
+    answers: tuple[ShortTextAnswer, ...] = Field(min_length=1)
+    case_sensitive: bool = False
+    shuffle: bool = False
+
+    def _type_expressions(self) -> Found:
+        found: Found = []
+        for n, a in enumerate(self.answers):
+            for name in ("match", "feedback"):
+                text = getattr(a, name)
+                if text:
+                    found.extend((("answers", n, name), e, frozenset()) for e in parse_template(text).expressions)
+        return found
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not any(a.fraction == 1 for a in self.answers):
+            raise ValueError("at least one answer must have fraction 1")
+        for a in self.answers:
+            if a.misconception and a.misconception not in self.misconceptions:
+                raise ValueError(f"answer names unknown misconception {a.misconception!r}")
+        for name, m in self.misconceptions.items():
+            if m.leads_to is not None:
+                raise ValueError(
+                    f"misconception {name!r}: in a short-text item, name it on an answer instead"
+                )
+        _methods(self, (None, "all_or_nothing"))
+        return self
+
+
+class RubricLevel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    points: float = Field(ge=0)
+    label: str = Field(min_length=1)
+    description: str = ""
+
+
+class RubricCriterion(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Slug
+    title: str = Field(min_length=1)
+    description: str = ""
+    levels: tuple[RubricLevel, ...] = Field(min_length=2)
+
+    @property
+    def max_points(self) -> float:
+        return max(level.points for level in self.levels)
+
+
+class Rubric(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    criteria: tuple[RubricCriterion, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        ids = [c.id for c in self.criteria]
+        if len(set(ids)) != len(ids):
+            raise ValueError("rubric criteria need distinct ids")
+        if self.max_points <= 0:
+            raise ValueError("a rubric must be able to award points")
+        return self
+
+    @property
+    def max_points(self) -> float:
+        return sum(c.max_points for c in self.criteria)
+
+
+class ResponseLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_words: int = Field(default=0, ge=0)
+    max_words: int = Field(default=2000, ge=1, le=20000)
+
+
+class EssayItem(ItemBase):
+    """A written answer, graded by hand against a rubric."""
+
+    type: Literal["essay"]
+    rubric: Rubric
+    response: ResponseLimits = Field(default_factory=ResponseLimits)
+    shuffle: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.misconceptions:
+            raise ValueError("essay items are graded by rubric; name no misconceptions")
+        _methods(self, (None, "rubric"))
+        return self
+
+
+Item = Annotated[
+    SingleChoiceItem
+    | MultipleResponseItem
+    | TrueFalseItem
+    | NumericItem
+    | OrderingItem
+    | MatchingItem
+    | ShortTextItem
+    | EssayItem,
+    Field(discriminator="type"),
+]

@@ -1,0 +1,189 @@
+"""Seeded, deterministic variants: each student's own numbers, and the key derived from them.
+
+A variant is a function of the item version and an integer seed, nothing else: the same pair
+gives the same variant on any machine (``numpy.random.default_rng`` and PCG64 are specified to
+the bit, and grid parameters are rounded to their step's decimals). Generation, per seed:
+
+1. draw every parameter in declaration order from ``default_rng(seed)``;
+2. if any constraint fails, draw them all again from the same generator, at most
+   :data:`MAX_DRAWS` times, then give up with a :class:`VariantError` that says so;
+3. evaluate ``compute`` in order; the question type prepares the key from the values;
+4. shuffle the options (those not ``fixed``) with the same generator, if the item shuffles.
+
+:func:`generate_batch` does this for many seeds at once: the draws are per seed, every
+expression is evaluated once over the whole batch. A single variant is a batch of one, so the
+two paths cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.expressions import ExpressionError, compile_expression, evaluate
+
+if TYPE_CHECKING:
+    from engine.items import ItemBase
+
+__all__ = ["MAX_DRAWS", "Variant", "VariantBatch", "VariantError", "generate", "generate_batch"]
+
+MAX_DRAWS = 1000
+"""How many times a variant's parameters are redrawn before its constraints are declared unmeetable."""
+
+
+class VariantError(ValueError):
+    """A variant that cannot be made: constraints never met, or a key that is not finite."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = ()) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class VariantBatch:
+    """Many variants of one item version, column-wise.
+
+    ``values`` holds every parameter and computed value with axis 0 the variant; ``order`` maps
+    display position to authored option (row per variant); ``key`` is the question type's key.
+    """
+
+    item: ItemBase
+    seeds: np.ndarray
+    values: dict[str, np.ndarray]
+    order: np.ndarray | None
+    key: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    def __getitem__(self, row: int) -> Variant:
+        pick = slice(row, row + 1)
+        return Variant(
+            item=self.item,
+            seed=int(self.seeds[row]),
+            values={k: v[pick] for k, v in self.values.items()},
+            order=None if self.order is None else tuple(int(x) for x in self.order[row]),
+            key={k: v[pick] for k, v in self.key.items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One student's instance of an item: stored (seed, params, order) and derived (the key).
+
+    ``values`` and ``key`` keep a leading variant axis of length 1 so that expressions and
+    templates evaluate on them directly. Nothing here may be sent to a student as it is: render
+    through the question type.
+    """
+
+    item: ItemBase
+    seed: int
+    values: dict[str, np.ndarray]
+    order: tuple[int, ...] | None
+    key: dict[str, np.ndarray]
+
+    def value(self, name: str) -> Any:
+        """A parameter or computed value as the author sees it (a float or a list)."""
+        return self.values[name][0].tolist()
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {name: self.value(name) for name in self.item.params}
+
+    def names(self, **loop: int) -> dict[str, np.ndarray]:
+        """The evaluation scope, with loop variables such as ``i`` bound."""
+        if not loop:
+            return self.values
+        scope = dict(self.values)
+        scope.update({k: np.array([float(v)]) for k, v in loop.items()})
+        return scope
+
+    def to_json(self) -> dict[str, Any]:
+        """What is stored with a question attempt: enough to rebuild and to audit the variant."""
+        return {
+            "seed": self.seed,
+            "params": self.params,
+            "order": None if self.order is None else list(self.order),
+        }
+
+
+def _draw_rows(item: ItemBase, rngs: list[np.random.Generator], rows: Iterable[int],
+               values: dict[str, np.ndarray]) -> None:
+    specs = list(item.params.items())
+    for row in rows:
+        rng = rngs[row]
+        for name, spec in specs:
+            values[name][row] = spec.draw(rng)
+
+
+def _satisfied(item: ItemBase, values: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    scope = {k: v[rows] for k, v in values.items()}
+    ok = np.ones(len(rows), dtype=bool)
+    for source in item.constraints:
+        result = evaluate(compile_expression(source), scope)
+        if result.ndim > 1:
+            result = np.all(result, axis=tuple(range(1, result.ndim)))
+        ok &= np.broadcast_to(result.astype(bool), ok.shape)
+    return ok
+
+
+def generate_batch(item: ItemBase, seeds: Iterable[int] | np.ndarray) -> VariantBatch:
+    """Variants of ``item`` for every seed, identical to :func:`generate` seed by seed."""
+    from engine.qtypes import qtype_for
+
+    seed_array = np.asarray(list(seeds) if not isinstance(seeds, np.ndarray) else seeds, dtype=np.int64)
+    if seed_array.ndim != 1 or np.any(seed_array < 0):
+        raise VariantError("seeds must be non-negative integers")
+    batch = len(seed_array)
+    rngs = [np.random.default_rng(int(s)) for s in seed_array]
+    values: dict[str, np.ndarray] = {
+        name: np.empty((batch, *spec.shape), dtype=np.float64) for name, spec in item.params.items()
+    }
+    pending = np.arange(batch)
+    for _ in range(MAX_DRAWS):
+        _draw_rows(item, rngs, pending, values)
+        if not item.constraints:
+            pending = pending[:0]
+            break
+        pending = pending[~_satisfied(item, values, pending)]
+        if len(pending) == 0:
+            break
+    if len(pending):
+        raise VariantError(
+            f"the constraints were not all met after {MAX_DRAWS} draws "
+            f"(seed {int(seed_array[pending[0]])}): widen the parameter ranges or relax them",
+            ("constraints",),
+        )
+    for name, source in item.compute.items():
+        try:
+            result = evaluate(compile_expression(source), values)
+        except ExpressionError as exc:
+            raise VariantError(f"compute {name!r}: {exc}", ("compute", name)) from exc
+        values[name] = np.broadcast_to(result, (batch, *result.shape[1:])) if result.shape[0] == 1 else result
+
+    qtype = qtype_for(item)
+    order = _shuffle(item, qtype.option_count(item), qtype.fixed_positions(item), rngs)
+    key = qtype.prepare(item, values, batch)
+    return VariantBatch(item, seed_array, values, order, key)
+
+
+def _shuffle(item: ItemBase, count: int, fixed: tuple[int, ...],
+             rngs: list[np.random.Generator]) -> np.ndarray | None:
+    if count == 0:
+        return None
+    order = np.tile(np.arange(count), (len(rngs), 1))
+    if not item.shuffle:
+        return order
+    movable = np.array([n for n in range(count) if n not in fixed])
+    for row, rng in enumerate(rngs):
+        order[row, movable] = movable[rng.permutation(len(movable))]
+    return order
+
+
+def generate(item: ItemBase, seed: int) -> Variant:
+    """The variant of ``item`` for ``seed``."""
+    return generate_batch(item, [seed])[0]
+
