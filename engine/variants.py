@@ -4,7 +4,8 @@ A variant is a function of the item version and an integer seed, nothing else: t
 gives the same variant on any machine (``numpy.random.default_rng`` and PCG64 are specified to
 the bit, and grid parameters are rounded to their step's decimals). Generation, per seed:
 
-1. draw every parameter in declaration order from ``default_rng(seed)``;
+1. draw every parameter in declaration order from ``default_rng(seed)``: one call for as many
+   doubles as the parameters need, mapped to each distribution (:meth:`ParamSpec.from_uniform`);
 2. if any constraint fails, draw them all again from the same generator, at most
    :data:`MAX_DRAWS` times, then give up with a :class:`VariantError` that says so;
 3. evaluate ``compute`` in order; the question type prepares the key from the values;
@@ -110,13 +111,18 @@ class Variant:
         }
 
 
-def _draw_rows(item: ItemBase, rngs: list[np.random.Generator], rows: Iterable[int],
+def _draw_rows(item: ItemBase, rngs: list[np.random.Generator], rows: np.ndarray,
                values: dict[str, np.ndarray]) -> None:
+    """Redraw every parameter of ``rows``: one generator call per row, then numpy per parameter."""
     specs = list(item.params.items())
-    for row in rows:
-        rng = rngs[row]
-        for name, spec in specs:
-            values[name][row] = spec.draw(rng)
+    width = sum(spec.width for _, spec in specs)
+    uniforms = np.empty((len(rows), width))
+    for n, row in enumerate(rows):
+        uniforms[n] = rngs[row].random(width)
+    column = 0
+    for name, spec in specs:
+        values[name][rows] = spec.from_uniform(uniforms[:, column : column + spec.width])
+        column += spec.width
 
 
 def _satisfied(item: ItemBase, values: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:

@@ -105,7 +105,12 @@ class Scoring(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     method: Literal[
-        "all_or_nothing", "partial", "relative_to_correct", "adjacent_pairs", "rubric"
+        "all_or_nothing",
+        "partial",
+        "absolute_position",
+        "relative_to_correct",
+        "adjacent_pairs",
+        "rubric",
     ] | None = None
     wrong_selection_penalty: bool = True
     negative: float = Field(default=0.0, ge=0.0, le=1.0)

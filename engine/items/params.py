@@ -12,7 +12,6 @@ Every parameter is drawn from the attempt's seeded generator, in declaration ord
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from typing import Annotated, Self
 
@@ -81,23 +80,34 @@ class ParamSpec(BaseModel):
         ]
         return max(0, *places)
 
-    def draw(self, rng: np.random.Generator) -> np.ndarray:
-        """One draw, as float64 with the parameter's per-variant shape."""
-        shape = self.shape
+    @property
+    def width(self) -> int:
+        """How many uniform numbers one draw consumes (0 for a fixed value)."""
+        return 0 if self.value is not None else int(np.prod(self.shape, dtype=np.int64))
+
+    def from_uniform(self, u: np.ndarray) -> np.ndarray:
+        """Draws for a batch from uniforms ``u`` in [0, 1), shape (B, width).
+
+        Every distribution is a deterministic map of the generator's doubles, so a variant
+        depends only on the seed and needs one generator call per draw, whatever the parameters.
+        """
+        batch = u.shape[0]
+        shape = (batch, *self.shape)
         if self.value is not None:
-            return np.array(self.value, dtype=np.float64)
+            return np.broadcast_to(np.array(self.value, dtype=np.float64), shape).copy()
+        u = u.reshape(shape)
         if self.integers is not None:
             low, high = self.integers
-            return rng.integers(low, high, size=shape, endpoint=True).astype(np.float64)
+            return low + np.floor(u * (high - low + 1))
         if self.choice is not None:
-            picks = rng.integers(0, len(self.choice), size=shape)
+            picks = np.floor(u * len(self.choice)).astype(np.int64)
             return np.asarray(self.choice, dtype=np.float64)[picks]
         assert self.uniform is not None
         low, high = self.uniform
         if self.step is None:
-            return np.asarray(rng.uniform(low, high, size=shape), dtype=np.float64)
-        count = round((high - low) / self.step)
-        ticks = rng.integers(0, count, size=shape, endpoint=True)
+            return low + u * (high - low)
+        count = round((high - low) / self.step) + 1
+        ticks = np.floor(u * count)
         values = low + ticks * self.step
         decimals = self.decimals
         return np.round(values, decimals) if decimals is not None else values
@@ -120,7 +130,3 @@ class ParamSpec(BaseModel):
             return min(self.choice), max(self.choice)
         assert self.uniform is not None
         return self.uniform
-
-
-def _is_whole(x: float) -> bool:
-    return math.isfinite(x) and x == int(x)

@@ -274,7 +274,8 @@ class OrderingItem(ItemBase):
     @model_validator(mode="after")
     def _check(self) -> Self:
         _only_leads_to(self, ("order_by",))
-        _methods(self, (None, "all_or_nothing", "relative_to_correct", "adjacent_pairs"))
+        _methods(self, (None, "all_or_nothing", "absolute_position", "relative_to_correct",
+                        "adjacent_pairs"))
         ranks = [o.rank is not None for o, _, _ in self.options.expand()]
         if any(ranks) and not all(ranks):
             raise ValueError("give every option a rank, or none (then the listed order is right)")

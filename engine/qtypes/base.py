@@ -54,6 +54,8 @@ class Verdict:
     RIGHT = "right"
     PARTIAL = "partial"
     WRONG = "wrong"
+    NOT_RIGHT = "not_right"
+    """What a self-test's wrong response must be: partly right or wrong, but not right."""
 
     @staticmethod
     def of(fraction: float) -> str:
@@ -103,7 +105,7 @@ class GradeBatch:
 class SelfTestCase:
     label: str
     response: Raw
-    expect: str  # a Verdict, or "invalid"
+    expect: str  # Verdict.RIGHT, Verdict.NOT_RIGHT or "invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +199,9 @@ class QuestionType(ABC, Generic[ItemT]):
             except ResponseError as exc:
                 results.append(SelfTestResult(case, "invalid", str(exc)))
             else:
-                results.append(SelfTestResult(case, outcome.verdict, f"fraction {outcome.fraction}"))
+                verdict = outcome.verdict
+                label = verdict if verdict == Verdict.RIGHT else Verdict.NOT_RIGHT
+                results.append(SelfTestResult(case, label, f"fraction {outcome.fraction}"))
         return results
 
     # --- shared helpers -----------------------------------------------------------------------

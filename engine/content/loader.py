@@ -1,0 +1,142 @@
+"""Load content files into item models, with every problem reported as ``file:line: message``.
+
+Loading is all or nothing: :func:`load_items` returns items only when every file is right;
+otherwise it returns the problems and no items, so nothing is ever half-loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.content.source import Problem, SourceDocument, parse_yaml, read_yaml
+from engine.expressions import known_functions
+from engine.items import ItemBase, parse_item
+
+__all__ = ["ContentError", "LoadedItem", "check_names", "item_from_document", "load_item_text",
+           "load_items"]
+
+ITEM_SUFFIXES = (".yaml", ".yml")
+
+
+class ContentError(ValueError):
+    """Content that cannot be loaded; ``problems`` says every file and line."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True)
+class LoadedItem:
+    item: ItemBase
+    source: SourceDocument
+
+
+def _describe(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid"))
+    message = message.removeprefix("Value error, ")
+    loc = [str(p) for p in error.get("loc", ()) if not _is_union_tag(p)]
+    field = ".".join(loc)
+    if error.get("type") == "extra_forbidden":
+        return f"unknown field {loc[-1]!r}" if loc else message
+    if error.get("type") == "missing":
+        return f"missing field {loc[-1]!r}" if loc else message
+    return f"{field}: {message}" if field else message
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic puts the discriminator value and model names into loc for tagged unions
+    return isinstance(part, str) and (
+        part in {"single_choice", "multiple_response", "true_false", "numeric", "ordering",
+                 "matching", "short_text", "essay", "listed", "template"}
+        or "[" in part or part.endswith("Item")
+    )
+
+
+def _path(error: dict[str, Any]) -> tuple[str | int, ...]:
+    return tuple(p for p in error.get("loc", ()) if not _is_union_tag(p))
+
+
+def check_names(item: ItemBase) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every expression may read only parameters, earlier computed values and its loop variable."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    params = set(item.params)
+    computed_order = list(item.compute)
+    functions = known_functions()
+    for path, expression, loop in item.expressions():
+        if path[0] == "constraints":
+            scope = params
+        elif path[0] == "compute":
+            scope = params | set(computed_order[: computed_order.index(str(path[1]))])
+        else:
+            scope = params | set(computed_order)
+        scope = scope | loop
+        for name in sorted(expression.names - scope):
+            hint = " (a function: call it)" if name in functions else ""
+            where = "" if name not in item.compute else " (computed later: reorder compute)"
+            problems.append((path, f"unknown name {name!r} in {expression.source!r}{hint}{where}"))
+    return problems
+
+
+def item_from_document(document: SourceDocument) -> tuple[ItemBase | None, list[Problem]]:
+    """Validate one document into an item, or the problems with their lines."""
+    if not isinstance(document.data, dict):
+        return None, [document.problem((), "an item file holds one mapping (key: value lines)")]
+    try:
+        item = parse_item(document.data)
+    except ValidationError as exc:
+        problems = [
+            document.problem(_path(error), _describe(error))  # type: ignore[arg-type]
+            for error in exc.errors(include_url=False)
+        ]
+        return None, problems
+    problems = [document.problem(path, message) for path, message in check_names(item)]
+    return (None, problems) if problems else (item, [])
+
+
+def load_item_text(text: str, name: str = "<item>") -> ItemBase:
+    """One item from YAML text; :class:`ContentError` if anything is wrong."""
+    document, problems = parse_yaml(text, name)
+    if document is None:
+        raise ContentError(problems)
+    item, problems = item_from_document(document)
+    if item is None:
+        raise ContentError(problems)
+    return item
+
+
+def item_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(
+        p for p in root.rglob("*")
+        if p.suffix in ITEM_SUFFIXES and p.is_file() and not p.name.startswith("_")
+    )
+
+
+def load_items(paths: Iterable[Path], base: Path | None = None) -> tuple[list[LoadedItem], list[Problem]]:
+    """Every item under ``paths``; no items at all if any file has a problem."""
+    loaded: list[LoadedItem] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        display = str(path.relative_to(base)) if base and path.is_relative_to(base) else str(path)
+        document, found = read_yaml(path, display)
+        problems.extend(found)
+        if document is None:
+            continue
+        item, found = item_from_document(document)
+        problems.extend(found)
+        if item is None:
+            continue
+        if item.id in seen:
+            problems.append(document.problem(("id",), f"id {item.id!r} is also used by {seen[item.id]}"))
+            continue
+        seen[item.id] = display
+        loaded.append(LoadedItem(item, document))
+    return ([], sorted(problems)) if problems else (loaded, [])
