@@ -14,13 +14,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.content.source import Problem, SourceDocument, parse_yaml, read_yaml
-from engine.expressions import known_functions
-from engine.items import ItemBase, parse_item
+from engine.items import ItemBase, ItemProblems, parse_item
 
-__all__ = ["ContentError", "LoadedItem", "check_names", "item_from_document", "load_item_text",
+__all__ = ["ContentError", "LoadedItem", "item_from_document", "load_item_text",
            "load_items"]
 
 ITEM_SUFFIXES = (".yaml", ".yml")
+BANK_FILE = "bank.yaml"  # the bank's declarations, not an item (engine.content.bank)
 
 
 class ContentError(ValueError):
@@ -62,27 +62,6 @@ def _path(error: dict[str, Any]) -> tuple[str | int, ...]:
     return tuple(p for p in error.get("loc", ()) if not _is_union_tag(p))
 
 
-def check_names(item: ItemBase) -> list[tuple[tuple[str | int, ...], str]]:
-    """Every expression may read only parameters, earlier computed values and its loop variable."""
-    problems: list[tuple[tuple[str | int, ...], str]] = []
-    params = set(item.params)
-    computed_order = list(item.compute)
-    functions = known_functions()
-    for path, expression, loop in item.expressions():
-        if path[0] == "constraints":
-            scope = params
-        elif path[0] == "compute":
-            scope = params | set(computed_order[: computed_order.index(str(path[1]))])
-        else:
-            scope = params | set(computed_order)
-        scope = scope | loop
-        for name in sorted(expression.names - scope):
-            hint = " (a function: call it)" if name in functions else ""
-            where = "" if name not in item.compute else " (computed later: reorder compute)"
-            problems.append((path, f"unknown name {name!r} in {expression.source!r}{hint}{where}"))
-    return problems
-
-
 def item_from_document(document: SourceDocument) -> tuple[ItemBase | None, list[Problem]]:
     """Validate one document into an item, or the problems with their lines."""
     if not isinstance(document.data, dict):
@@ -95,8 +74,9 @@ def item_from_document(document: SourceDocument) -> tuple[ItemBase | None, list[
             for error in exc.errors(include_url=False)
         ]
         return None, problems
-    problems = [document.problem(path, message) for path, message in check_names(item)]
-    return (None, problems) if problems else (item, [])
+    except ItemProblems as exc:
+        return None, [document.problem(path, message) for path, message in exc.problems]
+    return item, []
 
 
 def load_item_text(text: str, name: str = "<item>") -> ItemBase:
@@ -116,6 +96,7 @@ def item_files(root: Path) -> list[Path]:
     return sorted(
         p for p in root.rglob("*")
         if p.suffix in ITEM_SUFFIXES and p.is_file() and not p.name.startswith("_")
+        and p.name != BANK_FILE
     )
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "Expr",
     "Item",
     "ItemBase",
+    "ItemProblems",
     "MatchingItem",
     "Misconception",
     "MultipleResponseItem",
@@ -61,10 +62,25 @@ QUESTION_TYPES = (
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Item)
 
 
+class ItemProblems(ValueError):
+    """An item whose structure is valid but whose parts do not fit together.
+
+    ``problems`` lists (path, message); a path such as ``("compute", "loss")`` says where.
+    """
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m in problems))
+
+
 def parse_item(data: Any) -> ItemBase:
     """Validate a plain mapping (from YAML, JSON or a request) into its item model.
 
-    Raises :class:`pydantic.ValidationError` whose ``loc`` paths say where.
+    Raises :class:`pydantic.ValidationError` (structure) or :class:`ItemProblems` (meaning);
+    both say where.
     """
     item: ItemBase = _ADAPTER.validate_python(data)
+    problems = item.problems()
+    if problems:
+        raise ItemProblems(problems)
     return item

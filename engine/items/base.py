@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from engine.expressions import Expression, compile_expression
+from engine.expressions import Expression, compile_expression, known_functions
 from engine.items.metadata import Slug, Tags
 from engine.items.params import ParamSpec
 from engine.texts import TemplateText, parse_template
@@ -196,3 +196,32 @@ class ItemBase(BaseModel):
 
     def _type_expressions(self) -> list[tuple[tuple[str | int, ...], Expression, frozenset[str]]]:
         return []
+
+    # --- semantic checks: problems with paths, so that a file can say which line -------------
+
+    def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """What is wrong beyond the structure: unknown names, mismatched parts, scoring."""
+        return self._name_problems() + self._type_problems()
+
+    def _type_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        return []
+
+    def _name_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every expression may read only parameters, earlier computed values and its loop variable."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        params = set(self.params)
+        computed = list(self.compute)
+        functions = known_functions()
+        for path, expression, loop in self.expressions():
+            if path[0] == "constraints":
+                scope = params
+            elif path[0] == "compute":
+                scope = params | set(computed[: computed.index(str(path[1]))])
+            else:
+                scope = params | set(computed)
+            for name in sorted(expression.names - scope - loop):
+                hint = " (a function: call it)" if name in functions else ""
+                if name in self.compute and path[0] in {"constraints", "compute"}:
+                    hint = " (computed later: constraints read parameters, compute reads earlier values)"
+                problems.append((path, f"unknown name {name!r} in {expression.source!r}{hint}"))
+        return problems

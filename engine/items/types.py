@@ -131,19 +131,35 @@ def _misconception_expressions(item: ItemBase, field: str, scope: frozenset[str]
     return found
 
 
-def _only_leads_to(item: ItemBase, allowed: tuple[str, ...]) -> None:
+Problems = list[tuple[Path, str]]
+
+
+def _leads_to(item: ItemBase, allowed: str, linked: frozenset[str] = frozenset()) -> Problems:
+    """Each misconception must say what it leads to (or be named by an option or answer)."""
+    problems: Problems = []
     for name, m in item.misconceptions.items():
-        if m.leads_to not in allowed:
-            raise ValueError(
-                f"misconception {name!r} must say what it leads to with "
-                + " or ".join(allowed)
-            )
+        if m.leads_to == allowed or (m.leads_to is None and name in linked):
+            continue
+        if m.leads_to is None:
+            message = f"misconception {name!r} must say what it leads to with {allowed!r}"
+            if allowed == "selects":
+                message += " or be named by an option"
+        else:
+            message = f"a {item.type_name} misconception takes {allowed!r}, not {m.leads_to!r}"
+        problems.append((("misconceptions", name), message))
+    return problems
 
 
-def _methods(item: ItemBase, allowed: tuple[str | None, ...]) -> None:
-    if item.scoring.method not in allowed:
-        names = ", ".join(str(a) for a in allowed if a)
-        raise ValueError(f"scoring method {item.scoring.method!r} does not apply here ({names})")
+def _methods(item: ItemBase, allowed: tuple[str | None, ...]) -> Problems:
+    if item.scoring.method in allowed:
+        return []
+    names = ", ".join(str(a) for a in allowed if a)
+    return [(("scoring", "method"), f"scoring method {item.scoring.method!r} does not apply to "
+             f"{item.type_name} items (use {names})")]
+
+
+def _none_named(item: ItemBase, reason: str) -> Problems:
+    return [(("misconceptions", name), reason) for name in item.misconceptions]
 
 
 class _ChoiceItem(ItemBase):
@@ -155,15 +171,18 @@ class _ChoiceItem(ItemBase):
             *_misconception_expressions(self, "selects", self.options.loop_variables | {"i"}),
         ]
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        _only_leads_to(self, ("selects",))
-        for option, _, _ in self.options.expand():
+    def _type_problems(self) -> Problems:
+        linked = frozenset(o.misconception for o, _, _ in self.options.expand() if o.misconception)
+        problems = _leads_to(self, "selects", linked)
+        for option, _, path in self.options.expand():
             if option.rank is not None:
-                raise ValueError("rank is for ordering items")
+                problems.append(((*path, "rank"), "rank is for ordering items"))
             if option.misconception and option.misconception not in self.misconceptions:
-                raise ValueError(f"option names unknown misconception {option.misconception!r}")
-        return self
+                problems.append(((*path, "misconception"),
+                                 f"unknown misconception {option.misconception!r}"))
+        methods = (None, "all_or_nothing") if self.type_name == "single_choice" else (
+            None, "partial", "all_or_nothing")
+        return problems + _methods(self, methods)
 
 
 class SingleChoiceItem(_ChoiceItem):
@@ -171,21 +190,11 @@ class SingleChoiceItem(_ChoiceItem):
 
     type: Literal["single_choice"]
 
-    @model_validator(mode="after")
-    def _scoring(self) -> Self:
-        _methods(self, (None, "all_or_nothing"))
-        return self
-
 
 class MultipleResponseItem(_ChoiceItem):
     """Select all that apply: Moodle-style partial credit or all-or-nothing."""
 
     type: Literal["multiple_response"]
-
-    @model_validator(mode="after")
-    def _scoring(self) -> Self:
-        _methods(self, (None, "partial", "all_or_nothing"))
-        return self
 
 
 class TrueFalseItem(ItemBase):
@@ -207,11 +216,8 @@ class TrueFalseItem(ItemBase):
                 found.extend(((name,), e, frozenset()) for e in parse_template(text).expressions)
         return found
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        _only_leads_to(self, ("answer",))
-        _methods(self, (None, "all_or_nothing"))
-        return self
+    def _type_problems(self) -> Problems:
+        return _leads_to(self, "answer") + _methods(self, (None, "all_or_nothing"))
 
 
 class Tolerance(BaseModel):
@@ -251,11 +257,8 @@ class NumericItem(ItemBase):
             *_misconception_expressions(self, "value", frozenset()),
         ]
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        _only_leads_to(self, ("value",))
-        _methods(self, (None, "all_or_nothing"))
-        return self
+    def _type_problems(self) -> Problems:
+        return _leads_to(self, "value") + _methods(self, (None, "all_or_nothing"))
 
 
 class OrderingItem(ItemBase):
@@ -271,17 +274,21 @@ class OrderingItem(ItemBase):
             *_misconception_expressions(self, "order_by", self.options.loop_variables | {"i"}),
         ]
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        _only_leads_to(self, ("order_by",))
-        _methods(self, (None, "all_or_nothing", "absolute_position", "relative_to_correct",
-                        "adjacent_pairs"))
+    def _type_problems(self) -> Problems:
+        problems = _leads_to(self, "order_by") + _methods(
+            self, (None, "all_or_nothing", "absolute_position", "relative_to_correct",
+                   "adjacent_pairs"))
         ranks = [o.rank is not None for o, _, _ in self.options.expand()]
         if any(ranks) and not all(ranks):
-            raise ValueError("give every option a rank, or none (then the listed order is right)")
+            problems.append((("options",), "give every option a rank, or none (then the listed "
+                             "order is the right one)"))
+        for option, _, path in self.options.expand():
+            if option.correct is not False or option.misconception:
+                problems.append((path, "ordering options take text and rank, not correct or "
+                                 "misconception"))
         if not self.shuffle:
-            raise ValueError("an ordering item must shuffle its options")
-        return self
+            problems.append((("shuffle",), "an ordering item must shuffle its options"))
+        return problems
 
 
 class MatchPair(BaseModel):
@@ -308,12 +315,9 @@ class MatchingItem(ItemBase):
             found.extend((("distractors", n), e, frozenset()) for e in parse_template(text).expressions)
         return found
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.misconceptions:
-            raise ValueError("matching items name misconceptions on no answer; remove them")
-        _methods(self, (None, "partial", "all_or_nothing"))
-        return self
+    def _type_problems(self) -> Problems:
+        return _none_named(self, "matching items have no misconceptions") + _methods(
+            self, (None, "partial", "all_or_nothing"))
 
 
 class ShortTextAnswer(BaseModel):
@@ -344,20 +348,22 @@ class ShortTextItem(ItemBase):
                     found.extend((("answers", n, name), e, frozenset()) for e in parse_template(text).expressions)
         return found
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
+    def _type_problems(self) -> Problems:
+        problems: Problems = []
         if not any(a.fraction == 1 for a in self.answers):
-            raise ValueError("at least one answer must have fraction 1")
-        for a in self.answers:
-            if a.misconception and a.misconception not in self.misconceptions:
-                raise ValueError(f"answer names unknown misconception {a.misconception!r}")
+            problems.append((("answers",), "at least one answer must have fraction 1"))
+        linked = set()
+        for n, a in enumerate(self.answers):
+            if a.misconception:
+                linked.add(a.misconception)
+                if a.misconception not in self.misconceptions:
+                    problems.append((("answers", n, "misconception"),
+                                     f"unknown misconception {a.misconception!r}"))
         for name, m in self.misconceptions.items():
-            if m.leads_to is not None:
-                raise ValueError(
-                    f"misconception {name!r}: in a short-text item, name it on an answer instead"
-                )
-        _methods(self, (None, "all_or_nothing"))
-        return self
+            if m.leads_to is not None or name not in linked:
+                problems.append((("misconceptions", name), f"misconception {name!r}: in a "
+                                 "short-text item, name it on an answer (and nothing else)"))
+        return problems + _methods(self, (None, "all_or_nothing"))
 
 
 class RubricLevel(BaseModel):
@@ -415,12 +421,9 @@ class EssayItem(ItemBase):
     response: ResponseLimits = Field(default_factory=ResponseLimits)
     shuffle: bool = False
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.misconceptions:
-            raise ValueError("essay items are graded by rubric; name no misconceptions")
-        _methods(self, (None, "rubric"))
-        return self
+    def _type_problems(self) -> Problems:
+        return _none_named(self, "essay items are graded by rubric; name no misconceptions") + (
+            _methods(self, (None, "rubric")))
 
 
 Item = Annotated[
