@@ -6,9 +6,10 @@ the bit, and grid parameters are rounded to their step's decimals). Generation, 
 
 1. draw every parameter in declaration order from ``default_rng(seed)``: one call for as many
    doubles as the parameters need, mapped to each distribution (:meth:`ParamSpec.from_uniform`);
-2. if any constraint fails, draw them all again from the same generator, at most
-   :data:`MAX_DRAWS` times, then give up with a :class:`VariantError` that says so;
-3. evaluate ``compute`` in order; the question type prepares the key from the values;
+2. evaluate ``compute`` in order;
+3. if any constraint (over parameters and computed values) fails, draw them all again from the
+   same generator, at most :data:`MAX_DRAWS` times, then give up with a :class:`VariantError`
+   that says so; the question type prepares the key from the values;
 4. shuffle the options (those not ``fixed``) with the same generator, if the item shuffles.
 
 :func:`generate_batch` does this for many seeds at once: the draws are per seed, every
@@ -125,11 +126,27 @@ def _draw_rows(item: ItemBase, rngs: list[np.random.Generator], rows: np.ndarray
         column += spec.width
 
 
-def _satisfied(item: ItemBase, values: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
-    scope = {k: v[rows] for k, v in values.items()}
-    ok = np.ones(len(rows), dtype=bool)
-    for source in item.constraints:
-        result = evaluate(compile_expression(source), scope)
+def _compute(item: ItemBase, scope: dict[str, np.ndarray], rows: int) -> dict[str, np.ndarray]:
+    """Evaluate ``compute`` in order into ``scope`` for ``rows`` variants; return the new values."""
+    computed: dict[str, np.ndarray] = {}
+    for name, source in item.compute.items():
+        try:
+            result = evaluate(compile_expression(source), scope)
+        except ExpressionError as exc:
+            raise VariantError(f"compute {name!r}: {exc}", ("compute", name)) from exc
+        if result.shape[0] != rows:
+            result = np.broadcast_to(result, (rows, *result.shape[1:]))
+        scope[name] = computed[name] = result
+    return computed
+
+
+def _satisfied(item: ItemBase, scope: Mapping[str, np.ndarray], rows: int) -> np.ndarray:
+    ok = np.ones(rows, dtype=bool)
+    for n, source in enumerate(item.constraints):
+        try:
+            result = evaluate(compile_expression(source), scope)
+        except ExpressionError as exc:
+            raise VariantError(f"constraint {source!r}: {exc}", ("constraints", n)) from exc
         if result.ndim > 1:
             result = np.all(result, axis=tuple(range(1, result.ndim)))
         ok &= np.broadcast_to(result.astype(bool), ok.shape)
@@ -148,13 +165,18 @@ def generate_batch(item: ItemBase, seeds: Iterable[int] | np.ndarray) -> Variant
     values: dict[str, np.ndarray] = {
         name: np.empty((batch, *spec.shape), dtype=np.float64) for name, spec in item.params.items()
     }
+    # Draw, compute, check; redraw only the rows whose constraints fail.
     pending = np.arange(batch)
     for _ in range(MAX_DRAWS):
         _draw_rows(item, rngs, pending, values)
-        if not item.constraints:
-            pending = pending[:0]
-            break
-        pending = pending[~_satisfied(item, values, pending)]
+        scope = {name: values[name][pending] for name in item.params}
+        computed = _compute(item, scope, len(pending))
+        ok = _satisfied(item, scope, len(pending)) if item.constraints else np.ones(len(pending), bool)
+        for name, result in computed.items():
+            if name not in values:
+                values[name] = np.empty((batch, *result.shape[1:]), dtype=result.dtype)
+            values[name][pending[ok]] = result[ok]
+        pending = pending[~ok]
         if len(pending) == 0:
             break
     if len(pending):
@@ -163,12 +185,6 @@ def generate_batch(item: ItemBase, seeds: Iterable[int] | np.ndarray) -> Variant
             f"(seed {int(seed_array[pending[0]])}): widen the parameter ranges or relax them",
             ("constraints",),
         )
-    for name, source in item.compute.items():
-        try:
-            result = evaluate(compile_expression(source), values)
-        except ExpressionError as exc:
-            raise VariantError(f"compute {name!r}: {exc}", ("compute", name)) from exc
-        values[name] = np.broadcast_to(result, (batch, *result.shape[1:])) if result.shape[0] == 1 else result
 
     qtype = qtype_for(item)
     order = _shuffle(item, qtype.option_count(item), qtype.fixed_positions(item), rngs)

@@ -213,15 +213,13 @@ class ItemBase(BaseModel):
         computed = list(self.compute)
         functions = known_functions()
         for path, expression, loop in self.expressions():
-            if path[0] == "constraints":
-                scope = params
-            elif path[0] == "compute":
+            if path[0] == "compute":
                 scope = params | set(computed[: computed.index(str(path[1]))])
             else:
                 scope = params | set(computed)
             for name in sorted(expression.names - scope - loop):
                 hint = " (a function: call it)" if name in functions else ""
-                if name in self.compute and path[0] in {"constraints", "compute"}:
-                    hint = " (computed later: constraints read parameters, compute reads earlier values)"
+                if name in self.compute and path[0] == "compute":
+                    hint = " (computed later: a computed value reads only earlier ones)"
                 problems.append((path, f"unknown name {name!r} in {expression.source!r}{hint}"))
         return problems

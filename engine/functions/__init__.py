@@ -1,0 +1,66 @@
+# Copyright 2026 the Assay authors. Proprietary (see pyproject.toml).
+"""The ML function library of Assay: the real functions behind computed answers.
+
+Every function takes scalars, lists or arrays of real numbers, broadcasts them with numpy's rules,
+computes in float64 and returns a float64 ``numpy.ndarray`` (0-d for scalar inputs). Functions that
+work along an axis work along the last one; every leading axis is a batch (the expression evaluator
+passes a batch of variants along axis 0), and per-row parameters such as a temperature or a
+discount broadcast against those leading axes.
+
+Numerical contract, for every finite input:
+
+* no numpy warning and no ``nan``;
+* the value is accurate to about 1e-12 relative wherever it lies in the float64 range, including
+  extremes such as ``ranking_loss(1000, -1000) == 0`` and ``ranking_loss(-1000, 1000) == 2000``;
+* a quantity of a formula (a reward difference, a log-ratio, a return) whose true value lies beyond
+  the float64 range (about 1.8e308) saturates to ±inf, its correctly rounded value, and the
+  function returns the corresponding limit. Only inputs near 1e308 get there.
+
+``REGISTRY`` lists every public function with its formula in LaTeX, for the expression evaluator
+and for display; ``get(name)`` looks one up.
+"""
+
+from engine.functions.activations import log_sigmoid, sigmoid, softplus
+from engine.functions.advantages import gae
+from engine.functions.distributions import (
+    cross_entropy,
+    entropy,
+    log_softmax,
+    perplexity,
+    softmax,
+)
+from engine.functions.policy import kl_estimator, ppo_clip_loss, value_clip_loss
+from engine.functions.preference import dpo_loss, ipo_loss
+from engine.functions.ranking import (
+    bradley_terry_prob,
+    hinge_ranking_loss,
+    kwise_ranking_loss,
+    ranking_error,
+    ranking_loss,
+)
+from engine.functions.registry import REGISTRY, FunctionSpec, get
+
+__all__ = [
+    "REGISTRY",
+    "FunctionSpec",
+    "bradley_terry_prob",
+    "cross_entropy",
+    "dpo_loss",
+    "entropy",
+    "gae",
+    "get",
+    "hinge_ranking_loss",
+    "ipo_loss",
+    "kl_estimator",
+    "kwise_ranking_loss",
+    "log_sigmoid",
+    "log_softmax",
+    "perplexity",
+    "ppo_clip_loss",
+    "ranking_error",
+    "ranking_loss",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    "value_clip_loss",
+]

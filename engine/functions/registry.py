@@ -1,0 +1,157 @@
+# Copyright 2026 the Assay authors. Proprietary (see pyproject.toml).
+"""The registry of the function library: every public function with its formula for display.
+
+The expression evaluator exposes exactly these functions to item authors, and pages show their
+formula, summary and source next to a computed answer. An entry's summary is its function's
+docstring summary, and its ``latex`` appears verbatim in the docstring's formula (a test holds
+them together), so what is displayed never drifts from what is documented.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from engine.functions.activations import log_sigmoid, sigmoid, softplus
+from engine.functions.advantages import gae
+from engine.functions.distributions import (
+    cross_entropy,
+    entropy,
+    log_softmax,
+    perplexity,
+    softmax,
+)
+from engine.functions.policy import kl_estimator, ppo_clip_loss, value_clip_loss
+from engine.functions.preference import dpo_loss, ipo_loss
+from engine.functions.ranking import (
+    bradley_terry_prob,
+    hinge_ranking_loss,
+    kwise_ranking_loss,
+    ranking_error,
+    ranking_loss,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from engine.functions._util import FloatArray
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One public function of the library, as item authors and pages see it.
+
+    ``reduces_last_axis`` is True when the result drops the input's last axis (a loss over the
+    K responses, the V classes or the T tokens of each row) and False when it keeps the shape
+    (elementwise functions, softmax, log_softmax, gae).
+    """
+
+    name: str
+    func: Callable[..., FloatArray]
+    latex: str
+    summary: str
+    reference: str
+    reduces_last_axis: bool
+
+
+def _spec(
+    func: Callable[..., FloatArray], latex: str, reference: str, reduces_last_axis: bool = False
+) -> FunctionSpec:
+    # The summary is the docstring's first line, so the two cannot drift; under ``python -OO``,
+    # which strips docstrings, it falls back to the name.
+    summary = (func.__doc__ or func.__name__).strip().splitlines()[0]
+    return FunctionSpec(func.__name__, func, latex, summary, reference, reduces_last_axis)
+
+
+_INSTRUCTGPT = "Ouyang et al. 2022, Training language models to follow instructions, eq. 1"
+_DEEP_LEARNING = "Goodfellow, Bengio & Courville 2016, Deep Learning, sec. 3.10"
+_SOFTMAX = "Bridle 1990; temperature: Hinton, Vinyals & Dean 2015"
+_JOACHIMS = "Joachims 2002, Optimizing search engines using clickthrough data"
+
+_SPECS = (
+    _spec(sigmoid, r"\frac{1}{1 + e^{-x}}", _DEEP_LEARNING),
+    _spec(log_sigmoid, r"-\log\left(1 + e^{-x}\right)", _DEEP_LEARNING),
+    _spec(softplus, r"\log\left(1 + e^{x}\right)", _DEEP_LEARNING),
+    _spec(bradley_terry_prob, r"\sigma(r_c - r_r)", "Bradley & Terry 1952, Biometrika 39"),
+    _spec(
+        ranking_loss,
+        r"-\log\sigma(r_c - r_r - m)",
+        f"{_INSTRUCTGPT}; margin: Touvron et al. 2023, Llama 2, eq. 2",
+    ),
+    _spec(hinge_ranking_loss, r"\max\left(0,\ m - (r_c - r_r)\right)", _JOACHIMS),
+    _spec(ranking_error, r"\mathbb{1}\left[r_c - r_r \le 0\right]", _JOACHIMS),
+    _spec(
+        kwise_ranking_loss,
+        r"\frac{1}{\binom{K}{2}} \sum_{i < j} -\log\sigma(s_i - s_j)",
+        _INSTRUCTGPT,
+        reduces_last_axis=True,
+    ),
+    _spec(
+        dpo_loss,
+        r"-(1-\varepsilon)\log\sigma(z) - \varepsilon\log\sigma(-z)",
+        "Rafailov et al. 2023, Direct preference optimization, eq. 7; "
+        "label smoothing: Mitchell 2023, conservative DPO",
+    ),
+    _spec(
+        ipo_loss,
+        r"\left(h - \frac{1}{2\beta}\right)^2",
+        "Azar et al. 2023, A general theoretical paradigm to understand learning from human "
+        "preferences",
+    ),
+    _spec(
+        ppo_clip_loss,
+        r"-\min\left(\rho\hat{A},\ \operatorname{clip}(\rho, 1-\epsilon, 1+\epsilon)\hat{A}\right)",
+        "Schulman et al. 2017, Proximal policy optimization algorithms, eq. 7",
+    ),
+    _spec(
+        value_clip_loss,
+        r"\frac{1}{2}\max\left((V - R)^2,\ "
+        r"\left(\operatorname{clip}(V, V_{old}-\epsilon, V_{old}+\epsilon) - R\right)^2\right)",
+        "Engstrom et al. 2020, Implementation matters in deep policy gradients",
+    ),
+    _spec(
+        kl_estimator,
+        r"k_1 = -\log r,\quad k_2 = \tfrac{1}{2}(\log r)^2,\quad k_3 = (r - 1) - \log r",
+        "Schulman 2020, Approximating KL divergence",
+    ),
+    _spec(
+        gae,
+        r"\hat{A}_t = \delta_t + \gamma\lambda\hat{A}_{t+1}",
+        "Schulman et al. 2016, Generalized advantage estimation, eq. 16",
+    ),
+    _spec(softmax, r"\frac{e^{z_i / T}}{\sum_j e^{z_j / T}}", _SOFTMAX),
+    _spec(log_softmax, r"\frac{z_i}{T} - \log\sum_j e^{z_j / T}", _SOFTMAX),
+    _spec(
+        entropy,
+        r"-\sum_i p_i \log p_i",
+        "Shannon 1948, A mathematical theory of communication",
+        reduces_last_axis=True,
+    ),
+    _spec(
+        cross_entropy,
+        r"-\log\operatorname{softmax}(z)_y",
+        "Goodfellow, Bengio & Courville 2016, Deep Learning, sec. 6.2.2.3",
+        reduces_last_axis=True,
+    ),
+    _spec(
+        perplexity,
+        r"\exp\left(-\frac{1}{T}\sum_{t=1}^{T} \log p_t\right)",
+        "Jelinek et al. 1977, Perplexity: a measure of the difficulty of speech recognition tasks",
+        reduces_last_axis=True,
+    ),
+)
+
+REGISTRY: Mapping[str, FunctionSpec] = MappingProxyType({spec.name: spec for spec in _SPECS})
+
+
+def get(name: str) -> FunctionSpec:
+    """Return the spec of a registered function; ``KeyError`` lists the known names."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, REGISTRY, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        known = ", ".join(sorted(REGISTRY))
+        raise KeyError(f"unknown function {name!r}{hint}; known functions: {known}") from None
