@@ -12,9 +12,10 @@ a fixed item version. The engine has no clock and no users: the caller passes ``
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any
@@ -72,15 +73,6 @@ class ManualGrade:
     rubric: dict[str, int] | None = None
     comment: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {"fraction": self.fraction,
-                "rubric": None if self.rubric is None else dict(self.rubric),
-                "comment": self.comment}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ManualGrade:
-        return cls(data.get("fraction"), data.get("rubric"), data.get("comment"))
-
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -102,27 +94,24 @@ class Step:
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: enums as their values, the time as an ISO 8601 string."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data = asdict(self)  # a deep copy; the grade and the manual grade become dicts
         data.update(action=self.action.value, state=self.state.value, at=self.at.isoformat(),
-                    grade=None if self.grade is None else self.grade.to_json(),
-                    manual=None if self.manual is None else self.manual.to_json())
+                    grade=None if self.grade is None else self.grade.to_json())
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Step:
-        grade, manual = data.get("grade"), data.get("manual")
         values: dict[str, Any] = {f.name: data.get(f.name) for f in fields(cls)}
-        return cls(**{
-            **values,
-            "action": Action(data["action"]),
-            "state": QuestionState(data["state"]),
-            "at": datetime.fromisoformat(data["at"]),
-            "grade": None if grade is None else Grade(
-                grade["fraction"], tuple(grade.get("feedback", ())),
-                grade.get("misconception"), grade.get("misconception_says"),
-            ),
-            "manual": None if manual is None else ManualGrade.from_json(manual),
-        })
+        grade, manual = values["grade"], values["manual"]
+        values.update(
+            action=Action(data["action"]), state=QuestionState(data["state"]),
+            at=datetime.fromisoformat(data["at"]),
+            grade=None if grade is None else Grade(
+                grade["fraction"], tuple(grade["feedback"]), grade["misconception"],
+                grade["misconception_says"]),
+            manual=None if manual is None else ManualGrade(**manual),
+        )
+        return cls(**values)
 
 
 @dataclass(slots=True)
@@ -219,8 +208,9 @@ class QuestionAttempt:
 
     @property
     def response(self) -> dict[str, Any] | None:
-        """The last response saved or submitted (None before the first)."""
-        return next((s.response for s in reversed(self._steps) if s.response is not None), None)
+        """The last response saved or submitted (None before the first); a copy."""
+        last = next((s.response for s in reversed(self._steps) if s.response is not None), None)
+        return copy.deepcopy(last)
 
     @property
     def tries_left(self) -> int:
@@ -260,8 +250,9 @@ class QuestionAttempt:
             raise AttemptError("a response is a mapping of field names to values")
         if (action is Action.START) != (not self._steps):
             raise AttemptError("an attempt starts exactly once, before any other action")
-        pending = PendingStep(action, actor, at,
-                              None if response is None else dict(response), dict(data))
+        # A deep copy: the caller's dict may change later; the history must not.
+        raw = None if response is None else copy.deepcopy(dict(response))
+        pending = PendingStep(action, actor, at, raw, dict(data))
         decision = self.behaviour.process(self, pending)
         if decision is Decision.DISCARD:
             return Outcome(kept=False)
@@ -276,8 +267,10 @@ class QuestionAttempt:
 
         Actions are replayed in order with their original responses, actors and times. A step that
         the new version makes moot (a second interactive try after the first is now right) is
-        dropped, as Moodle's replay discards it. Manual grades are re-applied as given: a fraction
-        as it was, rubric selections scored against the new version's rubric.
+        dropped, as Moodle's replay discards it. Where the original was finished and the replay is
+        not (a right first try that the fix makes wrong), a finish step is added with that step's
+        actor and time, as Moodle's ``regrade(..., $finished)`` does. Manual grades are re-applied
+        as given: a fraction as it was, rubric selections scored against the new rubric.
         """
         from engine.variants import Variant as VariantType
         from engine.variants import generate
@@ -303,6 +296,8 @@ class QuestionAttempt:
             except AttemptError:
                 if step.action is Action.START:
                     raise
+            if step.state.is_finished() and replay.state.is_active():
+                replay.process(Action.FINISH, actor=step.actor, at=step.at)
         return replay
 
     # --- storage ------------------------------------------------------------------------------
@@ -338,5 +333,6 @@ class QuestionAttempt:
         return qa
 
     def __repr__(self) -> str:
+        state = self._steps[-1].state.value if self._steps else "not started"
         return (f"QuestionAttempt({self.item.id!r}, seed={self.variant.seed}, "
-                f"{self.behaviour.name}, {self.state.value}, steps={len(self._steps)})")
+                f"{self.behaviour.name}, {state}, steps={len(self._steps)})")

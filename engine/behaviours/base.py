@@ -65,15 +65,19 @@ def rubric_grade(item: ItemBase, selections: Mapping[str, Any]) -> Grade:
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
-    """A raw response as a behaviour sees it: blank, invalid (with the reason) or graded."""
+    """A raw response as a behaviour sees it: blank, invalid (with the reason) or gradable,
+    with its grade when one was asked for."""
 
-    blank: bool
+    blank: bool = False
     error: str | None = None
     grade: Grade | None = None
 
     @property
-    def gradable(self) -> bool:
-        return self.grade is not None
+    def saved_state(self) -> QuestionState:
+        """todo when blank, invalid on a format error, else complete."""
+        if self.blank:
+            return QuestionState.TODO
+        return QuestionState.INVALID if self.error is not None else QuestionState.COMPLETE
 
 
 class Behaviour:
@@ -137,7 +141,8 @@ class Behaviour:
             raise AttemptError("the question is finished; a response can no longer be saved")
         if self.same_response(qa, qa.response, pending.response):
             return Decision.DISCARD
-        pending.state, pending.error = self.saved_state(qa, pending.response)
+        found = self.assess(qa, pending.response, grade=False)
+        pending.state, pending.error = found.saved_state, found.error
         return Decision.KEEP
 
     def process_finish(self, qa: QuestionAttempt, pending: PendingStep) -> Decision:
@@ -183,26 +188,16 @@ class Behaviour:
 
     # --- helpers for subclasses ---------------------------------------------------------------
 
-    def assess(self, qa: QuestionAttempt, raw: Mapping[str, Any] | None) -> Assessment:
-        """Parse and grade ``raw``: a format error is recorded, never raised."""
+    def assess(self, qa: QuestionAttempt, raw: Mapping[str, Any] | None, *,
+               grade: bool = True) -> Assessment:
+        """Parse ``raw`` and, when ``grade``, grade it: a format error is recorded, not raised."""
         if raw is None or qa.qtype.is_blank(raw):
             return Assessment(blank=True)
         try:
             parsed = qa.qtype.parse(qa.item, qa.variant, raw)
         except ResponseError as exc:
-            return Assessment(blank=False, error=str(exc))
-        return Assessment(blank=False, grade=qa.qtype.grade(qa.item, qa.variant, parsed))
-
-    def saved_state(self, qa: QuestionAttempt, raw: Mapping[str, Any] | None,
-                    ) -> tuple[QuestionState, str | None]:
-        """todo when blank, invalid (with the reason) on a format error, else complete."""
-        if raw is None or qa.qtype.is_blank(raw):
-            return QuestionState.TODO, None
-        try:
-            qa.qtype.parse(qa.item, qa.variant, raw)
-        except ResponseError as exc:
-            return QuestionState.INVALID, str(exc)
-        return QuestionState.COMPLETE, None
+            return Assessment(error=str(exc))
+        return Assessment(grade=qa.qtype.grade(qa.item, qa.variant, parsed) if grade else None)
 
     def same_response(self, qa: QuestionAttempt, a: Mapping[str, Any] | None,
                       b: Mapping[str, Any] | None) -> bool:

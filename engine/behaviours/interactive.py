@@ -144,8 +144,8 @@ class Interactive(Behaviour):
         """Record ``grade`` as the next try; finish when right, out of tries, or finishing."""
         number = len(graded) + 1
         pending.grade, pending.try_number = grade, number
-        earlier = self.best(graded)
-        pending.fraction = max(self.adjusted(grade, number), -1.0 if earlier is None else earlier)
+        # Adjusted fractions are never below 0, so 0 stands in for "no earlier try".
+        pending.fraction = max(self.adjusted(grade, number), self.best(graded) or 0.0)
         last_chance = finishing or number >= self.tries
         if grade.verdict == Verdict.RIGHT or last_chance:
             pending.state = graded_state_for(grade.fraction)
