@@ -119,6 +119,8 @@ def _binary(op: Callable[[Array, Array], Array]) -> Callable[[Array, Array], Arr
         a, b = align(left, right)
         try:
             return _check_size(op(a, b))
+        except ExpressionError:
+            raise
         except ValueError as exc:
             raise ExpressionError(
                 f"shapes {left.shape[1:]} and {right.shape[1:]} do not match"
@@ -290,8 +292,8 @@ _BUILTINS: dict[str, Callable[..., Array]] = {
 }
 
 
-# Library functions that work along the last axis: which arguments carry that axis, and which
-# per-row arguments must broadcast against it (softmax's temperature divides every logit).
+# Library functions that work along the last axis: which arguments carry that axis. Their other
+# numeric arguments are per row (one temperature per distribution, one target per row).
 _VECTOR_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "softmax": ("logits",),
     "log_softmax": ("logits",),
@@ -301,17 +303,12 @@ _VECTOR_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "kwise_ranking_loss": ("scores",),
     "gae": ("rewards", "values"),
 }
-_TRAILING_ARGUMENTS: dict[str, tuple[str, ...]] = {
-    "softmax": ("temperature",),
-    "log_softmax": ("temperature",),
-}
 _FORBIDDEN_KEYWORDS = frozenset({"axis"})  # axis 0 is the variant axis: never the author's
 
 
 def _library_function(name: str, func: Callable[..., Any]) -> Callable[..., Array]:
     signature = inspect.signature(func)
     vector_args = _VECTOR_ARGUMENTS.get(name, ())
-    trailing_args = _TRAILING_ARGUMENTS.get(name, ())
 
     def call(*args: Any, **kwargs: Any) -> Array:
         if _FORBIDDEN_KEYWORDS & kwargs.keys():
@@ -332,10 +329,7 @@ def _library_function(name: str, func: Callable[..., Any]) -> Callable[..., Arra
             for k, v in numeric.items():
                 if k in aligned:
                     continue
-                v = align(v, np.empty((1,) * (ndim - 1)))[0]
-                if k in trailing_args:
-                    v = v[..., np.newaxis]
-                aligned[k] = v
+                aligned[k] = align(v, np.empty((1,) * (ndim - 1)))[0]
         else:
             keys = list(numeric)
             aligned = dict(zip(keys, align(*numeric.values()), strict=True)) if keys else {}
@@ -366,6 +360,9 @@ def known_functions() -> frozenset[str]:
 _CONSTANTS: dict[str, Array] = {
     "pi": np.array([math.pi]),
     "e": np.array([math.e]),
+    # YAML spells booleans in lower case; so may expressions
+    "true": np.array([True]),
+    "false": np.array([False]),
 }
 
 
@@ -449,6 +446,8 @@ def _check_node(node: ast.AST, source: str, parents: list[ast.AST]) -> None:
     if isinstance(node, ast.Name) and node.id.startswith("_"):
         raise ExpressionError(f"names starting with '_' are not allowed ({node.id})", source, column)
     if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Attribute):
+            raise ExpressionError("attribute access is not allowed", source, node.func.col_offset)
         if not isinstance(node.func, ast.Name):
             raise ExpressionError("only named functions can be called", source, column)
         if any(k.arg is None for k in node.keywords):

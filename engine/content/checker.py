@@ -160,6 +160,31 @@ def _check_ordering(batch: VariantBatch, found: _Findings) -> None:
                       f"{_seed_note(batch, same[:, m])}")
 
 
+def _check_expect(batch: VariantBatch, found: _Findings) -> None:
+    """The author's typed key must agree with the computed one in every variant."""
+    item, key = batch.item, batch.key
+    expect = item.expect
+    if expect is None:
+        return
+    if item.type_name == "numeric":
+        bad = np.abs(key["answer"] - float(expect)) > key["width"]
+        computed = f"{float(key['answer'][bad][0]):.6g}" if bad.any() else ""
+    elif item.type_name == "true_false":
+        bad = key["answer"] != bool(expect)
+        computed = str(bool(key["answer"][bad][0])).lower() if bad.any() else ""
+    elif item.type_name == "ordering":
+        bad = ~(key["sequence"] == np.asarray(expect)).all(axis=1)
+        computed = str(key["sequence"][bad][0].tolist()) if bad.any() else ""
+    else:
+        wanted = np.zeros(key["correct"].shape[1], dtype=bool)
+        wanted[list(expect)] = True  # type: ignore[arg-type]
+        bad = ~(key["correct"] == wanted).all(axis=1)
+        computed = str(np.flatnonzero(key["correct"][bad][0]).tolist()) if bad.any() else ""
+    if bad.any():
+        found.add(("expect",), f"the declared key {expect!r} disagrees with the computed key "
+                  f"{computed}{_seed_note(batch, bad)}")
+
+
 _TYPE_CHECKS = {
     "single_choice": _check_choice,
     "multiple_response": _check_choice,
@@ -210,6 +235,7 @@ def check_item(loaded: LoadedItem, variants: int = VARIANTS) -> tuple[list[Probl
     type_check = _TYPE_CHECKS.get(item.type_name)
     if type_check:
         type_check(batch, found)
+    _check_expect(batch, found)
     if not found.problems:
         _check_rendering(batch, found)
     return found.problems, count

@@ -138,6 +138,12 @@ class ItemBase(BaseModel):
     scoring: Scoring = Field(default_factory=Scoring)
     max_mark: float = Field(default=1.0, gt=0, le=1000)
     shuffle: bool = True
+    expect: bool | float | tuple[int, ...] | None = None
+    """A key the author states by hand (a number, true/false, or authored option indices).
+
+    Never used to grade: the checker holds it against the computed key in every variant, so a
+    typed belief that the function contradicts is caught before a student sees the item.
+    """
 
     @field_validator("params", "compute")
     @classmethod
@@ -201,10 +207,35 @@ class ItemBase(BaseModel):
 
     def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """What is wrong beyond the structure: unknown names, mismatched parts, scoring."""
-        return self._name_problems() + self._type_problems()
+        return self._name_problems() + self._type_problems() + self._expect_problems(
+            *self._expect_kind()
+        )
+
+    def _expect_kind(self) -> tuple[str, int]:
+        return ("none", 0)
 
     def _type_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         return []
+
+    def _expect_problems(self, kind: str, count: int = 0) -> list[tuple[tuple[str | int, ...], str]]:
+        """``expect`` must have the shape of this type's key: a number, a bool, or indices."""
+        value = self.expect
+        if value is None:
+            return []
+        ok = {
+            "number": isinstance(value, float | int) and not isinstance(value, bool),
+            "bool": isinstance(value, bool),
+            "indices": isinstance(value, tuple)
+            and all(0 <= n < count for n in value)
+            and len(set(value)) == len(value),
+        }.get(kind, False)
+        if ok:
+            return []
+        wanted = {"number": "a number", "bool": "true or false",
+                  "indices": f"a list of option indices from 0 to {count - 1}"}.get(kind)
+        if wanted is None:
+            return [(("expect",), f"{self.type_name} items take no expect")]
+        return [(("expect",), f"expect must be {wanted}")]
 
     def _name_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Every expression may read only parameters, earlier computed values and its loop variable."""

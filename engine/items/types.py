@@ -165,6 +165,9 @@ def _none_named(item: ItemBase, reason: str) -> Problems:
 class _ChoiceItem(ItemBase):
     options: ChoiceOptions
 
+    def _expect_kind(self) -> tuple[str, int]:
+        return ("indices", len(self.options.expand()))
+
     def _type_expressions(self) -> Found:
         return [
             *_option_expressions(self.options, ("correct",)),
@@ -201,6 +204,9 @@ class TrueFalseItem(ItemBase):
     """The stem is a statement; ``answer`` (a condition) says whether it is true."""
 
     type: Literal["true_false"]
+
+    def _expect_kind(self) -> tuple[str, int]:
+        return ("bool", 0)
     answer: bool | Expr
     feedback_true: TemplateText | None = None
     feedback_false: TemplateText | None = None
@@ -246,6 +252,9 @@ class NumericItem(ItemBase):
     """A number, right within a tolerance of the computed ``answer``."""
 
     type: Literal["numeric"]
+
+    def _expect_kind(self) -> tuple[str, int]:
+        return ("number", 0)
     answer: Expr
     tolerance: Tolerance = Field(default_factory=lambda: Tolerance(relative=0.01))
     unit: str | None = Field(default=None, max_length=40)
@@ -265,6 +274,9 @@ class OrderingItem(ItemBase):
     """Put the options in order: by their listed order, or by a computed ``rank``."""
 
     type: Literal["ordering"]
+
+    def _expect_kind(self) -> tuple[str, int]:
+        return ("indices", len(self.options.expand()))
     options: ChoiceOptions
     order: Literal["ascending", "descending"] = "ascending"
 
@@ -327,8 +339,16 @@ class ShortTextAnswer(BaseModel):
 
     match: TemplateText = Field(min_length=1, max_length=200)
     fraction: float = Field(default=1.0, ge=0, le=1)
+    """Credit for this answer: 1 by default, 0 by default when it names a misconception."""
     feedback: TemplateText | None = None
     misconception: Slug | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _misconceptions_earn_nothing(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("misconception") and "fraction" not in data:
+            return {**data, "fraction": 0.0}
+        return data
 
 
 class ShortTextItem(ItemBase):
