@@ -1,6 +1,8 @@
 """Text templates: Markdown with LaTeX, and computed values in ``{{ expression:format }}``.
 
-Double braces keep LaTeX's own braces (``\\mathcal{L}``) untouched. The optional format after the
+Double braces keep LaTeX's own braces (``\\mathcal{L}``, even ``D_{\\mathrm{KL}}``) untouched: only
+``{{`` opens a field, so a ``}}`` that closes two LaTeX groups is plain text (write ``{ {`` for
+two opening LaTeX braces). The optional format after the
 last top-level ``:`` is Python's format mini-language applied to each number (``{{ loss[i]:.3f }}``);
 without one, whole numbers print as integers and others with up to six significant digits. A
 vector prints as its elements joined by ", ".
@@ -69,8 +71,8 @@ def parse_template(source: str) -> Template:
         parts.append(Field(compile_expression(expression_text), spec))
         cursor = match.end()
     parts.append(source[cursor:])
-    if "{{" in parts[-1] or "}}" in parts[-1]:
-        raise ExpressionError("unbalanced '{{' or '}}' in text", source)
+    if "{{" in parts[-1]:
+        raise ExpressionError("'{{' opens a computed value that no '}}' closes", source)
     return Template(source, tuple(p for p in parts if p != ""))
 
 

@@ -22,6 +22,11 @@ def test_default_format_prints_whole_numbers_and_six_figures() -> None:
     assert format_value(np.bool_(True)) == "true"
 
 
+def test_latex_groups_that_close_together_are_text() -> None:
+    text = r"$D_{\mathrm{KL}}(p \| q) = {{ x:.2f }}$"
+    assert render(text, {"x": as_batch(0.5)}) == r"$D_{\mathrm{KL}}(p \| q) = 0.50$"
+
+
 def test_renders_one_row_of_a_batch() -> None:
     names = {"x": np.array([1.0, 2.0, 3.0])}
     assert [render("x = {{ x }}", names, row) for row in range(3)] == ["x = 1", "x = 2", "x = 3"]
@@ -36,7 +41,7 @@ def test_slices_inside_fields_keep_their_colons() -> None:
     [
         ("{{ x:.3q }}", "bad number format"),
         ("{{ x.real }}", "attribute access"),
-        ("open {{ x", "unbalanced"),
+        ("open {{ x", "no '}}' closes"),
         ("{{ }}", "empty expression"),
     ],
 )
