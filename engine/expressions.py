@@ -23,6 +23,8 @@ import ast
 import functools
 import inspect
 import math
+import threading
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -629,6 +631,17 @@ def _take(container: Array, index: Array, source: str, column: int) -> Array:
     return np.broadcast_to(container, (batch, *container.shape[1:]))[rows, positions]
 
 
+_LOCAL = threading.local()
+
+
+def _evaluator() -> _BatchEvaluator:
+    """One evaluator per thread: building simpleeval's tables costs more than most evaluations."""
+    evaluator: _BatchEvaluator | None = getattr(_LOCAL, "evaluator", None)
+    if evaluator is None:
+        evaluator = _LOCAL.evaluator = _BatchEvaluator({})
+    return evaluator
+
+
 def evaluate(expression: Expression | str, names: Mapping[str, Any]) -> Array:
     """Evaluate over batched ``names``; return a batched array (axis 0 of length 1 or B).
 
@@ -638,9 +651,8 @@ def evaluate(expression: Expression | str, names: Mapping[str, Any]) -> Array:
     missing = expr.names - names.keys()
     if missing:
         raise ExpressionError(f"unknown name {sorted(missing)[0]!r}", expr.source)
-    scope = dict(_CONSTANTS)
-    scope.update(names)
-    evaluator = _BatchEvaluator(scope)
+    evaluator = _evaluator()
+    evaluator.names = ChainMap(dict(names), _CONSTANTS)
     evaluator.expr = expr.source
     try:
         with np.errstate(all="ignore"):
