@@ -86,10 +86,7 @@ class ExpressionError(ValueError):
 
 def as_batch(value: Any) -> Array:
     """Lift a plain value (a literal, a list, a per-variant array) to a batch of one."""
-    if isinstance(value, np.ndarray) and value.dtype != object:
-        arr = value
-    else:
-        arr = np.asarray(value)
+    arr = value if isinstance(value, np.ndarray) and value.dtype != object else np.asarray(value)
     if arr.dtype.kind in "iu":
         arr = arr.astype(np.float64)
     elif arr.dtype.kind not in "fb":
@@ -100,12 +97,10 @@ def as_batch(value: Any) -> Array:
 def align(*arrays: Array) -> list[Array]:
     """Pad per-variant axes (after axis 0) so all arrays have the same number of dimensions."""
     ndim = max(a.ndim for a in arrays)
-    out = []
-    for a in arrays:
-        if a.ndim < ndim:
-            a = a.reshape(a.shape[:1] + (1,) * (ndim - a.ndim) + a.shape[1:])
-        out.append(a)
-    return out
+    return [
+        a if a.ndim == ndim else a.reshape(a.shape[:1] + (1,) * (ndim - a.ndim) + a.shape[1:])
+        for a in arrays
+    ]
 
 
 def _check_size(result: Array) -> Array:
@@ -488,6 +483,22 @@ def _walk(node: ast.AST, source: str, parents: list[ast.AST], counter: list[int]
     parents.pop()
 
 
+def _parse(text: str) -> ast.Expression:
+    """Python's parser, then the allow-list walk; any refusal is an :class:`ExpressionError`."""
+    try:
+        module = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        column = (exc.offset - 1) if exc.offset else None
+        raise ExpressionError(f"not a valid expression: {exc.msg}", text, column) from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError("expression nested too deeply", text) from None
+    try:
+        _walk(module, text, [], [0])
+    except RecursionError:
+        raise ExpressionError("expression nested too deeply", text) from None
+    return module
+
+
 @functools.lru_cache(maxsize=8192)
 def compile_expression(source: str) -> Expression:
     """Parse and check ``source``; raise :class:`ExpressionError` if anything is not allowed.
@@ -501,17 +512,7 @@ def compile_expression(source: str) -> Expression:
         raise ExpressionError("empty expression")
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"expression too long ({len(text)} characters, at most {MAX_LENGTH})")
-    try:
-        module = ast.parse(text, mode="eval")
-    except SyntaxError as exc:
-        column = (exc.offset - 1) if exc.offset else None
-        raise ExpressionError(f"not a valid expression: {exc.msg}", text, column) from None
-    except (RecursionError, MemoryError):
-        raise ExpressionError("expression nested too deeply", text) from None
-    try:
-        _walk(module, text, [], [0])
-    except RecursionError:
-        raise ExpressionError("expression nested too deeply", text) from None
+    module = _parse(text)
     names = set()
     functions = set()
     for node in ast.walk(module):
@@ -522,7 +523,7 @@ def compile_expression(source: str) -> Expression:
     names -= functions
     unknown = functions - known_functions()
     if unknown:
-        raise ExpressionError(f"unknown function {sorted(unknown)[0]!r}", text)
+        raise ExpressionError(f"unknown function {min(unknown)!r}", text)
     return Expression(text, module.body, frozenset(names - _CONSTANTS.keys()), frozenset(functions))
 
 
@@ -530,7 +531,7 @@ def compile_expression(source: str) -> Expression:
 # Evaluation
 
 
-class _BatchEvaluator(simpleeval.SimpleEval):  # type: ignore[misc]
+class _BatchEvaluator(simpleeval.SimpleEval):
     """simpleeval with numpy batch semantics and every permissive node handler replaced."""
 
     def __init__(self, names: Mapping[str, Array]) -> None:
@@ -650,7 +651,7 @@ def evaluate(expression: Expression | str, names: Mapping[str, Any]) -> Array:
     expr = compile_expression(expression) if isinstance(expression, str) else expression
     missing = expr.names - names.keys()
     if missing:
-        raise ExpressionError(f"unknown name {sorted(missing)[0]!r}", expr.source)
+        raise ExpressionError(f"unknown name {min(missing)!r}", expr.source)
     evaluator = _evaluator()
     evaluator.names = ChainMap(dict(names), _CONSTANTS)
     evaluator.expr = expr.source

@@ -70,8 +70,9 @@ def parse_template(source: str) -> Template:
             raise ExpressionError(f"bad number format {spec!r}", match.group(0))
         parts.append(Field(compile_expression(expression_text), spec))
         cursor = match.end()
-    parts.append(source[cursor:])
-    if "{{" in parts[-1]:
+    tail = source[cursor:]
+    parts.append(tail)
+    if "{{" in tail:
         raise ExpressionError("'{{' opens a computed value that no '}}' closes", source)
     return Template(source, tuple(p for p in parts if p != ""))
 

@@ -152,7 +152,8 @@ def _check_ordering(batch: VariantBatch, found: _Findings) -> None:
     ranks = np.sort(batch.key["ranks"], axis=1)
     tied = (np.diff(ranks, axis=1) == 0).any(axis=1)
     if tied.any():
-        found.add(("options",), f"two options share a rank, so the order is ambiguous{_seed_note(batch, tied)}")
+        message = "two options share a rank, so the order is ambiguous"
+        found.add(("options",), f"{message}{_seed_note(batch, tied)}")
     same = (batch.key["misconception_sequences"] == batch.key["sequence"][:, None, :]).all(axis=-1)
     for m, name in enumerate(batch.item.misconceptions):
         if same[:, m].any():
@@ -167,6 +168,7 @@ def _check_expect(batch: VariantBatch, found: _Findings) -> None:
     if expect is None:
         return
     if item.type_name == "numeric":
+        assert isinstance(expect, float | int)
         bad = np.abs(key["answer"] - float(expect)) > key["width"]
         computed = f"{float(key['answer'][bad][0]):.6g}" if bad.any() else ""
     elif item.type_name == "true_false":

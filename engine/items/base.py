@@ -150,7 +150,7 @@ class ItemBase(BaseModel):
     def _not_reserved(cls, value: dict[str, Any]) -> dict[str, Any]:
         clash = _RESERVED & value.keys()
         if clash:
-            raise ValueError(f"{sorted(clash)[0]!r} is reserved (constants and loop variables)")
+            raise ValueError(f"{min(clash)!r} is reserved (constants and loop variables)")
         return value
 
     @field_validator("misconceptions", mode="before")
@@ -187,7 +187,7 @@ class ItemBase(BaseModel):
         for name, source in self.compute.items():
             found.append((("compute", name), compile_expression(source), none))
         for path, text in self._texts():
-            found.extend((path, e, none) for e in parse_template(text).expressions)
+            found.extend((path, e, none) for e in parse_template(text).expressions)  # one text
         found.extend(self._type_expressions())
         return found
 

@@ -46,15 +46,7 @@ class ParamSpec(BaseModel):
         if self.step is not None and self.uniform is None:
             raise ValueError("step goes with uniform")
         if self.uniform is not None:
-            low, high = self.uniform
-            if not low < high:
-                raise ValueError("uniform needs low < high")
-            if self.step is not None:
-                count = (high - low) / self.step
-                if count > MAX_GRID:
-                    raise ValueError(f"the step makes more than {MAX_GRID} grid points")
-                if abs(count - round(count)) > 1e-9 * max(1.0, count):
-                    raise ValueError("the step must divide high - low")
+            self._check_grid(*self.uniform)
         if self.integers is not None and not self.integers[0] <= self.integers[1]:
             raise ValueError("integers needs low <= high")
         if self.choice is not None and len(self.choice) == 0:
@@ -62,6 +54,16 @@ class ParamSpec(BaseModel):
         if self.value is not None and self.size is not None:
             raise ValueError("a fixed value takes no size (write the list)")
         return self
+
+    def _check_grid(self, low: float, high: float) -> None:
+        if not low < high:
+            raise ValueError("uniform needs low < high")
+        if self.step is not None:
+            count = (high - low) / self.step
+            if count > MAX_GRID:
+                raise ValueError(f"the step makes more than {MAX_GRID} grid points")
+            if abs(count - round(count)) > 1e-9 * max(1.0, count):
+                raise ValueError("the step must divide high - low")
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -97,8 +99,8 @@ class ParamSpec(BaseModel):
             return np.broadcast_to(np.array(self.value, dtype=np.float64), shape).copy()
         u = u.reshape(shape)
         if self.integers is not None:
-            low, high = self.integers
-            return low + np.floor(u * (high - low + 1))
+            first, last = self.integers
+            return first + np.floor(u * (last - first + 1))
         if self.choice is not None:
             picks = np.floor(u * len(self.choice)).astype(np.int64)
             return np.asarray(self.choice, dtype=np.float64)[picks]

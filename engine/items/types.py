@@ -103,6 +103,11 @@ class ChoiceOptions(BaseModel):
         return frozenset({self.template.for_each.variable}) if self.template else frozenset()
 
 
+def _text_expressions(path: Path, text: str | None, scope: frozenset[str] = frozenset()) -> Found:
+    """The expressions inside one text's ``{{ }}`` fields."""
+    return [(path, e, scope) for e in parse_template(text).expressions] if text else []
+
+
 def _option_expressions(options: ChoiceOptions, fields: tuple[str, ...]) -> Found:
     found: Found = []
     seen: set[int] = set()
@@ -112,9 +117,7 @@ def _option_expressions(options: ChoiceOptions, fields: tuple[str, ...]) -> Foun
         seen.add(id(option))
         scope = frozenset(binding)
         for name in ("text", "feedback"):
-            text = getattr(option, name)
-            if text:
-                found.extend(((*path, name), e, scope) for e in parse_template(text).expressions)
+            found.extend(_text_expressions((*path, name), getattr(option, name), scope))
         for name in fields:
             source = getattr(option, name)
             if isinstance(source, str):
@@ -154,8 +157,8 @@ def _methods(item: ItemBase, allowed: tuple[str | None, ...]) -> Problems:
     if item.scoring.method in allowed:
         return []
     names = ", ".join(str(a) for a in allowed if a)
-    return [(("scoring", "method"), f"scoring method {item.scoring.method!r} does not apply to "
-             f"{item.type_name} items (use {names})")]
+    message = f"scoring method {item.scoring.method!r} does not apply to {item.type_name} items"
+    return [(("scoring", "method"), f"{message} (use {names})")]
 
 
 def _none_named(item: ItemBase, reason: str) -> Problems:
@@ -217,9 +220,7 @@ class TrueFalseItem(ItemBase):
         if isinstance(self.answer, str):
             found.append((("answer",), compile_expression(self.answer), frozenset()))
         for name in ("feedback_true", "feedback_false"):
-            text = getattr(self, name)
-            if text:
-                found.extend(((name,), e, frozenset()) for e in parse_template(text).expressions)
+            found.extend(_text_expressions((name,), getattr(self, name)))
         return found
 
     def _type_problems(self) -> Problems:
@@ -292,12 +293,12 @@ class OrderingItem(ItemBase):
                    "adjacent_pairs"))
         ranks = [o.rank is not None for o, _, _ in self.options.expand()]
         if any(ranks) and not all(ranks):
-            problems.append((("options",), "give every option a rank, or none (then the listed "
-                             "order is the right one)"))
+            message = "give every option a rank, or none (then the listed order is the right one)"
+            problems.append((("options",), message))
         for option, _, path in self.options.expand():
             if option.correct is not False or option.misconception:
-                problems.append((path, "ordering options take text and rank, not correct or "
-                                 "misconception"))
+                message = "ordering options take text and rank, not correct or misconception"
+                problems.append((path, message))
         if not self.shuffle:
             problems.append((("shuffle",), "an ordering item must shuffle its options"))
         return problems
@@ -321,10 +322,9 @@ class MatchingItem(ItemBase):
         found: Found = []
         for n, pair in enumerate(self.pairs):
             for name in ("prompt", "answer"):
-                path: Path = ("pairs", n, name)
-                found.extend((path, e, frozenset()) for e in parse_template(getattr(pair, name)).expressions)
+                found.extend(_text_expressions(("pairs", n, name), getattr(pair, name)))
         for n, text in enumerate(self.distractors):
-            found.extend((("distractors", n), e, frozenset()) for e in parse_template(text).expressions)
+            found.extend(_text_expressions(("distractors", n), text))
         return found
 
     def _type_problems(self) -> Problems:
@@ -363,9 +363,7 @@ class ShortTextItem(ItemBase):
         found: Found = []
         for n, a in enumerate(self.answers):
             for name in ("match", "feedback"):
-                text = getattr(a, name)
-                if text:
-                    found.extend((("answers", n, name), e, frozenset()) for e in parse_template(text).expressions)
+                found.extend(_text_expressions(("answers", n, name), getattr(a, name)))
         return found
 
     def _type_problems(self) -> Problems:
@@ -381,8 +379,8 @@ class ShortTextItem(ItemBase):
                                      f"unknown misconception {a.misconception!r}"))
         for name, m in self.misconceptions.items():
             if m.leads_to is not None or name not in linked:
-                problems.append((("misconceptions", name), f"misconception {name!r}: in a "
-                                 "short-text item, name it on an answer (and nothing else)"))
+                message = "in a short-text item, name it on an answer (and nothing else)"
+                problems.append((("misconceptions", name), f"misconception {name!r}: {message}"))
         return problems + _methods(self, (None, "all_or_nothing"))
 
 

@@ -7,12 +7,12 @@ criterion. The rubric is shown to students (they write to it); the points are th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from engine.items.types import EssayItem
+from engine.items.types import EssayItem, RubricCriterion
 from engine.qtypes.base import (
     Grade,
     QuestionType,
@@ -44,10 +44,10 @@ def grade_rubric(item: EssayItem, selections: Mapping[str, int], comment: str = 
     criteria = {c.id: c for c in item.rubric.criteria}
     unknown = set(selections) - criteria.keys()
     if unknown:
-        raise ValueError(f"unknown rubric criterion {sorted(unknown)[0]!r}")
+        raise ValueError(f"unknown rubric criterion {min(unknown)!r}")
     missing = criteria.keys() - set(selections)
     if missing:
-        raise ValueError(f"choose a level for criterion {sorted(missing)[0]!r}")
+        raise ValueError(f"choose a level for criterion {min(missing)!r}")
     points = 0.0
     lines = []
     for criterion in item.rubric.criteria:
@@ -62,6 +62,12 @@ def grade_rubric(item: EssayItem, selections: Mapping[str, int], comment: str = 
     if comment:
         lines.append(comment)
     return Grade(points / item.rubric.max_points, tuple(lines))
+
+
+def _level(criterion: RubricCriterion, pick: Callable[..., int]) -> int:
+    """The index of the criterion's highest (``max``) or lowest (``min``) scoring level."""
+    points = [level.points for level in criterion.levels]
+    return points.index(pick(points))
 
 
 class Essay(QuestionType[EssayItem]):
@@ -108,14 +114,11 @@ class Essay(QuestionType[EssayItem]):
         return " ".join(text.split())[:200]
 
     def correct_response(self, item: EssayItem, variant: Variant) -> Raw:
-        best = {c.id: max(range(len(c.levels)), key=lambda n, c=c: c.levels[n].points)
-                for c in item.rubric.criteria}
-        return {"rubric": best}
+        return {"rubric": {c.id: _level(c, max) for c in item.rubric.criteria}}
 
     def self_test_cases(self, item: EssayItem, variant: Variant) -> list[SelfTestCase]:
         words = max(item.response.min_words, 1)
-        worst = {c.id: min(range(len(c.levels)), key=lambda n, c=c: c.levels[n].points)
-                 for c in item.rubric.criteria}
+        worst = {c.id: _level(c, min) for c in item.rubric.criteria}
         return [
             SelfTestCase("right", self.correct_response(item, variant), Verdict.RIGHT),
             SelfTestCase("wrong", {"rubric": worst, "text": "word " * words}, Verdict.NOT_RIGHT),

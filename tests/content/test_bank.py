@@ -38,7 +38,7 @@ def test_the_bank_has_the_items_the_course_needs(report) -> None:  # type: ignor
         "Flexibility of Ranking Loss Functions in Reward Model Training",
         "Learning-to-Rank Approaches for Human Preference Modeling",
         "Diagnosing Instability in an RLHF + PPO Training Run",
-        "Root-Cause Analysis of a \"Reward Hacking\" Spike During RLHF with PPO",
+        'Root-Cause Analysis of a "Reward Hacking" Spike During RLHF with PPO',
     ):
         assert title in titles
     types = {item.type_name for item in items}

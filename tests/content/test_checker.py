@@ -137,6 +137,6 @@ def test_cli_previews_a_variant_with_its_key(tmp_path: Path) -> None:
     root = bank(tmp_path, good=GOOD)
     result = CliRunner().invoke(app, ["content", "preview", "good", "--seed", "3", "--path", str(root)])
     assert result.exit_code == 0, result.output
-    assert "key: {\"answer\":" in result.output and "grading the key: fraction 1" in result.output
+    assert 'key: {"answer":' in result.output and "grading the key: fraction 1" in result.output
     result = CliRunner().invoke(app, ["content", "preview", "nope", "--path", str(root)])
     assert result.exit_code == 2

@@ -12,7 +12,8 @@ from engine.content.source import parse_yaml
 from tests.conftest import ROOT
 
 README = (ROOT / "content" / "README.md").read_text()
-EXAMPLES = [block for block in re.findall(r"```yaml\n(.*?)```", README, re.DOTALL) if "\nid: " in "\n" + block]
+BLOCKS = re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
+EXAMPLES = [block for block in BLOCKS if block.startswith("id: ")]
 
 
 def test_every_question_type_has_a_worked_example() -> None:

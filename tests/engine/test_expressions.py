@@ -151,7 +151,7 @@ def test_huge_exponent_is_refused_not_computed() -> None:
 def test_over_long_and_over_nested_input_is_refused() -> None:
     with pytest.raises(ExpressionError, match="too long"):
         compile_expression("1 + " * MAX_LENGTH + "1")
-    with pytest.raises(ExpressionError, match="nested too deeply|too complex|not a valid"):
+    with pytest.raises(ExpressionError, match=r"nested too deeply|too complex|not a valid"):
         compile_expression("(" * 300 + "1" + ")" * 300)
     with pytest.raises(ExpressionError, match="too complex"):
         compile_expression("+".join(["x"] * 500))

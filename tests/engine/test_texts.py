@@ -19,7 +19,7 @@ def test_default_format_prints_whole_numbers_and_six_figures() -> None:
     assert format_value(np.float64(3.0)) == "3"
     assert format_value(np.float64(0.1 * 3)) == "0.3"
     assert format_value(np.float64(2 / 3)) == "0.666667"
-    assert format_value(np.bool_(True)) == "true"
+    assert format_value(np.bool_(1)) == "true"
 
 
 def test_latex_groups_that_close_together_are_text() -> None:
