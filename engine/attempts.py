@@ -1,4 +1,3 @@
-# ruff: noqa: CPY001
 """The question attempt: one student's history with one item, as an append-only list of steps.
 
 A :class:`QuestionAttempt` mirrors a ``question_attempts`` row and its ``steps`` rows. Every action

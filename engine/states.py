@@ -1,4 +1,3 @@
-# ruff: noqa: CPY001
 """The states a question attempt can be in, as values that answer questions about themselves.
 
 After every step a question attempt is in exactly one :class:`QuestionState` (Moodle's

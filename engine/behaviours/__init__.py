@@ -1,4 +1,3 @@
-# ruff: noqa: CPY001
 """Behaviours: how a question attempt proceeds, one module each, and the registry by name.
 
 ``behaviour_for("interactive", tries=3, penalty=1/3)`` builds a behaviour from its stored name and

@@ -1,4 +1,3 @@
-# ruff: noqa: CPY001
 """The behaviour interface: what happens when, for one question attempt.
 
 A behaviour (Moodle's ``question_behaviour``) is told about each pending step of a

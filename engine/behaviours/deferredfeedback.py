@@ -1,4 +1,3 @@
-# ruff: noqa: CPY001
 """Deferred feedback: responses are saved during the attempt and graded when it is finished.
 
 Moodle's ``qbehaviour_deferredfeedback``. Saving records the response (complete, invalid with the

@@ -1,4 +1,3 @@
-# ruff: noqa: CPY001
 """Immediate feedback: one submit per question, graded and finished at once.
 
 Moodle's ``qbehaviour_immediatefeedback``. Responses may be saved as in deferred feedback; a

@@ -1,4 +1,3 @@
-# ruff: noqa: CPY001
 """Interactive with several tries: submit, see feedback, try again for a reduced mark.
 
 Moodle's ``qbehaviour_interactive``. A ``submit`` grades the response as try *k*. A right answer,

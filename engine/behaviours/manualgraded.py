@@ -1,4 +1,3 @@
-# ruff: noqa: CPY001
 """Manual grading: responses are saved, and a person grades them after the attempt is finished.
 
 Moodle's ``qbehaviour_manualgraded``, for essays and case studies. Saving works as in deferred

@@ -1,4 +1,3 @@
-# ruff: noqa: CPY001
 """Question attempts: states, append-only steps, storage, regrade as a replay, and refusals."""
 
 import dataclasses

@@ -1,4 +1,3 @@
-# ruff: noqa: CPY001
 """Walkthroughs of deferred and immediate feedback: a student's session, step by step.
 
 The item is the course's numeric sibling: "what is the ranking loss when the preferred response

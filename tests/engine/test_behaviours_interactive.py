@@ -1,4 +1,3 @@
-# ruff: noqa: CPY001
 """Walkthroughs of the interactive behaviour: tries, try again, and the penalty.
 
 The item is "select every pair the ranking loss penalises more than a tie" with four fixed pairs;

@@ -1,4 +1,3 @@
-# ruff: noqa: CPY001
 """Walkthroughs of manual grading: an essay graded by rubric, and instructors' overrides.
 
 The essay asks why DPO needs no reward model. Its rubric: "reasoning" (0, 1 or 2 points) and

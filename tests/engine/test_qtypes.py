@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
+from engine.items import Tolerance
 from engine.qtypes import ManualGradingRequired, ResponseError, grade_rubric, qtype_for
 from engine.qtypes.numeric import half_width, parse_number
 from engine.qtypes.ordering import score_orders
-from engine.items import Tolerance
 from engine.variants import generate
 from tests.engine import samples
 
