@@ -1,0 +1,74 @@
+"""The database: engine, sessions, and the one commit point.
+
+A request's session commits once, when the endpoint has succeeded, and rolls back on any error;
+nothing else calls ``commit()``. SQLite runs in WAL mode with foreign keys on and a busy timeout,
+so concurrent requests queue for the write lock instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["Database", "session_scope"]
+
+SQLITE_BUSY_MS = 30_000
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy own transactions (pysqlite's own BEGIN handling is off; see below).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at each commit's checkpoint
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # BEGIN IMMEDIATE takes the write lock up front: a read-then-write transaction cannot be
+    # refused half-way with "database is locked" when another writer got there first.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One engine and its session factory."""
+
+    def __init__(self, url: str, **engine_options: Any) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
+        if self.is_sqlite:
+            options["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000}
+        else:
+            options.update(pool_size=20, max_overflow=20)
+        options.update(engine_options)
+        self.engine: Engine = create_engine(url, **options)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Iterator[Session]:
+        """The request's session: commit on success, roll back on error (the one commit point)."""
+        with self.sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def session_scope(database: Database) -> Iterator[Session]:
+    """A unit of work outside a request (CLI commands, jobs): the same commit rule."""
+    yield from database.session()

@@ -1,0 +1,35 @@
+"""Applying the Alembic migrations: the only way Assay's schema changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+
+from assessments.config import ROOT
+
+SCRIPTS = ROOT / "alembic"
+
+
+def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
+    if not (SCRIPTS / "env.py").is_file():
+        raise RuntimeError(f"the migrations folder {SCRIPTS} is missing: install Assay from its repository")
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
+    if url:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    command.downgrade(alembic_config(url), revision)

@@ -1,0 +1,29 @@
+"""SQLAlchemy 2.0 tables. The schema itself comes only from the Alembic migrations."""
+
+from assessments.models.attempts import Attempt, AttemptState, QuestionAttempt, Step
+from assessments.models.bank import Concept, Item, ItemConcept, ItemLink, ItemTag, ItemVersion
+from assessments.models.base import Base, utcnow
+from assessments.models.quizzes import Quiz
+from assessments.models.users import ApiToken, Course, CourseRole, Enrolment, Role, User
+
+__all__ = [
+    "ApiToken",
+    "Attempt",
+    "AttemptState",
+    "Base",
+    "Concept",
+    "Course",
+    "CourseRole",
+    "Enrolment",
+    "Item",
+    "ItemConcept",
+    "ItemLink",
+    "ItemTag",
+    "ItemVersion",
+    "QuestionAttempt",
+    "Quiz",
+    "Role",
+    "Step",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,98 @@
+"""The item bank: items, their immutable versions, and what a search needs (tags, concepts)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from assessments.models.base import Base, JSONData, utcnow
+
+
+class Item(Base):
+    """An item's identity (its slug); what it says lives in its versions."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    current_number: Mapped[int | None]
+    """The number of the version in use; reverting to an earlier text points back at it."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ItemVersion(Base):
+    """One immutable version of an item's definition (row of ``item_versions``).
+
+    An edit makes a new version; question attempts pin the version they were given.
+    """
+
+    __tablename__ = "item_versions"
+    __table_args__ = (
+        UniqueConstraint("item_id", "number"),
+        UniqueConstraint("item_id", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    is_computed: Mapped[bool]
+    source: Mapped[str | None] = mapped_column(String(500))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[Item] = relationship(lazy="raise")
+
+
+class ItemTag(Base):
+    """A facet value of an item's current version, kept for search (``chapter`` = ``Ch.4 ...``)."""
+
+    __tablename__ = "item_tags"
+    __table_args__ = (
+        UniqueConstraint("item_id", "facet", "value"),
+        Index("ix_item_tags_facet_value", "facet", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    facet: Mapped[str] = mapped_column(String(60))
+    value: Mapped[str] = mapped_column(String(300))
+
+
+class Concept(Base):
+    """A knowledge component the bank declares."""
+
+    __tablename__ = "concepts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+
+
+class ItemConcept(Base):
+    __tablename__ = "item_concepts"
+    __table_args__ = (UniqueConstraint("item_id", "concept_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    concept_id: Mapped[int] = mapped_column(ForeignKey("concepts.id", ondelete="CASCADE"), index=True)
+
+
+class ItemLink(Base):
+    """``related``: an item's current version names another item."""
+
+    __tablename__ = "item_links"
+    __table_args__ = (UniqueConstraint("item_id", "related_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    related_key: Mapped[str] = mapped_column(String(120))
+
+
+__all__ = ["Concept", "Item", "ItemConcept", "ItemLink", "ItemTag", "ItemVersion"]

@@ -1,0 +1,34 @@
+"""Quizzes: a course's assessments, their settings and their sections (validated by schemas)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from assessments.models.base import Base, JSONData, utcnow
+from assessments.models.users import Course
+
+
+class Quiz(Base):
+    """A quiz (row of ``quizzes``). ``settings`` and ``sections`` hold the validated JSON of
+    :class:`assessments.quizzes.schemas.QuizSettings` and its sections."""
+
+    __tablename__ = "quizzes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    sections: Mapped[list[dict[str, Any]]] = mapped_column(JSONData)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    course: Mapped[Course] = relationship(lazy="raise")
+
+
+__all__ = ["Quiz"]
