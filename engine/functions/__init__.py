@@ -1,4 +1,3 @@
-# Copyright 2026 the Assay authors. Proprietary (see pyproject.toml).
 """The ML function library of Assay: the real functions behind computed answers.
 
 Every function takes scalars, lists or arrays of real numbers, broadcasts them with numpy's rules,
@@ -9,12 +8,18 @@ discount broadcast against those leading axes.
 
 Numerical contract, for every finite input:
 
-* no numpy warning and no ``nan``;
+* no numpy warning and no ``nan``; never ``-0.0``;
 * the value is accurate to about 1e-12 relative wherever it lies in the float64 range, including
-  extremes such as ``ranking_loss(1000, -1000) == 0`` and ``ranking_loss(-1000, 1000) == 2000``;
+  extremes such as ``ranking_loss(1000, -1000) == 0`` and ``ranking_loss(-1000, 1000) == 2000``
+  (log-sum-exp with the maximum shifted out, ``exp(-|x|)`` and ``log1p``), and including
+  cancellation: sums such as ``r_c - r_r - m`` and IPO's ``h - 1/(2β)`` are formed with
+  error-free transformations (see ``_arithmetic``), and GAE carries its returns in two floats;
 * a quantity of a formula (a reward difference, a log-ratio, a return) whose true value lies beyond
   the float64 range (about 1.8e308) saturates to ±inf, its correctly rounded value, and the
   function returns the corresponding limit. Only inputs near 1e308 get there.
+
+Parameters out of their domain (a temperature or beta <= 0, a discount outside [0, 1], an unknown
+KL estimator, a non-integral class index) raise ``ValueError`` naming the parameter.
 
 ``REGISTRY`` lists every public function with its formula in LaTeX, for the expression evaluator
 and for display; ``get(name)`` looks one up.

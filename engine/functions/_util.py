@@ -1,11 +1,9 @@
-# Copyright 2026 the Assay authors. Proprietary (see pyproject.toml).
-"""Shared plumbing for the function library: input conversion, validation and safe arithmetic.
+"""Shared plumbing for the function library: input conversion, validation and broadcasting.
 
 Every public function converts its inputs with :func:`as_float64`, so that scalars, lists and arrays
 all become float64 arrays, and returns :func:`result` of its value, so that callers always get a
-float64 ``numpy.ndarray`` (0-d for scalar inputs). The arithmetic helpers encode the library's one
-overflow rule: a quantity of the formula whose true value lies beyond the float64 range (about
-1.8e308) becomes ±inf, which is its correctly rounded value, silently and never as ``nan``.
+float64 ``numpy.ndarray`` (0-d for scalar inputs). Parameters are checked with :func:`require`, so
+that a bad one raises ``ValueError`` naming it instead of flowing on as ``nan``.
 """
 
 from __future__ import annotations
@@ -16,10 +14,6 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
-
-# Multiplying by a power of two is exact for every normal float64, so the scaled retry in
-# difference_of_differences changes no digit of any input above 2**-1020.
-_QUARTER = 0.25
 
 
 def as_float64(value: npt.ArrayLike, name: str = "value") -> FloatArray:
@@ -72,47 +66,6 @@ def broadcast_rows(
     lead = np.broadcast_shapes(series.shape[:-1], *(p.shape for p in per_row))
     rows = np.broadcast_to(series, (*lead, series.shape[-1]))
     return rows, tuple(np.broadcast_to(p, lead) for p in per_row)
-
-
-def difference(a: FloatArray, b: FloatArray) -> FloatArray:
-    """``a - b`` with numpy broadcasting; saturates to ±inf where the true difference overflows."""
-    with np.errstate(over="ignore"):
-        return result(np.subtract(a, b))
-
-
-def product(a: FloatArray, b: FloatArray) -> FloatArray:
-    """``a * b`` with numpy broadcasting; saturates to ±inf where the true product overflows."""
-    with np.errstate(over="ignore"):
-        return result(np.multiply(a, b))
-
-
-def weighted(weight: FloatArray, value: FloatArray) -> FloatArray:
-    """``weight * value`` where a zero weight contributes exactly 0, even against an infinity."""
-    weight, value = np.broadcast_arrays(weight, value)
-    out = np.zeros(weight.shape, dtype=np.float64)
-    with np.errstate(over="ignore"):
-        np.multiply(weight, value, out=out, where=weight != 0)
-    return out
-
-
-def difference_of_differences(
-    a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray
-) -> FloatArray:
-    """``(a - b) - (c - d)``, correct whenever the result itself lies in the float64 range.
-
-    The plain evaluation can overflow in an inner difference although the result is finite, and
-    then meet ``inf - inf``. Where that happens (inputs near 1e308 only) the entries are recomputed
-    on inputs scaled by 1/4, where no inner difference can overflow, and scaled back.
-    """
-    with np.errstate(over="ignore", invalid="ignore"):
-        plain = result((a - b) - (c - d))
-    failed = ~np.isfinite(plain)
-    if not failed.any():
-        return plain
-    a, b, c, d = (x * _QUARTER for x in (a, b, c, d))
-    with np.errstate(over="ignore"):
-        rescued = ((a - b) - (c - d)) / _QUARTER
-    return result(np.where(failed, rescued, plain))
 
 
 def require(holds: npt.ArrayLike, name: str, requirement: str, value: FloatArray) -> None:

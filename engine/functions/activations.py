@@ -1,4 +1,3 @@
-# Copyright 2026 the Assay authors. Proprietary (see pyproject.toml).
 """The logistic function and its logarithms: sigmoid, log-sigmoid and softplus.
 
 These three are the numerical core of every pairwise loss in the library (the Bradley-Terry model,

@@ -1,9 +1,9 @@
-# Copyright 2026 the Assay authors. Proprietary (see pyproject.toml).
 """Generalised advantage estimation over trajectories, vectorised across any batch of them.
 
 The trajectory runs along the last axis; every leading axis is a batch (variants of an item,
 episodes), and the per-trajectory parameters (discount, trace decay, bootstrap value) broadcast
-against those leading axes. The backward recursion loops over time steps only.
+against those leading axes. The backward recursion loops over time steps only, carrying each
+advantage in two floats so that cancelling rewards and values cost no digits.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from engine.functions._arithmetic import sum_parts, two_product
 from engine.functions._util import (
     FloatArray,
     as_float64,
@@ -19,6 +20,12 @@ from engine.functions._util import (
     require_axis,
     result,
 )
+
+# GAE is linear in (rewards, values, last_value), so a trajectory with entries near the float64
+# limit is computed scaled down by a power of two (exact) and scaled back at the end: below 2**900
+# neither TwoProduct's splitting nor any partial return can overflow. Only an advantage that truly
+# lies beyond float64 then saturates, in the final scaling.
+_SAFE_EXPONENT = 900
 
 
 def _unit_interval(value: npt.ArrayLike, name: str) -> FloatArray:
@@ -70,9 +77,11 @@ def gae(
 
     Notes
     -----
-    The recursion is evaluated in float64 as written, so results are accurate to rounding (up to
-    the cancellation inherent in :math:`r_t + \gamma V_{t+1} - V_t`). A return beyond the float64
-    range (about 1.8e308) saturates to ±inf; only rewards or values near that limit get there.
+    The advantage is carried through the recursion as two floats (a double-double), with
+    :math:`\gamma V_{t+1}` and :math:`\gamma\lambda` split exactly (Dekker's TwoProduct) and each
+    step summed exactly (compensated), so the result is accurate to about one rounding even
+    where rewards and values cancel, e.g. :math:`r_t + V_{t+1} - V_t \approx 0`. An advantage
+    beyond the float64 range (about 1.8e308) saturates to ±inf.
 
     References
     ----------
@@ -93,14 +102,35 @@ def gae(
     g, trace = _unit_interval(gamma, "gamma"), _unit_interval(lam, "lam")
     r, (g, trace, bootstrap) = broadcast_rows(r, g, trace, as_float64(last_value, "last_value"))
     v = np.broadcast_to(v, r.shape)
-    next_values = np.concatenate([v[..., 1:], bootstrap[..., None]], axis=-1)
-    decay = g * trace
+    shift = _downscaling_exponent(r, v, bootstrap)
+    r, v = np.ldexp(r, -shift[..., None]), np.ldexp(v, -shift[..., None])
+    next_values = np.concatenate([v[..., 1:], np.ldexp(bootstrap, -shift)[..., None]], axis=-1)
+    # gamma * V_{t+1} and gamma * lam, each held exactly as two floats.
+    discounted_hi, discounted_lo = two_product(g[..., None], next_values)
+    decay_hi, decay_lo = two_product(g, trace)
     advantages = np.empty(r.shape, dtype=np.float64)
-    running = np.zeros(r.shape[:-1], dtype=np.float64)
-    # Saturation as elsewhere in the library: a return beyond float64 becomes ±inf.
+    a_hi = a_lo = np.zeros(r.shape[:-1], dtype=np.float64)
+    for t in reversed(range(r.shape[-1])):
+        carried_hi, carried_lo = two_product(decay_hi, a_hi)
+        a_hi, a_lo = sum_parts(
+            r[..., t],
+            discounted_hi[..., t],
+            discounted_lo[..., t],
+            -v[..., t],
+            carried_hi,
+            carried_lo,
+            decay_hi * a_lo + decay_lo * a_hi,
+        )
+        advantages[..., t] = a_hi
     with np.errstate(over="ignore"):
-        deltas = r + g[..., None] * next_values - v
-        for t in reversed(range(r.shape[-1])):
-            running = deltas[..., t] + decay * running
-            advantages[..., t] = running
-    return result(advantages)
+        return result(np.ldexp(advantages, shift[..., None]))
+
+
+def _downscaling_exponent(
+    rewards: FloatArray, values: FloatArray, bootstrap: FloatArray
+) -> npt.NDArray[np.intc]:
+    """Per trajectory, the power of two that brings every input to at most 2**_SAFE_EXPONENT."""
+    largest = np.maximum(
+        np.maximum(np.abs(rewards), np.abs(values)).max(axis=-1, initial=0.0), np.abs(bootstrap)
+    )
+    return np.maximum(np.frexp(largest)[1] - _SAFE_EXPONENT, 0)

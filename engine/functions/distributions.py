@@ -1,4 +1,3 @@
-# Copyright 2026 the Assay authors. Proprietary (see pyproject.toml).
 """Categorical distributions from logits: softmax, log-softmax, entropy, cross-entropy, perplexity.
 
 All of them rest on one computation, :func:`_log_probabilities`: shift each row of logits by its
@@ -12,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from engine.functions._arithmetic import weighted
 from engine.functions._util import (
     FloatArray,
     as_float64,
@@ -19,7 +19,6 @@ from engine.functions._util import (
     require,
     require_axis,
     result,
-    weighted,
 )
 
 
@@ -41,9 +40,7 @@ def _log_probabilities(logits: npt.ArrayLike, temperature: npt.ArrayLike, axis: 
     return result(shifted - np.log1p(weights.sum(axis=-1, keepdims=True)))
 
 
-def log_softmax(
-    logits: npt.ArrayLike, temperature: npt.ArrayLike = 1.0, axis: int = -1
-) -> FloatArray:
+def log_softmax(logits: npt.ArrayLike, temperature: npt.ArrayLike = 1.0, axis: int = -1) -> FloatArray:
     r"""Log-probabilities of the categorical distribution with the given logits.
 
     .. math::
@@ -211,14 +208,10 @@ def _class_indices(target: npt.ArrayLike, n_classes: int) -> npt.NDArray[np.intp
     classes = np.asarray(target)
     if classes.dtype.kind not in "biuf":
         raise ValueError(f"target must be integer class indices, got dtype {classes.dtype}")
-    if classes.dtype.kind == "f" and not np.all(
-        np.isfinite(classes) & (classes == np.trunc(classes))
-    ):
+    if classes.dtype.kind == "f" and not np.all(np.isfinite(classes) & (classes == np.trunc(classes))):
         raise ValueError(f"target must be integer class indices, got {classes}")
     if not np.all((classes >= 0) & (classes < n_classes)):
-        raise ValueError(
-            f"target must lie in 0 .. {n_classes - 1} for {n_classes} classes, got {classes}"
-        )
+        raise ValueError(f"target must lie in 0 .. {n_classes - 1} for {n_classes} classes, got {classes}")
     return classes.astype(np.intp)
 
 

@@ -1,4 +1,3 @@
-# Copyright 2026 the Assay authors. Proprietary (see pyproject.toml).
 """Policy-gradient (RLHF) quantities: PPO's clipped objectives and the KL penalty estimators.
 
 PPO keeps each update close to the policy that collected the data, by clipping the probability
@@ -10,15 +9,13 @@ the other half of PPO's inputs, lives in :mod:`engine.functions.advantages`.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 
-from engine.functions._util import FloatArray, as_float64, difference, product, require, result
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from engine.functions._arithmetic import accurate_sum, difference, product
+from engine.functions._util import FloatArray, as_float64, require, result
 
 
 def _clip_eps(clip_eps: npt.ArrayLike) -> FloatArray:
@@ -86,8 +83,10 @@ def value_clip_loss(
         \mathcal{L}^V = \frac{1}{2}\max\left((V - R)^2,\
         \left(\operatorname{clip}(V, V_{old}-\epsilon, V_{old}+\epsilon) - R\right)^2\right)
 
-    Evaluated as :math:`\tfrac12 m \cdot m` with :math:`m` the larger absolute error, so the
-    square overflows only where the loss itself exceeds the float64 range.
+    The clip bounds are not rounded: whether :math:`V` lies outside
+    :math:`V_{old} \pm \epsilon`, and the clipped error :math:`V_{old} \pm \epsilon - R`, are
+    summed exactly (compensated). The loss is then :math:`\tfrac12 m \cdot m` with :math:`m` the
+    larger absolute error, which overflows only where the loss itself exceeds float64.
 
     Parameters
     ----------
@@ -121,9 +120,17 @@ def value_clip_loss(
     v_old = as_float64(old_values, "old_values")
     target = as_float64(returns, "returns")
     eps = _clip_eps(clip_eps)
-    with np.errstate(over="ignore"):
-        clipped = np.clip(v, v_old - eps, v_old + eps)
-    worst = np.maximum(np.abs(difference(v, target)), np.abs(difference(clipped, target)))
+    error = difference(v, target)
+    clipped_error = np.where(
+        accurate_sum(v, -v_old, -eps) > 0,  # V above V_old + eps: clipped to the upper bound
+        accurate_sum(v_old, eps, -target),
+        np.where(
+            accurate_sum(v, -v_old, eps) < 0,  # V below V_old - eps
+            accurate_sum(v_old, -eps, -target),
+            error,
+        ),
+    )
+    worst = np.maximum(np.abs(error), np.abs(clipped_error))
     return product(0.5 * worst, worst)
 
 
@@ -159,9 +166,7 @@ def _k3(log_r: FloatArray) -> FloatArray:
 _KL_ESTIMATORS: dict[str, Callable[[FloatArray], FloatArray]] = {"k1": _k1, "k2": _k2, "k3": _k3}
 
 
-def kl_estimator(
-    logp_policy: npt.ArrayLike, logp_ref: npt.ArrayLike, kind: str = "k1"
-) -> FloatArray:
+def kl_estimator(logp_policy: npt.ArrayLike, logp_ref: npt.ArrayLike, kind: str = "k1") -> FloatArray:
     r"""Single-sample estimate of KL(policy || reference) from a sample of the policy.
 
     .. math::

@@ -1,11 +1,10 @@
-# Copyright 2026 the Assay authors. Proprietary (see pyproject.toml).
-"""Direct preference optimisation objectives: DPO (with conservative label smoothing) and IPO.
+r"""Direct preference optimisation objectives: DPO (with conservative label smoothing) and IPO.
 
 Both losses act on the same quantity, the policy's log-ratio advantage over the reference model
 on the chosen response minus that on the rejected one,
-:math:`h = (\\log\\pi_c - \\log\\pi^{ref}_c) - (\\log\\pi_r - \\log\\pi^{ref}_r)`, which
-:func:`_log_ratio_margin` computes without spurious overflow. DPO passes :math:`\\beta h` through
-the ranking loss; IPO regresses :math:`h` onto :math:`1/(2\\beta)`.
+:math:`h = (\log\pi_c - \log\pi^{ref}_c) - (\log\pi_r - \log\pi^{ref}_r)`, which
+:func:`_log_ratio_margin` sums exactly (compensated, and free of spurious overflow). DPO passes
+:math:`\beta h` through the ranking loss; IPO regresses :math:`h` onto :math:`1/(2\beta)`.
 """
 
 from __future__ import annotations
@@ -13,16 +12,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from engine.functions._util import (
-    FloatArray,
-    as_float64,
-    difference,
-    difference_of_differences,
-    product,
-    require,
-    result,
-    weighted,
-)
+from engine.functions._arithmetic import accurate_sum, half_reciprocal, product, weighted
+from engine.functions._util import FloatArray, as_float64, require, result
 from engine.functions.activations import softplus
 
 
@@ -31,23 +22,25 @@ def _log_ratio_margin(
     policy_rejected_logps: npt.ArrayLike,
     ref_chosen_logps: npt.ArrayLike,
     ref_rejected_logps: npt.ArrayLike,
+    *offsets: FloatArray,
 ) -> FloatArray:
-    """:math:`h = (\\pi_c - ref_c) - (\\pi_r - ref_r)` for log-probabilities, broadcast."""
-    return difference_of_differences(
+    """``(pi_c - ref_c) - (pi_r - ref_r) - sum(offsets)``, summed exactly (compensated)."""
+    return accurate_sum(
         as_float64(policy_chosen_logps, "policy_chosen_logps"),
-        as_float64(ref_chosen_logps, "ref_chosen_logps"),
-        as_float64(policy_rejected_logps, "policy_rejected_logps"),
+        -as_float64(ref_chosen_logps, "ref_chosen_logps"),
+        -as_float64(policy_rejected_logps, "policy_rejected_logps"),
         as_float64(ref_rejected_logps, "ref_rejected_logps"),
+        *(-offset for offset in offsets),
     )
 
 
 def _positive_beta(beta: npt.ArrayLike) -> FloatArray:
     b = as_float64(beta, "beta")
-    require(b > 0, "beta", "must be > 0", b)
+    require((b > 0) & np.isfinite(b), "beta", "must be finite and > 0", b)
     return b
 
 
-def dpo_loss(  # noqa: PLR0917 (DESIGN.md fixes this signature, TRL's argument order)
+def dpo_loss(
     policy_chosen_logps: npt.ArrayLike,
     policy_rejected_logps: npt.ArrayLike,
     ref_chosen_logps: npt.ArrayLike,
@@ -75,7 +68,7 @@ def dpo_loss(  # noqa: PLR0917 (DESIGN.md fixes this signature, TRL's argument o
     ref_chosen_logps, ref_rejected_logps : array_like
         The same under the frozen reference model :math:`\pi^{ref}`.
     beta : array_like, optional
-        :math:`\beta > 0`, the strength of the implicit KL penalty. Default 0.1.
+        :math:`\beta > 0` (finite), the strength of the implicit KL penalty. Default 0.1.
     label_smoothing : array_like, optional
         :math:`\varepsilon \in [0, 1]`, the assumed probability that a preference label is
         flipped (conservative DPO). Default 0.
@@ -102,9 +95,7 @@ def dpo_loss(  # noqa: PLR0917 (DESIGN.md fixes this signature, TRL's argument o
     """
     z = product(
         _positive_beta(beta),
-        _log_ratio_margin(
-            policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps
-        ),
+        _log_ratio_margin(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps),
     )
     eps = as_float64(label_smoothing, "label_smoothing")
     require((eps >= 0) & (eps <= 1), "label_smoothing", "must lie in [0, 1]", eps)
@@ -127,7 +118,8 @@ def ipo_loss(
 
     Unlike DPO, the loss does not vanish as the margin grows: it pulls :math:`h` to the finite
     target :math:`1/(2\beta)`, which keeps the policy close to the reference even on
-    deterministic preferences.
+    deterministic preferences. The target is carried to twice float64's precision and the
+    difference is summed exactly, so the loss is accurate even at its optimum.
 
     Parameters
     ----------
@@ -136,7 +128,8 @@ def ipo_loss(
     ref_chosen_logps, ref_rejected_logps : array_like
         The same under the reference model.
     beta : array_like, optional
-        :math:`\beta > 0`, the regularisation strength (:math:`\tau` in the paper). Default 0.1.
+        :math:`\beta > 0` (finite), the regularisation strength (:math:`\tau` in the paper).
+        Default 0.1.
 
     Returns
     -------
@@ -154,13 +147,15 @@ def ipo_loss(
     >>> ipo_loss(-10.0, -12.0, -11.0, -11.0, beta=[0.1, 0.25])
     array([9., 0.])
     """
-    with np.errstate(over="ignore"):
-        # A target beyond float64 (beta below ~2.8e-309) is +inf, its correctly rounded value.
-        target = 0.5 / _positive_beta(beta)
-    gap = difference(
-        _log_ratio_margin(
-            policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps
-        ),
-        target,
+    # The target 1/(2 beta) enters as two floats, hi + lo, so the loss stays exact near its optimum.
+    target_hi, target_lo = half_reciprocal(_positive_beta(beta))
+    gap = _log_ratio_margin(
+        policy_chosen_logps,
+        policy_rejected_logps,
+        ref_chosen_logps,
+        ref_rejected_logps,
+        target_hi,
+        target_lo,
     )
-    return product(gap, gap)
+    # A target beyond float64 (beta below ~2.8e-309) makes the loss +inf, whatever the margin.
+    return result(np.where(np.isfinite(target_hi), product(gap, gap), np.inf))

@@ -1,4 +1,3 @@
-# Copyright 2026 the Assay authors. Proprietary (see pyproject.toml).
 """Reward-model training objectives: the Bradley-Terry model and the pairwise ranking losses.
 
 A reward model scores a preferred response :math:`y_w` and a rejected one :math:`y_l`; only the
@@ -12,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from engine.functions._util import FloatArray, as_float64, difference, require_axis, result
+from engine.functions._arithmetic import accurate_sum, difference
+from engine.functions._util import FloatArray, as_float64, require_axis, result
 from engine.functions.activations import sigmoid, softplus
 
 
@@ -48,9 +48,7 @@ def bradley_terry_prob(r_chosen: npt.ArrayLike, r_rejected: npt.ArrayLike) -> Fl
     >>> bradley_terry_prob([3.2, 1.0], [1.5, 1.0]).round(6)
     array([0.845535, 0.5     ])
     """
-    return sigmoid(
-        difference(as_float64(r_chosen, "r_chosen"), as_float64(r_rejected, "r_rejected"))
-    )
+    return sigmoid(difference(as_float64(r_chosen, "r_chosen"), as_float64(r_rejected, "r_rejected")))
 
 
 def ranking_loss(
@@ -62,8 +60,10 @@ def ranking_loss(
 
         \mathcal{L}(r_c, r_r) = -\log\sigma(r_c - r_r - m)
 
-    Evaluated as :math:`\operatorname{softplus}(m - (r_c - r_r))`: a well-ordered pair far apart
-    costs (almost) 0 and a badly misordered pair costs its difference, never ``inf``.
+    Evaluated as :math:`\operatorname{softplus}(m - r_c + r_r)`: a well-ordered pair far apart
+    costs (almost) 0 and a badly misordered pair costs its difference, never ``inf``. The
+    three-term sum is formed exactly (compensated), so a margin that nearly cancels the
+    difference costs no digits.
 
     Parameters
     ----------
@@ -97,8 +97,9 @@ def ranking_loss(
     >>> ranking_loss([1000.0, -1000.0], [-1000.0, 1000.0])
     array([   0., 2000.])
     """
-    gap = difference(as_float64(r_chosen, "r_chosen"), as_float64(r_rejected, "r_rejected"))
-    return softplus(-difference(gap, as_float64(margin, "margin")))
+    chosen = as_float64(r_chosen, "r_chosen")
+    rejected = as_float64(r_rejected, "r_rejected")
+    return softplus(accurate_sum(as_float64(margin, "margin"), -chosen, rejected))
 
 
 def hinge_ranking_loss(
@@ -122,8 +123,9 @@ def hinge_ranking_loss(
     Returns
     -------
     numpy.ndarray
-        float64 losses >= 0, of the broadcast shape of the inputs; exactly 0 where the computed
-        difference ``r_chosen - r_rejected`` is >= ``margin``.
+        float64 losses >= 0, of the broadcast shape of the inputs; exactly 0 where the
+        difference :math:`r_c - r_r` reaches the margin. The sum is formed exactly
+        (compensated), so that holds for the true difference, not a rounded one.
 
     References
     ----------
@@ -136,8 +138,9 @@ def hinge_ranking_loss(
     >>> hinge_ranking_loss([3.2, 1.0, -0.5], [1.5, 0.5, 0.5])
     array([0. , 0.5, 2. ])
     """
-    gap = difference(as_float64(r_chosen, "r_chosen"), as_float64(r_rejected, "r_rejected"))
-    return result(np.maximum(0.0, difference(as_float64(margin, "margin"), gap)))
+    chosen = as_float64(r_chosen, "r_chosen")
+    rejected = as_float64(r_rejected, "r_rejected")
+    return result(np.maximum(0.0, accurate_sum(as_float64(margin, "margin"), -chosen, rejected)))
 
 
 def ranking_error(r_chosen: npt.ArrayLike, r_rejected: npt.ArrayLike) -> FloatArray:

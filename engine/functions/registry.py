@@ -1,4 +1,3 @@
-# Copyright 2026 the Assay authors. Proprietary (see pyproject.toml).
 """The registry of the function library: every public function with its formula for display.
 
 The expression evaluator exposes exactly these functions to item authors, and pages show their
@@ -10,10 +9,11 @@ them together), so what is displayed never drifts from what is documented.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
+from engine.functions._util import FloatArray
 from engine.functions.activations import log_sigmoid, sigmoid, softplus
 from engine.functions.advantages import gae
 from engine.functions.distributions import (
@@ -32,11 +32,6 @@ from engine.functions.ranking import (
     ranking_error,
     ranking_loss,
 )
-
-if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-
-    from engine.functions._util import FloatArray
 
 
 @dataclass(frozen=True)
@@ -97,8 +92,7 @@ _SPECS = (
     _spec(
         ipo_loss,
         r"\left(h - \frac{1}{2\beta}\right)^2",
-        "Azar et al. 2023, A general theoretical paradigm to understand learning from human "
-        "preferences",
+        "Azar et al. 2023, A general theoretical paradigm to understand learning from human preferences",
     ),
     _spec(
         ppo_clip_loss,

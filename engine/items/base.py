@@ -88,7 +88,7 @@ class Misconception(BaseModel):
     feedback: TemplateText | None = None
     selects: Expr | None = None
     value: Expr | None = None
-    answer: Expr | None = None
+    answer: bool | Expr | None = None
     order_by: Expr | None = None
 
     @property

@@ -129,7 +129,7 @@ def _misconception_expressions(item: ItemBase, field: str, scope: frozenset[str]
     found: Found = []
     for name, m in item.misconceptions.items():
         source = getattr(m, field)
-        if source is not None:
+        if isinstance(source, str):
             found.append((("misconceptions", name, field), compile_expression(source), scope))
     return found
 

@@ -37,7 +37,7 @@ class TrueFalse(QuestionType[TrueFalseItem]):
 
     def prepare(self, item: TrueFalseItem, names: Names, batch: int) -> dict[str, np.ndarray]:
         leads = [
-            batch_value(m.answer or False, names, batch, as_bool=True)
+            batch_value(False if m.answer is None else m.answer, names, batch, as_bool=True)
             for m in item.misconceptions.values()
         ]
         return {

@@ -174,6 +174,14 @@ def test_numeric_grades_and_names_misconceptions() -> None:
 # --- true/false, ordering, matching, short text, essay -------------------------------------
 
 
+def test_true_false_misconception_may_name_a_fixed_answer() -> None:
+    item = samples.item(samples.TRUE_FALSE.replace("answer: r_w <= 0}", "answer: false}")
+                        .replace("(r_w <= 0) != (r_w < r_l)", "r_w < r_l"))
+    variant = generate(item, 1)
+    wrong = qtype_for(item).grade(item, variant, False)
+    assert (wrong.fraction, wrong.misconception) == (0.0, "absolute-scores")
+
+
 def test_true_false_key_and_misconception() -> None:
     item = samples.item(samples.TRUE_FALSE)
     qtype = qtype_for(item)
