@@ -11,6 +11,7 @@ checks that tags use declared facets and values, and that concepts and related i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,9 +244,25 @@ def check_item(loaded: LoadedItem, variants: int = VARIANTS) -> tuple[list[Probl
     return found.problems, count
 
 
+_ID_LINE = re.compile(r"^id:\s*['\"]?([a-z0-9][a-z0-9._-]*)['\"]?\s*$", re.MULTILINE)
+
+
+def _bank_ids(bank: Bank) -> set[str]:
+    """The ids of every item file in the whole bank (checking one folder may link to another)."""
+    if bank.source is None:
+        return set()
+    root = Path(bank.source.file).parent
+    ids = set()
+    for path in item_files(root):
+        match = _ID_LINE.search(path.read_text(encoding="utf-8", errors="replace"))
+        if match:
+            ids.add(match.group(1))
+    return ids
+
+
 def _check_references(items: list[LoadedItem], bank: Bank) -> list[Problem]:
     problems: list[Problem] = []
-    ids = {loaded.item.id for loaded in items}
+    ids = {loaded.item.id for loaded in items} | _bank_ids(bank)
     for loaded in items:
         item, source = loaded.item, loaded.source
         for facet, values in item.tags:

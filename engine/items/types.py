@@ -21,6 +21,7 @@ __all__ = [
     "ChoiceOptions",
     "EssayItem",
     "Item",
+    "Distractor",
     "MatchingItem",
     "MultipleResponseItem",
     "NumericItem",
@@ -311,25 +312,48 @@ class MatchPair(BaseModel):
     answer: TemplateText
 
 
+class Distractor(BaseModel):
+    """A wrong answer in a matching item's pool, optionally the one a misconception leads to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: TemplateText
+    misconception: Slug | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_text(cls, data: Any) -> Any:
+        return {"text": data} if isinstance(data, str) else data
+
+
 class MatchingItem(ItemBase):
     """Match each prompt to one answer; extra answers may be distractors."""
 
     type: Literal["matching"]
     pairs: tuple[MatchPair, ...] = Field(min_length=2, max_length=MAX_OPTIONS)
-    distractors: tuple[TemplateText, ...] = ()
+    distractors: tuple[Distractor, ...] = ()
 
     def _type_expressions(self) -> Found:
         found: Found = []
         for n, pair in enumerate(self.pairs):
             for name in ("prompt", "answer"):
                 found.extend(_text_expressions(("pairs", n, name), getattr(pair, name)))
-        for n, text in enumerate(self.distractors):
-            found.extend(_text_expressions(("distractors", n), text))
+        for n, distractor in enumerate(self.distractors):
+            found.extend(_text_expressions(("distractors", n, "text"), distractor.text))
         return found
 
     def _type_problems(self) -> Problems:
-        return _none_named(self, "matching items have no misconceptions") + _methods(
-            self, (None, "partial", "all_or_nothing"))
+        linked = frozenset(d.misconception for d in self.distractors if d.misconception)
+        problems: Problems = []
+        for n, distractor in enumerate(self.distractors):
+            if distractor.misconception and distractor.misconception not in self.misconceptions:
+                problems.append((("distractors", n, "misconception"),
+                                 f"unknown misconception {distractor.misconception!r}"))
+        for name, m in self.misconceptions.items():
+            if m.leads_to is not None or name not in linked:
+                message = "in a matching item, name it on a distractor (and nothing else)"
+                problems.append((("misconceptions", name), f"misconception {name!r}: {message}"))
+        return problems + _methods(self, (None, "partial", "all_or_nothing"))
 
 
 class ShortTextAnswer(BaseModel):

@@ -23,7 +23,15 @@ from engine.qtypes.base import (
     SelfTestCase,
     Verdict,
 )
-from engine.qtypes.common import Names, as_int, render_common, render_text, response_rows
+from engine.qtypes.common import (
+    Names,
+    as_int,
+    first_true,
+    misconception_feedback,
+    render_common,
+    render_text,
+    response_rows,
+)
 from engine.variants import Variant
 
 
@@ -35,11 +43,19 @@ class Matching(QuestionType[MatchingItem]):
         return len(item.pairs) + len(item.distractors)
 
     def prepare(self, item: MatchingItem, names: Names, batch: int) -> dict[str, np.ndarray]:
-        # Prompt p's answer is pool entry p, whatever the numbers: the key is structural.
-        return {"answer_of": np.tile(np.arange(len(item.pairs)), (batch, 1))}
+        # Prompt p's answer is pool entry p, whatever the numbers: the key is structural. Pool
+        # entries past the pairs are distractors; ``misconception_of`` names each one's (or -1).
+        names_ = list(item.misconceptions)
+        codes = [-1] * len(item.pairs) + [
+            names_.index(d.misconception) if d.misconception else -1 for d in item.distractors
+        ]
+        return {
+            "answer_of": np.tile(np.arange(len(item.pairs)), (batch, 1)),
+            "misconception_of": np.tile(np.asarray(codes, dtype=np.int64), (batch, 1)),
+        }
 
     def _pool(self, item: MatchingItem) -> list[str]:
-        return [pair.answer for pair in item.pairs] + list(item.distractors)
+        return [pair.answer for pair in item.pairs] + [d.text for d in item.distractors]
 
     def render(self, item: MatchingItem, variant: Variant) -> dict[str, Any]:
         assert variant.order is not None
@@ -80,7 +96,14 @@ class Matching(QuestionType[MatchingItem]):
         assert variant.order is not None
         authored = np.array([variant.order[c] for c in response])
         right = authored == variant.key["answer_of"][0]
-        return Grade(float(self._fraction(item, right)))
+        fraction = float(self._fraction(item, right))
+        chosen = variant.key["misconception_of"][0][authored]
+        code = int(chosen[first_true(chosen >= 0)]) if (chosen >= 0).any() else -1
+        if code < 0:
+            return Grade(fraction)
+        name = list(item.misconceptions)[code]
+        says, text = misconception_feedback(item, name, variant)
+        return Grade(fraction, (text,), name, says)
 
     def stack(self, item: MatchingItem, parsed: list[Any]) -> Responses:
         return Responses({"matches": np.asarray(parsed, dtype=np.int64)})
@@ -91,7 +114,11 @@ class Matching(QuestionType[MatchingItem]):
         rows = response_rows(responses, len(shown))
         authored = np.take_along_axis(key["order"][rows], shown, axis=-1)
         right = authored == key["answer_of"][rows]
-        return GradeBatch(self._fraction(item, right), np.full(len(shown), -1))
+        chosen = np.take_along_axis(key["misconception_of"][rows], authored, axis=-1)
+        first = first_true(chosen >= 0)
+        picked = np.take_along_axis(chosen, np.maximum(first, 0)[:, np.newaxis], axis=-1)[:, 0]
+        code = np.where(first >= 0, picked, -1)
+        return GradeBatch(self._fraction(item, right), code, tuple(item.misconceptions))
 
     def summarise(self, item: MatchingItem, variant: Variant, response: Raw) -> str:
         try:

@@ -115,6 +115,18 @@ def test_one_bad_file_loads_nothing(tmp_path: Path) -> None:
     assert [p.file for p in found] == ["bad.yaml"]
 
 
+def test_checking_one_folder_resolves_links_across_the_bank(tmp_path: Path) -> None:
+    bank(tmp_path)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "good.yaml").write_text(GOOD)
+    linked = GOOD.replace("id: good", "id: linked").replace("concepts:", "related: [good]\nconcepts:")
+    (tmp_path / "b" / "linked.yaml").write_text(linked)
+    assert check(tmp_path / "b").ok
+    (tmp_path / "a" / "good.yaml").unlink()
+    assert any("related item 'good' is not in the bank" in p for p in problems(tmp_path / "b"))
+
+
 def test_duplicate_ids_are_reported(tmp_path: Path) -> None:
     found = problems(bank(tmp_path, one=GOOD, two=GOOD))
     assert any(re.match(r"two\.yaml:1: id 'good' is also used by one\.yaml", p) for p in found)

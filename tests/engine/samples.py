@@ -129,7 +129,12 @@ pairs:
   - {prompt: sigmoid, answer: "{{ sigmoid(0) }}"}
   - {prompt: softplus, answer: "{{ softplus(0):.4f }}"}
   - {prompt: log_sigmoid, answer: "{{ log_sigmoid(0):.4f }}"}
-distractors: ["1"]
+distractors:
+  - "1"
+  - text: "{{ sigmoid(0) ** 2:.4f }}"
+    misconception: squares-not-logs
+misconceptions:
+  squares-not-logs: {says: squares σ where the log belongs}
 """
 
 SHORT = """

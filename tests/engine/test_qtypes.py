@@ -214,6 +214,18 @@ def test_ordering_item_key_sorts_by_computed_loss() -> None:
         assert g.fraction == 1.0
 
 
+def test_matching_names_the_misconception_of_a_chosen_distractor() -> None:
+    item = samples.item(samples.MATCHING)
+    variant = generate(item, 2)
+    qtype = qtype_for(item)
+    assert variant.order is not None
+    right = qtype.correct_response(item, variant)["matches"]
+    squares = variant.order.index(4)  # authored pool: 3 answers, "1", then the squared one
+    g = qtype.grade(item, variant, (right[0], right[1], squares))
+    assert g.fraction == pytest.approx(2 / 3)
+    assert g.misconception == "squares-not-logs"
+
+
 def test_matching_partial_credit() -> None:
     item = samples.item(samples.MATCHING)
     variant = generate(item, 2)
@@ -223,7 +235,7 @@ def test_matching_partial_credit() -> None:
     one_swapped = [right[1], right[0], right[2]]
     assert qtype.grade(item, variant, tuple(one_swapped)).fraction == pytest.approx(1 / 3)
     shown = qtype.render(item, variant)
-    assert sorted(a["text"] for a in shown["answers"]) == ["-0.6931", "0.5", "0.6931", "1"]
+    assert sorted(a["text"] for a in shown["answers"]) == ["-0.6931", "0.2500", "0.5", "0.6931", "1"]
 
 
 @pytest.mark.parametrize(
