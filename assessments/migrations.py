@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
 
+from alembic import command
 from assessments.config import ROOT
 
 SCRIPTS = ROOT / "alembic"

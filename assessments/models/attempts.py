@@ -11,11 +11,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from assessments.models.base import Base, JSONData, enum_values as _values, utcnow
 from assessments.models.bank import ItemVersion
+from assessments.models.base import Base, JSONData, enum_column, utcnow
 from assessments.models.quizzes import Quiz
 
 
@@ -42,7 +42,7 @@ class Attempt(Base):
     quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     number: Mapped[int]
-    state: Mapped[AttemptState] = mapped_column(Enum(AttemptState, native_enum=False, length=20, values_callable=_values))
+    state: Mapped[AttemptState] = mapped_column(enum_column(AttemptState))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     deadline_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -73,7 +73,10 @@ class QuestionAttempt(Base):
 
 
 class Step(Base):
-    """One step of a question attempt, appended and never changed (row of ``question_attempt_steps``)."""
+    """One step of a question attempt, appended and never changed.
+
+    Row of ``question_attempt_steps``.
+    """
 
     __tablename__ = "question_attempt_steps"
     __table_args__ = (UniqueConstraint("question_attempt_id", "seq"),)

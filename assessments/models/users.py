@@ -5,11 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from assessments.models.base import Base, JSONData, enum_values as _values, utcnow
+from assessments.models.base import Base, JSONData, enum_column, utcnow
 
 
 class Role(enum.StrEnum):
@@ -34,7 +33,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
-    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20, values_callable=_values))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -77,7 +76,7 @@ class Enrolment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    role: Mapped[CourseRole] = mapped_column(Enum(CourseRole, native_enum=False, length=20, values_callable=_values))
+    role: Mapped[CourseRole] = mapped_column(enum_column(CourseRole))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(lazy="raise")

@@ -178,7 +178,7 @@ def test_true_false_misconception_may_name_a_fixed_answer() -> None:
     item = samples.item(samples.TRUE_FALSE.replace("answer: r_w <= 0}", "answer: false}")
                         .replace("(r_w <= 0) != (r_w < r_l)", "r_w < r_l"))
     variant = generate(item, 1)
-    wrong = qtype_for(item).grade(item, variant, False)
+    wrong = qtype_for(item).grade(item, variant, response=False)
     assert (wrong.fraction, wrong.misconception) == (0.0, "absolute-scores")
 
 

@@ -1,0 +1,64 @@
+"""Credentials that are not passwords: expiring access tokens (JWT) and personal API tokens.
+
+Access tokens are signed JWTs (HS256) naming the user; they expire and carry no scopes (a
+signed-in user acts with their role). Personal API tokens are random strings shown once; only
+their SHA-256 is stored, so a leaked database reveals none. They can expire, be revoked, and are
+limited to scopes.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+
+ALGORITHM = "HS256"
+PERSONAL_PREFIX = "assay_pat_"
+
+
+class Scope(enum.StrEnum):
+    """What a personal token may do, on top of what its owner's role allows."""
+
+    READ = "read"        # GET anything the owner can see
+    WRITE = "write"      # create and change items, quizzes, attempts
+    GRADE = "grade"      # manual grades, regrades, grade exports
+    ADMIN = "admin"      # users, courses, LTI registrations
+
+
+ALL_SCOPES = frozenset(Scope)
+
+
+def issue_access_token(user_id: int, secret: str, now: datetime, minutes: int) -> tuple[str, datetime]:
+    expires = now + timedelta(minutes=minutes)
+    payload = {"sub": str(user_id), "iat": int(now.timestamp()), "exp": int(expires.timestamp()),
+               "typ": "access"}
+    return jwt.encode(payload, secret, algorithm=ALGORITHM), expires
+
+
+def read_access_token(token: str, secret: str) -> int | None:
+    """The user id of a valid, unexpired access token; None for anything else."""
+    try:
+        payload: dict[str, Any] = jwt.decode(token, secret, algorithms=[ALGORITHM],
+                                             options={"require": ["exp", "sub"]})
+    except jwt.PyJWTError:
+        return None
+    if payload.get("typ") != "access":
+        return None
+    try:
+        return int(payload["sub"])
+    except (TypeError, ValueError):
+        return None
+
+
+def new_personal_token() -> tuple[str, str]:
+    """(the token to show once, the hash to store)."""
+    token = PERSONAL_PREFIX + secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,112 @@
+"""Request dependencies, declared once as ``Annotated`` aliases: the session, settings, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assessments.auth.tokens import ALL_SCOPES, PERSONAL_PREFIX, Scope, hash_token, read_access_token
+from assessments.config import Settings
+from assessments.errors import Forbidden, Unauthorized
+from assessments.models import ApiToken, Role, User, utcnow
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    yield from request.app.state.database.session()
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_now() -> datetime:
+    """The clock, as a dependency: tests move it."""
+    return utcnow()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, and what their credential allows."""
+
+    user: User
+    scopes: frozenset[str]
+    via: str  # "access", "personal" or "session"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role == Role.ADMIN
+
+    @property
+    def is_staff(self) -> bool:
+        """Instructors and admins: may use the bank."""
+        return self.user.role in (Role.ADMIN, Role.INSTRUCTOR)
+
+    def require(self, scope: Scope) -> None:
+        if scope not in self.scopes:
+            raise Forbidden(f"this token lacks the {scope.value!r} scope", code="insufficient_scope")
+
+    def require_staff(self) -> None:
+        if not self.is_staff:
+            raise Forbidden("instructors only")
+
+    def require_admin(self) -> None:
+        self.require(Scope.ADMIN)
+        if not self.is_admin:
+            raise Forbidden("administrators only")
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def _personal(session: Session, token: str, now: datetime) -> Principal | None:
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    return Principal(user, frozenset(row.scopes), "personal")
+
+
+def current_principal(request: Request, session: SessionDep, settings: SettingsDep,
+                      now: NowDep) -> Principal:
+    """The authenticated caller; 401 without valid credentials, 403 for a missing scope."""
+    token = _bearer(request)
+    principal: Principal | None = None
+    if token and token.startswith(PERSONAL_PREFIX):
+        principal = _personal(session, token, now)
+    elif token:
+        user_id = read_access_token(token, settings.resolved_secret_key)
+        user = session.get(User, user_id) if user_id is not None else None
+        if user is not None and user.is_active:
+            principal = Principal(user, ALL_SCOPES, "access")
+    else:
+        user_id = request.session.get("user_id") if "session" in request.scope else None
+        user = session.get(User, user_id) if isinstance(user_id, int) else None
+        if user is not None and user.is_active:
+            principal = Principal(user, ALL_SCOPES, "session")
+    if principal is None:
+        raise Unauthorized("sign in: a valid bearer token or session is required")
+    needed = Scope.READ if request.method in ("GET", "HEAD", "OPTIONS") else Scope.WRITE
+    principal.require(needed)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
