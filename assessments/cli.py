@@ -1,6 +1,6 @@
-"""The ``assay`` command line: content checking and previews (the service's commands join later).
+"""The ``assay`` command line: serve, migrate, manage users, load and check content.
 
-Every command exits non-zero on a problem and prints problems as ``file:line: message``.
+Every command exits non-zero on a problem and prints content problems as ``file:line: message``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,14 @@ from typing import Annotated, Any
 import typer
 
 app = typer.Typer(help="Assay: quizzes whose answers are computed, not typed.", no_args_is_help=True)
-content_app = typer.Typer(help="Check and preview the item bank.", no_args_is_help=True)
+content_app = typer.Typer(help="Check, preview and load the item bank.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+attempts_app = typer.Typer(help="Attempts.", no_args_is_help=True)
 app.add_typer(content_app, name="content")
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(attempts_app, name="attempts")
 
 DEFAULT_CONTENT = Path("content")
 SEED_ITEM = "ranking-loss-which-pair-is-penalised"
@@ -110,6 +116,150 @@ def preview(
 ) -> None:
     """The demo: a variant of the course's seed item, its key and its feedback."""
     content_preview(SEED_ITEM, seed=seed, path=path, as_json=False)
+
+
+def _database() -> Any:
+    from assessments.config import get_settings
+    from assessments.db import Database
+
+    return Database(get_settings().resolved_database_url)
+
+
+def _upgrade() -> None:
+    from assessments.config import get_settings
+    from assessments.migrations import upgrade
+
+    upgrade(get_settings().resolved_database_url)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the migrations up to REVISION (default: the newest)."""
+    from assessments.config import get_settings
+    from assessments.migrations import upgrade
+
+    upgrade(get_settings().resolved_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Undo migrations down to REVISION ("base" empties the database)."""
+    from assessments.config import get_settings
+    from assessments.migrations import downgrade
+
+    downgrade(get_settings().resolved_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option(help="admin, instructor or student")] = "student",
+    display_name: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[str | None, typer.Option(help="Prompted for when not given.")] = None,
+) -> None:
+    """Create an account."""
+    from pydantic import ValidationError
+
+    from assessments.auth.schemas import UserCreate
+    from assessments.auth.service import create_user
+    from assessments.db import session_scope
+    from assessments.errors import DomainError
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        data = UserCreate(username=username, display_name=display_name or username,
+                          password=password, role=role)
+    except ValidationError as exc:
+        typer.echo(f"error: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from None
+    _upgrade()
+    try:
+        with session_scope(_database()) as session:
+            user = create_user(session, data)
+            typer.echo(f"created {user.role.value} {user.username} (id {user.id})")
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@content_app.command("load")
+def content_load(
+    path: Annotated[Path, typer.Argument(help="The bank folder.")] = DEFAULT_CONTENT,
+) -> None:
+    """Load the bank into the database: all of it or (on any problem) none of it."""
+    from rich.progress import Progress
+
+    from assessments.bank.content_sync import load_content
+    from assessments.db import session_scope
+    from assessments.errors import Invalid
+    from assessments.models import utcnow
+
+    _upgrade()
+    try:
+        with Progress(transient=True) as bar, session_scope(_database()) as session:
+            task = bar.add_task("loading items", total=None)
+            result = load_content(session, path, actor_id=None, now=utcnow(),
+                                  progress=lambda _key: bar.advance(task))
+    except Invalid as exc:
+        for problem in exc.details or []:
+            typer.echo(f"{problem['file']}:{problem['line']}: {problem['message']}", err=True)
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{len(result.items)} items: {result.created} new, {result.new_versions} new versions, "
+               f"{result.unchanged} unchanged")
+
+
+@attempts_app.command("sweep")
+def attempts_sweep() -> None:
+    """Finish and grade every attempt whose time is up."""
+    from assessments.attempts.service import sweep
+    from assessments.config import get_settings
+    from assessments.db import session_scope
+    from assessments.models import utcnow
+
+    _upgrade()
+    with session_scope(_database()) as session:
+        closed = sweep(session, utcnow(), get_settings().grace_seconds)
+    typer.echo(f"closed {len(closed)} overdue attempt(s)")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    demo: Annotated[bool, typer.Option(help="Load content/ and make a demo course, accounts and quiz.")] = False,
+) -> None:
+    """Apply migrations, then serve the web pages and the REST API."""
+    import uvicorn
+
+    from assessments.config import get_settings
+
+    settings = get_settings()
+    _upgrade()
+    if demo:
+        _demo(settings)
+    typer.echo(f"Assay on http://{host}:{port}  (API docs: http://{host}:{port}/docs; "
+               f"database: {settings.resolved_database_url.split('@')[-1]})")
+    uvicorn.run("assessments.app:create_served_app", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+def _demo(settings: Any) -> None:
+    from assessments.bank.content_sync import load_content
+    from assessments.db import session_scope
+    from assessments.demo import set_up_demo
+    from assessments.models import utcnow
+
+    with session_scope(_database()) as session:
+        result = load_content(session, settings.content_dir, actor_id=None, now=utcnow())
+        accounts, quiz_id = set_up_demo(session, utcnow())
+    typer.echo(f"demo: {len(result.items)} items in the bank; quiz {quiz_id} in course foundations-of-llms")
+    for account in accounts:
+        typer.echo(f"demo: {account.role.value:<10} username {account.username:<10} password {account.password}")
 
 
 def main() -> None:  # pragma: no cover - the console script

@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 00:42:01.500184
 """
 
 from __future__ import annotations
@@ -193,14 +192,15 @@ def upgrade() -> None:
     sa.Column('behaviour', sa.String(length=40), nullable=False),
     sa.Column('behaviour_options', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('max_mark', sa.Double(), nullable=False),
+    sa.Column('replaced_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['attempt_id'], ['attempts.id'], name=op.f('fk_question_attempts_attempt_id_attempts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['item_version_id'], ['item_versions.id'], name=op.f('fk_question_attempts_item_version_id_item_versions')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_question_attempts')),
-    sa.UniqueConstraint('attempt_id', 'slot', name=op.f('uq_question_attempts_attempt_id_slot'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_question_attempts'))
     )
     with op.batch_alter_table('question_attempts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_question_attempts_attempt_id'), ['attempt_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_question_attempts_item_version_id'), ['item_version_id'], unique=False)
+        batch_op.create_index('uq_question_attempts_current_slot', ['attempt_id', 'slot'], unique=True, sqlite_where=sa.text('replaced_at IS NULL'), postgresql_where=sa.text('replaced_at IS NULL'))
 
     op.create_table('question_attempt_steps',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -229,6 +229,7 @@ def downgrade() -> None:
 
     op.drop_table('question_attempt_steps')
     with op.batch_alter_table('question_attempts', schema=None) as batch_op:
+        batch_op.drop_index('uq_question_attempts_current_slot', sqlite_where=sa.text('replaced_at IS NULL'), postgresql_where=sa.text('replaced_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_question_attempts_item_version_id'))
         batch_op.drop_index(batch_op.f('ix_question_attempts_attempt_id'))
 

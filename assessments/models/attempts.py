@@ -56,7 +56,13 @@ class QuestionAttempt(Base):
     """One slot of an attempt: the pinned item version, the variant and how it is asked."""
 
     __tablename__ = "question_attempts"
-    __table_args__ = (UniqueConstraint("attempt_id", "slot"),)
+    __table_args__ = (
+        # one current question attempt per slot; a committed regrade replaces, never deletes
+        Index(
+            "uq_question_attempts_current_slot", "attempt_id", "slot", unique=True,
+            sqlite_where=text("replaced_at IS NULL"), postgresql_where=text("replaced_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"), index=True)
@@ -67,6 +73,8 @@ class QuestionAttempt(Base):
     behaviour: Mapped[str] = mapped_column(String(40))
     behaviour_options: Mapped[dict[str, Any]] = mapped_column(JSONData)
     max_mark: Mapped[float]
+    replaced_at: Mapped[datetime | None]
+    """Set when a committed regrade replaced this row with a replayed one (kept for audit)."""
 
     attempt: Mapped[Attempt] = relationship(lazy="raise")
     item_version: Mapped[ItemVersion] = relationship(lazy="raise")

@@ -1,0 +1,80 @@
+"""The FastAPI application: routers, error handlers, sessions, and the overdue-attempt sweep."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+
+from assessments import errors
+from assessments.attempts.endpoints import router as attempts_router
+from assessments.attempts.service import sweep
+from assessments.auth.endpoints import router as auth_router
+from assessments.bank.endpoints import router as bank_router
+from assessments.config import Settings, get_settings
+from assessments.courses.endpoints import router as courses_router
+from assessments.db import Database, session_scope
+from assessments.models import utcnow
+from assessments.quizzes.endpoints import router as quizzes_router
+
+log = logging.getLogger("assay")
+
+API_DESCRIPTION = """Assay's REST API, version 1. Authenticate with `POST /api/v1/auth/token` (a
+bearer token that expires) or a personal API token (`POST /api/v1/auth/tokens`). Errors have the
+body `{"error": {"code", "message", "details"}}`; 422 means a payload that does not match its schema.
+Keys, fractions and feedback appear only where the quiz's review policy allows."""
+
+
+def _sweeper(app: FastAPI, stop: threading.Event) -> None:
+    settings: Settings = app.state.settings
+    while not stop.wait(settings.sweep_seconds):
+        try:
+            with session_scope(app.state.database) as session:
+                closed = sweep(session, utcnow(), settings.grace_seconds)
+            if closed:
+                log.info("closed and graded %d overdue attempt(s)", len(closed))
+        except Exception:  # a sweep that fails must not stop the next one
+            log.exception("the overdue-attempt sweep failed")
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None, *,
+               sweeper: bool = False) -> FastAPI:
+    settings = settings or get_settings()
+    database = database or Database(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = None
+        if sweeper:
+            thread = threading.Thread(target=_sweeper, args=(app, stop), daemon=True, name="sweeper")
+            thread.start()
+        yield
+        stop.set()
+        if thread:
+            thread.join(timeout=5)
+
+    app = FastAPI(title="Assay", version="1", description=API_DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.database = database
+    app.add_middleware(SessionMiddleware, secret_key=settings.resolved_secret_key,
+                       session_cookie="assay_session", same_site="lax",
+                       https_only=settings.cookie_secure, max_age=60 * 60 * 12)
+    errors.install(app)
+    for router in (auth_router, courses_router, bank_router, quizzes_router, attempts_router):
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def create_served_app() -> FastAPI:
+    """The application ``assay serve`` runs in each worker (settings from the environment)."""
+    return create_app(sweeper=True)

@@ -1,0 +1,100 @@
+"""What a student may see of an attempt, and when: the review policy applied question by question.
+
+Nothing is added to a view unless the policy allows it at this moment: correctness, marks,
+feedback (with the worked solution) and the right answer are separate switches, for four
+moments (during the attempt, right after it, later while the quiz is open, after it closes).
+While an attempt is in progress a question's feedback also needs its behaviour's leave (an
+interactive try that has been checked), and a graded state is shown only with correctness.
+Instructors of the course see everything.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from assessments.attempts.schemas import AttemptView, QuestionView
+from assessments.attempts.service import engine_attempts, public_state, totals
+from assessments.models import Attempt, AttemptState, QuestionAttempt, Quiz
+from assessments.quizzes.schemas import QuizSettings, ReviewOptions
+from assessments.quizzes.service import settings_of
+from engine.attempts import QuestionAttempt as EngineAttempt
+from engine.qtypes import Verdict
+from engine.states import QuestionState
+from engine.texts import render
+
+IMMEDIATELY = timedelta(minutes=2)
+EVERYTHING = ReviewOptions(correctness=True, marks=True, feedback=True, right_answer=True)
+
+
+def moment(attempt: Attempt, settings: QuizSettings, now: datetime) -> str:
+    if attempt.state == AttemptState.IN_PROGRESS:
+        return "during"
+    assert attempt.finished_at is not None
+    if now - attempt.finished_at <= IMMEDIATELY:
+        return "immediately_after"
+    if settings.close_at is None or now < settings.close_at:
+        return "later_while_open"
+    return "after_close"
+
+
+def _state(qa: EngineAttempt, options: ReviewOptions, graded_visible: bool) -> str:
+    state = qa.state
+    if state == QuestionState.NEEDSGRADING:
+        return "needs_grading"
+    if state.is_active():
+        if graded_visible and qa.latest_grade is not None and qa.tries_left > 0:
+            return "try_again"
+        return public_state(state)
+    if options.correctness and graded_visible and qa.fraction is not None:
+        return {Verdict.RIGHT: "right", Verdict.PARTIAL: "partial", Verdict.WRONG: "wrong"}[
+            Verdict.of(qa.fraction)]
+    return "finished"
+
+
+def question_view(row: QuestionAttempt, qa: EngineAttempt, options: ReviewOptions, *,
+                  during: bool) -> QuestionView:
+    model, variant, qtype = qa.item, qa.variant, qa.qtype
+    last = qa.last_step
+    # During an attempt a grade shows only once the behaviour has revealed it to the student.
+    graded_visible = not during or qa.behaviour.feedback_visible(last)
+    view = QuestionView(
+        slot=row.slot, seq=last.seq, state=_state(qa, options, graded_visible),
+        question=qtype.render(model, variant), response=qa.response, max_mark=row.max_mark,
+        error=last.error if last.state == QuestionState.INVALID else None,
+    )
+    if row.behaviour == "interactive" and qa.state.is_active():
+        view.tries_left = qa.tries_left
+    grade = qa.latest_grade
+    if graded_visible and options.correctness and qa.fraction is not None:
+        view.outcome = Verdict.of(qa.fraction)
+    if graded_visible and options.marks and qa.mark is not None:
+        view.mark = qa.mark
+    if graded_visible and options.feedback:
+        view.feedback = list(grade.feedback) if grade is not None else []
+        if qa.manual_comment:
+            view.feedback.append(qa.manual_comment)
+        if model.solution and not qa.state.is_active():
+            view.solution = render(model.solution, variant.values)
+    if options.right_answer and not qa.state.is_active() and model.type_name != "essay":
+        view.right_answer = dict(qtype.correct_response(model, variant))
+    return view
+
+
+def attempt_view(session: Session, attempt: Attempt, quiz: Quiz, *, staff: bool,
+                 now: datetime) -> AttemptView:
+    settings = settings_of(quiz)
+    when = "staff" if staff else moment(attempt, settings, now)
+    options = EVERYTHING if staff else getattr(settings.review, when)
+    during = attempt.state == AttemptState.IN_PROGRESS and not staff
+    questions = engine_attempts(session, attempt)
+    views = [question_view(row, qa, options, during=during) for row, qa in questions]
+    view = AttemptView(
+        id=attempt.id, quiz_id=attempt.quiz_id, user_id=attempt.user_id, number=attempt.number,
+        state=attempt.state.value, started_at=attempt.started_at, deadline_at=attempt.deadline_at,
+        finished_at=attempt.finished_at, review=when, max_marks=attempt.max_marks, questions=views,
+    )
+    if attempt.state == AttemptState.FINISHED and options.marks:
+        view.marks, view.needs_grading = totals(questions)
+    return view

@@ -1,0 +1,66 @@
+"""Requests and responses of attempts. A response model never has a field for a key unless the
+review policy filled it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class QuestionView(BaseModel):
+    slot: int
+    seq: int
+    """The last step's number: send it back with the next save (a stale one gets 409)."""
+    state: str
+    """not_answered, answered, invalid, try_again, finished, needs_grading, or (where the review
+    policy shows correctness) right, partial, wrong."""
+    question: dict[str, Any]
+    response: dict[str, Any] | None = None
+    error: str | None = None
+    """Why the saved response cannot be graded as it stands (never about the key)."""
+    max_mark: float
+    tries_left: int | None = None
+    outcome: str | None = None
+    mark: float | None = None
+    feedback: list[str] | None = None
+    solution: str | None = None
+    right_answer: dict[str, Any] | None = None
+
+
+class AttemptView(BaseModel):
+    id: int
+    quiz_id: int
+    user_id: int
+    number: int
+    state: str
+    started_at: datetime
+    deadline_at: datetime | None
+    finished_at: datetime | None
+    review: str
+    """during, immediately_after, later_while_open or after_close (or staff)."""
+    marks: float | None = None
+    max_marks: float
+    needs_grading: bool | None = None
+    questions: list[QuestionView]
+
+
+class SaveRequest(BaseModel):
+    response: dict[str, Any] = Field(max_length=50)
+    seq: int = Field(ge=0)
+
+
+class SaveResult(BaseModel):
+    seq: int
+    saved: bool
+    """False when the response equals the one already saved (no new step)."""
+    state: str
+
+
+class SubmitResult(BaseModel):
+    id: int
+    state: str
+    finished_at: datetime | None
+    marks: float | None = None
+    max_marks: float

@@ -1,0 +1,281 @@
+"""Attempts: start (or resume), save, check, finish, and the sweep of overdue attempts.
+
+The database holds each question attempt's steps; the engine decides every new step. To act on
+a question, its stored steps are rebuilt into an :class:`engine.attempts.QuestionAttempt` (the
+pinned item version and the stored seed give back the same variant), the action is processed,
+and the steps the engine keeps are appended as rows. Saves and submits of one attempt lock its
+row, so they apply one at a time; a save names the step it follows (``seq``), so a stale one is
+refused instead of overwriting a newer answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from assessments.attempts import repository
+from assessments.attempts.schemas import SaveRequest, SaveResult, SubmitResult
+from assessments.auth.access import course_role
+from assessments.bank.service import item_model, variant_of
+from assessments.deps import Principal
+from assessments.errors import Conflict, Forbidden, Invalid, NotFound
+from assessments.models import (
+    Attempt,
+    AttemptState,
+    CourseRole,
+    ItemVersion,
+    QuestionAttempt,
+    Quiz,
+    Step,
+)
+from assessments.quizzes.schemas import BehaviourName, QuizSettings
+from assessments.quizzes.service import build_slots, quiz_for, quiz_state, settings_of
+from engine.attempts import Action, AttemptError
+from engine.attempts import QuestionAttempt as EngineAttempt
+from engine.attempts import Step as EngineStep
+from engine.behaviours import behaviour_for
+from engine.states import QuestionState
+
+SYSTEM = "system"
+
+
+def slot_seed(attempt_seed: int, slot: int) -> int:
+    """A variant seed per slot, deterministic from the attempt's seed (56 bits)."""
+    digest = hashlib.sha256(f"{attempt_seed}:{slot}".encode()).digest()
+    return int.from_bytes(digest[:7], "big")
+
+
+def behaviour_of(settings: QuizSettings, item_type: str) -> tuple[str, dict[str, Any]]:
+    if item_type == "essay":
+        return "manualgraded", {}
+    if settings.behaviour == BehaviourName.INTERACTIVE:
+        return settings.behaviour.value, {"tries": settings.tries, "penalty": settings.penalty}
+    return settings.behaviour.value, {}
+
+
+# --- rebuilding the engine's view ------------------------------------------------------------
+
+
+def engine_attempt(session: Session, row: QuestionAttempt, steps: list[Step]) -> EngineAttempt:
+    version = session.get(ItemVersion, row.item_version_id)
+    assert version is not None
+    variant = variant_of(version, row.seed, shuffle=bool(row.variant.get("shuffle", True)))
+    return EngineAttempt.from_json(
+        {"behaviour": {"name": row.behaviour, "options": row.behaviour_options},
+         "max_mark": row.max_mark, "seed": row.seed, "steps": [s.data for s in steps]},
+        variant,
+    )
+
+
+def engine_attempts(session: Session, attempt: Attempt) -> list[tuple[QuestionAttempt, EngineAttempt]]:
+    rows = repository.question_attempts(session, attempt.id)
+    steps = repository.steps_of(session, [r.id for r in rows])
+    return [(row, engine_attempt(session, row, steps[row.id])) for row in rows]
+
+
+def append_steps(session: Session, row: QuestionAttempt, new: list[EngineStep], actor_id: int | None) -> None:
+    for step in new:
+        session.add(Step(
+            question_attempt_id=row.id, seq=step.seq, action=step.action.value, state=step.state.value,
+            fraction=step.fraction, response=step.response, data=step.to_json(), actor_id=actor_id,
+            created_at=step.at,
+        ))
+
+
+def _process(session: Session, row: QuestionAttempt, qa: EngineAttempt, action: Action,
+             response: dict[str, Any] | None, actor: Principal | None, now: datetime,
+             **data: Any) -> bool:
+    try:
+        outcome = qa.process(action, response, actor=str(actor.user.id) if actor else SYSTEM, at=now, **data)
+    except AttemptError as exc:
+        raise Conflict(str(exc), code="action_refused") from exc
+    if outcome.kept and outcome.step is not None:
+        append_steps(session, row, [outcome.step], actor.user.id if actor else None)
+    return outcome.kept
+
+
+# --- starting -----------------------------------------------------------------------------
+
+
+def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -> Attempt:
+    """The caller's open attempt at the quiz, or a new one if the quiz allows another."""
+    quiz, course = quiz_for(session, principal, quiz_id)
+    settings = settings_of(quiz)
+    existing = repository.open_attempt(session, quiz.id, principal.user.id)
+    if existing is not None:
+        return existing
+    staff = course_role(session, principal, course.id) == CourseRole.INSTRUCTOR
+    state = quiz_state(settings, now)
+    if state != "open" and not staff:
+        raise Forbidden("this quiz is not open" if state == "not_open" else "this quiz has closed",
+                        code=f"quiz_{state}")
+    finished = repository.attempts_of(session, quiz.id, principal.user.id)
+    if settings.attempts_allowed is not None and len(finished) >= settings.attempts_allowed and not staff:
+        raise Conflict(f"no attempts left (allowed: {settings.attempts_allowed})", code="no_attempts_left")
+    try:
+        with session.begin_nested():
+            return _create(session, principal, quiz, settings, now, len(finished) + 1)
+    except IntegrityError:
+        # Another request started one at the same moment: resume that one.
+        existing = repository.open_attempt(session, quiz.id, principal.user.id)
+        if existing is None:
+            raise Conflict("another attempt was started at the same time", code="no_attempts_left") from None
+        return existing
+
+
+def _create(session: Session, principal: Principal, quiz: Quiz, settings: QuizSettings,
+            now: datetime, number: int) -> Attempt:
+    seed = secrets.randbits(62)
+    slots = build_slots(session, quiz, principal.user.id, seed)
+    deadline = now + timedelta(minutes=settings.time_limit_minutes) if settings.time_limit_minutes else None
+    if settings.close_at and (deadline is None or settings.close_at < deadline):
+        deadline = settings.close_at
+    attempt = Attempt(quiz_id=quiz.id, user_id=principal.user.id, number=number,
+                      state=AttemptState.IN_PROGRESS, started_at=now, deadline_at=deadline,
+                      max_marks=sum(s.mark for s in slots))
+    session.add(attempt)
+    session.flush()
+    for slot in slots:
+        model = item_model(slot.version)
+        name, options = behaviour_of(settings, model.type_name)
+        variant_seed = slot_seed(seed, slot.number)
+        shuffle = settings.shuffle_options
+        variant = variant_of(slot.version, variant_seed, shuffle=shuffle)
+        row = QuestionAttempt(attempt_id=attempt.id, slot=slot.number, item_version_id=slot.version.id,
+                              seed=variant_seed, variant={**variant.to_json(), "shuffle": shuffle},
+                              behaviour=name, behaviour_options=options, max_mark=slot.mark)
+        session.add(row)
+        session.flush()
+        qa = EngineAttempt.start(variant, behaviour_for(name, **options), actor=str(principal.user.id),
+                                 at=now, max_mark=slot.mark)
+        append_steps(session, row, list(qa.steps), principal.user.id)
+    session.flush()
+    return attempt
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+def attempt_for(session: Session, principal: Principal, attempt_id: int, *, lock: bool = False,
+                write: bool = False) -> tuple[Attempt, Quiz, bool]:
+    """The attempt, its quiz, and whether the caller is staff of its course.
+
+    Owners and the course's instructors may read; only the owner may write. Anyone else: 404.
+    """
+    attempt = repository.attempt(session, attempt_id, lock=lock)
+    if attempt is None:
+        raise NotFound(f"no attempt {attempt_id}")
+    quiz = session.get(Quiz, attempt.quiz_id)
+    assert quiz is not None
+    staff = course_role(session, principal, quiz.course_id) == CourseRole.INSTRUCTOR
+    owner = attempt.user_id == principal.user.id
+    if not owner and not staff:
+        raise NotFound(f"no attempt {attempt_id}")
+    if write and not owner:
+        raise Forbidden("only the student who owns an attempt may answer in it")
+    return attempt, quiz, staff
+
+
+def _writable(attempt: Attempt, now: datetime, grace_seconds: int) -> None:
+    if attempt.state != AttemptState.IN_PROGRESS:
+        raise Conflict("this attempt is finished", code="attempt_finished")
+    if attempt.deadline_at and now > attempt.deadline_at + timedelta(seconds=grace_seconds):
+        raise Conflict("time is up for this attempt", code="time_up")
+
+
+def _question(session: Session, attempt: Attempt, slot: int, seq: int) -> tuple[QuestionAttempt, EngineAttempt]:
+    row = repository.question_attempt(session, attempt.id, slot)
+    if row is None:
+        raise NotFound(f"no slot {slot} in attempt {attempt.id}")
+    steps = repository.steps_of(session, [row.id])[row.id]
+    current = steps[-1].seq
+    if seq != current:
+        raise Conflict(f"stale save: the answer has changed since step {seq} (now step {current})",
+                       code="stale_seq", details={"seq": current})
+    return row, engine_attempt(session, row, steps)
+
+
+# --- answering ----------------------------------------------------------------------------
+
+
+def public_state(state: QuestionState) -> str:
+    return {QuestionState.TODO: "not_answered", QuestionState.COMPLETE: "answered",
+            QuestionState.INVALID: "invalid"}.get(state, "finished")
+
+
+def save(session: Session, principal: Principal, attempt_id: int, slot: int, body: SaveRequest,
+         now: datetime, grace_seconds: int) -> SaveResult:
+    attempt, _, _ = attempt_for(session, principal, attempt_id, lock=True, write=True)
+    _writable(attempt, now, grace_seconds)
+    row, qa = _question(session, attempt, slot, body.seq)
+    kept = _process(session, row, qa, Action.SAVE, body.response, principal, now)
+    return SaveResult(seq=qa.last_step.seq, saved=kept, state=public_state(qa.state))
+
+
+def check(session: Session, principal: Principal, attempt_id: int, slot: int, body: SaveRequest,
+          now: datetime, grace_seconds: int) -> SaveResult:
+    """Submit one question now (immediate feedback and interactive behaviours)."""
+    attempt, _, _ = attempt_for(session, principal, attempt_id, lock=True, write=True)
+    _writable(attempt, now, grace_seconds)
+    row, qa = _question(session, attempt, slot, body.seq)
+    if row.behaviour not in (BehaviourName.IMMEDIATE.value, BehaviourName.INTERACTIVE.value):
+        raise Invalid("this quiz grades questions when the attempt is submitted", code="no_check")
+    kept = _process(session, row, qa, Action.SUBMIT, body.response, principal, now)
+    return SaveResult(seq=qa.last_step.seq, saved=kept, state=public_state(qa.state))
+
+
+def try_again(session: Session, principal: Principal, attempt_id: int, slot: int, seq: int,
+              now: datetime, grace_seconds: int) -> SaveResult:
+    attempt, _, _ = attempt_for(session, principal, attempt_id, lock=True, write=True)
+    _writable(attempt, now, grace_seconds)
+    row, qa = _question(session, attempt, slot, seq)
+    kept = _process(session, row, qa, Action.TRY_AGAIN, None, principal, now)
+    return SaveResult(seq=qa.last_step.seq, saved=kept, state=public_state(qa.state))
+
+
+# --- finishing ----------------------------------------------------------------------------
+
+
+def totals(questions: list[tuple[QuestionAttempt, EngineAttempt]]) -> tuple[float | None, bool]:
+    """The attempt's marks (None while any question awaits a grader) and whether one does."""
+    waiting = any(qa.state == QuestionState.NEEDSGRADING for _, qa in questions)
+    if waiting:
+        return None, True
+    return sum(qa.mark or 0.0 for _, qa in questions), False
+
+
+def finish(session: Session, attempt: Attempt, actor: Principal | None, now: datetime) -> None:
+    """Finish every question and the attempt (idempotent: a finished attempt is left as it is)."""
+    if attempt.state == AttemptState.FINISHED:
+        return
+    questions = engine_attempts(session, attempt)
+    for row, qa in questions:
+        if qa.state.is_active():
+            _process(session, row, qa, Action.FINISH, None, actor, now)
+    attempt.marks, _ = totals(questions)
+    attempt.state = AttemptState.FINISHED
+    attempt.finished_at = now
+
+
+def submit(session: Session, principal: Principal, attempt_id: int, now: datetime) -> SubmitResult:
+    """Finish the attempt and grade it; submitting again changes nothing and answers the same."""
+    attempt, _, _ = attempt_for(session, principal, attempt_id, lock=True, write=True)
+    finish(session, attempt, principal, now)
+    return SubmitResult(id=attempt.id, state=attempt.state.value, finished_at=attempt.finished_at,
+                        max_marks=attempt.max_marks)
+
+
+def sweep(session: Session, now: datetime, grace_seconds: int) -> list[int]:
+    """Finish and grade every attempt whose deadline (plus the grace period) has passed."""
+    closed = []
+    for attempt_id in repository.overdue(session, now - timedelta(seconds=grace_seconds)):
+        attempt = repository.attempt(session, attempt_id, lock=True)
+        if attempt is not None and attempt.state == AttemptState.IN_PROGRESS:
+            finish(session, attempt, None, now)
+            closed.append(attempt_id)
+    return closed

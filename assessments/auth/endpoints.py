@@ -1,0 +1,66 @@
+"""``/api/v1/auth``: tokens for the API, and who am I; ``/api/v1/users`` for administrators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from sqlalchemy import select
+
+from assessments.auth import service
+from assessments.auth.schemas import (
+    PersonalTokenCreate,
+    PersonalTokenCreated,
+    PersonalTokenOut,
+    TokenRequest,
+    TokenResponse,
+    UserCreate,
+    UserOut,
+)
+from assessments.deps import CurrentPrincipal, NowDep, SessionDep, SettingsDep
+from assessments.models import User
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+@router.post("/auth/token", response_model=TokenResponse)
+def token(body: TokenRequest, session: SessionDep, settings: SettingsDep, now: NowDep) -> TokenResponse:
+    """Exchange a username and password for an expiring bearer token."""
+    access, expires = service.sign_in(session, body.username, body.password,
+                                      settings.resolved_secret_key, now, settings.access_token_minutes)
+    return TokenResponse(access_token=access, expires_at=expires)
+
+
+@router.get("/auth/me", response_model=UserOut)
+def me(principal: CurrentPrincipal) -> User:
+    return principal.user
+
+
+@router.post("/auth/tokens", response_model=PersonalTokenCreated, status_code=status.HTTP_201_CREATED)
+def create_token(body: PersonalTokenCreate, principal: CurrentPrincipal, session: SessionDep,
+                 now: NowDep) -> PersonalTokenCreated:
+    """A personal API token for an LMS or a script, limited to scopes; shown only in this reply."""
+    row, secret = service.create_personal_token(session, principal.user, body, now)
+    return PersonalTokenCreated(token=secret, **PersonalTokenOut.model_validate(row).model_dump())
+
+
+@router.get("/auth/tokens", response_model=list[PersonalTokenOut])
+def list_tokens(principal: CurrentPrincipal, session: SessionDep) -> list[PersonalTokenOut]:
+    return [PersonalTokenOut.model_validate(t) for t in service.personal_tokens(session, principal.user)]
+
+
+@router.delete("/auth/tokens/{token_id}", response_model=PersonalTokenOut)
+def revoke_token(token_id: int, principal: CurrentPrincipal, session: SessionDep,
+                 now: NowDep) -> PersonalTokenOut:
+    return PersonalTokenOut.model_validate(
+        service.revoke_personal_token(session, principal.user, token_id, now))
+
+
+@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+def create_user(body: UserCreate, principal: CurrentPrincipal, session: SessionDep) -> User:
+    principal.require_admin()
+    return service.create_user(session, body)
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(principal: CurrentPrincipal, session: SessionDep) -> list[User]:
+    principal.require_admin()
+    return list(session.scalars(select(User).order_by(User.id)))

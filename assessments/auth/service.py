@@ -1,0 +1,69 @@
+"""Signing in, users, and personal API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from assessments.auth.passwords import hash_password, needs_rehash, verify_password
+from assessments.auth.schemas import PersonalTokenCreate, UserCreate
+from assessments.auth.tokens import issue_access_token, new_personal_token
+from assessments.errors import Conflict, NotFound, Unauthorized
+from assessments.models import ApiToken, User
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+        raise Unauthorized("wrong username or password", code="bad_credentials")
+    assert user.password_hash is not None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def sign_in(session: Session, username: str, password: str, secret: str, now: datetime,
+            minutes: int) -> tuple[str, datetime]:
+    user = authenticate(session, username, password)
+    return issue_access_token(user.id, secret, now, minutes)
+
+
+def create_user(session: Session, data: UserCreate) -> User:
+    if session.scalars(select(User.id).where(User.username == data.username)).first() is not None:
+        raise Conflict(f"username {data.username!r} is taken")
+    user = User(username=data.username, display_name=data.display_name, email=data.email,
+                role=data.role, password_hash=hash_password(data.password))
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"username {data.username!r} is taken") from exc
+    return user
+
+
+def create_personal_token(session: Session, user: User, data: PersonalTokenCreate,
+                          now: datetime) -> tuple[ApiToken, str]:
+    token, digest = new_personal_token()
+    expires = now + timedelta(days=data.expires_in_days) if data.expires_in_days else None
+    row = ApiToken(user_id=user.id, name=data.name, token_hash=digest,
+                   scopes=sorted({s.value for s in data.scopes}), created_at=now, expires_at=expires)
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def personal_tokens(session: Session, user: User) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                .order_by(ApiToken.id)))
+
+
+def revoke_personal_token(session: Session, user: User, token_id: int, now: datetime) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound("no such token")
+    if row.revoked_at is None:
+        row.revoked_at = now
+    return row

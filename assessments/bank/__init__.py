@@ -1,0 +1,1 @@
+"""The item bank: items, immutable versions, tags and concepts, and loading content/."""

@@ -1,0 +1,103 @@
+"""Every query of the item bank."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from assessments.models import Concept, Item, ItemConcept, ItemLink, ItemTag, ItemVersion
+from engine.items.metadata import split_path
+
+
+def item_by_key(session: Session, key: str) -> Item | None:
+    return session.scalars(select(Item).where(Item.key == key)).first()
+
+
+def current_version(session: Session, item: Item) -> ItemVersion | None:
+    if item.current_number is None:
+        return None
+    return session.scalars(select(ItemVersion).where(
+        ItemVersion.item_id == item.id, ItemVersion.number == item.current_number)).first()
+
+
+def version_by_hash(session: Session, item: Item, content_hash: str) -> ItemVersion | None:
+    return session.scalars(select(ItemVersion).where(
+        ItemVersion.item_id == item.id, ItemVersion.content_hash == content_hash)).first()
+
+
+def last_number(session: Session, item: Item) -> int:
+    return session.scalar(select(func.max(ItemVersion.number)).where(ItemVersion.item_id == item.id)) or 0
+
+
+def versions(session: Session, item: Item) -> list[ItemVersion]:
+    return list(session.scalars(select(ItemVersion).where(ItemVersion.item_id == item.id)
+                                .order_by(ItemVersion.number)))
+
+
+def tag_condition(query: str) -> ColumnElement[bool]:
+    """``facet:value``: the value or anything below it in the hierarchy."""
+    facet, _, value = query.partition(":")
+    path = " > ".join(split_path(value))
+    return and_(ItemTag.facet == facet.strip(),
+                or_(ItemTag.value == path, ItemTag.value.startswith(path + " > ", autoescape=True)))
+
+
+def current_versions_query(tags: list[str], text: str | None, type_: str | None) -> Select[Item, ItemVersion]:
+    query = (
+        select(Item, ItemVersion)
+        .join(ItemVersion, and_(ItemVersion.item_id == Item.id, ItemVersion.number == Item.current_number))
+        .order_by(Item.key)
+    )
+    for tag in tags:
+        query = query.where(Item.id.in_(select(ItemTag.item_id).where(tag_condition(tag))))
+    if text:
+        pattern = f"%{text}%"
+        query = query.where(or_(ItemVersion.title.ilike(pattern), Item.key.ilike(pattern)))
+    if type_:
+        query = query.where(ItemVersion.type == type_)
+    return query
+
+
+def tags_of(session: Session, item_ids: list[int]) -> dict[int, dict[str, list[str]]]:
+    out: dict[int, dict[str, list[str]]] = {i: {} for i in item_ids}
+    for row in session.scalars(select(ItemTag).where(ItemTag.item_id.in_(item_ids)).order_by(ItemTag.id)):
+        out[row.item_id].setdefault(row.facet, []).append(row.value)
+    return out
+
+
+def concepts_of(session: Session, item_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {i: [] for i in item_ids}
+    rows = session.execute(select(ItemConcept.item_id, Concept.key).join(Concept)
+                           .where(ItemConcept.item_id.in_(item_ids)).order_by(Concept.key))
+    for item_id, key in rows:
+        out[item_id].append(key)
+    return out
+
+
+def replace_search_rows(session: Session, item: Item, tags: dict[str, tuple[str, ...]],
+                        concepts: tuple[str, ...], related: tuple[str, ...]) -> None:
+    """Tags, concepts and links always describe the item's current version."""
+    for model in (ItemTag, ItemConcept, ItemLink):
+        for row in session.scalars(select(model).where(model.item_id == item.id)):
+            session.delete(row)
+    session.flush()
+    for facet, values in tags.items():
+        for value in dict.fromkeys(values):
+            session.add(ItemTag(item_id=item.id, facet=facet, value=value))
+    for key in dict.fromkeys(concepts):
+        concept = session.scalars(select(Concept).where(Concept.key == key)).first()
+        if concept is None:
+            concept = Concept(key=key, title=key.replace("-", " "))
+            session.add(concept)
+            session.flush()
+        session.add(ItemConcept(item_id=item.id, concept_id=concept.id))
+    for key in dict.fromkeys(related):
+        session.add(ItemLink(item_id=item.id, related_key=key))
+
+
+def upsert_concept(session: Session, key: str, title: str) -> None:
+    concept = session.scalars(select(Concept).where(Concept.key == key)).first()
+    if concept is None:
+        session.add(Concept(key=key, title=title))
+    elif concept.title != title:
+        concept.title = title

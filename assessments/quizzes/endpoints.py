@@ -1,0 +1,35 @@
+"""``/api/v1/courses/{course}/quizzes`` and ``/api/v1/quizzes``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from assessments.deps import CurrentPrincipal, NowDep, SessionDep
+from assessments.models import Course
+from assessments.quizzes import service
+from assessments.quizzes.schemas import QuizCreate, QuizOut, QuizSummary
+
+router = APIRouter(prefix="/api/v1", tags=["quizzes"])
+
+
+@router.post("/courses/{course}/quizzes", response_model=QuizOut, status_code=status.HTTP_201_CREATED)
+def create_quiz(course: str, body: QuizCreate, principal: CurrentPrincipal, session: SessionDep,
+                now: NowDep) -> QuizOut:
+    quiz = service.create_quiz(session, principal, course, body, now)
+    row = session.get(Course, quiz.course_id)
+    assert row is not None
+    return service.quiz_out(quiz, row)
+
+
+@router.get("/quizzes", response_model=list[QuizSummary])
+def list_quizzes(principal: CurrentPrincipal, session: SessionDep, now: NowDep,
+                 course: Annotated[str | None, Query()] = None) -> list[QuizSummary]:
+    return service.list_quizzes(session, principal, course, now)
+
+
+@router.get("/quizzes/{quiz_id}", response_model=QuizOut)
+def get_quiz(quiz_id: int, principal: CurrentPrincipal, session: SessionDep) -> QuizOut:
+    quiz, course = service.quiz_for(session, principal, quiz_id)
+    return service.quiz_out(quiz, course)

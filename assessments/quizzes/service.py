@@ -1,0 +1,166 @@
+"""Creating quizzes, listing them, and choosing each attempt's questions."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assessments.auth.access import course_by_slug, require_instructor, require_member
+from assessments.bank import repository as bank
+from assessments.deps import Principal
+from assessments.errors import Invalid, NotFound
+from assessments.models import Attempt, Course, Item, ItemVersion, QuestionAttempt, Quiz
+from assessments.quizzes.schemas import QuizCreate, QuizOut, QuizSettings, QuizSummary, Section
+
+
+@dataclass(frozen=True)
+class Slot:
+    number: int
+    version: ItemVersion
+    mark: float
+
+
+def settings_of(quiz: Quiz) -> QuizSettings:
+    return QuizSettings.model_validate(quiz.settings)
+
+
+def sections_of(quiz: Quiz) -> list[Section]:
+    return [Section.model_validate(s) for s in quiz.sections]
+
+
+def _draw_pool(session: Session, section: Section) -> list[tuple[Item, ItemVersion]]:
+    assert section.draw is not None
+    query = bank.current_versions_query(section.draw.tags, section.draw.q, section.draw.type)
+    return [(item, version) for item, version in session.execute(query).all()]
+
+
+def _check_sections(session: Session, sections: list[Section]) -> None:
+    problems = []
+    for n, section in enumerate(sections):
+        for key in section.items:
+            item = bank.item_by_key(session, key)
+            if item is None or item.current_number is None:
+                problems.append({"path": ["sections", n, "items"], "message": f"no item {key!r}"})
+        if section.draw is not None:
+            try:
+                found = len(_draw_pool(session, section))
+            except ValueError as exc:
+                problems.append({"path": ["sections", n, "draw"], "message": str(exc)})
+                continue
+            if found < section.draw.count:
+                problems.append({"path": ["sections", n, "draw"],
+                                 "message": f"draws {section.draw.count} items but only {found} match"})
+    if problems:
+        raise Invalid("the quiz cannot be built", details=problems, code="invalid_quiz")
+
+
+def create_quiz(session: Session, principal: Principal, course_slug: str, data: QuizCreate,
+                now: datetime) -> Quiz:
+    course = course_by_slug(session, course_slug)
+    require_instructor(session, principal, course)
+    _check_sections(session, data.sections)
+    quiz = Quiz(course_id=course.id, title=data.title, description=data.description,
+                settings=data.settings.model_dump(mode="json"),
+                sections=[s.model_dump(mode="json", exclude_defaults=True) for s in data.sections],
+                created_by_id=principal.user.id, created_at=now, updated_at=now)
+    session.add(quiz)
+    session.flush()
+    return quiz
+
+
+def quiz_for(session: Session, principal: Principal, quiz_id: int) -> tuple[Quiz, Course]:
+    """The quiz if the caller belongs to its course (404 otherwise)."""
+    quiz = session.get(Quiz, quiz_id)
+    course = session.get(Course, quiz.course_id) if quiz else None
+    if quiz is None or course is None:
+        raise NotFound(f"no quiz {quiz_id}")
+    try:
+        require_member(session, principal, course)
+    except NotFound:
+        raise NotFound(f"no quiz {quiz_id}") from None
+    return quiz, course
+
+
+def quiz_state(settings: QuizSettings, now: datetime) -> str:
+    if settings.open_at and now < settings.open_at:
+        return "not_open"
+    if settings.close_at and now >= settings.close_at:
+        return "closed"
+    return "open"
+
+
+def quiz_out(quiz: Quiz, course: Course) -> QuizOut:
+    sections = sections_of(quiz)
+    slots = sum(len(s.items) or (s.draw.count if s.draw else 0) for s in sections)
+    marks = sum((len(s.items) or (s.draw.count if s.draw else 0)) * s.mark for s in sections)
+    return QuizOut(id=quiz.id, course=course.slug, title=quiz.title, description=quiz.description,
+                   settings=settings_of(quiz), sections=sections, slots=slots, max_marks=marks)
+
+
+def list_quizzes(session: Session, principal: Principal, course_slug: str | None,
+                 now: datetime) -> list[QuizSummary]:
+    from assessments.courses.service import courses_for
+
+    courses = courses_for(session, principal)
+    if course_slug is not None:
+        courses = [c for c in courses if c.slug == course_slug]
+    by_id = {c.id: c for c in courses}
+    quizzes = session.scalars(select(Quiz).where(Quiz.course_id.in_(list(by_id))).order_by(Quiz.id))
+    out = []
+    for quiz in quizzes:
+        settings = settings_of(quiz)
+        out.append(QuizSummary(
+            id=quiz.id, course=by_id[quiz.course_id].slug, title=quiz.title,
+            open_at=settings.open_at, close_at=settings.close_at,
+            time_limit_minutes=settings.time_limit_minutes, attempts_allowed=settings.attempts_allowed,
+            state=quiz_state(settings, now),
+        ))
+    return out
+
+
+def _seen_items(session: Session, user_id: int) -> set[int]:
+    """Items the student has been given in any attempt (so draws can prefer new ones)."""
+    rows = session.execute(
+        select(ItemVersion.item_id)
+        .join(QuestionAttempt, QuestionAttempt.item_version_id == ItemVersion.id)
+        .join(Attempt, Attempt.id == QuestionAttempt.attempt_id)
+        .where(Attempt.user_id == user_id)
+    )
+    return {item_id for (item_id,) in rows}
+
+
+def build_slots(session: Session, quiz: Quiz, user_id: int, seed: int) -> list[Slot]:
+    """This attempt's questions: fixed items and draws (preferring items the student has not
+    seen), shuffled within sections as the quiz says; deterministic for a seed."""
+    rng = random.Random(seed)  # noqa: S311 - a reproducible draw, not a secret
+    seen = _seen_items(session, user_id)
+    chosen_ids: set[int] = set()
+    slots: list[Slot] = []
+    for section in sections_of(quiz):
+        picked: list[ItemVersion] = []
+        if section.items:
+            for key in section.items:
+                item = bank.item_by_key(session, key)
+                version = bank.current_version(session, item) if item else None
+                if version is None:
+                    raise Invalid(f"item {key!r} is no longer in the bank", code="quiz_broken")
+                picked.append(version)
+        else:
+            assert section.draw is not None
+            pool = [(i, v) for i, v in _draw_pool(session, section) if i.id not in chosen_ids]
+            rng.shuffle(pool)
+            pool.sort(key=lambda pair: pair[0].id in seen)  # stable: unseen first, random within
+            if len(pool) < section.draw.count:
+                raise Invalid("not enough items match this quiz's draw", code="quiz_broken")
+            picked = [v for _, v in pool[: section.draw.count]]
+        chosen_ids.update(v.item_id for v in picked)
+        if section.shuffle:
+            rng.shuffle(picked)
+        slots.extend(Slot(0, v, section.mark) for v in picked)
+    if settings_of(quiz).shuffle_questions:
+        rng.shuffle(slots)
+    return [Slot(n + 1, s.version, s.mark) for n, s in enumerate(slots)]
