@@ -93,7 +93,7 @@ def current_principal(request: Request, session: SessionDep, settings: SettingsD
     if token and token.startswith(PERSONAL_PREFIX):
         principal = _personal(session, token, now)
     elif token:
-        user_id = read_access_token(token, settings.resolved_secret_key)
+        user_id = read_access_token(token, settings.resolved_secret_key, now)
         user = session.get(User, user_id) if user_id is not None else None
         if user is not None and user.is_active:
             principal = Principal(user, ALL_SCOPES, "access")

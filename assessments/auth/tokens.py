@@ -39,14 +39,19 @@ def issue_access_token(user_id: int, secret: str, now: datetime, minutes: int) -
     return jwt.encode(payload, secret, algorithm=ALGORITHM), expires
 
 
-def read_access_token(token: str, secret: str) -> int | None:
-    """The user id of a valid, unexpired access token; None for anything else."""
+def read_access_token(token: str, secret: str, now: datetime) -> int | None:
+    """The user id of a valid access token unexpired at ``now``; None for anything else.
+
+    Expiry is checked against the service's clock (not the library's), so one clock rules.
+    """
     try:
         payload: dict[str, Any] = jwt.decode(token, secret, algorithms=[ALGORITHM],
-                                             options={"require": ["exp", "sub"]})
+                                             options={"require": ["exp", "sub"], "verify_exp": False})
     except jwt.PyJWTError:
         return None
-    if payload.get("typ") != "access":
+    if payload.get("typ") != "access" or not isinstance(payload.get("exp"), int):
+        return None
+    if payload["exp"] <= now.timestamp():
         return None
     try:
         return int(payload["sub"])
