@@ -8,6 +8,7 @@ test samples) is loaded once per database and committed; everything a test write
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -76,8 +77,7 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'assay.sqlite3'}"
     else:
         assert PG_URL is not None
-        url = PG_URL
-        _reset_postgresql(url)
+        url = _fresh_postgresql_database(PG_URL)
     upgrade(url)
     database = Database(url)
     _load_bank(database)
@@ -85,15 +85,35 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     database.dispose()
     if request.param == "postgresql":
         downgrade(url)
+        _drop_postgresql_database(url)
 
 
-def _reset_postgresql(url: str) -> None:
-    """A clean schema: drop whatever an earlier, interrupted run left."""
-    db = Database(url)
-    with db.engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    db.dispose()
+def _admin_engine(url: str) -> Any:
+    from sqlalchemy import create_engine
+
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _fresh_postgresql_database(url: str) -> str:
+    """A database of this test run's own on the configured server, so runs never collide."""
+    from sqlalchemy.engine import make_url
+
+    name = f"assay_test_{os.getpid()}_{secrets.token_hex(3)}"
+    engine = _admin_engine(url)
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_postgresql_database(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    engine = _admin_engine(PG_URL or url)
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
 
 
 @pytest.fixture
