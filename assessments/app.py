@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from assessments import errors
@@ -18,8 +19,12 @@ from assessments.bank.endpoints import router as bank_router
 from assessments.config import Settings, get_settings
 from assessments.courses.endpoints import router as courses_router
 from assessments.db import Database, session_scope
+from assessments.grading.endpoints import router as grading_router
 from assessments.models import utcnow
 from assessments.quizzes.endpoints import router as quizzes_router
+from assessments.web.pages import router as pages_router
+from assessments.web.security import SecurityHeaders
+from assessments.web.templating import STATIC, error_page
 
 log = logging.getLogger("assay")
 
@@ -64,9 +69,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(SessionMiddleware, secret_key=settings.resolved_secret_key,
                        session_cookie="assay_session", same_site="lax",
                        https_only=settings.cookie_secure, max_age=60 * 60 * 12)
+    app.add_middleware(SecurityHeaders)
     errors.install(app)
-    for router in (auth_router, courses_router, bank_router, quizzes_router, attempts_router):
+    app.state.error_page = error_page
+    for router in (auth_router, courses_router, bank_router, quizzes_router, attempts_router,
+                   grading_router, pages_router):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -15,6 +15,7 @@ from assessments.auth.tokens import ALL_SCOPES, PERSONAL_PREFIX, Scope, hash_tok
 from assessments.config import Settings
 from assessments.errors import Forbidden, Unauthorized
 from assessments.models import ApiToken, Role, User, utcnow
+from assessments.web.security import CSRF_HEADER, SAFE_METHODS, check_csrf
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -102,6 +103,9 @@ def current_principal(request: Request, session: SessionDep, settings: SettingsD
         user = session.get(User, user_id) if isinstance(user_id, int) else None
         if user is not None and user.is_active:
             principal = Principal(user, ALL_SCOPES, "session")
+            if request.method not in SAFE_METHODS:
+                # A cookie rides along with any request: a change needs the page's CSRF token.
+                check_csrf(request, request.headers.get(CSRF_HEADER))
     if principal is None:
         raise Unauthorized("sign in: a valid bearer token or session is required")
     needed = Scope.READ if request.method in ("GET", "HEAD", "OPTIONS") else Scope.WRITE

@@ -7,12 +7,15 @@ Messages never include a key, a fraction or feedback.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("assay")
 
 
 class DomainError(Exception):
@@ -61,9 +64,21 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": body}
 
 
+def _page(request: Request, status: int, code: str, message: str) -> Response | None:
+    """Web pages get an HTML error page (never a stack trace); the API gets JSON."""
+    render = getattr(request.app.state, "error_page", None)
+    if render is None or request.url.path.startswith("/api/"):
+        return None
+    response: Response = render(request, status, code, message)
+    return response
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        page = _page(request, exc.status_code, exc.code, exc.message)
+        if page is not None:
+            return page
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code,
                             headers=headers)
@@ -76,7 +91,17 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body("malformed", "the request does not match its schema", details), 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        page = _page(request, exc.status_code, code, str(exc.detail))
+        if page is not None:
+            return page
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        message = "something went wrong on our side; nothing you sent was lost"
+        page = _page(request, 500, "internal_error", message)
+        return page if page is not None else JSONResponse(error_body("internal_error", message), 500)

@@ -140,7 +140,14 @@ class Numeric(QuestionType[NumericItem]):
         return "" if answer is None else str(answer)
 
     def correct_response(self, item: NumericItem, variant: Variant) -> Raw:
-        return {"answer": format_number(float(variant.key["answer"][0]), ".12g")}
+        """The key with as few significant figures as keep it right (well inside the tolerance)."""
+        key = float(variant.key["answer"][0])
+        width = float(variant.key["width"][0])
+        for figures in range(3, 16):
+            text = format_number(key, f".{figures}g")
+            if abs(float(text) - key) <= width / 4:
+                return {"answer": text}
+        return {"answer": repr(key)}
 
     def self_test_cases(self, item: NumericItem, variant: Variant) -> list[SelfTestCase]:
         key = float(variant.key["answer"][0])

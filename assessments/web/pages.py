@@ -1,0 +1,236 @@
+"""The student's pages: sign in, dashboard, quiz start, the attempt, the confirmation and review.
+
+Pages show what the REST API's views hold (``assessments.attempts.review``), so the review policy
+is applied in one place for both. Every form carries the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from assessments.attempts import repository as attempts_repo
+from assessments.attempts import service as attempts
+from assessments.attempts.review import attempt_view
+from assessments.attempts.schemas import AttemptView, SaveRequest
+from assessments.auth.service import authenticate
+from assessments.auth.tokens import ALL_SCOPES
+from assessments.courses.service import courses_for
+from assessments.deps import NowDep, Principal, SessionDep, SettingsDep
+from assessments.errors import Conflict, DomainError, NotFound, Unauthorized
+from assessments.models import AttemptState, Quiz, User
+from assessments.quizzes.service import list_quizzes, quiz_for, settings_of
+from assessments.web.forms import response_from_form
+from assessments.web.plots import ranking_loss_plot, ranking_pairs
+from assessments.web.security import CSRF_FIELD, check_csrf, csrf_token
+from assessments.web.templating import page
+
+router = APIRouter(include_in_schema=False)
+
+
+class LoginRequired(DomainError):
+    status_code = 401
+    code = "login_required"
+
+
+def web_principal(request: Request, session: SessionDep) -> Principal:
+    user_id = request.session.get("user_id")
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.is_active:
+        raise LoginRequired("please sign in")
+    request.state.user = user
+    return Principal(user, ALL_SCOPES, "session")
+
+
+WebPrincipal = Annotated[Principal, Depends(web_principal)]
+CsrfField = Annotated[str, Form(alias=CSRF_FIELD)]
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --- signing in ---------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> Response:  # noqa: A002 - the usual name
+    return page(request, "login.html", next=_safe_next(next), error=None)
+
+
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.post("/login")
+def login(request: Request, session: SessionDep, username: Annotated[str, Form(max_length=80)],
+          password: Annotated[str, Form(max_length=1000)], csrf: CsrfField,
+          next: Annotated[str, Form()] = "/") -> Response:  # noqa: A002
+    check_csrf(request, csrf)
+    try:
+        user = authenticate(session, username, password)
+    except Unauthorized:
+        return page(request, "login.html", status_code=401, next=_safe_next(next),
+                    error="Wrong username or password.", username=username)
+    request.session.clear()  # a fresh session (and CSRF token) at sign-in: no fixation
+    request.session["user_id"] = user.id
+    csrf_token(request)
+    return _redirect(_safe_next(next))
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: CsrfField) -> Response:
+    check_csrf(request, csrf)
+    request.session.clear()
+    return _redirect("/login")
+
+
+# --- the dashboard and a quiz's start page -------------------------------------------------------
+
+
+def _best(rows: list[Any]) -> float | None:
+    marks = [a.marks for a in rows if a.state == AttemptState.FINISHED and a.marks is not None]
+    return max(marks) if marks else None
+
+
+@router.get("/")
+def dashboard(request: Request, principal: WebPrincipal, session: SessionDep, now: NowDep) -> Response:
+    courses = courses_for(session, principal)
+    quizzes = list_quizzes(session, principal, None, now)
+    rows = []
+    for quiz in quizzes:
+        mine = attempts_repo.attempts_of(session, quiz.id, principal.user.id)
+        finished = [a for a in mine if a.state == AttemptState.FINISHED]
+        left = None if quiz.attempts_allowed is None else max(0, quiz.attempts_allowed - len(finished))
+        rows.append({"quiz": quiz, "attempts": len(mine), "left": left, "best": _best(mine),
+                     "open": any(a.state == AttemptState.IN_PROGRESS for a in mine)})
+    return page(request, "dashboard.html", courses=courses, rows=rows)
+
+
+@router.get("/quizzes/{quiz_id}")
+def quiz_page(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+              now: NowDep) -> Response:
+    quiz, course = quiz_for(session, principal, quiz_id)
+    settings = settings_of(quiz)
+    mine = attempts_repo.attempts_of(session, quiz.id, principal.user.id)
+    from assessments.quizzes.service import quiz_out, quiz_state
+
+    return page(request, "quiz.html", quiz=quiz, course=course, settings=settings, attempts=mine,
+                state=quiz_state(settings, now), out=quiz_out(quiz, course))
+
+
+@router.post("/quizzes/{quiz_id}/start")
+def start(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep, now: NowDep,
+          csrf: CsrfField) -> Response:
+    check_csrf(request, csrf)
+    attempt = attempts.start(session, principal, quiz_id, now)
+    return _redirect(f"/attempts/{attempt.id}")
+
+
+# --- the attempt ---------------------------------------------------------------------------------
+
+
+def _view(session: Any, principal: Principal, attempt_id: int, now: Any) -> tuple[AttemptView, Quiz]:
+    attempt, quiz, staff = attempts.attempt_for(session, principal, attempt_id)
+    return attempt_view(session, attempt, quiz, staff=staff and attempt.user_id != principal.user.id,
+                        now=now), quiz
+
+
+@router.get("/attempts/{attempt_id}")
+def attempt_page(attempt_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+                 now: NowDep, q: int | None = None) -> Response:
+    view, quiz = _view(session, principal, attempt_id, now)
+    if view.state != AttemptState.IN_PROGRESS.value:
+        return _redirect(f"/attempts/{attempt_id}/review")
+    shown = [question for question in view.questions if q is None or question.slot == q]
+    return page(request, "attempt.html", view=view, quiz=quiz, questions=shown, one=q,
+                message=request.query_params.get("message"))
+
+
+@router.post("/attempts/{attempt_id}/save")
+async def save_page(attempt_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+                    settings: SettingsDep, now: NowDep) -> Response:
+    """The no-JavaScript path: every question on the page saved at once, then back or on."""
+    form = await request.form()
+    check_csrf(request, str(form.get(CSRF_FIELD, "")))
+    view, _ = _view(session, principal, attempt_id, now)
+    message = None
+    for question in view.questions:
+        response = response_from_form(question.question, question.slot, form)
+        if response is None or response == (question.response or {}):
+            continue
+        seq = form.get(f"s{question.slot}-seq")
+        try:
+            attempts.save(session, principal, attempt_id, question.slot,
+                          SaveRequest(response=response, seq=int(str(seq)) if seq else question.seq),
+                          now, settings.grace_seconds)
+        except Conflict as exc:
+            message = exc.message
+            break
+    after = form.get("then")
+    if after == "finish" and message is None:
+        return _redirect(f"/attempts/{attempt_id}/finish")
+    target = f"/attempts/{attempt_id}"
+    if isinstance(after, str) and after.isdigit():
+        target += f"?q={after}"
+    if message:
+        target += ("&" if "?" in target else "?") + "message=" + quote(message)
+    return _redirect(target)
+
+
+@router.post("/attempts/{attempt_id}/autosave/{slot}")
+async def autosave(attempt_id: int, slot: int, request: Request, principal: WebPrincipal,
+                   session: SessionDep, settings: SettingsDep, now: NowDep) -> JSONResponse:
+    """The page's script saves one question's inputs here (the same form rules as the page)."""
+    form = await request.form()
+    check_csrf(request, str(form.get(CSRF_FIELD, "")))
+    view, _ = _view(session, principal, attempt_id, now)
+    question = next((q for q in view.questions if q.slot == slot), None)
+    if question is None:
+        raise NotFound(f"no question {slot}")
+    response = response_from_form(question.question, slot, form)
+    seq = form.get(f"s{slot}-seq")
+    if response is None:
+        return JSONResponse({"seq": question.seq, "saved": False, "state": question.state})
+    result = attempts.save(session, principal, attempt_id, slot,
+                           SaveRequest(response=response, seq=int(str(seq)) if seq else question.seq),
+                           now, settings.grace_seconds)
+    return JSONResponse(result.model_dump())
+
+
+@router.get("/attempts/{attempt_id}/finish")
+def confirm_page(attempt_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+                 now: NowDep) -> Response:
+    view, quiz = _view(session, principal, attempt_id, now)
+    if view.state != AttemptState.IN_PROGRESS.value:
+        return _redirect(f"/attempts/{attempt_id}/review")
+    unanswered = [q.slot for q in view.questions if q.state in ("not_answered", "invalid")]
+    return page(request, "confirm.html", view=view, quiz=quiz, unanswered=unanswered)
+
+
+@router.post("/attempts/{attempt_id}/submit")
+def submit_page(attempt_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+                now: NowDep, csrf: CsrfField) -> Response:
+    check_csrf(request, csrf)
+    attempts.submit(session, principal, attempt_id, now)
+    return _redirect(f"/attempts/{attempt_id}/review")
+
+
+@router.get("/attempts/{attempt_id}/review")
+def review_page(attempt_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+                now: NowDep) -> Response:
+    view, quiz = _view(session, principal, attempt_id, now)
+    if view.state == AttemptState.IN_PROGRESS.value:
+        return _redirect(f"/attempts/{attempt_id}")
+    plots = {}
+    with_feedback = {q.slot for q in view.questions if q.feedback is not None}
+    if with_feedback:  # the plot shows the student's own numbers and losses: feedback only
+        attempt, _, _ = attempts.attempt_for(session, principal, attempt_id)
+        for row, qa in attempts.engine_attempts(session, attempt):
+            pairs = ranking_pairs(qa.variant) if row.slot in with_feedback else None
+            if pairs:
+                plots[row.slot] = ranking_loss_plot(pairs)
+    return page(request, "review.html", view=view, quiz=quiz, plots=plots)
