@@ -26,7 +26,7 @@ from engine.items import ItemBase
 from engine.qtypes import qtype_for
 from engine.variants import VariantBatch, VariantError, generate_batch
 
-__all__ = ["VARIANTS", "CheckReport", "check", "check_item"]
+__all__ = ["VARIANTS", "CheckReport", "check", "check_item", "variant_problems"]
 
 VARIANTS = 200
 """Variants generated and checked per computed item."""
@@ -65,17 +65,14 @@ class CheckReport:
 
 
 class _Findings:
-    """Problems for one item, each reported once per path and message."""
+    """Problems for one item as (path, message), each reported once."""
 
-    def __init__(self, loaded: LoadedItem) -> None:
-        self.loaded = loaded
-        self.seen: set[tuple[Path_, str]] = set()
-        self.problems: list[Problem] = []
+    def __init__(self) -> None:
+        self.problems: list[tuple[Path_, str]] = []
 
     def add(self, path: Path_, message: str) -> None:
-        if (path, message) not in self.seen:
-            self.seen.add((path, message))
-            self.problems.append(self.loaded.source.problem(path, message))
+        if (path, message) not in self.problems:
+            self.problems.append((path, message))
 
 
 def _seed_note(batch: VariantBatch, bad: np.ndarray) -> str:
@@ -221,10 +218,9 @@ def _check_rendering(batch: VariantBatch, found: _Findings) -> None:
                               f"{result.detail})")
 
 
-def check_item(loaded: LoadedItem, variants: int = VARIANTS) -> tuple[list[Problem], int]:
-    """Problems with one item's variants, and how many variants were checked."""
-    found = _Findings(loaded)
-    item = loaded.item
+def variant_problems(item: ItemBase, variants: int = VARIANTS) -> tuple[list[tuple[Path_, str]], int]:
+    """Problems with an item's variants as (path, message), and how many variants were checked."""
+    found = _Findings()
     count = variants if item.is_computed else 1
     try:
         batch = generate_batch(item, range(count))
@@ -242,6 +238,12 @@ def check_item(loaded: LoadedItem, variants: int = VARIANTS) -> tuple[list[Probl
     if not found.problems:
         _check_rendering(batch, found)
     return found.problems, count
+
+
+def check_item(loaded: LoadedItem, variants: int = VARIANTS) -> tuple[list[Problem], int]:
+    """Problems with one loaded item's variants, with file and line, and the variants checked."""
+    found, count = variant_problems(loaded.item, variants)
+    return [loaded.source.problem(path, message) for path, message in found], count
 
 
 _ID_LINE = re.compile(r"^id:\s*['\"]?([a-z0-9][a-z0-9._-]*)['\"]?\s*$", re.MULTILINE)

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from engine.content.source import Problem, SourceDocument, parse_yaml, read_yaml
 from engine.items import ItemBase, ItemProblems, parse_item
 
-__all__ = ["ContentError", "LoadedItem", "item_from_document", "load_item_text",
+__all__ = ["ContentError", "LoadedItem", "definition_problems", "item_from_document", "load_item_text",
            "load_items"]
 
 ITEM_SUFFIXES = (".yaml", ".yml")
@@ -62,21 +62,22 @@ def _path(error: dict[str, Any]) -> tuple[str | int, ...]:
     return tuple(p for p in error.get("loc", ()) if not _is_union_tag(p))
 
 
+def definition_problems(data: Any) -> tuple[ItemBase | None, list[tuple[tuple[str | int, ...], str]]]:
+    """Validate a definition (a mapping) into an item, or the problems as (path, message)."""
+    if not isinstance(data, dict):
+        return None, [((), "an item is one mapping (key: value lines)")]
+    try:
+        return parse_item(data), []
+    except ValidationError as exc:
+        return None, [(_path(e), _describe(e)) for e in exc.errors(include_url=False)]  # type: ignore[arg-type]
+    except ItemProblems as exc:
+        return None, list(exc.problems)
+
+
 def item_from_document(document: SourceDocument) -> tuple[ItemBase | None, list[Problem]]:
     """Validate one document into an item, or the problems with their lines."""
-    if not isinstance(document.data, dict):
-        return None, [document.problem((), "an item file holds one mapping (key: value lines)")]
-    try:
-        item = parse_item(document.data)
-    except ValidationError as exc:
-        problems = [
-            document.problem(_path(error), _describe(error))  # type: ignore[arg-type]
-            for error in exc.errors(include_url=False)
-        ]
-        return None, problems
-    except ItemProblems as exc:
-        return None, [document.problem(path, message) for path, message in exc.problems]
-    return item, []
+    item, problems = definition_problems(document.data)
+    return item, [document.problem(path, message) for path, message in problems]
 
 
 def load_item_text(text: str, name: str = "<item>") -> ItemBase:

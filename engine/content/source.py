@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Problem", "SourceDocument", "read_yaml"]
+__all__ = ["Problem", "SourceDocument", "parse_yaml", "parse_yaml_documents", "read_yaml"]
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -100,6 +100,28 @@ def read_yaml(path: Path, display: str | None = None) -> tuple[SourceDocument | 
     except UnicodeDecodeError as exc:
         return None, [Problem(name, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
     return parse_yaml(text, name)
+
+
+def parse_yaml_documents(text: str, name: str) -> tuple[list[SourceDocument], list[Problem]]:
+    """Every document of a ``---``-separated YAML stream, each knowing its lines in ``text``."""
+    loader = yaml.SafeLoader(text)
+    documents: list[SourceDocument] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            problems = _duplicates(node, name)
+            if problems:
+                return [], problems
+            documents.append(SourceDocument(name, loader.construct_document(node), node))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = " ".join(filter(None, [exc.context, exc.problem]))
+        return [], [Problem(name, mark.line + 1 if mark else 1, f"malformed YAML: {message}")]
+    except yaml.YAMLError as exc:
+        return [], [Problem(name, 1, f"malformed YAML: {exc}")]
+    finally:
+        loader.dispose()
+    return documents, []
 
 
 def parse_yaml(text: str, name: str) -> tuple[SourceDocument | None, list[Problem]]:

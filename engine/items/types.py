@@ -19,9 +19,9 @@ from engine.texts import TemplateText, parse_template
 
 __all__ = [
     "ChoiceOptions",
+    "Distractor",
     "EssayItem",
     "Item",
-    "Distractor",
     "MatchingItem",
     "MultipleResponseItem",
     "NumericItem",
