@@ -6,6 +6,7 @@ is applied in one place for both. Every form carries the session's CSRF token.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -21,7 +22,7 @@ from assessments.auth.tokens import ALL_SCOPES
 from assessments.courses.service import courses_for
 from assessments.deps import NowDep, Principal, SessionDep, SettingsDep
 from assessments.errors import Conflict, DomainError, NotFound, Unauthorized
-from assessments.models import AttemptState, Quiz, User
+from assessments.models import AttemptState, Quiz, Role, User
 from assessments.quizzes.service import list_quizzes, quiz_for, settings_of
 from assessments.web.forms import response_from_form
 from assessments.web.plots import ranking_loss_plot, ranking_pairs
@@ -29,6 +30,12 @@ from assessments.web.security import CSRF_FIELD, check_csrf, csrf_token
 from assessments.web.templating import page
 
 router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class UserCard:
+    display_name: str
+    role: Role
 
 
 class LoginRequired(DomainError):
@@ -41,7 +48,8 @@ def web_principal(request: Request, session: SessionDep) -> Principal:
     user = session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None or not user.is_active:
         raise LoginRequired("please sign in")
-    request.state.user = user
+    # a plain snapshot for templates: an error page may render after the session has closed
+    request.state.user = UserCard(user.display_name, user.role)
     return Principal(user, ALL_SCOPES, "session")
 
 

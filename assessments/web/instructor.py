@@ -1,0 +1,147 @@
+"""The instructor's workspace: the bank with faceted filters, item preview with a seed picker,
+and the quiz builder. Pages call the same services as the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assessments.auth.access import course_by_slug, require_instructor
+from assessments.bank import service as bank
+from assessments.deps import NowDep, SessionDep
+from assessments.errors import Invalid
+from assessments.models import ItemTag
+from assessments.quizzes import service as quizzes
+from assessments.quizzes.schemas import Draw, QuizCreate, QuizSettings, ReviewOptions, ReviewPolicy, Section
+from assessments.web.pages import WebPrincipal
+from assessments.web.security import CSRF_FIELD, check_csrf
+from assessments.web.templating import page
+from engine.qtypes import qtype_for
+from engine.texts import render
+
+router = APIRouter(include_in_schema=False)
+
+REVIEW_MOMENTS = ("during", "immediately_after", "later_while_open", "after_close")
+REVIEW_SWITCHES = ("correctness", "marks", "feedback", "right_answer")
+
+
+def _facets(session: Session) -> dict[str, list[str]]:
+    facets: dict[str, list[str]] = {}
+    rows = session.execute(select(ItemTag.facet, ItemTag.value).distinct().order_by(ItemTag.facet, ItemTag.value))
+    for facet, value in rows:
+        facets.setdefault(facet, []).append(value)
+    return facets
+
+
+@router.get("/bank")
+def bank_page(request: Request, principal: WebPrincipal, session: SessionDep,
+              tag: Annotated[list[str] | None, Query()] = None,
+              q: Annotated[str | None, Query(max_length=200)] = None,
+              type: Annotated[str | None, Query()] = None) -> Response:  # noqa: A002
+    principal.require_staff()
+    chosen = [t for t in (tag or []) if ":" in t]
+    items = bank.list_items(session, chosen, q or None, type or None, limit=500, offset=0)
+    return page(request, "bank.html", items=items, facets=_facets(session), chosen=set(chosen), q=q or "",
+                type=type or "")
+
+
+@router.get("/bank/{key}")
+def item_page(key: str, request: Request, principal: WebPrincipal, session: SessionDep,
+              seed: Annotated[int, Query(ge=0, le=2**62)] = 0) -> Response:
+    principal.require_staff()
+    preview = bank.preview(session, key, seed)
+    item = bank.get_item(session, key)
+    _, version = bank.current(session, key)
+    model = bank.item_model(version)
+    variant = bank.variant_of(version, seed)
+    misconceptions = []
+    for name, misconception in model.misconceptions.items():
+        feedback = render(misconception.feedback, variant.values) if misconception.feedback else None
+        misconceptions.append({"name": name, "says": misconception.says, "feedback": feedback})
+    key_text = qtype_for(model).summarise(model, variant, preview.key_response) if model.type_name != "essay" else ""
+    return page(request, "item.html", preview=preview, item=item, misconceptions=misconceptions,
+                key_text=key_text, seed=seed, model=model)
+
+
+# --- the quiz builder ------------------------------------------------------------------------------
+
+
+def _lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+def _when(value: str) -> datetime | None:
+    if not value.strip():
+        return None
+    parsed = datetime.fromisoformat(value.strip())
+    if parsed.tzinfo is None:
+        raise ValueError("give times with a zone, e.g. 2026-12-01T09:00+00:00")
+    return parsed
+
+
+def quiz_from_form(form: Any) -> QuizCreate:
+    """The builder's fields as a quiz definition; errors say which field."""
+    sections = []
+    for n in range(int(form.get("sections", "1") or 1)):
+        fixed = _lines(str(form.get(f"section-{n}-items", "")))
+        tags = _lines(str(form.get(f"section-{n}-tags", "")))
+        count = str(form.get(f"section-{n}-count", "") or "0")
+        mark = float(str(form.get(f"section-{n}-mark", "") or "1"))
+        if fixed:
+            sections.append(Section(items=fixed, mark=mark))
+        elif tags or int(count) > 0:
+            sections.append(Section(draw=Draw(tags=tags, count=max(1, int(count))), mark=mark))
+    review = ReviewPolicy(**{
+        moment: ReviewOptions(**{switch: f"review-{moment}-{switch}" in form for switch in REVIEW_SWITCHES})
+        for moment in REVIEW_MOMENTS
+    })
+    limit = str(form.get("time_limit_minutes", "")).strip()
+    allowed = str(form.get("attempts_allowed", "")).strip()
+    settings = QuizSettings(
+        behaviour=str(form.get("behaviour", "deferredfeedback")),  # type: ignore[arg-type]
+        tries=int(str(form.get("tries", "3") or 3)),
+        time_limit_minutes=int(limit) if limit else None,
+        attempts_allowed=int(allowed) if allowed else None,
+        grading_method=str(form.get("grading_method", "highest")),  # type: ignore[arg-type]
+        open_at=_when(str(form.get("open_at", ""))), close_at=_when(str(form.get("close_at", ""))),
+        shuffle_questions="shuffle_questions" in form, shuffle_options="shuffle_options" in form,
+        review=review,
+    )
+    return QuizCreate(title=str(form.get("title", "")), description=str(form.get("description", "")),
+                      settings=settings, sections=sections)
+
+
+@router.get("/courses/{course}/quizzes/new")
+def builder_page(course: str, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    row = course_by_slug(session, course)
+    require_instructor(session, principal, row)
+    return page(request, "builder.html", course=row, defaults=QuizSettings(), problems=[], form={},
+                moments=REVIEW_MOMENTS, switches=REVIEW_SWITCHES, facets=_facets(session))
+
+
+@router.post("/courses/{course}/quizzes/new")
+async def build_quiz(course: str, request: Request, principal: WebPrincipal, session: SessionDep,
+                     now: NowDep) -> Response:
+    form = await request.form()
+    check_csrf(request, str(form.get(CSRF_FIELD, "")))
+    row = course_by_slug(session, course)
+    require_instructor(session, principal, row)
+    problems: list[str] = []
+    try:
+        quiz = quizzes.create_quiz(session, principal, course, quiz_from_form(form), now)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+    except (ValueError, Invalid) as exc:
+        details = getattr(exc, "details", None) or []
+        problems = [f"{'.'.join(map(str, d['path']))}: {d['message']}" for d in details] or [str(exc)]
+    else:
+        return RedirectResponse(f"/quizzes/{quiz.id}", status_code=303)
+    return page(request, "builder.html", status_code=400, course=row, defaults=QuizSettings(),
+                problems=problems, form=form, moments=REVIEW_MOMENTS, switches=REVIEW_SWITCHES,
+                facets=_facets(session))
