@@ -37,7 +37,13 @@ def me(principal: CurrentPrincipal) -> User:
 @router.post("/auth/tokens", response_model=PersonalTokenCreated, status_code=status.HTTP_201_CREATED)
 def create_token(body: PersonalTokenCreate, principal: CurrentPrincipal, session: SessionDep,
                  now: NowDep) -> PersonalTokenCreated:
-    """A personal API token for an LMS or a script, limited to scopes; shown only in this reply."""
+    """A personal API token for an LMS or a script, limited to scopes; shown only in this reply.
+
+    A personal token may make tokens with its own scopes or fewer, never more (403).
+    """
+    if principal.via == "personal":
+        for scope in body.scopes:
+            principal.require(scope)
     row, secret = service.create_personal_token(session, principal.user, body, now)
     return PersonalTokenCreated(token=secret, **PersonalTokenOut.model_validate(row).model_dump())
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -15,9 +17,18 @@ from assessments.errors import Conflict, NotFound, Unauthorized
 from assessments.models import ApiToken, User
 
 
+@functools.cache
+def _decoy_hash() -> str:
+    """A hash no password matches, checked when there is no real one to check."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
 def authenticate(session: Session, username: str, password: str) -> User:
     user = session.scalars(select(User).where(User.username == username)).first()
-    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+    stored = user.password_hash if user is not None and user.password_hash else None
+    # Always one password check, so how long a refusal takes does not tell which usernames exist.
+    matches = verify_password(stored or _decoy_hash(), password) and stored is not None
+    if user is None or not user.is_active or not matches:
         raise Unauthorized("wrong username or password", code="bad_credentials")
     assert user.password_hash is not None
     if needs_rehash(user.password_hash):
