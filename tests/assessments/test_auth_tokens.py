@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from assessments.auth import service as auth_service
 from assessments.auth.tokens import PERSONAL_PREFIX
-from assessments.models import ApiToken, CourseRole, Role
+from assessments.models import ApiToken, CourseRole, Role, User
 from tests.assessments.conftest import PASSWORD, Clock, World
+from tests.assessments.test_walkthroughs import token_for
 
 SIGN_IN = "/api/v1/auth/token"
 TOKENS = "/api/v1/auth/tokens"
@@ -27,6 +28,12 @@ TOKENS = "/api/v1/auth/tokens"
 
 def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
+
+
+def signed_in(world: World, user: User) -> dict[str, str]:
+    """An access token for ``user`` without the (deliberately slow) sign-in."""
+    assert world.client is not None
+    return token_for(world.client, user)
 
 
 def api_of(world: World) -> TestClient:
@@ -108,7 +115,7 @@ def test_a_malformed_sign_in_is_a_422_not_a_hint(world: World) -> None:
 def test_a_personal_token_is_shown_once_and_stored_as_its_sha256(world: World, db: Session) -> None:
     ada = world.user("ada")
     api = api_of(world)
-    me = world.headers(ada)
+    me = signed_in(world, ada)
     made = make_token(api, me, "read", "write")
     secret = made["token"]
     assert secret.startswith(PERSONAL_PREFIX) and len(secret) > len(PERSONAL_PREFIX) + 40
@@ -132,7 +139,7 @@ def test_a_personal_token_is_shown_once_and_stored_as_its_sha256(world: World, d
 def test_a_personal_token_is_used_then_revoked(world: World, clock: Clock) -> None:
     ada = world.user("ada")
     api = api_of(world)
-    me = world.headers(ada)
+    me = signed_in(world, ada)
     made = make_token(api, me, "read")
     assert api.get("/api/v1/auth/me", headers=bearer(made["token"])).json()["username"] == "ada"
 
@@ -150,8 +157,9 @@ def test_a_personal_token_is_used_then_revoked(world: World, clock: Clock) -> No
 def test_a_token_can_revoke_itself_but_nobody_elses(world: World) -> None:
     ada, ben = world.user("ada"), world.user("ben", Role.ADMIN)
     api = api_of(world)
-    adas = make_token(api, world.headers(ada), "read", "write")
-    for other in (world.headers(ben), bearer(make_token(api, world.headers(ben), "read", "write", "admin")["token"])):
+    adas = make_token(api, signed_in(world, ada), "read", "write")
+    bens_token = bearer(make_token(api, signed_in(world, ben), "read", "write", "admin")["token"])
+    for other in (signed_in(world, ben), bens_token):
         reply = api.delete(f"{TOKENS}/{adas['id']}", headers=other)
         assert reply.status_code == 404 and reply.json()["error"]["code"] == "not_found"
     assert api.get("/api/v1/auth/me", headers=bearer(adas["token"])).status_code == 200
@@ -161,7 +169,7 @@ def test_a_token_can_revoke_itself_but_nobody_elses(world: World) -> None:
 
 def test_a_personal_token_expires_when_it_says(world: World, clock: Clock) -> None:
     api = api_of(world)
-    me = world.headers(world.user("ada"))
+    me = signed_in(world, world.user("ada"))
     made = make_token(api, me, "read", expires_in_days=1)
     assert made["expires_at"] == "2026-11-03T09:00:00Z"
     clock.advance(days=1, seconds=-1)
@@ -177,7 +185,7 @@ def test_scopes_limit_what_a_token_may_do(world: World) -> None:
     teacher = world.user("teacher", Role.INSTRUCTOR)
     world.course("llms", (teacher, CourseRole.INSTRUCTOR))
     api = api_of(world)
-    me = world.headers(teacher)
+    me = signed_in(world, teacher)
     reader = bearer(make_token(api, me, "read")["token"])
     writer = bearer(make_token(api, me, "write")["token"])
     enrol = {"username": "teacher", "role": "instructor"}
@@ -194,7 +202,7 @@ def test_scopes_limit_what_a_token_may_do(world: World) -> None:
 
 def test_a_token_asks_for_scopes_that_exist(world: World) -> None:
     api = api_of(world)
-    me = world.headers(world.user("ada"))
+    me = signed_in(world, world.user("ada"))
     assert make_token(api, me)["scopes"] == ["read"], "read only, unless asked"
     assert make_token(api, me, "write", "read", "write")["scopes"] == ["read", "write"]
     for scopes in (["root"], [], ["read", "everything"]):
@@ -205,9 +213,9 @@ def test_a_token_asks_for_scopes_that_exist(world: World) -> None:
 def test_the_admin_scope_and_the_admin_role_are_both_needed(world: World) -> None:
     admin, ada = world.user("root", Role.ADMIN), world.user("ada")
     api = api_of(world)
-    admin_token = bearer(make_token(api, world.headers(admin), "read", "admin")["token"])
-    admin_without = bearer(make_token(api, world.headers(admin), "read", "write")["token"])
-    student_with = bearer(make_token(api, world.headers(ada), "read", "admin")["token"])
+    admin_token = bearer(make_token(api, signed_in(world, admin), "read", "admin")["token"])
+    admin_without = bearer(make_token(api, signed_in(world, admin), "read", "write")["token"])
+    student_with = bearer(make_token(api, signed_in(world, ada), "read", "admin")["token"])
     assert api.get("/api/v1/users", headers=admin_token).status_code == 200
     lacking = api.get("/api/v1/users", headers=admin_without)
     assert (lacking.status_code, lacking.json()["error"]["code"]) == (403, "insufficient_scope")
@@ -218,8 +226,8 @@ def test_the_admin_scope_and_the_admin_role_are_both_needed(world: World) -> Non
 def test_a_token_cannot_make_a_token_that_may_do_more_than_itself(world: World) -> None:
     admin = world.user("root", Role.ADMIN)
     api = api_of(world)
-    signed_in = world.headers(admin)
-    limited = bearer(make_token(api, signed_in, "read", "write")["token"])
+    session = signed_in(world, admin)
+    limited = bearer(make_token(api, session, "read", "write")["token"])
 
     for wider in (["read", "write", "admin"], ["admin"], ["grade"]):
         reply = api.post(TOKENS, headers=limited, json={"name": "escalate", "scopes": wider})
@@ -228,6 +236,6 @@ def test_a_token_cannot_make_a_token_that_may_do_more_than_itself(world: World) 
     # Narrower or equal is fine; a signed-in user (not a token) may ask for any scope.
     assert make_token(api, limited, "read")["scopes"] == ["read"]
     assert make_token(api, limited, "read", "write")["scopes"] == ["read", "write"]
-    assert make_token(api, signed_in, "read", "admin")["scopes"] == ["admin", "read"]
+    assert make_token(api, session, "read", "admin")["scopes"] == ["admin", "read"]
     assert api.get("/api/v1/users", headers=limited).status_code == 403
 
