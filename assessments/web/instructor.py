@@ -104,11 +104,11 @@ def quiz_from_form(form: Any) -> QuizCreate:
     limit = str(form.get("time_limit_minutes", "")).strip()
     allowed = str(form.get("attempts_allowed", "")).strip()
     settings = QuizSettings(
-        behaviour=str(form.get("behaviour", "deferredfeedback")),  # type: ignore[arg-type]
+        behaviour=str(form.get("behaviour", "deferredfeedback")),
         tries=int(str(form.get("tries", "3") or 3)),
         time_limit_minutes=int(limit) if limit else None,
         attempts_allowed=int(allowed) if allowed else None,
-        grading_method=str(form.get("grading_method", "highest")),  # type: ignore[arg-type]
+        grading_method=str(form.get("grading_method", "highest")),
         open_at=_when(str(form.get("open_at", ""))), close_at=_when(str(form.get("close_at", ""))),
         shuffle_questions="shuffle_questions" in form, shuffle_options="shuffle_options" in form,
         review=review,
