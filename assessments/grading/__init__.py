@@ -1,0 +1,1 @@
+"""Grading: manual grades by rubric or fraction, regrade with a dry-run diff, grades and gradebook."""

@@ -1,0 +1,90 @@
+"""Manual grading, regrade, grades and the gradebook: instructors of the course only."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from assessments.deps import CurrentPrincipal, NowDep, SessionDep
+from assessments.grading import service
+from assessments.grading.schemas import (
+    Gradebook,
+    GradeFormat,
+    ManualGradeRequest,
+    ManualGradeResult,
+    QuizGrades,
+    RegradeResult,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["grading"])
+
+CSV_HEADER = ("username", "display_name", "attempts", "pending", "grade", "max_marks")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@router.post("/attempts/{attempt_id}/slots/{slot}/grade", response_model=ManualGradeResult)
+def grade_question(attempt_id: int, slot: int, body: ManualGradeRequest, principal: CurrentPrincipal,
+                   session: SessionDep, now: NowDep) -> ManualGradeResult:
+    """Grade one question of a submitted attempt by hand: ``fraction`` (an override, within the
+    item's range), ``rubric`` (criterion id → level index, every criterion), and/or ``comment``.
+
+    400 for a grade that does not fit the item (``invalid_grade``); 409 while the attempt is in
+    progress (``attempt_in_progress``). Answers the question's new state and the attempt's marks.
+    """
+    return service.grade(session, principal, attempt_id, slot, body, now)
+
+
+@router.post("/quizzes/{quiz_id}/regrade", response_model=RegradeResult)
+def regrade_quiz(quiz_id: int, principal: CurrentPrincipal, session: SessionDep, now: NowDep,
+                 dry_run: Annotated[bool, Query()] = True) -> RegradeResult:
+    """Replay finished attempts against the current versions of their items.
+
+    ``dry_run=true`` (the default) reports the per-student diff and changes nothing;
+    ``dry_run=false`` commits it: replaced question attempts are kept, marked ``replaced_at``.
+    """
+    return service.regrade(session, principal, quiz_id, dry_run=dry_run, now=now)
+
+
+def _cell(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (OWASP's CSV injection advice)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return format(round(value, 6) + 0.0, "f").rstrip("0").rstrip(".")  # + 0.0: never "-0"
+
+
+def grades_csv(grades: QuizGrades) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for row in grades.students:
+        writer.writerow((_cell(row.username), _cell(row.display_name), row.attempts, row.pending,
+                         _number(row.grade), _number(grades.max_marks)))
+    return out.getvalue()
+
+
+@router.get("/quizzes/{quiz_id}/grades", response_model=QuizGrades,
+            responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}})
+def quiz_grades(quiz_id: int, principal: CurrentPrincipal, session: SessionDep,
+                format: Annotated[GradeFormat, Query()] = GradeFormat.JSON,  # noqa: A002 - the REST contract's name
+                ) -> QuizGrades | Response:
+    """One row per student of the course: finished attempts, those awaiting a grader, and the
+    grade by the quiz's grading method (in marks, out of ``max_marks``)."""
+    grades = service.quiz_grades(session, principal, quiz_id)
+    if format == GradeFormat.CSV:
+        return Response(grades_csv(grades), media_type="text/csv; charset=utf-8", headers={
+            "content-disposition": f'attachment; filename="quiz-{quiz_id}-grades.csv"'})
+    return grades
+
+
+@router.get("/courses/{course}/gradebook", response_model=Gradebook)
+def course_gradebook(course: str, principal: CurrentPrincipal, session: SessionDep) -> Gradebook:
+    """Every student of the course with their grade at every quiz of it."""
+    return service.gradebook(session, principal, course)

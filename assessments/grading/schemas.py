@@ -1,0 +1,153 @@
+"""Requests and responses of grading: manual grades, regrade diffs, grades and the gradebook.
+
+Every response here is for instructors of the quiz's course; they may carry fractions and marks.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from assessments.quizzes.schemas import GradingMethod
+
+MAX_COMMENT = 20_000
+
+
+class ManualGradeRequest(BaseModel):
+    """A person's grade for one slot: a fraction, rubric selections (criterion id → level index,
+    from 0), a comment, or a comment with either. A fraction given with rubric selections must
+    agree with what the rubric scores."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fraction: float | None = None
+    rubric: dict[str, StrictInt] | None = Field(default=None, max_length=100)
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT)
+
+
+class ManualGradeResult(BaseModel):
+    attempt_id: int
+    slot: int
+    seq: int
+    """The slot's last step."""
+    recorded: bool
+    """False when the grade equals the last one given (no new step)."""
+    state: str
+    """The engine's state of the question: mangrright, mangrpartial, mangrwrong, mangaveup,
+    manfinished, or needsgrading when only a comment was given on an ungraded answer."""
+    fraction: float | None
+    mark: float | None
+    max_mark: float
+    marks: float | None
+    """The attempt's marks: None while any of its questions still needs grading."""
+    max_marks: float
+    needs_grading: bool
+
+
+class RegradedQuestion(BaseModel):
+    slot: int
+    item: str
+    old_version: int
+    new_version: int
+    old_state: str
+    new_state: str
+    old_fraction: float | None
+    new_fraction: float | None
+    old_mark: float | None
+    new_mark: float | None
+
+
+class RegradedAttempt(BaseModel):
+    attempt_id: int
+    number: int
+    old_marks: float | None
+    new_marks: float | None
+    max_marks: float
+    questions: list[RegradedQuestion]
+
+
+class RegradedStudent(BaseModel):
+    user_id: int
+    username: str
+    display_name: str
+    attempts: list[RegradedAttempt]
+
+
+class RegradeProblem(BaseModel):
+    """A question that cannot be replayed against its item's current version."""
+
+    attempt_id: int
+    slot: int
+    item: str
+    new_version: int
+    message: str
+
+
+class RegradeResult(BaseModel):
+    quiz_id: int
+    dry_run: bool
+    committed: bool
+    """True when the question attempts below were replaced (never on a dry run)."""
+    at: datetime
+    questions: int
+    """How many question attempts were (or, on a dry run, would be) replayed."""
+    skipped_in_progress: int
+    """Attempts still in progress: they keep the versions they were given."""
+    students: list[RegradedStudent]
+    problems: list[RegradeProblem] = Field(default_factory=list)
+
+
+class GradeFormat(enum.StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+class StudentGrade(BaseModel):
+    user_id: int
+    username: str
+    display_name: str
+    attempts: int
+    """Finished attempts."""
+    pending: int
+    """Finished attempts still waiting for a person to grade them (they count for no grade)."""
+    grade: float | None
+    """The quiz grade by the quiz's grading method, in marks; None without a graded attempt
+    (or, for first and last, while that attempt is pending)."""
+
+
+class QuizGrades(BaseModel):
+    quiz_id: int
+    title: str
+    grading_method: GradingMethod
+    max_marks: float
+    students: list[StudentGrade]
+
+
+class GradebookQuiz(BaseModel):
+    id: int
+    title: str
+    grading_method: GradingMethod
+    max_marks: float
+
+
+class GradebookCell(BaseModel):
+    quiz_id: int
+    attempts: int
+    pending: int
+    grade: float | None
+
+
+class GradebookRow(BaseModel):
+    user_id: int
+    username: str
+    display_name: str
+    grades: list[GradebookCell]
+    """One per quiz, in the order of ``quizzes``."""
+
+
+class Gradebook(BaseModel):
+    course: str
+    quizzes: list[GradebookQuiz]
+    students: list[GradebookRow]
