@@ -1,0 +1,1 @@
+"""Reports: quiz and item statistics, with flags for items that need a look."""
