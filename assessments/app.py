@@ -25,6 +25,7 @@ from assessments.quizzes.endpoints import router as quizzes_router
 from assessments.reports.endpoints import router as reports_router
 from assessments.web.instructor import router as instructor_router
 from assessments.web.pages import router as pages_router
+from assessments.web.teaching import router as teaching_router
 from assessments.web.security import SecurityHeaders
 from assessments.web.templating import STATIC, error_page
 
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     errors.install(app)
     app.state.error_page = error_page
     for router in (auth_router, courses_router, bank_router, quizzes_router, attempts_router,
-                   grading_router, reports_router, pages_router, instructor_router):
+                   grading_router, reports_router, pages_router, instructor_router, teaching_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -208,13 +208,22 @@ def public_state(state: QuestionState) -> str:
             QuestionState.INVALID: "invalid"}.get(state, "finished")
 
 
+def reply_state(qa: EngineAttempt) -> str:
+    """The state a save or check reply shows: as the attempt page shows it (an interactive
+    question whose checked try was not right and has tries left reads ``try_again``)."""
+    if (qa.state.is_active() and qa.latest_grade is not None and qa.tries_left > 0
+            and qa.behaviour.feedback_visible(qa.last_step)):
+        return "try_again"
+    return public_state(qa.state)
+
+
 def save(session: Session, principal: Principal, attempt_id: int, slot: int, body: SaveRequest,
          now: datetime, grace_seconds: int) -> SaveResult:
     attempt, _, _ = attempt_for(session, principal, attempt_id, lock=True, write=True)
     _writable(attempt, now, grace_seconds)
     row, qa = _question(session, attempt, slot, body.seq)
     kept = _process(session, row, qa, Action.SAVE, body.response, principal, now)
-    return SaveResult(seq=qa.last_step.seq, saved=kept, state=public_state(qa.state))
+    return SaveResult(seq=qa.last_step.seq, saved=kept, state=reply_state(qa))
 
 
 def check(session: Session, principal: Principal, attempt_id: int, slot: int, body: SaveRequest,
@@ -226,7 +235,7 @@ def check(session: Session, principal: Principal, attempt_id: int, slot: int, bo
     if row.behaviour not in (BehaviourName.IMMEDIATE.value, BehaviourName.INTERACTIVE.value):
         raise Invalid("this quiz grades questions when the attempt is submitted", code="no_check")
     kept = _process(session, row, qa, Action.SUBMIT, body.response, principal, now)
-    return SaveResult(seq=qa.last_step.seq, saved=kept, state=public_state(qa.state))
+    return SaveResult(seq=qa.last_step.seq, saved=kept, state=reply_state(qa))
 
 
 def try_again(session: Session, principal: Principal, attempt_id: int, slot: int, seq: int,
@@ -235,7 +244,7 @@ def try_again(session: Session, principal: Principal, attempt_id: int, slot: int
     _writable(attempt, now, grace_seconds)
     row, qa = _question(session, attempt, slot, seq)
     kept = _process(session, row, qa, Action.TRY_AGAIN, None, principal, now)
-    return SaveResult(seq=qa.last_step.seq, saved=kept, state=public_state(qa.state))
+    return SaveResult(seq=qa.last_step.seq, saved=kept, state=reply_state(qa))
 
 
 # --- finishing ----------------------------------------------------------------------------

@@ -331,8 +331,6 @@ def test_interactive_wrong_then_right_earns_two_thirds(world: World) -> None:
     assert [q["mark"] for q in me.look()["questions"]] == pytest.approx([2 / 3, 0.0, 0.0])
 
 
-@pytest.mark.xfail(strict=True, reason="attempts/service.py: a wrong interactive check replies state "
-                   "'not_answered' (public_state of the engine's todo) while the attempt view says 'try_again'")
 def test_interactive_check_reply_agrees_with_the_page(world: World) -> None:
     _, (ada,), course = class_of(world, "ada")
     quiz = world.quiz(course, ["numeric"], behaviour="interactive")

@@ -54,3 +54,59 @@ def test_instructor_builds_a_quiz(page: Any, live_server: LiveServer) -> None:
     page.click("form.builder > button[type=submit]")
     assert "no item 'no-such-item'" in page.content()
     page.errors.remove("Failed to load resource: the server responded with a status of 400 (Bad Request)")
+
+
+def test_instructor_grades_an_essay_and_opens_the_statistics(browser: Any, live_server: LiveServer) -> None:
+    from assessments.db import session_scope
+    from assessments.models import Course, Quiz
+    from assessments.quizzes.schemas import QuizSettings, Section
+    from sqlalchemy import select
+
+    database = live_server.database()
+    with session_scope(database) as session:
+        course = session.scalars(select(Course)).one()
+        quiz = Quiz(course_id=course.id, title="Case study", settings=QuizSettings(attempts_allowed=None)
+                    .model_dump(mode="json"),
+                    sections=[Section(items=["rlhf-reward-hacking-spike-root-cause", SEED_ITEM])
+                              .model_dump(mode="json", exclude_defaults=True)])
+        session.add(quiz)
+        session.flush()
+        quiz_id = quiz.id
+    database.dispose()
+
+    student = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
+    sign_in(student, live_server, "student")
+    student.goto(f"{live_server.url}/quizzes/{quiz_id}")
+    student.click("form[action$='/start'] button")
+    student.fill("section[data-type=essay] textarea",
+                 "The spike comes from the policy exploiting the reward model off-distribution. " * 12)
+    student.locator("section[data-type=multiple_response] input[name$=choices]").first.check()
+    student.wait_for_function("document.querySelector('[data-save-state]').dataset.kind === 'saved'")
+    student.click("button[value=finish]")
+    student.click("form[data-submit-form] button[type=submit]")
+    student.wait_for_url(re.compile(r".*/review$"))
+    assert "waiting for an instructor" in student.content()
+    student.context.close()
+
+    teacher = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
+    sign_in(teacher, live_server, "instructor")
+    teacher.goto(f"{live_server.url}/quizzes/{quiz_id}/manage")
+    assert "needs grading" in teacher.content()
+    teacher.click("text=Review and grade")
+    for criterion in teacher.locator("fieldset.criterion").all():
+        criterion.locator("input[type=radio]").last.check()  # the top level of every criterion
+    teacher.fill("section[id=q1] textarea[name=comment]", "A precise diagnosis.")
+    shoot(teacher, "instructor-grading")
+    check_accessibility(teacher)
+    teacher.click("section[id=q1] button[type=submit]")
+    teacher.wait_for_url(re.compile(r".*/grade\?message=Grade.*"))
+    assert "Grade saved." in teacher.content() and "waiting for grading" not in teacher.content()
+
+    teacher.goto(f"{live_server.url}/quizzes/{quiz_id}/statistics")
+    assert teacher.locator("svg.plot").count() == 2
+    assert teacher.locator("table.list tbody tr").count() == 2
+    shoot(teacher, "instructor-statistics")
+    check_accessibility(teacher)
+    teacher.goto(f"{live_server.url}/quizzes/{quiz_id}/regrade")
+    assert "Nothing to regrade" in teacher.content()
+    teacher.context.close()

@@ -1,0 +1,101 @@
+"""The instructor's pages for a running quiz: its attempts, grading by rubric, regrade with the
+dry-run diff, statistics with charts, and grade export."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from assessments.attempts.review import attempt_view
+from assessments.attempts.service import attempt_for, engine_attempts
+from assessments.auth.access import require_instructor
+from assessments.deps import NowDep, SessionDep
+from assessments.errors import DomainError, Forbidden
+from assessments.grading import service as grading
+from assessments.grading.schemas import ManualGradeRequest
+from assessments.models import Attempt, User
+from assessments.quizzes.service import quiz_for, quiz_out
+from assessments.reports.service import quiz_statistics
+from assessments.web.charts import facility_discrimination_chart, histogram_chart
+from assessments.web.pages import WebPrincipal
+from assessments.web.security import CSRF_FIELD, check_csrf
+from assessments.web.templating import page
+
+router = APIRouter(include_in_schema=False)
+
+
+def _instructor_quiz(session: Any, principal: Any, quiz_id: int) -> tuple[Any, Any]:
+    quiz, course = quiz_for(session, principal, quiz_id)
+    require_instructor(session, principal, course)
+    return quiz, course
+
+
+@router.get("/quizzes/{quiz_id}/manage")
+def manage_page(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    quiz, course = _instructor_quiz(session, principal, quiz_id)
+    rows = session.execute(select(Attempt, User).join(User, User.id == Attempt.user_id)
+                           .where(Attempt.quiz_id == quiz.id).order_by(User.username, Attempt.number)).all()
+    return page(request, "manage.html", quiz=quiz, course=course, out=quiz_out(quiz, course), rows=rows)
+
+
+@router.get("/attempts/{attempt_id}/grade")
+def grade_page(attempt_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+               now: NowDep) -> Response:
+    attempt, quiz, staff = attempt_for(session, principal, attempt_id)
+    if not staff:
+        raise Forbidden("instructors of this course only")
+    student = session.get(User, attempt.user_id)
+    view = attempt_view(session, attempt, quiz, staff=True, now=now)
+    rubrics = {row.slot: getattr(qa.item, "rubric", None) for row, qa in engine_attempts(session, attempt)
+               if qa.item.type_name == "essay"}
+    return page(request, "grade.html", view=view, quiz=quiz, student=student, rubrics=rubrics,
+                message=request.query_params.get("message"))
+
+
+@router.post("/attempts/{attempt_id}/slots/{slot}/grade")
+async def grade_slot(attempt_id: int, slot: int, request: Request, principal: WebPrincipal,
+                     session: SessionDep, now: NowDep) -> Response:
+    form = await request.form()
+    check_csrf(request, str(form.get(CSRF_FIELD, "")))
+    rubric = {key.removeprefix("rubric-"): int(str(value)) for key, value in form.items()
+              if key.startswith("rubric-") and str(value).isdigit()}
+    fraction = str(form.get("fraction", "")).strip()
+    comment = str(form.get("comment", "")).strip() or None
+    message = "Grade saved."
+    try:
+        grading.grade(session, principal, attempt_id, slot, ManualGradeRequest(
+            fraction=float(fraction) if fraction else None, rubric=rubric or None, comment=comment), now)
+    except (DomainError, ValueError) as exc:
+        message = getattr(exc, "message", str(exc))
+    return RedirectResponse(f"/attempts/{attempt_id}/grade?message={quote(message)}#q{slot}", status_code=303)
+
+
+@router.get("/quizzes/{quiz_id}/regrade")
+def regrade_page(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+                 now: NowDep) -> Response:
+    quiz, _ = _instructor_quiz(session, principal, quiz_id)
+    result = grading.regrade(session, principal, quiz_id, dry_run=True, now=now)
+    return page(request, "regrade.html", quiz=quiz, result=result)
+
+
+@router.post("/quizzes/{quiz_id}/regrade")
+async def regrade_commit(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+                         now: NowDep) -> Response:
+    form = await request.form()
+    check_csrf(request, str(form.get(CSRF_FIELD, "")))
+    quiz, _ = _instructor_quiz(session, principal, quiz_id)
+    result = grading.regrade(session, principal, quiz_id, dry_run=False, now=now)
+    return page(request, "regrade.html", quiz=quiz, result=result)
+
+
+@router.get("/quizzes/{quiz_id}/statistics")
+def statistics_page(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    quiz, _ = _instructor_quiz(session, principal, quiz_id)
+    stats = quiz_statistics(session, principal, quiz_id)
+    return page(request, "statistics.html", quiz=quiz, stats=stats,
+                scatter=facility_discrimination_chart(stats.slots),
+                histogram=histogram_chart(stats.histogram, stats.histogram_edges))
