@@ -25,8 +25,8 @@ from assessments.quizzes.endpoints import router as quizzes_router
 from assessments.reports.endpoints import router as reports_router
 from assessments.web.instructor import router as instructor_router
 from assessments.web.pages import router as pages_router
-from assessments.web.teaching import router as teaching_router
 from assessments.web.security import SecurityHeaders
+from assessments.web.teaching import router as teaching_router
 from assessments.web.templating import STATIC, error_page
 
 log = logging.getLogger("assay")

@@ -57,10 +57,11 @@ def test_instructor_builds_a_quiz(page: Any, live_server: LiveServer) -> None:
 
 
 def test_instructor_grades_an_essay_and_opens_the_statistics(browser: Any, live_server: LiveServer) -> None:
+    from sqlalchemy import select
+
     from assessments.db import session_scope
     from assessments.models import Course, Quiz
     from assessments.quizzes.schemas import QuizSettings, Section
-    from sqlalchemy import select
 
     database = live_server.database()
     with session_scope(database) as session:
