@@ -7,7 +7,8 @@ question attempt's steps against its item's current version with the same seed
 question attempt is marked ``replaced_at`` (kept for audit) and a new one, pinned to the current
 version, holds the replayed steps. After either, the attempt's marks are summed again, and stay
 None while any question still needs a grader. Only instructors of the quiz's course may do any
-of this: others in the course get 403, everyone else 404.
+of this, with a token that has the ``grade`` scope: others in the course get 403 (a classmate's
+attempt is 404, as when reading it), everyone else 404.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from assessments.attempts import repository as attempts
 from assessments.attempts.service import append_steps, engine_attempt, totals
 from assessments.auth.access import course_by_slug, course_role, require_instructor
+from assessments.auth.tokens import Scope
 from assessments.bank import repository as bank
 from assessments.bank.service import variant_of
 from assessments.deps import Principal
@@ -65,16 +67,21 @@ from engine.variants import Variant
 
 def instructor_quiz(session: Session, principal: Principal, quiz_id: int) -> tuple[Quiz, Course]:
     """The quiz, for an instructor of its course (students of the course: 403; others: 404)."""
+    principal.require(Scope.GRADE)
     quiz, course = quiz_for(session, principal, quiz_id)
     require_instructor(session, principal, course)
     return quiz, course
 
 
 def _gradable_attempt(session: Session, principal: Principal, attempt_id: int) -> Attempt:
+    """The attempt, for an instructor of its course. Its owner gets 403; to anyone else, a
+    classmate included, it does not exist (404), as when reading it."""
+    principal.require(Scope.GRADE)
     attempt = attempts.attempt(session, attempt_id, lock=True)
     quiz = session.get(Quiz, attempt.quiz_id) if attempt is not None else None
     role = course_role(session, principal, quiz.course_id) if quiz is not None else None
-    if attempt is None or role is None:
+    if attempt is None or role is None or (
+            role != CourseRole.INSTRUCTOR and attempt.user_id != principal.user.id):
         raise NotFound(f"no attempt {attempt_id}")
     if role != CourseRole.INSTRUCTOR:
         raise Forbidden("instructors of this course only")
@@ -309,6 +316,7 @@ def quiz_grades(session: Session, principal: Principal, quiz_id: int) -> QuizGra
 
 def gradebook(session: Session, principal: Principal, course_slug: str) -> Gradebook:
     """Every student of the course, with a grade for every quiz of it."""
+    principal.require(Scope.GRADE)
     course = course_by_slug(session, course_slug)
     require_instructor(session, principal, course)
     quizzes = repository.quizzes_of(session, course.id)

@@ -163,7 +163,30 @@ def test_only_the_course_instructors_grade(room: Classroom) -> None:
     body = {"fraction": 1}
     assert room.api.post(url, json=body).status_code == 401
     assert room.api.post(url, headers=room.as_(room.alice), json=body).status_code == 403  # the owner
-    assert room.api.post(url, headers=room.as_(room.bob), json=body).status_code == 403
-    outsider = room.api.post(url, headers=room.as_(room.outsider), json=body)
-    assert outsider.status_code == 404 and outsider.json()["error"]["message"] == f"no attempt {attempt_id}"
+    # To a classmate or an outsider the attempt does not exist, as when they try to read it.
+    for other in (room.bob, room.outsider):
+        reply = room.api.post(url, headers=room.as_(other), json=body)
+        assert reply.status_code == 404 and reply.json()["error"]["message"] == f"no attempt {attempt_id}"
+        assert room.api.get(f"/api/v1/attempts/{attempt_id}", headers=room.as_(other)).status_code == 404
     assert room.steps(room.row(attempt_id, 2).id)[-1][1] == "finish"
+
+
+def test_a_personal_token_needs_the_grade_scope(room: Classroom) -> None:
+    quiz_id = _essay_quiz(room)
+    attempt_id = room.take(room.alice, quiz_id, {1: "key", 2: ESSAY_TEXT})
+
+    def token(*scopes: str) -> dict[str, str]:
+        made = room.api.post("/api/v1/auth/tokens", headers=room.as_(room.teacher),
+                             json={"name": "gradebook sync", "scopes": list(scopes)})
+        assert made.status_code == 201, made.text
+        return {"authorization": f"Bearer {made.json()['token']}"}
+
+    calls = [("POST", f"/api/v1/attempts/{attempt_id}/slots/2/grade", {"fraction": 1.0}),
+             ("POST", f"/api/v1/quizzes/{quiz_id}/regrade", None),
+             ("GET", f"/api/v1/quizzes/{quiz_id}/grades", None),
+             ("GET", "/api/v1/courses/llms/gradebook", None)]
+    without, with_grade = token("read", "write"), token("read", "write", "grade")
+    for method, url, body in calls:
+        refused = room.api.request(method, url, headers=without, json=body)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (403, "insufficient_scope"), url
+        assert room.api.request(method, url, headers=with_grade, json=body).status_code == 200, url
