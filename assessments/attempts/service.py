@@ -106,7 +106,10 @@ def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -
     """The caller's open attempt at the quiz, or a new one if the quiz allows another."""
     quiz, course = quiz_for(session, principal, quiz_id)
     settings = settings_of(quiz)
-    existing = repository.open_attempt(session, quiz.id, principal.user.id)
+    # One snapshot of the student's attempts: an open one is resumed, the rest are counted.
+    # (Two queries could see an attempt committed in between and count it as used up.)
+    mine = repository.attempts_of(session, quiz.id, principal.user.id)
+    existing = next((a for a in mine if a.state == AttemptState.IN_PROGRESS), None)
     if existing is not None:
         return existing
     staff = course_role(session, principal, course.id) == CourseRole.INSTRUCTOR
@@ -114,7 +117,7 @@ def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -
     if state != "open" and not staff:
         raise Forbidden("this quiz is not open" if state == "not_open" else "this quiz has closed",
                         code=f"quiz_{state}")
-    finished = repository.attempts_of(session, quiz.id, principal.user.id)
+    finished = mine
     if settings.attempts_allowed is not None and len(finished) >= settings.attempts_allowed and not staff:
         raise Conflict(f"no attempts left (allowed: {settings.attempts_allowed})", code="no_attempts_left")
     try:

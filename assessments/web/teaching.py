@@ -61,6 +61,9 @@ async def grade_slot(attempt_id: int, slot: int, request: Request, principal: We
                      session: SessionDep, now: NowDep) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get(CSRF_FIELD, "")))
+    _, _, staff = attempt_for(session, principal, attempt_id)
+    if not staff:
+        raise Forbidden("instructors of this course only")
     rubric = {key.removeprefix("rubric-"): int(str(value)) for key, value in form.items()
               if key.startswith("rubric-") and str(value).isdigit()}
     fraction = str(form.get("fraction", "")).strip()
