@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 
 from assessments.attempts.service import sweep
 from assessments.auth.tokens import issue_access_token
