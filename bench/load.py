@@ -529,6 +529,10 @@ def main() -> int:
     if not 1 <= args.students <= 100_000 or not 1 <= args.concurrency <= 1000:
         parser.error("--students must be 1..100000 and --concurrency 1..1000")
 
+    def stop(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)  # killed: still stop the servers and drop the databases
     workdir = Path(tempfile.mkdtemp(prefix="assay-load-"))
     databases = postgresql_databases(args.postgresql) if args.postgresql else sqlite_databases(workdir)
     if args.keep:
@@ -567,6 +571,8 @@ def run_all(args: argparse.Namespace, databases: Databases, workdir: Path) -> in
     lines = summary(assay, assay_lost, "acknowledged saves")
     lines.insert(1, f"    {assay.students_done} of {args.students} students finished")
     lines += server_errors(workdir / "assay.log") if assay.error_count else []
+    print("\n" + "\n".join(lines), flush=True)
+    lines = []
 
     bare: Run | None = None
     if not args.skip_bare:
@@ -583,7 +589,6 @@ def run_all(args: argparse.Namespace, databases: Databases, workdir: Path) -> in
             bare_lost = lost_rows(databases.bare_url, bare.acknowledged)
         lines += summary(bare, bare_lost, "acknowledged inserts")
 
-    print()
     print("\n".join(lines))
     print(f"load average after the run {os.getloadavg()[0]:.1f} (other processes on this machine share its cores)")
     ok = assay.error_count == 0 and assay_lost == 0 and not assay.timed_out
