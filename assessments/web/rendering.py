@@ -28,7 +28,7 @@ MATHML_ATTRIBUTES = {
     "display", "xmlns", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace",
     "columnalign", "rowspacing", "columnspacing", "accent", "accentunder", "form", "minsize",
     "maxsize", "movablelimits", "linethickness", "displaystyle", "scriptlevel", "width",
-    "notation", "encoding", "symmetric", "largeop", "open", "close", "separators",
+    "notation", "encoding", "symmetric", "largeop", "open", "close", "separators", "alttext",
 }
 HTML_TAGS = {
     "p", "br", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "a", "h3", "h4",
@@ -41,6 +41,8 @@ def _math(match: re.Match[str], store: list[str]) -> str:
     latex = (match.group(1) or match.group(2) or "").strip()
     try:
         mathml = latex_to_mathml(latex, display="block" if display else "inline")
+        # the source as alternative text: what assistive technology reads where MathML is not
+        mathml = mathml.replace("<math ", f'<math alttext="{escape(latex)}" ', 1)
     except Exception:  # noqa: BLE001 - latex2mathml raises many kinds; an unreadable formula shows as its source
         mathml = f'<code class="latex">{escape(latex)}</code>'
     store.append(mathml)
@@ -63,6 +65,16 @@ def render_markdown(text: str) -> Markup:
         link_rel="noopener noreferrer",
     )
     return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
+
+
+_LATEX_COMMAND = re.compile(r"\\([A-Za-z]+)")
+
+
+def plain_text(text: str) -> str:
+    """Author text as plain words, for an ``aria-label``: math delimiters and markup dropped."""
+    words = _LATEX_COMMAND.sub(r"\1", text.replace("$", ""))
+    words = re.sub(r"[*_`{}\\]", "", words)
+    return " ".join(words.split())
 
 
 def render_inline(text: str) -> Markup:

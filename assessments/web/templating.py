@@ -12,12 +12,13 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from assessments.config import ROOT
-from assessments.web.rendering import render_inline, render_markdown
+from assessments.web.rendering import plain_text, render_inline, render_markdown
 from assessments.web.security import CSRF_FIELD, csrf_token
 
 templates = Jinja2Templates(directory=str(ROOT / "templates"))
 templates.env.filters["markdown"] = render_markdown
 templates.env.filters["inline"] = render_inline
+templates.env.filters["plain"] = plain_text
 templates.env.globals["CSRF_FIELD"] = CSRF_FIELD
 
 
