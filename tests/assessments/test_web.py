@@ -14,7 +14,7 @@ def test_author_markdown_is_sanitised_and_latex_becomes_mathml() -> None:
         "**Loss** $-\\log\\sigma(\\Delta)$ <script>alert(1)</script> [x](javascript:alert(1)) "
         "<img src=x onerror=alert(1)>\n\n$$D_{\\mathrm{KL}}(p\\|q)$$"))
     assert "<strong>Loss</strong>" in html
-    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in html
+    assert '<math alttext="-\\log\\sigma(\\Delta)" xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in html
     assert 'display="block"' in html
     assert "<script" not in html and "<img" not in html and 'href="javascript' not in html
     assert "&lt;script&gt;" in html and "&lt;img" in html  # raw HTML is shown as text, never run
