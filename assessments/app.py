@@ -20,6 +20,7 @@ from assessments.config import Settings, get_settings
 from assessments.courses.endpoints import router as courses_router
 from assessments.db import Database, session_scope
 from assessments.grading.endpoints import router as grading_router
+from assessments.jobs import work
 from assessments.models import utcnow
 from assessments.quizzes.endpoints import router as quizzes_router
 from assessments.reports.endpoints import router as reports_router
@@ -57,13 +58,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        thread = None
+        threads = []
         if sweeper:
-            thread = threading.Thread(target=_sweeper, args=(app, stop), daemon=True, name="sweeper")
+            threads.append(threading.Thread(target=_sweeper, args=(app, stop), daemon=True, name="sweeper"))
+            if settings.worker_in_process:
+                threads.append(threading.Thread(target=work, args=(app.state.database, stop), daemon=True,
+                                                name="worker"))
+        for thread in threads:
             thread.start()
         yield
         stop.set()
-        if thread:
+        for thread in threads:
             thread.join(timeout=5)
 
     app = FastAPI(title="Assay", version="1", description=API_DESCRIPTION, lifespan=lifespan)

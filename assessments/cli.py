@@ -226,6 +226,29 @@ def attempts_sweep() -> None:
     typer.echo(f"closed {len(closed)} overdue attempt(s)")
 
 
+@app.command("worker")
+def worker(once: Annotated[bool, typer.Option(help="Do the jobs that are due, then stop.")] = False) -> None:
+    """Work the background job queue (statistics of large quizzes, grade passback)."""
+    import signal
+    import threading
+
+    import assessments.reports.service  # noqa: F401 - registers its job handlers
+    from assessments.jobs import run_until_idle, work
+
+    _upgrade()
+    database = _database()
+    if once:
+        typer.echo(f"did {run_until_idle(database)} job(s)")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    typer.echo("working the job queue (Ctrl-C to stop)")
+    try:
+        work(database, stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",

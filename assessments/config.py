@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     sweep_seconds: int = Field(default=30, ge=1)
     """How often ``assay serve`` closes and grades overdue attempts."""
     cookie_secure: bool = False
+    statistics_inline_attempts: int = Field(default=2000, ge=0)
+    """Quizzes with more finished attempts get their statistics from a background job."""
+    worker_in_process: bool = True
+    """Whether ``assay serve`` also works the job queue (off when separate ``assay worker``s do)."""
 
     @property
     def resolved_database_url(self) -> str:

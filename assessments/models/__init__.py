@@ -3,6 +3,7 @@
 from assessments.models.attempts import Attempt, AttemptState, QuestionAttempt, Step
 from assessments.models.bank import Concept, Item, ItemConcept, ItemLink, ItemTag, ItemVersion
 from assessments.models.base import Base, utcnow
+from assessments.models.jobs import Job, JobState
 from assessments.models.quizzes import Quiz
 from assessments.models.users import ApiToken, Course, CourseRole, Enrolment, Role, User
 
@@ -20,6 +21,8 @@ __all__ = [
     "ItemLink",
     "ItemTag",
     "ItemVersion",
+    "Job",
+    "JobState",
     "QuestionAttempt",
     "Quiz",
     "Role",

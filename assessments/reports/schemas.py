@@ -54,3 +54,13 @@ class ItemStatisticsOut(BaseModel):
     facility: float | None
     misconception_rates: dict[str, float]
     flags: list[Flag]
+
+
+class JobOut(BaseModel):
+    """Background work under way: poll ``GET /api/v1/jobs/{id}`` (or ask again) until it is done."""
+
+    id: int
+    kind: str
+    state: str
+    progress: float
+    error: str | None = None

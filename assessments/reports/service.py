@@ -9,18 +9,21 @@ attempt out of the test figures. Moodle's definitions are computed by
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assessments.auth.access import require_instructor
 from assessments.bank import repository as bank
 from assessments.deps import Principal
 from assessments.errors import NotFound
-from assessments.models import Attempt, AttemptState, Item, ItemVersion, QuestionAttempt, Step
+from assessments.jobs import enqueue, handler
+from assessments.models import Attempt, AttemptState, Item, ItemVersion, Job, JobState, QuestionAttempt, Step
 from assessments.quizzes.service import quiz_for
 from assessments.reports.schemas import Flag, ItemStatisticsOut, QuizStatistics, SlotStatistics, TestStatisticsOut
 from engine.psychometrics import item_statistics, misconception_rates, test_statistics
@@ -134,14 +137,52 @@ def _item_flags(key: str, group: list[Answer]) -> list[Flag]:
     return flags
 
 
+def finished_attempts(session: Session, quiz_id: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(Attempt).where(
+        Attempt.quiz_id == quiz_id, Attempt.state == AttemptState.FINISHED)) or 0)
+
+
 def quiz_statistics(session: Session, principal: Principal, quiz_id: int) -> QuizStatistics:
     quiz, course = quiz_for(session, principal, quiz_id)
     require_instructor(session, principal, course)
+    return compute_quiz_statistics(session, quiz.id)
+
+
+STATISTICS_JOB = "quiz_statistics"
+
+
+@handler(STATISTICS_JOB)
+def _statistics_job(session: Session, payload: dict[str, Any], progress: Callable[[float], None]) -> dict[str, Any]:
+    stats = compute_quiz_statistics(session, int(payload["quiz_id"]), progress)
+    return {"statistics": stats.model_dump(mode="json")}
+
+
+def statistics_or_job(session: Session, principal: Principal, quiz_id: int, *, inline_limit: int,
+                      now: datetime) -> QuizStatistics | Job:
+    """Small quizzes are computed at once; a large one by a background job, whose result is kept
+    until another attempt finishes (the job is keyed by the number of finished attempts)."""
+    quiz, course = quiz_for(session, principal, quiz_id)
+    require_instructor(session, principal, course)
+    count = finished_attempts(session, quiz.id)
+    if count <= inline_limit:
+        return compute_quiz_statistics(session, quiz.id)
+    key = f"{STATISTICS_JOB}:{quiz.id}:{count}"
+    done = session.scalars(select(Job).where(Job.key == key, Job.state == JobState.DONE)
+                           .order_by(Job.id.desc())).first()
+    if done is not None and done.result:
+        return QuizStatistics.model_validate(done.result["statistics"])
+    return enqueue(session, STATISTICS_JOB, {"quiz_id": quiz.id}, key=key, now=now)
+
+def compute_quiz_statistics(session: Session, quiz_id: int,
+                            progress: Callable[[float], None] | None = None) -> QuizStatistics:
+    """The statistics of a quiz's finished attempts (no access check: callers make it)."""
+    report = progress or (lambda _fraction: None)
     attempts = list(session.scalars(select(Attempt).where(
-        Attempt.quiz_id == quiz.id, Attempt.state == AttemptState.FINISHED).order_by(Attempt.id)))
+        Attempt.quiz_id == quiz_id, Attempt.state == AttemptState.FINISHED).order_by(Attempt.id)))
     if not attempts:
-        return QuizStatistics(quiz_id=quiz.id, attempts=0, slots=[], test=None, histogram=[])
+        return QuizStatistics(quiz_id=quiz_id, attempts=0, slots=[], test=None, histogram=[])
     answers = _answers(session, [a.id for a in attempts])
+    report(0.6)
     slots = sorted({slot for _, slot in answers})
     max_marks = np.array([max(row.max_mark for row in session.scalars(select(QuestionAttempt).where(
         QuestionAttempt.attempt_id.in_([a.id for a in attempts]), QuestionAttempt.slot == slot,
@@ -175,7 +216,8 @@ def quiz_statistics(session: Session, principal: Principal, quiz_id: int) -> Qui
     totals = complete.sum(axis=1) if len(complete) else np.array([])
     edges = np.linspace(0, float(max_marks.sum()), HISTOGRAM_BINS + 1)
     counts, _ = np.histogram(totals, bins=edges)
-    return QuizStatistics(quiz_id=quiz.id, attempts=len(attempts), slots=out, test=test,
+    report(1.0)
+    return QuizStatistics(quiz_id=quiz_id, attempts=len(attempts), slots=out, test=test,
                           histogram=[int(c) for c in counts], histogram_edges=[float(e) for e in edges])
 
 

@@ -13,13 +13,13 @@ from sqlalchemy import select
 from assessments.attempts.review import attempt_view
 from assessments.attempts.service import attempt_for, engine_attempts
 from assessments.auth.access import require_instructor
-from assessments.deps import NowDep, SessionDep
+from assessments.deps import NowDep, SessionDep, SettingsDep
 from assessments.errors import DomainError, Forbidden
 from assessments.grading import service as grading
 from assessments.grading.schemas import ManualGradeRequest
-from assessments.models import Attempt, User
+from assessments.models import Attempt, Job, User
 from assessments.quizzes.service import quiz_for, quiz_out
-from assessments.reports.service import quiz_statistics
+from assessments.reports.service import statistics_or_job
 from assessments.web.charts import facility_discrimination_chart, histogram_chart
 from assessments.web.pages import WebPrincipal
 from assessments.web.security import CSRF_FIELD, check_csrf
@@ -96,9 +96,13 @@ async def regrade_commit(quiz_id: int, request: Request, principal: WebPrincipal
 
 
 @router.get("/quizzes/{quiz_id}/statistics")
-def statistics_page(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+def statistics_page(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+                    settings: SettingsDep, now: NowDep) -> Response:
     quiz, _ = _instructor_quiz(session, principal, quiz_id)
-    stats = quiz_statistics(session, principal, quiz_id)
-    return page(request, "statistics.html", quiz=quiz, stats=stats,
+    stats = statistics_or_job(session, principal, quiz_id, inline_limit=settings.statistics_inline_attempts,
+                              now=now)
+    if isinstance(stats, Job):  # a large quiz: the page refreshes itself until the job is done
+        return page(request, "statistics.html", quiz=quiz, job=stats, stats=None)
+    return page(request, "statistics.html", quiz=quiz, stats=stats, job=None,
                 scatter=facility_discrimination_chart(stats.slots),
                 histogram=histogram_chart(stats.histogram, stats.histogram_edges))

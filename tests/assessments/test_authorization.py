@@ -213,7 +213,7 @@ class Row:
         return self.example or self.path.format(
             course=scene.course, quiz_id=scene.quiz_id, slot=self.slot,
             attempt_id=scene.submitted_attempt_id if self.submitted else scene.attempt_id,
-            key="short", token_id=scene.token_id)
+            key="short", token_id=scene.token_id, job_id=0)
 
     def headers(self, scene: Scene, caller: str) -> dict[str, str]:
         return scene.cookies[caller] if self.web else scene.headers[caller]
@@ -334,6 +334,8 @@ MATRIX = [
     # Statistics: a quiz's for its course's instructors; an item's for any instructor (the bank's).
     row("GET", "/api/v1/quizzes/{quiz_id}/statistics",             401, 200, 200, 403, 403, 404, 404),
     row("GET", "/api/v1/items/{key}/statistics",                   401, 200, 200, 403, 403, 200, 403),
+    # Jobs: any instructor may ask how one is going (there is no job 0: not found).
+    row("GET", "/api/v1/jobs/{job_id}",                            401, 404, 404, 403, 403, 404, 403),
     row("GET", "/healthz", 200, public=True),
     row("GET", "/openapi.json", 200, public=True),
     row("GET", "/docs", 200, public=True),

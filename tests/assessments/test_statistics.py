@@ -44,7 +44,9 @@ def test_statistics_flag_an_item_that_strong_students_get_wrong(world: World) ->
     quiz = world.quiz(course, ["tf", "numeric", "seed", "single"])
     for n, student in enumerate(students):
         headers = world.headers(student)
-        attempt_id = api.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers).json()["id"]
+        started = api.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers)
+        assert started.status_code == 201, started.text
+        attempt_id = started.json()["id"]
         strong = n >= 4
         # slot 4 is the bad item: the strong students miss it, the weak ones get it
         _answer(world, attempt_id, headers, {1: strong, 2: strong or n == 0, 3: strong, 4: not strong})
