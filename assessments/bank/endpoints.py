@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import PlainTextResponse
 
 from assessments.bank import service
@@ -54,9 +54,17 @@ def export_items(
     return PlainTextResponse(service.export_yaml(session, tag or [], q), media_type="application/yaml")
 
 
+async def request_body(request: Request) -> bytes:
+    """The raw body, read before the (synchronous) handler runs; refused past the import limit."""
+    raw = await request.body()
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise Invalid(f"the import is larger than {MAX_IMPORT_BYTES} bytes")
+    return raw
+
+
 @router.post("/import", response_model=ImportResult)
-async def import_items(
-    request: Request,
+def import_items(
+    raw: Annotated[bytes, Depends(request_body)],
     principal: CurrentPrincipal,
     session: SessionDep,
     now: NowDep,
@@ -66,9 +74,6 @@ async def import_items(
     principal.require_staff()
     if format != "yaml":
         raise Invalid(f"unknown import format {format!r} (known: yaml)")
-    raw = await request.body()
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise Invalid(f"the import is larger than {MAX_IMPORT_BYTES} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

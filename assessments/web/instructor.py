@@ -20,7 +20,7 @@ from assessments.models import ItemTag
 from assessments.quizzes import service as quizzes
 from assessments.quizzes.schemas import Draw, QuizCreate, QuizSettings, ReviewOptions, ReviewPolicy, Section
 from assessments.web.pages import WebPrincipal
-from assessments.web.security import CSRF_FIELD, check_csrf
+from assessments.web.security import CheckedForm
 from assessments.web.templating import page
 from engine.qtypes import qtype_for
 from engine.texts import render
@@ -126,10 +126,8 @@ def builder_page(course: str, request: Request, principal: WebPrincipal, session
 
 
 @router.post("/courses/{course}/quizzes/new")
-async def build_quiz(course: str, request: Request, principal: WebPrincipal, session: SessionDep,
-                     now: NowDep) -> Response:
-    form = await request.form()
-    check_csrf(request, str(form.get(CSRF_FIELD, "")))
+def build_quiz(course: str, request: Request, principal: WebPrincipal, session: SessionDep,
+                     now: NowDep, form: CheckedForm) -> Response:
     row = course_by_slug(session, course)
     require_instructor(session, principal, row)
     problems: list[str] = []

@@ -26,7 +26,7 @@ from assessments.models import AttemptState, Quiz, Role, User
 from assessments.quizzes.service import list_quizzes, quiz_for, settings_of
 from assessments.web.forms import response_from_form
 from assessments.web.plots import ranking_loss_plot, ranking_pairs
-from assessments.web.security import CSRF_FIELD, check_csrf, csrf_token
+from assessments.web.security import CSRF_FIELD, CheckedForm, check_csrf, csrf_token
 from assessments.web.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -159,11 +159,9 @@ def attempt_page(attempt_id: int, request: Request, principal: WebPrincipal, ses
 
 
 @router.post("/attempts/{attempt_id}/save")
-async def save_page(attempt_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
-                    settings: SettingsDep, now: NowDep) -> Response:
+def save_page(attempt_id: int, principal: WebPrincipal, session: SessionDep,
+              settings: SettingsDep, now: NowDep, form: CheckedForm) -> Response:
     """The no-JavaScript path: every question on the page saved at once, then back or on."""
-    form = await request.form()
-    check_csrf(request, str(form.get(CSRF_FIELD, "")))
     view, _ = _view(session, principal, attempt_id, now)
     message = None
     for question in view.questions:
@@ -190,11 +188,9 @@ async def save_page(attempt_id: int, request: Request, principal: WebPrincipal, 
 
 
 @router.post("/attempts/{attempt_id}/autosave/{slot}")
-async def autosave(attempt_id: int, slot: int, request: Request, principal: WebPrincipal,
-                   session: SessionDep, settings: SettingsDep, now: NowDep) -> JSONResponse:
+def autosave(attempt_id: int, slot: int, principal: WebPrincipal,
+             session: SessionDep, settings: SettingsDep, now: NowDep, form: CheckedForm) -> JSONResponse:
     """The page's script saves one question's inputs here (the same form rules as the page)."""
-    form = await request.form()
-    check_csrf(request, str(form.get(CSRF_FIELD, "")))
     view, _ = _view(session, principal, attempt_id, now)
     question = next((q for q in view.questions if q.slot == slot), None)
     if question is None:

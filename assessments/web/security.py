@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
+from starlette.datastructures import FormData
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
@@ -36,6 +38,18 @@ def check_csrf(request: Request, given: str | None) -> None:
     if not isinstance(expected, str) or not given or not hmac.compare_digest(expected, given):
         raise Forbidden("the form has expired or did not come from Assay: reload the page and try again",
                         code="csrf")
+
+
+async def checked_form(request: Request) -> FormData:
+    """A page's posted form, once its CSRF token has been checked."""
+    form = await request.form()
+    check_csrf(request, str(form.get(CSRF_FIELD, "")))
+    return form
+
+
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+"""Read in an async dependency, so that the page handler itself can be a plain function: FastAPI
+runs those in a thread pool, and their database work never blocks the event loop."""
 
 
 class SecurityHeaders(BaseHTTPMiddleware):

@@ -22,7 +22,7 @@ from assessments.quizzes.service import quiz_for, quiz_out
 from assessments.reports.service import statistics_or_job
 from assessments.web.charts import facility_discrimination_chart, histogram_chart
 from assessments.web.pages import WebPrincipal
-from assessments.web.security import CSRF_FIELD, check_csrf
+from assessments.web.security import CheckedForm
 from assessments.web.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -57,10 +57,8 @@ def grade_page(attempt_id: int, request: Request, principal: WebPrincipal, sessi
 
 
 @router.post("/attempts/{attempt_id}/slots/{slot}/grade")
-async def grade_slot(attempt_id: int, slot: int, request: Request, principal: WebPrincipal,
-                     session: SessionDep, now: NowDep) -> Response:
-    form = await request.form()
-    check_csrf(request, str(form.get(CSRF_FIELD, "")))
+def grade_slot(attempt_id: int, slot: int, principal: WebPrincipal,
+               session: SessionDep, now: NowDep, form: CheckedForm) -> Response:
     _, _, staff = attempt_for(session, principal, attempt_id)
     if not staff:
         raise Forbidden("instructors of this course only")
@@ -86,10 +84,8 @@ def regrade_page(quiz_id: int, request: Request, principal: WebPrincipal, sessio
 
 
 @router.post("/quizzes/{quiz_id}/regrade")
-async def regrade_commit(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
-                         now: NowDep) -> Response:
-    form = await request.form()
-    check_csrf(request, str(form.get(CSRF_FIELD, "")))
+def regrade_commit(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+                   now: NowDep, _form: CheckedForm) -> Response:
     quiz, _ = _instructor_quiz(session, principal, quiz_id)
     result = grading.regrade(session, principal, quiz_id, dry_run=False, now=now)
     return page(request, "regrade.html", quiz=quiz, result=result)
