@@ -83,9 +83,11 @@ class _Builder:
 
     def _single(self, answers: list[Answer]) -> dict[str, Any]:
         right = [a for a in answers if a.fraction >= 1]
-        if len(right) != 1:
-            raise self.problem(f"{len(right)} options are fully right; Assay's single choice needs exactly one"
-                               + (" (or make it a multiple-response question)" if right else ""))
+        if not right:
+            raise self.problem("no option is fully right (100%); Assay's single choice needs exactly one")
+        if len(right) > 1:
+            raise self.problem(f"{len(right)} options are fully right; Assay's single choice needs exactly one "
+                               "(or make it a multiple-response question)")
         partial = [a for a in answers if 0 < a.fraction < 1]
         if partial:
             listed = ", ".join(f"{a.text!r} ({percent(a.fraction)}%)" for a in partial)
@@ -146,10 +148,12 @@ class _Builder:
 
     def numerical(self) -> dict[str, Any]:
         full = [a for a in self.q.answers if a.fraction >= 1]
-        if len(full) != 1:
-            values = ", ".join(repr(a.text) for a in full)
-            raise self.problem(f"Assay's numeric item has one right answer; this question has {len(full)}"
-                               + (f" ({values})" if full else ""))
+        if not full:
+            raise self.problem("no answer is fully right (100%)")
+        if len(full) > 1:
+            values = ", ".join(a.text for a in full)
+            raise self.problem(f"Assay's numeric item has one right answer; this question has {len(full)} "
+                               f"({values})")
         key = full[0]
         value = parse_number(key.text)
         if value is None:
