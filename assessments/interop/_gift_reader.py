@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from assessments.interop._moodle_model import Answer, Question, parse_number
+from assessments.interop._moodle_model import TRIM, Answer, Question, parse_number
 from assessments.interop._moodle_text import to_markdown
 
 __all__ = ["GiftError", "QuestionReader", "blocks", "idnumber_of", "unescape"]
@@ -47,9 +47,9 @@ class _Text:
     def __getitem__(self, part: slice) -> _Text:
         return _Text(self.chars[part], self.lines[part])
 
-    def strip(self) -> _Text:
-        start = len(self.chars) - len(self.chars.lstrip())
-        end = len(self.chars.rstrip())
+    def strip(self, chars: str = TRIM) -> _Text:
+        start = len(self.chars) - len(self.chars.lstrip(chars))
+        end = len(self.chars.rstrip(chars))
         return self[start:end] if end > start else _Text("", self.lines[start:start + 1])
 
     def find(self, sub: str, start: int = 0) -> int:
@@ -97,16 +97,16 @@ class QuestionReader:
     """One question's lines as a :class:`Question` (Moodle's readquestion, with lines)."""
 
     def __init__(self, lines: list[tuple[int, str]], category: str, idnumber: str) -> None:
-        self.text = unescape(lines).strip()
+        self.text = unescape(lines).strip(TRIM)
         self.q = Question(qtype="", line=lines[0][0], category=category, idnumber=idnumber)
         self.format = "moodle"
 
     def markdown(self, piece: _Text, default: str | None = None) -> str:
-        text = piece.decoded().strip()
+        text = piece.decoded().strip(TRIM)
         fmt = default or self.format
-        match = _FORMAT.match(piece.strip().chars)
+        match = _FORMAT.match(piece.strip(TRIM).chars)
         if match:
-            fmt, text = match.group(1), piece.strip().chars[match.end():].translate(_DECODE).strip()
+            fmt, text = match.group(1), piece.strip(TRIM).chars[match.end():].translate(_DECODE).strip(TRIM)
         converted = to_markdown(text, fmt)
         self.q.notes.extend(f"{what} dropped" for what in converted.dropped)
         return converted.text
@@ -120,14 +120,14 @@ class QuestionReader:
             return self.q
         self._check_braces(text, opening, closing)
         after = text[closing + 1:]
-        stem = text[:opening].chars + ("_____" + after.chars if after.chars.strip() else "")
+        stem = text[:opening].chars + ("_____" + after.chars if after.chars.strip(TRIM) else "")
         self.q.text = self._question_text(_Text(stem, text.lines[:opening] + [text.line(opening)] * 5
-                                                + (after.lines if after.chars.strip() else [])))
-        answers = text[opening + 1:closing].strip()
+                                                + (after.lines if after.chars.strip(TRIM) else [])))
+        answers = text[opening + 1:closing].strip(TRIM)
         general = answers.chars.rfind("####")
         if general >= 0:
             self.q.general_feedback = self.markdown(answers[general + 4:])
-            answers = answers[:general].strip()
+            answers = answers[:general].strip(TRIM)
         self._answers(answers, text.line(opening))
         return self.q
 
@@ -138,7 +138,7 @@ class QuestionReader:
         if end < 0:
             raise GiftError("the question name opened by '::' is not closed by '::'", text.line())
         self.q.name = " ".join(text[2:end].decoded().split())
-        return text[end + 2:].strip()
+        return text[end + 2:].strip(TRIM)
 
     def _question_text(self, text: _Text) -> str:
         match = _FORMAT.match(text.chars)
@@ -172,7 +172,7 @@ class QuestionReader:
         elif "=" in chars and "->" in chars:
             self.q.qtype = "match"
             self._pairs(answers, line)
-        elif chars.split("#", 1)[0].strip() in _TRUE_FALSE:
+        elif chars.split("#", 1)[0].strip(TRIM) in _TRUE_FALSE:
             self.q.qtype = "truefalse"
             self._true_false(answers)
         else:
@@ -181,7 +181,7 @@ class QuestionReader:
 
     def _weighted(self, piece: _Text, marker: str, default: float) -> tuple[float, _Text]:
         """An answer's weight (``%50%`` after the marker) and the rest of it."""
-        piece = piece.strip()
+        piece = piece.strip(TRIM)
         match = _WEIGHT.match(piece.chars)
         if match:
             return float(Decimal(match.group(1)) / 100), piece[match.end():]
@@ -197,7 +197,7 @@ class QuestionReader:
 
     def _choices(self, answers: _Text, line: int) -> None:
         for marker, piece in answers.split("~="):
-            if marker or piece.chars.strip():
+            if marker or piece.chars.strip(TRIM):
                 fraction, rest = self._weighted(piece, marker, 0.0)
                 self.q.answers.append(self._answer(rest, fraction))
         if len(self.q.answers) < 2:
@@ -205,28 +205,28 @@ class QuestionReader:
 
     def _short_answers(self, answers: _Text, line: int) -> None:
         for marker, piece in answers.split("="):
-            if marker or piece.chars.strip():
+            if marker or piece.chars.strip(TRIM):
                 fraction, rest = self._weighted(piece, "=", 1.0)
                 answer = self._answer(rest, fraction)
-                answer.text = rest.chars.partition("#")[0].translate(_DECODE).strip()
+                answer.text = rest.chars.partition("#")[0].translate(_DECODE).strip(TRIM)
                 self.q.answers.append(answer)
         if not self.q.answers:
             raise GiftError("a short-answer question needs an answer", line)
 
     def _pairs(self, answers: _Text, line: int) -> None:
         for marker, piece in answers.split("="):
-            if not marker and not piece.chars.strip():
+            if not marker and not piece.chars.strip(TRIM):
                 continue
             arrow = piece.find("->")
             if arrow < 0:
                 raise GiftError("a matching answer needs '->' between the prompt and its answer", piece.line())
-            self.q.pairs.append((self.markdown(piece[:arrow]), piece[arrow + 2:].decoded().strip()))
+            self.q.pairs.append((self.markdown(piece[:arrow]), piece[arrow + 2:].decoded().strip(TRIM)))
         if len(self.q.pairs) < 2:
             raise GiftError("a matching question needs at least two pairs", line)
 
     def _true_false(self, answers: _Text) -> None:
         parts = answers.chars.split("#", 2)
-        self.q.correct = _TRUE_FALSE[parts[0].strip()]
+        self.q.correct = _TRUE_FALSE[parts[0].strip(TRIM)]
         offsets = [0]
         for part in parts[:-1]:
             offsets.append(offsets[-1] + len(part) + 1)
@@ -239,12 +239,12 @@ class QuestionReader:
         tilde = answers.find("~")
         wrong: Answer | None = None
         if tilde >= 0:  # feedback for any other answer: Moodle stores it as the answer '*' at 0%
-            feedback = answers[tilde + 1:].strip()
+            feedback = answers[tilde + 1:].strip(TRIM)
             feedback = feedback[1:] if feedback.chars.startswith("#") else feedback
             wrong = Answer("*", 0.0, self.markdown(feedback), line=answers.line(tilde))
             answers = answers[:tilde]
         for marker, piece in answers.split("="):
-            if marker or piece.chars.strip():
+            if marker or piece.chars.strip(TRIM):
                 fraction, rest = self._weighted(piece, "=", 1.0)
                 answer = self._answer(rest, fraction)
                 answer.text, answer.tolerance = self._number(rest.chars.partition("#")[0].translate(_DECODE),
@@ -258,7 +258,7 @@ class QuestionReader:
     @staticmethod
     def _number(text: str, line: int) -> tuple[str, float]:
         """``value``, ``value:error`` or ``low..high`` as (value, absolute tolerance)."""
-        text = text.strip()
+        text = text.strip(TRIM)
         if text == "*":
             return "*", 0.0
         if ".." in text[1:]:
@@ -273,7 +273,7 @@ class QuestionReader:
         number, tolerance = parse_number(value), parse_number(error) if error else Decimal(0)
         if number is None or tolerance is None:
             raise GiftError(f"{text!r} is not a number (write 1822, 1822:2 or 3.141..3.142)", line)
-        return value.strip(), abs(float(tolerance))
+        return value.strip(TRIM), abs(float(tolerance))
 
 
 def blocks(text: str) -> list[tuple[list[tuple[int, str]], list[str]]]:
@@ -281,8 +281,9 @@ def blocks(text: str) -> list[tuple[list[tuple[int, str]], list[str]]]:
     blocks: list[tuple[list[tuple[int, str]], list[str]]] = []
     lines: list[tuple[int, str]] = []
     comments: list[str] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
+    # only \n ends a line (as PHP's file() reads it): str.splitlines would also break at \x85, \u2028...
+    for number, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
+        line = raw.strip(TRIM)
         if line.startswith("//"):
             if not lines:
                 comments.append(line)

@@ -7,9 +7,13 @@ question is a few lines with no blank line inside. What GIFT has no syntax for i
 
 from __future__ import annotations
 
+import re
+
 from assessments.interop._moodle_model import Question, percent
 
 __all__ = ["one_line", "write_question"]
+
+_FORMAT_PREFIX = re.compile(r"^\[(moodle|html|plain|markdown)\]")
 
 
 def _escape(text: str) -> str:
@@ -20,28 +24,35 @@ def _escape(text: str) -> str:
     return out.replace("\r", "").replace("\n", "\\n")
 
 
+def _rich(text: str) -> str:
+    """A text GIFT reads with a format (options, prompts, feedback): one that itself starts like a
+    format marker gets an explicit ``[markdown]`` first, so its own stays text."""
+    return ("[markdown]" if _FORMAT_PREFIX.match(text) else "") + _escape(text)
+
+
 def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
 def _feedback(text: str) -> str:
-    return f"#{_escape(text)}" if text else ""
+    return f"#{_rich(text)}" if text else ""
 
 
 def _general(question: Question) -> str:
-    return f"\t####{_escape(question.general_feedback)}\n" if question.general_feedback else ""
+    return f"\t####{_rich(question.general_feedback)}\n" if question.general_feedback else ""
 
 
 def _choices(question: Question) -> str:
     lines = []
     for answer in question.answers:
+        weight = f"%{percent(answer.fraction)}%" if answer.text.startswith("%") else ""  # not read as a weight
         if answer.fraction == 1 and question.single:
-            marker = "="
-        elif answer.fraction == 0 and not answer.text.startswith("%"):
-            marker = "~"
+            marker = "=" + weight
+        elif answer.fraction == 0:
+            marker = "~" + weight
         else:
             marker = f"~%{percent(answer.fraction)}%"
-        lines.append(f"\t{marker}{_escape(answer.text)}{_feedback(answer.feedback)}\n")
+        lines.append(f"\t{marker}{_rich(answer.text)}{_feedback(answer.feedback)}\n")
     return "{\n" + "".join(lines) + _general(question) + "}"
 
 
@@ -53,7 +64,7 @@ def _true_false(question: Question) -> str:
         body += _feedback(wrong) or "#"
     if right:
         body += _feedback(right)
-    general = f"####{_escape(question.general_feedback)}" if question.general_feedback else ""
+    general = f"####{_rich(question.general_feedback)}" if question.general_feedback else ""
     return "{" + body + general + "}"
 
 
@@ -68,12 +79,12 @@ def _short_answers(question: Question) -> str:
 
 
 def _pairs(question: Question) -> str:
-    lines = [f"\t={_escape(prompt)} -> {_escape(answer)}\n" for prompt, answer in question.pairs]
+    lines = [f"\t={_rich(prompt)} -> {_escape(answer)}\n" for prompt, answer in question.pairs]
     return "{\n" + "".join(lines) + _general(question) + "}"
 
 
 def _essay(question: Question) -> str:
-    general = f"####{_escape(question.general_feedback)}" if question.general_feedback else ""
+    general = f"####{_rich(question.general_feedback)}" if question.general_feedback else ""
     return "{" + general + "}"
 
 

@@ -20,6 +20,7 @@ from engine.items.metadata import SLUG, split_path
 
 __all__ = [
     "GRADE_TOLERANCE",
+    "TRIM",
     "Answer",
     "Ids",
     "Question",
@@ -40,6 +41,8 @@ GRADES = (1.0, 0.0, -1.0, *_POSITIVE, *(-g for g in _POSITIVE))
 GRADE_TOLERANCE = 0.00001
 """Moodle's match_grade_options(): a fraction within this of an allowed grade is that grade."""
 
+TRIM = " \t\n\r\0\x0b"
+"""What PHP's trim() removes, and so what Moodle's importers trim from a text (not every Unicode space)."""
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _CONTEXTS = ("$course$", "$module$", "$system$", "$cat$", "$coursecategory$")
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import ClassVar
 
+from assessments.interop._moodle_model import TRIM
+
 __all__ = ["Converted", "plain_words", "template_safe", "to_markdown"]
 
 FORMATS = {
@@ -212,9 +214,9 @@ def to_markdown(text: str, text_format: str) -> Converted:
     """``text`` in Moodle's ``text_format`` as Assay Markdown (unknown formats read as HTML, as Moodle does)."""
     kind = FORMATS.get(text_format.strip().lower(), "html")
     if kind == "markdown":
-        converted = Converted(text.strip())
+        converted = Converted(text.strip(TRIM))
     elif kind == "plain" or (kind == "moodle" and not _HTML_HINT.search(text)):
-        converted = Converted(_math(text.strip()))
+        converted = Converted(_math(text.strip(TRIM)))
     else:
         converted = _from_html(text, keep_newlines=kind == "moodle")
         converted.text = _math(converted.text)

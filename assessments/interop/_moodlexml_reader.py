@@ -18,7 +18,7 @@ from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, Ext
 from defusedxml.sax import make_parser
 
 from assessments.interop._moodle_cloze import cloze_faults
-from assessments.interop._moodle_model import Answer, Question
+from assessments.interop._moodle_model import TRIM, Answer, Question
 from assessments.interop._moodle_text import to_markdown
 from assessments.interop.base import Problem
 
@@ -63,7 +63,7 @@ class Node:
         if node.children and node.tag == "text":
             raise XmlError(f"<{node.children[0].tag}> inside <text>: write HTML escaped or inside <![CDATA[ ]]>",
                            node.children[0].line)
-        return "".join(node.parts).strip()
+        return "".join(node.parts).strip(TRIM)
 
 
 class _TreeBuilder(ContentHandler):

@@ -60,7 +60,7 @@ class GiftFormat:
             if first.startswith("$CATEGORY:"):
                 if len(lines) > 1:
                     result.problems.append(Problem(filename, lines[1][0], "leave a blank line after $CATEGORY:"))
-                category = category_value(unescape([(number, first[10:])]).decoded().strip())
+                category = category_value(unescape([(number, first[10:])]).decoded())
                 continue
             questions += 1
             reader = QuestionReader(lines, category, idnumber_of(comments))

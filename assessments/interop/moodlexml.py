@@ -20,6 +20,7 @@ export imports back to the same items.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET  # only to write XML; all parsing goes through defusedxml
 
 from assessments.interop._moodle_export import question_of
@@ -30,6 +31,9 @@ from assessments.interop._moodlexml_writer import category_element, question_ele
 from assessments.interop.base import Exported, ExportItem, Imported, Problem
 
 __all__ = ["MOODLE_XML", "MoodleXmlFormat", "parse_xml"]
+
+_UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 has no place for (ElementTree would write them and break the file)."""
 
 
 class MoodleXmlFormat:
@@ -88,7 +92,8 @@ class MoodleXmlFormat:
     def export_items(self, items: list[ExportItem], *, title: str) -> Exported:
         notes: list[str] = []
         quiz = ET.Element("quiz")
-        quiz.append(ET.Comment(f" {' '.join(title.split())}: exported from Assay; texts are Markdown "))
+        comment = " ".join(title.split()).replace("--", "- -")  # '--' may not appear in an XML comment
+        quiz.append(ET.Comment(f" {comment}: exported from Assay; texts are Markdown "))
         current = ""
         for entry in items:
             question, found = question_of(entry)
@@ -101,6 +106,9 @@ class MoodleXmlFormat:
             quiz.append(question_element(question, entry.key, notes))
         ET.indent(quiz, space="  ")
         body = ET.tostring(quiz, encoding="unicode", short_empty_elements=False)  # <text></text>, as Moodle writes
+        body, dropped = _UNWRITABLE.subn("", body)
+        if dropped:
+            notes.append(f"{dropped} control character(s) that XML cannot hold were dropped")
         content = f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'.encode()
         return Exported(content=content, media_type="application/xml",
                         filename=f"{slugify(title) or 'assay'}.moodle.xml", notes=notes)

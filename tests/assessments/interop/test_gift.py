@@ -6,6 +6,7 @@ The inputs are Moodle's examples file and GIFT import fixtures, read from the sh
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,7 @@ def test_category_fixture_html_and_escapes(corpora: Path) -> None:
 @pytest.mark.parametrize("name", GIFT_FILES)
 def test_every_imported_definition_is_a_sound_item(corpora: Path, name: str) -> None:
     for definition in read(corpora, name).definitions:
+        assert json.loads(json.dumps(definition)) == definition  # plain data, as the bank stores it
         item = parse_item(definition)
         assert variant_problems(item) == ([], 1), definition["id"]
 

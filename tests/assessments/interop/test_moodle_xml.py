@@ -6,6 +6,7 @@ exact outcome stated: the items and their types, or the problems and their lines
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,7 @@ def test_fixture_outcome(corpora: Path, name: str) -> None:
 @pytest.mark.parametrize("name", sorted(FIXTURES))
 def test_every_imported_definition_is_a_sound_item(corpora: Path, name: str) -> None:
     for definition in read(corpora, name).definitions:
+        assert json.loads(json.dumps(definition)) == definition  # plain data, as the bank stores it
         assert variant_problems(parse_item(definition)) == ([], 1), definition["id"]
 
 
