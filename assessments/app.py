@@ -7,6 +7,8 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
@@ -21,6 +23,8 @@ from assessments.courses.endpoints import router as courses_router
 from assessments.db import Database, session_scope
 from assessments.grading.endpoints import router as grading_router
 from assessments.jobs import work
+from assessments.lti.endpoints import api as lti_api_router
+from assessments.lti.endpoints import router as lti_router
 from assessments.models import utcnow
 from assessments.quizzes.endpoints import router as quizzes_router
 from assessments.reports.endpoints import router as reports_router
@@ -31,6 +35,12 @@ from assessments.web.teaching import router as teaching_router
 from assessments.web.templating import STATIC, error_page
 
 log = logging.getLogger("assay")
+
+THREADS = 64
+"""The thread pool that runs synchronous endpoints."""
+SQLITE_SESSIONS = 24
+POSTGRES_SESSIONS = 36
+"""Requests holding a database session at once (PostgreSQL: within the engine's pool of 40)."""
 
 API_DESCRIPTION = """Assay's REST API, version 1. Authenticate with `POST /api/v1/auth/token` (a
 bearer token that expires) or a personal API token (`POST /api/v1/auth/tokens`). Errors have the
@@ -57,6 +67,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync endpoints run in AnyIO's thread pool; keep more threads than database sessions.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+        app.state.db_gate = anyio.Semaphore(SQLITE_SESSIONS if database.is_sqlite else POSTGRES_SESSIONS)
         stop = threading.Event()
         threads = []
         if sweeper:
@@ -81,7 +94,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     errors.install(app)
     app.state.error_page = error_page
     for router in (auth_router, courses_router, bank_router, quizzes_router, attempts_router,
-                   grading_router, reports_router, pages_router, instructor_router, teaching_router):
+                   grading_router, reports_router, pages_router, instructor_router, teaching_router,
+                   lti_api_router, lti_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

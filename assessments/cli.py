@@ -287,3 +287,62 @@ def _demo(settings: Any) -> None:
 
 def main() -> None:  # pragma: no cover - the console script
     app()
+
+
+# --- LTI 1.3 ------------------------------------------------------------------------------------
+
+lti_app = typer.Typer(help="LTI 1.3: platform registrations, signing keys, rosters.", no_args_is_help=True)
+app.add_typer(lti_app, name="lti")
+
+
+@lti_app.command("register")
+def lti_register(
+    issuer: Annotated[str, typer.Option(help="The platform's issuer (iss).")],
+    client_id: Annotated[str, typer.Option(help="The client_id the platform gave Assay.")],
+    deployment_id: Annotated[list[str], typer.Option(help="A deployment id (repeat for several).")],
+    auth_login_url: Annotated[str, typer.Option(help="The platform's OIDC authorisation endpoint.")],
+    auth_token_url: Annotated[str, typer.Option(help="The platform's OAuth 2 token endpoint.")],
+    jwks_url: Annotated[str, typer.Option(help="The platform's public key set.")],
+) -> None:
+    """Register a platform (an LMS) that may launch Assay."""
+    from pydantic import ValidationError
+
+    from assessments.db import session_scope
+    from assessments.errors import DomainError
+    from assessments.lti.schemas import RegistrationCreate
+    from assessments.lti.service import register
+    from assessments.models import utcnow
+
+    try:
+        body = RegistrationCreate(issuer=issuer, client_id=client_id, deployment_ids=deployment_id,
+                                  auth_login_url=auth_login_url, auth_token_url=auth_token_url,
+                                  jwks_url=jwks_url)
+    except ValidationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _upgrade()
+    try:
+        with session_scope(_database()) as session:
+            platform = register(session, body, utcnow())
+            typer.echo(f"registered {platform.issuer} (client_id {platform.client_id}, id {platform.id})")
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@lti_app.command("rotate-key")
+def lti_rotate_key(
+    grace_days: Annotated[float, typer.Option(min=0, help="How long the old key stays published.")] = 7,
+) -> None:
+    """Make a new signing key; the old one stays in /lti/jwks for the grace period."""
+    from datetime import timedelta
+
+    from assessments.db import session_scope
+    from assessments.lti.keys import rotate
+    from assessments.models import utcnow
+
+    _upgrade()
+    with session_scope(_database()) as session:
+        key = rotate(session, utcnow(), timedelta(days=grace_days))
+        typer.echo(f"signing with key {key.kid}; older keys stay published for {grace_days:g} day(s)")
+

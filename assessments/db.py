@@ -45,6 +45,8 @@ class Database:
         options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite:
             options["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000}
+            if url.removeprefix("sqlite://").strip("/") not in ("", ":memory:"):
+                options.update(pool_size=24, max_overflow=8)  # as many as the app lets hold a session
         else:
             options.update(pool_size=20, max_overflow=20)
         options.update(engine_options)

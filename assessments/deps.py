@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -10,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from assessments.auth.tokens import ALL_SCOPES, PERSONAL_PREFIX, Scope, hash_token, read_access_token
 from assessments.config import Settings
@@ -18,8 +20,26 @@ from assessments.models import ApiToken, Role, User, utcnow
 from assessments.web.security import CSRF_HEADER, SAFE_METHODS, check_csrf
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    yield from request.app.state.database.session()
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session, committed when the endpoint has succeeded, before the reply is sent.
+
+    An acknowledged write is therefore committed (``scope="function"`` below: the default runs
+    this teardown after the response). A gate bounds how many requests hold a database session at
+    once, below the thread pool's size: a request waiting for SQLite's write lock holds a thread,
+    and the request that holds the lock must still find a thread to commit.
+    """
+    database = request.app.state.database
+    gate = getattr(request.app.state, "db_gate", None)
+    async with gate if gate is not None else nullcontext():
+        session = database.sessions()
+        try:
+            yield session
+            await run_in_threadpool(session.commit)
+        except BaseException:
+            await run_in_threadpool(session.rollback)
+            raise
+        finally:
+            await run_in_threadpool(session.close)
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -32,7 +52,7 @@ def get_now() -> datetime:
     return utcnow()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 NowDep = Annotated[datetime, Depends(get_now)]
 

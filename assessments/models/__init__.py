@@ -4,6 +4,7 @@ from assessments.models.attempts import Attempt, AttemptState, QuestionAttempt, 
 from assessments.models.bank import Concept, Item, ItemConcept, ItemLink, ItemTag, ItemVersion
 from assessments.models.base import Base, utcnow
 from assessments.models.jobs import Job, JobState
+from assessments.models.lti import LtiContext, LtiKey, LtiNonce, LtiPlatform, LtiResourceLink, LtiScoreTarget
 from assessments.models.quizzes import Quiz
 from assessments.models.users import ApiToken, Course, CourseRole, Enrolment, Role, User
 
@@ -23,6 +24,12 @@ __all__ = [
     "ItemVersion",
     "Job",
     "JobState",
+    "LtiContext",
+    "LtiKey",
+    "LtiNonce",
+    "LtiPlatform",
+    "LtiResourceLink",
+    "LtiScoreTarget",
     "QuestionAttempt",
     "Quiz",
     "Role",

@@ -268,6 +268,9 @@ def _definition(key: str, **changes: Any) -> dict[str, Any]:
 
 
 NEW_ITEM = _definition("short", id="authorization-matrix-item", title="A new item")
+LTI_PLATFORM = {"issuer": "https://lms.example.edu", "client_id": "assay", "deployment_ids": ["1"],
+                "auth_login_url": "https://lms.example.edu/auth", "auth_token_url": "https://lms.example.edu/token",
+                "jwks_url": "https://lms.example.edu/jwks"}
 ANSWER = {"response": {"answer": "99"}, "seq": 0}
 WEB_ANSWER = {"s1-present": "1", "s1-answer": "99", "s1-seq": "0"}
 L = LOGIN
@@ -336,6 +339,13 @@ MATRIX = [
     row("GET", "/api/v1/items/{key}/statistics",                   401, 200, 200, 403, 403, 200, 403),
     # Jobs: any instructor may ask how one is going (there is no job 0: not found).
     row("GET", "/api/v1/jobs/{job_id}",                            401, 404, 404, 403, 403, 404, 403),
+    # LTI: registrations are the administrators'; the platform-facing routes need no credentials
+    # (an empty login or launch is refused as such), the deep linking picker needs a pending request.
+    row("POST", "/api/v1/lti/registrations",                       401, 201, 403, 403, 403, 403, 403,
+        admin_scope=True, request=lambda s: {"json": LTI_PLATFORM}),
+    row("GET", "/api/v1/lti/registrations",                        401, 200, 403, 403, 403, 403, 403,
+        admin_scope=True),
+    row("GET", "/lti/jwks", 200, public=True),
     row("GET", "/healthz", 200, public=True),
     row("GET", "/openapi.json", 200, public=True),
     row("GET", "/docs", 200, public=True),
@@ -375,6 +385,12 @@ MATRIX = [
         request=form()),
     web("GET", "/quizzes/{quiz_id}/statistics",                   L,   200,  200,  403,  403,  404,  404),
     web("GET", "/static", 200, public=True, example="/static/assay.css"),
+    web("GET", "/lti/login", 400, public=True),
+    web("POST", "/lti/login", 400, public=True, request=form()),
+    web("POST", "/lti/launch", 400, public=True, request=form()),
+    web("GET", "/lti/deep-link",                                  L,   404,  404,  404,  404,  404,  404),
+    web("POST", "/lti/deep-link",                                 L,   404,  404,  404,  404,  404,  404,
+        request=form(quiz_id="1")),
 ]
 
 

@@ -1,0 +1,91 @@
+"""Every LTI query."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assessments.models import (
+    Course,
+    CourseRole,
+    Enrolment,
+    LtiContext,
+    LtiNonce,
+    LtiPlatform,
+    LtiResourceLink,
+    LtiScoreTarget,
+    Quiz,
+    User,
+)
+
+
+def platforms(session: Session) -> list[LtiPlatform]:
+    return list(session.scalars(select(LtiPlatform).order_by(LtiPlatform.id)))
+
+
+def platforms_of_issuer(session: Session, issuer: str) -> list[LtiPlatform]:
+    return list(session.scalars(select(LtiPlatform).where(LtiPlatform.issuer == issuer).order_by(LtiPlatform.id)))
+
+
+def platform(session: Session, issuer: str, client_id: str) -> LtiPlatform | None:
+    return session.scalars(select(LtiPlatform).where(LtiPlatform.issuer == issuer,
+                                                     LtiPlatform.client_id == client_id)).first()
+
+
+def usable_nonce(session: Session, nonce: str, platform_id: int, now: datetime) -> LtiNonce | None:
+    """The login's nonce if it is this platform's, unused and unexpired (locked: used once)."""
+    return session.scalars(select(LtiNonce).where(
+        LtiNonce.nonce == nonce, LtiNonce.platform_id == platform_id, LtiNonce.used_at.is_(None),
+        LtiNonce.expires_at > now).with_for_update()).first()
+
+
+def user_by_subject(session: Session, subject: str) -> User | None:
+    return session.scalars(select(User).where(User.lti_subject == subject)).first()
+
+
+def context(session: Session, platform_id: int, context_id: str) -> LtiContext | None:
+    return session.scalars(select(LtiContext).where(LtiContext.platform_id == platform_id,
+                                                    LtiContext.context_id == context_id)).first()
+
+
+def course_by_slug(session: Session, slug: str) -> Course | None:
+    return session.scalars(select(Course).where(Course.slug == slug)).first()
+
+
+def enrolment(session: Session, course_id: int, user_id: int) -> Enrolment | None:
+    return session.scalars(select(Enrolment).where(Enrolment.course_id == course_id,
+                                                   Enrolment.user_id == user_id)).first()
+
+
+def resource_link(session: Session, platform_id: int, resource_link_id: str) -> LtiResourceLink | None:
+    return session.scalars(select(LtiResourceLink).where(LtiResourceLink.platform_id == platform_id,
+                                                         LtiResourceLink.resource_link_id == resource_link_id)).first()
+
+
+def quizzes_of(session: Session, course_id: int) -> list[Quiz]:
+    return list(session.scalars(select(Quiz).where(Quiz.course_id == course_id).order_by(Quiz.id)))
+
+
+def score_target(session: Session, link_id: int, user_id: int) -> LtiScoreTarget | None:
+    return session.scalars(select(LtiScoreTarget).where(LtiScoreTarget.link_id == link_id,
+                                                        LtiScoreTarget.user_id == user_id)).first()
+
+
+def score_targets_for(session: Session, quiz_id: int, user_id: int) -> list[LtiScoreTarget]:
+    """Where a student's grade at a quiz goes back to: every link to the quiz they launched."""
+    return list(session.scalars(
+        select(LtiScoreTarget).join(LtiResourceLink, LtiResourceLink.id == LtiScoreTarget.link_id)
+        .where(LtiResourceLink.quiz_id == quiz_id, LtiScoreTarget.user_id == user_id)
+        .order_by(LtiScoreTarget.id)))
+
+
+def all_score_targets(session: Session) -> list[LtiScoreTarget]:
+    return list(session.scalars(select(LtiScoreTarget).order_by(LtiScoreTarget.id)))
+
+
+def student_enrolments(session: Session, course_id: int) -> dict[int, Enrolment]:
+    rows = session.scalars(select(Enrolment).where(Enrolment.course_id == course_id,
+                                                   Enrolment.role == CourseRole.STUDENT))
+    return {row.user_id: row for row in rows}

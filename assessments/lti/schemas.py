@@ -1,0 +1,31 @@
+"""Request and response bodies of the LTI registration API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+
+class RegistrationCreate(BaseModel):
+    """A platform as its administrator describes it to Assay."""
+
+    issuer: str = Field(min_length=1, max_length=255)
+    client_id: str = Field(min_length=1, max_length=255)
+    deployment_ids: list[str] = Field(min_length=1)
+    auth_login_url: AnyHttpUrl
+    auth_token_url: AnyHttpUrl
+    jwks_url: AnyHttpUrl
+
+
+class RegistrationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    issuer: str
+    client_id: str
+    deployment_ids: list[str]
+    auth_login_url: str
+    auth_token_url: str
+    jwks_url: str
+    created_at: datetime
