@@ -1,0 +1,185 @@
+"""QTI items in: one item file or a content package, to Assay definitions, all or nothing.
+
+Each item is parsed safely (:mod:`.safexml`), checked for what Assay can hold (one interaction of
+a supported kind, no template processing) and read by the reader of its interaction into a plain
+definition: fixed numbers, its identifier as a slug ``id``, its manifest keywords as tags. Every
+definition is then validated exactly as the bank will (the item models, then its variant checks),
+so a problem surfaces here with its file and line rather than later without them. Any problem
+rejects the whole import: ``Imported`` then holds the problems and no definitions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from assessments.interop.base import Imported, Problem
+from assessments.interop.qti.package import PackageProblem, read_package
+from assessments.interop.qti.read_choice import read_choice, read_inline_choice
+from assessments.interop.qti.read_order import read_match, read_order
+from assessments.interop.qti.read_text import read_extended_text, read_text_entry
+from assessments.interop.qti.reading import ImportProblem, ItemContext
+from assessments.interop.qti.safexml import Document, XmlProblem, parse
+from assessments.interop.qti.values import Unsupported
+from engine.content.checker import variant_problems
+from engine.content.loader import definition_problems
+from engine.items.metadata import SLUG
+
+__all__ = ["READERS", "import_items", "read_document"]
+
+READERS: dict[str, Callable[[ItemContext], dict[str, Any]]] = {
+    "choiceInteraction": read_choice,
+    "inlineChoiceInteraction": read_inline_choice,
+    "textEntryInteraction": read_text_entry,
+    "extendedTextInteraction": read_extended_text,
+    "orderInteraction": read_order,
+    "matchInteraction": read_match,
+}
+_ZIP_MAGIC = b"PK\x03\x04"
+_FACET = re.compile(r"^([a-z][a-z0-9_]*)\s*:\s*(.+)$")
+
+
+@dataclass
+class Source:
+    """One item file to read: where it is (for messages) and what the manifest says of it."""
+
+    file: str
+    data: bytes
+    keywords: list[str] = field(default_factory=list)
+    title: str | None = None
+    listed: bool = True
+    """False for a loose XML file in a zip without a manifest (skipped when it is not an item)."""
+
+
+def slug(identifier: str) -> str:
+    """A QTI identifier as an Assay id: lower case, runs of anything else as one ``-``."""
+    text = re.sub(r"[^a-z0-9]+", "-", identifier.lower()).strip("-")
+    return text if text and SLUG.match(text) else "qti-item"
+
+
+def _interactions(body: Element) -> list[Element]:
+    return [e for e in body.iter() if isinstance(e.tag, str) and e.tag.endswith("Interaction")]
+
+
+def _metadata(definition: dict[str, Any], keywords: list[str], notes: list[str]) -> None:
+    tags: dict[str, list[str]] = {}
+    concepts: list[str] = []
+    for keyword in keywords:
+        match = _FACET.match(keyword)
+        facet, value = (match.group(1), match.group(2).strip()) if match else ("keyword", keyword)
+        if facet == "concept" and SLUG.match(value):
+            concepts.append(value)
+        elif any(not part.strip() for part in value.split(">")):
+            notes.append(f"keyword {keyword!r} is not a tag value (an empty level) and was dropped")
+        elif value not in tags.setdefault(facet, []):
+            tags[facet].append(value)
+    if tags:
+        definition["tags"] = tags
+    if concepts:
+        definition["concepts"] = concepts
+
+
+def read_document(document: Document, keywords: list[str], title: str | None) -> tuple[dict[str, Any], list[str]]:
+    """One parsed item as a definition and notes; :class:`ImportProblem` when Assay cannot hold it."""
+    root = document.root
+    if root.tag != "assessmentItem":
+        raise ImportProblem(f"not a QTI item: the document is a <{root.tag}>", root)
+    if not document.version:
+        raise ImportProblem("not a QTI 2.x or 3.0 item (unknown namespace)", root)
+    body = next((e for e in root if e.tag == "itemBody"), None)
+    found = _interactions(body) if body is not None else []
+    if not found:
+        raise ImportProblem("the item has no interaction", body if body is not None else root)
+    unsupported = [e for e in found if e.tag not in READERS]
+    if unsupported:
+        first = unsupported[0]
+        raise ImportProblem(f"the {first.tag} at line {document.line(first)} is not supported: Assay imports "
+                            "choice, inline choice, text entry, extended text, order and match interactions", first)
+    if len(found) > 1:
+        names = ", ".join(f"{e.tag} (line {document.line(e)})" for e in found)
+        raise ImportProblem(f"the item has {len(found)} interactions ({names}); an Assay item takes one "
+                            "response", found[1])
+    template = next((e for e in root if e.tag == "templateProcessing"), None)
+    if template is not None:
+        raise ImportProblem("the item draws random values with QTI template processing; Assay imports fixed "
+                            "items (author the numbers as Assay parameters instead)", template)
+    context = ItemContext(document, found[0])
+    if root.get("adaptive") == "true":
+        context.notes.append("an adaptive item: imported with its first attempt's scoring and feedback "
+                             "(a quiz's interactive behaviour gives tries in Assay)")
+    definition = READERS[found[0].tag](context)
+    identifier = root.get("identifier", "")
+    head: dict[str, Any] = {"id": slug(identifier),
+                            "title": (root.get("title") or title or identifier or "QTI item").strip()[:300]}
+    _metadata(head, keywords, context.notes)
+    if not definition.get("stem", "").strip():
+        definition["stem"] = escape_title(head["title"])
+    return {**head, **definition}, context.notes
+
+
+def escape_title(title: str) -> str:
+    from assessments.interop.qti.markup_in import escape
+
+    return escape(title)
+
+
+def _sources(data: bytes, filename: str) -> list[Source]:
+    if data[:4] != _ZIP_MAGIC:
+        return [Source(filename, data)]
+    items = read_package(data, filename)
+    listed = any(item.keywords or item.title for item in items)
+    return [Source(f"{filename}/{item.path}", item.data, item.keywords, item.title, listed or True)
+            for item in items]
+
+
+def _validated(definition: dict[str, Any], file: str, line: int) -> list[Problem]:
+    item, found = definition_problems(definition)
+    if item is not None:
+        found, _ = variant_problems(item)
+    return [Problem(file, line, f"the imported item does not check: {'.'.join(map(str, path))}: {message}"
+                    if path else f"the imported item does not check: {message}") for path, message in found]
+
+
+def import_items(data: bytes, filename: str) -> Imported:
+    """Definitions from a QTI item file or package; no definitions at all if anything is wrong."""
+    try:
+        sources = _sources(data, filename)
+    except PackageProblem as exc:
+        return Imported(problems=[Problem(exc.file or filename, exc.line, str(exc))])
+    definitions: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    notes: list[str] = []
+    ids: dict[str, str] = {}
+    for source in sources:
+        try:
+            document = parse(source.data)
+        except XmlProblem as exc:
+            problems.append(Problem(source.file, exc.line, str(exc)))
+            continue
+        try:
+            definition, item_notes = read_document(document, source.keywords, source.title)
+        except ImportProblem as exc:
+            problems.append(Problem(source.file, document.line(exc.element) or 1, str(exc)))
+            continue
+        except Unsupported as exc:
+            problems.append(Problem(source.file, exc.line or 1, str(exc)))
+            continue
+        identifier = definition["id"]
+        if identifier in ids:
+            n = 2
+            while f"{identifier}-{n}" in ids:
+                n += 1
+            definition["id"] = f"{identifier}-{n}"
+            item_notes.append(f"id {identifier!r} is taken by {ids[identifier]}; this item is {definition['id']!r}")
+        ids[definition["id"]] = source.file
+        problems.extend(_validated(definition, source.file, document.line(document.root) or 1))
+        notes.extend(f"{source.file}: {note}" for note in item_notes)
+        definitions.append(definition)
+    if not sources:
+        problems.append(Problem(filename, 0, "the package holds no QTI items"))
+    if problems:
+        return Imported(problems=problems, notes=notes)
+    return Imported(definitions=definitions, notes=notes)
