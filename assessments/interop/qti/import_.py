@@ -17,12 +17,14 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from assessments.interop.base import Imported, Problem
+from assessments.interop.qti.markup_in import escape
 from assessments.interop.qti.package import PackageProblem, read_package
 from assessments.interop.qti.read_choice import read_choice, read_inline_choice
 from assessments.interop.qti.read_order import read_match, read_order
 from assessments.interop.qti.read_text import read_extended_text, read_text_entry
-from assessments.interop.qti.reading import ImportProblem, ItemContext
+from assessments.interop.qti.reading import ImportProblem, ItemContext, declarations_of
 from assessments.interop.qti.safexml import Document, XmlProblem, parse
+from assessments.interop.qti.templates import SEED, instantiate, printed
 from assessments.interop.qti.values import Unsupported
 from engine.content.checker import variant_problems
 from engine.content.loader import definition_problems
@@ -102,11 +104,14 @@ def read_document(document: Document, keywords: list[str], title: str | None) ->
         names = ", ".join(f"{e.tag} (line {document.line(e)})" for e in found)
         raise ImportProblem(f"the item has {len(found)} interactions ({names}); an Assay item takes one "
                             "response", found[1])
-    template = next((e for e in root if e.tag == "templateProcessing"), None)
-    if template is not None:
-        raise ImportProblem("the item draws random values with QTI template processing; Assay imports fixed "
-                            "items (author the numbers as Assay parameters instead)", template)
-    context = ItemContext(document, found[0])
+    declarations = declarations_of(root)
+    notes = []
+    if any(e.tag == "templateProcessing" for e in root):
+        drawn = instantiate(document, declarations)
+        declarations.update(drawn.declarations)
+        values = ", ".join(f"{k} = {printed(v)}" for k, v in drawn.values.items())
+        notes.append(f"a QTI template item: imported as one fixed variant (drawn with seed {SEED}: {values})")
+    context = ItemContext(document, found[0], notes, declarations)
     if root.get("adaptive") == "true":
         context.notes.append("an adaptive item: imported with its first attempt's scoring and feedback "
                              "(a quiz's interactive behaviour gives tries in Assay)")
@@ -116,23 +121,15 @@ def read_document(document: Document, keywords: list[str], title: str | None) ->
                             "title": (root.get("title") or title or identifier or "QTI item").strip()[:300]}
     _metadata(head, keywords, context.notes)
     if not definition.get("stem", "").strip():
-        definition["stem"] = escape_title(head["title"])
+        definition["stem"] = escape(head["title"])
     return {**head, **definition}, context.notes
-
-
-def escape_title(title: str) -> str:
-    from assessments.interop.qti.markup_in import escape
-
-    return escape(title)
 
 
 def _sources(data: bytes, filename: str) -> list[Source]:
     if data[:4] != _ZIP_MAGIC:
         return [Source(filename, data)]
-    items = read_package(data, filename)
-    listed = any(item.keywords or item.title for item in items)
-    return [Source(f"{filename}/{item.path}", item.data, item.keywords, item.title, listed or True)
-            for item in items]
+    return [Source(f"{filename}/{item.path}", item.data, item.keywords, item.title, item.listed)
+            for item in read_package(data, filename)]
 
 
 def _validated(definition: dict[str, Any], file: str, line: int) -> list[Problem]:
@@ -141,6 +138,33 @@ def _validated(definition: dict[str, Any], file: str, line: int) -> list[Problem
         found, _ = variant_problems(item)
     return [Problem(file, line, f"the imported item does not check: {'.'.join(map(str, path))}: {message}"
                     if path else f"the imported item does not check: {message}") for path, message in found]
+
+
+def _read(source: Source, ids: dict[str, str], notes: list[str]) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """One source as a checked definition (or None, for a loose file that is not an item), or problems."""
+    try:
+        document = parse(source.data)
+    except XmlProblem as exc:
+        return None, [Problem(source.file, exc.line, str(exc))]
+    if not source.listed and document.root.tag != "assessmentItem":
+        notes.append(f"{source.file}: skipped (a <{document.root.tag}>, not an item)")
+        return None, []
+    try:
+        definition, item_notes = read_document(document, source.keywords, source.title)
+    except ImportProblem as exc:
+        return None, [Problem(source.file, document.line(exc.element) or 1, str(exc))]
+    except Unsupported as exc:
+        return None, [Problem(source.file, exc.line or 1, str(exc))]
+    identifier = definition["id"]
+    if identifier in ids:
+        n = 2
+        while f"{identifier}-{n}" in ids:
+            n += 1
+        definition["id"] = f"{identifier}-{n}"
+        item_notes.append(f"id {identifier!r} is taken by {ids[identifier]}; this item is {definition['id']!r}")
+    ids[definition["id"]] = source.file
+    notes.extend(f"{source.file}: {note}" for note in item_notes)
+    return definition, _validated(definition, source.file, document.line(document.root) or 1)
 
 
 def import_items(data: bytes, filename: str) -> Imported:
@@ -154,31 +178,11 @@ def import_items(data: bytes, filename: str) -> Imported:
     notes: list[str] = []
     ids: dict[str, str] = {}
     for source in sources:
-        try:
-            document = parse(source.data)
-        except XmlProblem as exc:
-            problems.append(Problem(source.file, exc.line, str(exc)))
-            continue
-        try:
-            definition, item_notes = read_document(document, source.keywords, source.title)
-        except ImportProblem as exc:
-            problems.append(Problem(source.file, document.line(exc.element) or 1, str(exc)))
-            continue
-        except Unsupported as exc:
-            problems.append(Problem(source.file, exc.line or 1, str(exc)))
-            continue
-        identifier = definition["id"]
-        if identifier in ids:
-            n = 2
-            while f"{identifier}-{n}" in ids:
-                n += 1
-            definition["id"] = f"{identifier}-{n}"
-            item_notes.append(f"id {identifier!r} is taken by {ids[identifier]}; this item is {definition['id']!r}")
-        ids[definition["id"]] = source.file
-        problems.extend(_validated(definition, source.file, document.line(document.root) or 1))
-        notes.extend(f"{source.file}: {note}" for note in item_notes)
-        definitions.append(definition)
-    if not sources:
+        definition, found = _read(source, ids, notes)
+        problems.extend(found)
+        if definition is not None:
+            definitions.append(definition)
+    if not definitions and not problems:
         problems.append(Problem(filename, 0, "the package holds no QTI items"))
     if problems:
         return Imported(problems=problems, notes=notes)

@@ -136,6 +136,13 @@ def _inline(parent: Element, node: SyntaxTreeNode, store: list[tuple[str, bool]]
             _inline(parent, child, store)
 
 
+def _give_body(table: Element) -> None:
+    """QTI 2.2 wants a table body: a table that is only a header row makes that row its body."""
+    head = table.find("thead")
+    if head is not None and table.find("tbody") is None:
+        head.tag = "tbody"
+
+
 def _block(parent: Element, node: SyntaxTreeNode, store: list[tuple[str, bool]]) -> None:
     kind = node.type
     if kind == "inline":
@@ -153,6 +160,8 @@ def _block(parent: Element, node: SyntaxTreeNode, store: list[tuple[str, bool]])
         element = SubElement(parent, node.tag, attrs)
         for child in node.children:
             _block(element, child, store)
+        if kind == "table":
+            _give_body(element)
     else:
         for child in node.children:
             _block(parent, child, store)

@@ -45,6 +45,8 @@ class PackageItem:
     data: bytes
     keywords: list[str] = field(default_factory=list)
     title: str | None = None
+    listed: bool = True
+    """Named as an item by the manifest (False for the XML files of a zip without one)."""
 
 
 @dataclass
@@ -158,4 +160,4 @@ def read_package(data: bytes, filename: str) -> list[PackageItem]:
             return [PackageItem(path, _read_member(archive, path), keywords, title)
                     for path, keywords, title in listed]
         xml_files = sorted(n for n in names if n.lower().endswith(".xml") and not re.search(r"(^|/)\.", n))
-        return [PackageItem(name, _read_member(archive, name)) for name in xml_files]
+        return [PackageItem(name, _read_member(archive, name), listed=False) for name in xml_files]

@@ -78,8 +78,12 @@ def _true_false(texts: list[str], right: int, feedback: list[str]) -> dict[str, 
 
 def _single(context: ItemContext, choices: list[Element], stem: str, shuffle: bool) -> dict[str, Any]:
     ids = [c.get("identifier", "") for c in choices]
-    full = context.full_marks(ids)
-    fractions = [context.score(i) / full for i in ids]
+    if context.response.cardinality == "multiple":  # one choice allowed, kept in a container
+        responses: list[Any] = [Container("multiple", (i,)) for i in ids]
+    else:
+        responses = list(ids)
+    full = context.full_marks(responses)
+    fractions = [context.score(r) / full for r in responses]
     right = [n for n, f in enumerate(fractions) if f >= FULL]
     if len(right) != 1:
         raise ImportProblem(f"{len(right)} options earn full marks; a single-choice item has exactly one "
@@ -89,8 +93,8 @@ def _single(context: ItemContext, choices: list[Element], stem: str, shuffle: bo
     scoring = _single_scoring(context, fractions, texts, right[0])
     if scoring:
         definition["scoring"] = scoring
-    common = _solution(context, ids, definition)
-    option_feedback = [_texts(context.feedback(i), common) for i in ids]
+    common = _solution(context, responses, definition)
+    option_feedback = [_texts(context.feedback(r), common) for r in responses]
     definition["max_mark"] = full
     true_false = _true_false(texts, right[0], option_feedback)
     if true_false is not None:
@@ -205,7 +209,8 @@ def _multiple(context: ItemContext, choices: list[Element], stem: str, shuffle: 
     definition: dict[str, Any] = {"type": "multiple_response", "stem": stem,
                                   "scoring": _multiple_scoring(context, ids, key, full), "max_mark": full}
     singles = [Container("multiple", (i,)) for i in ids]
-    common = _solution(context, [*singles, Container("multiple", tuple(ids))], definition)
+    every = Container("multiple", tuple(ids))
+    common = _solution(context, [Container("multiple", tuple(sorted(key))), *singles, every], definition)
     options = []
     for choice, identifier, feedback in zip(choices, ids, _option_feedback(context, ids, common), strict=True):
         option: dict[str, Any] = {"text": context.text(choice), "correct": identifier in key}
@@ -221,21 +226,26 @@ def _multiple(context: ItemContext, choices: list[Element], stem: str, shuffle: 
     return definition
 
 
+def _shuffles(interaction: Element, choices: list[Element]) -> bool:
+    """Whether options shuffle: the interaction says so and at least one option may move."""
+    return interaction.get("shuffle", "false") == "true" and not all(c.get("fixed") == "true" for c in choices)
+
+
 def read_choice(context: ItemContext) -> dict[str, Any]:
     interaction = context.interaction
     choices = _choices(context, "simpleChoice")
-    shuffle = interaction.get("shuffle", "false") == "true"
+    shuffle = _shuffles(interaction, choices)
     stem = context.stem()
-    if context.response.cardinality == "multiple":
+    cardinality = context.response.cardinality
+    if cardinality == "multiple" and interaction.get("maxChoices") != "1":
         return _multiple(context, choices, stem, shuffle)
-    if context.response.cardinality != "single":
-        raise ImportProblem(f"a choice interaction with {context.response.cardinality} cardinality", interaction)
+    if cardinality not in {"single", "multiple"}:
+        raise ImportProblem(f"a choice interaction with {cardinality} cardinality", interaction)
     return _single(context, choices, stem, shuffle)
 
 
 def read_inline_choice(context: ItemContext) -> dict[str, Any]:
     choices = _choices(context, "inlineChoice")
-    shuffle = context.interaction.get("shuffle", "false") == "true"
     context.notes.append("the inline choice becomes a single choice; its place in the text is a blank")
-    return _single(context, choices, context.stem(), shuffle)
+    return _single(context, choices, context.stem(), _shuffles(context.interaction, choices))
 

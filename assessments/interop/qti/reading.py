@@ -22,7 +22,15 @@ from assessments.interop.qti.safexml import Document
 from assessments.interop.qti.values import Container, Declaration, is_null
 
 __all__ = [
-    "BLANK", "EPSILON", "FULL", "INLINE_INTERACTIONS", "Feedback", "ImportProblem", "ItemContext", "misconception",
+    "BLANK",
+    "EPSILON",
+    "FULL",
+    "INLINE_INTERACTIONS",
+    "Feedback",
+    "ImportProblem",
+    "ItemContext",
+    "declarations_of",
+    "misconception",
     "misconception_name",
 ]
 
@@ -52,6 +60,12 @@ def misconception(feedback: Feedback, name: str, **leads_to: str) -> dict[str, A
     return {**found, **leads_to}
 
 
+def declarations_of(root: Element) -> dict[str, Declaration]:
+    """An item's response and outcome declarations by identifier."""
+    return {d.get("identifier", ""): Declaration.read(d) for d in root
+            if d.tag in {"responseDeclaration", "outcomeDeclaration"}}
+
+
 class ImportProblem(ValueError):
     """An item that cannot become an Assay item, and the element that says why."""
 
@@ -62,8 +76,11 @@ class ImportProblem(ValueError):
 
 @dataclass(frozen=True)
 class Feedback:
-    identifier: str
-    title: str
+    """Feedback a response shows. Two feedbacks are the same when they say the same (authoring tools
+    often write one text twice, once for right answers and once for wrong ones)."""
+
+    identifier: str = field(compare=False)
+    title: str = field(compare=False)
     text: str
 
 
@@ -74,11 +91,13 @@ class ItemContext:
     document: Document
     interaction: Element
     notes: list[str] = field(default_factory=list)
+    declarations: dict[str, Declaration] = field(default_factory=dict)
+    """The item's declarations; read from the document when not given (a template item gives them)."""
 
     def __post_init__(self) -> None:
         root = self.document.root
-        self.declarations = {d.get("identifier", ""): Declaration.read(d) for d in root
-                             if d.tag in {"responseDeclaration", "outcomeDeclaration"}}
+        if not self.declarations:
+            self.declarations = declarations_of(root)
         self.response_id = self.interaction.get("responseIdentifier", "RESPONSE")
         declared = self.declarations.get(self.response_id)
         if declared is None:

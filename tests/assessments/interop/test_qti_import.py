@@ -17,7 +17,7 @@ from tests.assessments.interop.test_qti_support import EXAMPLES, corpus_rows
 
 TYPES_FOR = {
     "choice(single)": {"single_choice", "true_false"},
-    "choice(multiple)": {"multiple_response"},
+    "choice(multiple)": {"multiple_response", "single_choice"},  # single when maxChoices is 1 (mc_calc5)
     "inline-choice(single)": {"single_choice"},
     "text-entry(single)": {"numeric", "short_text"},
     "extended-text(single)": {"essay"},
@@ -48,8 +48,6 @@ def _expected_problem(path: Path, row: dict[str, str]) -> str | None:
     """Why an example cannot import, or None when it must."""
     if ";" in row["interactions"] or _interaction_count(path) > 1:
         return "an Assay item takes one response"
-    if "template" in row["features"].split(","):
-        return "QTI template processing"
     return NOT_ASSAY_ITEMS.get(path.name)
 
 
@@ -85,7 +83,7 @@ def test_every_supported_example_imports_and_checks_clean(corpora: Path) -> None
             wrong[row["file"]] = (item.type_name, problems)
         imported += 1
     assert wrong == {}
-    assert (imported, refused) == (214, 60)
+    assert (imported, refused) == (226, 48)
 
 
 def _shape(definition: dict[str, Any]) -> dict[str, Any]:
@@ -143,6 +141,19 @@ CHOICES = """<choiceInteraction responseIdentifier="RESPONSE" shuffle="false" ma
 
 def _item(body: str = CHOICES, name: str = "one", title: str = "One") -> str:
     return ITEM.format(body=body, name=name, title=title)
+
+
+def test_a_template_item_imports_as_one_fixed_variant(corpora: Path) -> None:
+    """QTI's randomised items leave like Assay's computed ones: one seeded draw, said in the notes."""
+    path = corpora / EXAMPLES / "v2p2/qtiv2p2-examples/items/template.xml"
+    first, again = (QTI2.import_items(path.read_bytes(), "template.xml") for _ in range(2))
+    assert first.definitions == again.definitions  # the same file always gives the same numbers
+    (definition,) = first.definitions
+    assert definition["type"] == "numeric"
+    assert definition["stem"].startswith("If it takes 3 women 40 minutes to dig a hole, how long would it take 6 women")
+    assert (definition["answer"], definition["tolerance"]) == ("20", {"absolute": 0.0})
+    assert any("imported as one fixed variant (drawn with seed 0: PEOPLE = women, A = 3, B = 6" in n
+               for n in first.notes)
 
 
 def test_a_plain_choice_becomes_a_fixed_single_choice_definition() -> None:
@@ -298,6 +309,12 @@ def test_a_package_without_manifest_reads_its_items_and_dedupes_ids() -> None:
     result = QTI2.import_items(_zip({"a.xml": _item(), "b.xml": _item(title="Again")}), "loose.zip")
     assert [d["id"] for d in result.definitions] == ["q-one", "q-one-2"]
     assert any("id 'q-one' is taken" in n for n in result.notes)
+
+
+def test_a_zip_without_manifest_skips_xml_that_is_not_an_item() -> None:
+    result = QTI2.import_items(_zip({"a.xml": _item(), "rptemplates/match.xml": "<responseProcessing/>"}), "z.zip")
+    assert [d["id"] for d in result.definitions] == ["q-one"]
+    assert result.notes == ["z.zip/rptemplates/match.xml: skipped (a <responseProcessing>, not an item)"]
 
 
 def test_a_manifest_naming_a_missing_file_is_a_problem() -> None:

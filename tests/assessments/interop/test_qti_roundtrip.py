@@ -8,15 +8,28 @@ so for them the rubric and word limits must come back instead.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
+from assessments.interop.base import ExportItem
 from assessments.interop.qti import QTI2, QTI3, QtiFormat
 from engine.content.checker import variant_problems
 from engine.items import EssayItem, parse_item
 from engine.variants import generate
-from tests.assessments.interop.test_qti_support import bank, grades, summary
+from tests.assessments.interop.test_qti_support import (
+    EXAMPLES,
+    XSD_V2,
+    XSD_V3,
+    bank,
+    corpus_rows,
+    grades,
+    package_files,
+    schema,
+    summary,
+)
 
 
 @pytest.fixture(scope="module", params=[QTI2, QTI3], ids=["qti22", "qti30"])
@@ -84,3 +97,32 @@ def test_essays_keep_their_rubric_limits_and_model_answer(reimported: dict[str, 
         assert item.response == export.item.response
         assert item.max_mark == export.item.max_mark
         assert (item.solution is None) == (export.item.solution is None)
+
+
+@pytest.mark.parametrize(("fmt", "xsd"), [(QTI2, XSD_V2), (QTI3, XSD_V3)], ids=["qti22", "qti30"])
+def test_every_imported_example_exports_valid_and_comes_back_the_same(corpora: Path, fmt: QtiFormat,
+                                                                      xsd: str) -> None:
+    """1EdTech's examples, once imported, leave valid (tables, images, MathML of other tools) and return."""
+    validator = schema(corpora / xsd)
+    checked, differ = 0, {}
+    for row in corpus_rows(corpora):
+        imported = fmt.import_items((corpora / EXAMPLES / row["file"]).read_bytes(), row["file"])
+        if not imported.definitions:
+            continue
+        item = parse_item(imported.definitions[0])
+        variant = generate(item, 0)
+        out = fmt.export_items([ExportItem(item.id, item, variant)], title="example")
+        xml = package_files(out.content)[f"items/{item.id}.xml"]
+        if not validator.validate(etree.fromstring(xml)):
+            differ[row["file"]] = [str(e) for e in validator.error_log][:2]
+            continue
+        (again,) = fmt.import_items(out.content, out.filename).definitions
+        back = parse_item(again)
+        same = summary(item, variant) == summary(back, generate(back, 0))
+        if item.type_name != "essay":
+            same = same and grades(item, variant) == grades(back, generate(back, 0), like=(item, variant))
+        if not same:
+            differ[row["file"]] = "not equivalent after export and import"
+        checked += 1
+    assert differ == {}
+    assert checked == 226
