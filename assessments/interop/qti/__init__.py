@@ -10,6 +10,24 @@
   manifest) of either version into plain definitions in Assay's format (:mod:`.import_`), or the
   problems, each with its file and line. The import is all or nothing: one problem, no definitions.
   XML is parsed only by defusedxml (:mod:`.safexml`).
+
+What was decided, and why:
+
+- The key, the scoring method, a numeric tolerance and the feedback of each response are read by
+  *running* the item's response processing on candidate responses (:mod:`.processing`), not by
+  recognising how it is written; so hand-written processing imports as well as the templates do,
+  and where Assay's scoring cannot say the same (weighted pairs, partial credit on one option) the
+  nearest Assay method is used and ``Imported.notes`` says what differs.
+- Feedback every response shows is the item's solution; feedback an option shows is that option's;
+  Assay's own exports name misconception feedback ``misconception-<name>``, so those come back as
+  misconceptions.
+- A QTI template item (random values) imports as one fixed variant drawn with a fixed seed, the
+  mirror of how a computed Assay item exports (:mod:`.templates`).
+- An item Assay cannot hold is a problem naming why: several interactions (an Assay item takes one
+  response), an unsupported interaction, no right answer (surveys), two right selections, one answer
+  right for two prompts.
+- Exported scores are marks (fraction × ``max_mark``; ``MAXSCORE`` declares the maximum); an import
+  takes the marks of a right answer as ``max_mark``.
 """
 
 from __future__ import annotations

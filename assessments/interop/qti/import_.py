@@ -155,6 +155,8 @@ def _read(source: Source, ids: dict[str, str], notes: list[str]) -> tuple[dict[s
         return None, [Problem(source.file, document.line(exc.element) or 1, str(exc))]
     except Unsupported as exc:
         return None, [Problem(source.file, exc.line or 1, str(exc))]
+    except (ValueError, TypeError, ArithmeticError) as exc:  # a value the item writes that cannot be read
+        return None, [Problem(source.file, 1, f"the item could not be read: {exc}")]
     identifier = definition["id"]
     if identifier in ids:
         n = 2

@@ -126,7 +126,12 @@ def _compare(test: Callable[[float, float], bool]) -> Operator:
 def _arithmetic(combine: Callable[[list[float]], float | None]) -> Operator:
     def evaluate(ev: Evaluator, e: Element, v: Scope) -> Value:
         found = numbers(ev.args(e, v))
-        return None if found is None else combine(found)
+        if found is None:
+            return None
+        try:
+            return combine(found)
+        except (ArithmeticError, ValueError):  # overflow or a domain error: QTI's NULL
+            return None
     return evaluate
 
 

@@ -26,6 +26,7 @@ MAX_MEMBERS = 5000
 MAX_MEMBER_BYTES = MAX_XML_BYTES
 MANIFEST = "imsmanifest.xml"
 LOM = "http://ltsc.ieee.org/xsd/LOM"
+QTI_METADATA_V2 = "http://www.imsglobal.org/xsd/imsqti_metadata_v2p2"
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same items give the same bytes
 
 
@@ -75,6 +76,11 @@ def _manifest(entries: list[ManifestEntry], dialect: Dialect, identifier: str) -
         SubElement(SubElement(general, "title"), "string").text = entry.title
         for keyword in entry.keywords:
             SubElement(SubElement(general, "keyword"), "string").text = keyword
+        if not dialect.is_v3:  # 2.2's own metadata vocabulary: what a repository searches by
+            qti = SubElement(resource[0], "qtiMetadata", {"xmlns": QTI_METADATA_V2})
+            for name, value in (("timeDependent", "false"), ("interactionType", entry.interaction),
+                                ("toolName", "Assay"), ("toolVersion", "0.1")):
+                SubElement(qti, name).text = value
         SubElement(resource, "file", {"href": entry.href})
     _indent(root)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="utf-8", xml_declaration=False)

@@ -35,9 +35,7 @@ _TRUE_FALSE = {"true": True, "false": False}
 
 def _choices(context: ItemContext, tag: str) -> list[Element]:
     choices = [c for c in context.interaction if c.tag == tag]
-    if len(choices) < 2:
-        raise ImportProblem(f"the interaction offers {len(choices)} choice(s); Assay needs at least 2",
-                            context.interaction)
+    context.check_count(len(choices))
     return choices
 
 

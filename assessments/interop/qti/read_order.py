@@ -23,6 +23,7 @@ import numpy as np
 
 from assessments.interop.qti.reading import FULL, ImportProblem, ItemContext, misconception, misconception_name
 from assessments.interop.qti.values import Container
+from engine.items.base import MAX_OPTIONS
 from engine.qtypes.ordering import score_orders
 
 __all__ = ["read_match", "read_order"]
@@ -97,8 +98,7 @@ def read_order(context: ItemContext) -> dict[str, Any]:
     interaction = context.interaction
     choices = [c for c in interaction if c.tag == "simpleChoice"]
     ids = [c.get("identifier", "") for c in choices]
-    if len(ids) < 2:
-        raise ImportProblem("an order interaction needs at least 2 choices", interaction)
+    context.check_count(len(ids))
     limit = interaction.get("maxChoices")
     if limit not in (None, "0") and int(limit) < len(ids):
         raise ImportProblem(f"the interaction orders only {limit} of its {len(ids)} choices; an Assay "
@@ -202,10 +202,12 @@ def read_match(context: ItemContext) -> dict[str, Any]:
         raise ImportProblem("a match interaction needs two match sets", interaction)
     sources = [c for c in sets[0] if c.tag == "simpleAssociableChoice"]
     targets = [c for c in sets[1] if c.tag == "simpleAssociableChoice"]
+    context.check_count(len(sources), "prompts")
     source_ids = [c.get("identifier", "") for c in sources]
     target_ids = [c.get("identifier", "") for c in targets]
-    texts = {c.get("identifier", ""): context.text(c) for c in targets}
+    texts = {c.get("identifier", ""): context.text(c) for c in targets[:MAX_OPTIONS]}
     answer_of = _pairs(context, source_ids, texts)
+    context.check_count(len(targets), "answers")
     right = Container("multiple", tuple((s, answer_of[s]) for s in source_ids))
     full = context.full_marks([right])
     pairs = [{"prompt": context.text(c), "answer": texts[answer_of[i]]}

@@ -20,6 +20,7 @@ from assessments.interop.qti.markup_in import MarkdownWriter
 from assessments.interop.qti.processing import Processor, template_name, template_rules
 from assessments.interop.qti.safexml import Document
 from assessments.interop.qti.values import Container, Declaration, is_null
+from engine.items.base import MAX_OPTIONS
 
 __all__ = [
     "BLANK",
@@ -231,3 +232,10 @@ class ItemContext:
 
     def line(self, element: Element | None) -> int:
         return self.document.line(element)
+
+    def check_count(self, count: int, what: str = "choices") -> None:
+        """An Assay item has 2 to ``MAX_OPTIONS`` options (which also bounds what the readers try)."""
+        if not 2 <= count <= MAX_OPTIONS:
+            noun = what if count != 1 else what.removesuffix("s")
+            raise ImportProblem(f"the interaction offers {count} {noun}; an Assay item has 2 to {MAX_OPTIONS}",
+                                self.interaction)

@@ -19,10 +19,12 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from assessments.interop.qti.dialect import MATHML, QTI_NAMESPACES, XML_NS, camel, local_name, namespace_of
 
-__all__ = ["MAX_XML_BYTES", "Document", "XmlProblem", "parse"]
+__all__ = ["MAX_DEPTH", "MAX_XML_BYTES", "Document", "XmlProblem", "parse"]
 
 MAX_XML_BYTES = 5_000_000
 """One item file; a QTI item is rarely over 100 kB, and a bigger one is refused unread."""
+MAX_DEPTH = 200
+"""Nesting deeper than this is refused (the readers walk trees recursively)."""
 
 
 class XmlProblem(ValueError):
@@ -53,14 +55,20 @@ class _LineTreeBuilder:
         self.lines: dict[int, int] = {}
         self.elements: list[Element] = []  # keeps ids stable while the tree is built
         self.parser: Any = None
+        self.depth = 0
 
     def start(self, tag: str, attrs: dict[str, str]) -> Element:
+        line = self.parser.CurrentLineNumber if self.parser is not None else 0
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise XmlProblem(f"elements nest more than {MAX_DEPTH} deep, which no item needs; nothing was read", line)
         element = self.builder.start(tag, attrs)
-        self.lines[id(element)] = self.parser.CurrentLineNumber if self.parser is not None else 0
+        self.lines[id(element)] = line
         self.elements.append(element)
         return element
 
     def end(self, tag: str) -> Element:
+        self.depth -= 1
         return self.builder.end(tag)
 
     def data(self, data: str) -> None:
@@ -94,6 +102,8 @@ def parse(data: bytes) -> Document:
         root = parser.close()
     except DefusedXmlException as exc:
         raise XmlProblem(_refusal(exc), parser.parser.CurrentLineNumber) from None
+    except XmlProblem:
+        raise
     except ParseError as exc:
         line = exc.position[0] if getattr(exc, "position", None) else 0
         message = str(exc).split(": line", 1)[0]

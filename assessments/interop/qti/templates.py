@@ -26,6 +26,7 @@ from assessments.interop.qti.values import Container, Declaration, Unsupported, 
 __all__ = ["SEED", "Instantiated", "instantiate"]
 
 SEED = 0
+MAX_REPEATS = 1000
 MAX_TRIES = 100
 """How often template processing is rerun until its constraints hold (QTI suggests about 100)."""
 
@@ -165,7 +166,7 @@ def _lcm(ev: Evaluator, e: Element, v: Scope) -> Value:
 
 
 def _repeat(ev: Evaluator, e: Element, v: Scope) -> Value:
-    times = int(_bound(ev, e, "numberRepeats", v, "1"))
+    times = min(int(_bound(ev, e, "numberRepeats", v, "1")), MAX_REPEATS)
     items: list[Value] = []
     for _ in range(times):
         for value in ev.args(e, v):

@@ -67,6 +67,11 @@ def test_the_package_has_a_manifest_naming_every_item_with_its_tags(fmt: QtiForm
     keywords = [k.text for k in resources[0].iter("{http://ltsc.ieee.org/xsd/LOM}string")]
     assert items[0].item.title in keywords
     assert "course: Foundations of Large Language Models" in keywords
+    if fmt is QTI2:
+        kinds = [k.text for k in manifest.iter("{http://www.imsglobal.org/xsd/imsqti_metadata_v2p2}interactionType")]
+        assert len(kinds) == len(items) and set(kinds) <= {"choiceInteraction", "textEntryInteraction",
+                                                           "extendedTextInteraction", "orderInteraction",
+                                                           "matchInteraction"}
     assert fmt.export_items(items, title="Reward models, week 3").content == out.content  # reproducible bytes
 
 

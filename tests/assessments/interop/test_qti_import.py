@@ -350,3 +350,25 @@ def test_scoring_and_feedback_are_read_by_running_the_processing() -> None:
     expected: dict[str, Any] = {"max_mark": 4.0, "scoring": {"negative": 0.25}, "solution": "Letters come in order."}
     assert {k: definition.get(k) for k in expected} == expected
     assert definition["options"][1] == {"text": "Beta", "correct": True, "feedback": "Yes: B."}
+
+
+def test_nesting_past_any_item_is_refused_with_its_line() -> None:
+    deep = "<div>" * 300 + "</div>" * 300
+    (problem,) = _import(_item(body=deep + CHOICES)).problems
+    assert problem.line == 9
+    assert "nest more than 200 deep" in problem.message
+
+
+def test_more_options_than_an_assay_item_holds_is_refused() -> None:
+    many = "".join(f'<simpleChoice identifier="C{n}">option {n}</simpleChoice>' for n in range(30))
+    body = CHOICES.replace('<simpleChoice identifier="A">Alpha</simpleChoice>', many)
+    (problem,) = _import(_item(body=body)).problems
+    assert "offers 31 choices; an Assay item has 2 to 26" in problem.message
+
+
+def test_a_value_that_cannot_be_read_is_a_problem_not_a_crash() -> None:
+    broken = _item().replace('<outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float"/>',
+                             '<outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float">'
+                             "<defaultValue><value>lots</value></defaultValue></outcomeDeclaration>")
+    (problem,) = _import(broken).problems
+    assert problem.message.startswith("the item could not be read: could not convert string to float: 'lots'")
