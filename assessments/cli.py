@@ -346,3 +346,31 @@ def lti_rotate_key(
         key = rotate(session, utcnow(), timedelta(days=grace_days))
         typer.echo(f"signing with key {key.kid}; older keys stay published for {grace_days:g} day(s)")
 
+
+@lti_app.command("sync-roster")
+def lti_sync_roster() -> None:
+    """Read every LTI course's roster from its platform (NRPS, all pages) and enrol its members."""
+    from sqlalchemy import select
+
+    from assessments.db import session_scope
+    from assessments.lti.nrps import sync_roster
+    from assessments.models import LtiContext, utcnow
+
+    _upgrade()
+    with session_scope(_database()) as session:
+        for context in session.scalars(select(LtiContext).where(LtiContext.memberships_url.is_not(None))):
+            done = sync_roster(session, context, utcnow())
+            typer.echo(f"course {context.course_id}: {done.active} active member(s), {done.removed} removed, "
+                       f"{done.pages} page(s)")
+
+
+@lti_app.command("sync-scores")
+def lti_sync_scores() -> None:
+    """Queue score passback for every LTI student whose grade the platform has not yet got."""
+    from assessments.db import session_scope
+    from assessments.lti.ags import poll_scores
+    from assessments.models import utcnow
+
+    _upgrade()
+    with session_scope(_database()) as session:
+        typer.echo(f"queued {poll_scores(session, utcnow())} score(s); `assay worker` sends them")

@@ -8,12 +8,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from assessments.deps import CurrentPrincipal, NowDep, SessionDep
-from assessments.lti import deep_linking, keys, pages, service
+from assessments.lti import ags, deep_linking, keys, nrps, pages, service
 from assessments.lti.schemas import RegistrationCreate, RegistrationOut
 from assessments.lti.validation import LaunchRefused
 from assessments.models import CourseRole
 from assessments.web.pages import CsrfField, WebPrincipal
 from assessments.web.security import check_csrf, csrf_token
+
+JOB_HANDLERS = (ags, nrps)
+"""Imported so that a worker in the served app knows the LTI jobs (score passback, roster)."""
 
 api = APIRouter(prefix="/api/v1/lti", tags=["lti"])
 router = APIRouter(prefix="/lti", include_in_schema=False)

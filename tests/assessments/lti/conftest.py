@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from assessments.lti import http
+from assessments.lti import http, tokens
 from assessments.lti.schemas import RegistrationCreate
 from assessments.lti.service import register
 from assessments.models import Course, Enrolment, LtiContext, LtiResourceLink, Quiz, User, utcnow
@@ -27,8 +27,10 @@ def lms(client: TestClient, db: Session, clock: Clock) -> Iterator[Platform]:
     db.flush()
     platform.trust_tool_keys()
     http.use_transport(platform.transport())
+    tokens.clear_cache()
     yield platform
     http.use_transport(None)
+    tokens.clear_cache()
 
 
 def counts(db: Session) -> dict[str, int]:
@@ -42,10 +44,13 @@ def lti_course(db: Session, lms: Platform, *items: str) -> tuple[Course, Quiz]:
     reply = lms.launch("teacher-1", [INSTRUCTOR], deep_link=True)
     assert reply.status_code == 303, reply.text
     course = db.scalars(select(Course).join(LtiContext, LtiContext.course_id == Course.id)).one()
+    return course, add_quiz(db, course, *items)
+
+
+def add_quiz(db: Session, course: Course, *items: str) -> Quiz:
     quiz = Quiz(course_id=course.id, title="Reward models", settings=QuizSettings().model_dump(mode="json"),
                 sections=[Section(items=list(items or ["numeric"])).model_dump(mode="json", exclude_defaults=True)],
                 created_at=utcnow(), updated_at=utcnow())
     db.add(quiz)
     db.flush()
-    return course, quiz
-
+    return quiz
