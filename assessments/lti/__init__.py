@@ -1,1 +1,26 @@
-"""LTI 1.3 Advantage: Assay as a tool an LMS launches (Core, Deep Linking, AGS, NRPS)."""
+"""LTI 1.3 Advantage: Assay as a tool an LMS launches (Core, Deep Linking 2.0, AGS 2.0, NRPS 2.0).
+
+The flow and where it lives:
+
+- ``/api/v1/lti/registrations`` and ``assay lti register``: a platform is its issuer and the
+  client_id it gave Assay, with its deployment ids and its login, token and JWKS URLs (``service``).
+- ``/lti/jwks``: Assay's RSA keys, kept in the database; the newest unretired key signs;
+  ``assay lti rotate-key`` retires the old key after a grace period (``keys``).
+- ``/lti/login`` (GET or POST): the platform, client and deployment must be registered and
+  ``target_link_uri`` one of our ``/lti/`` URLs; the redirect carries a state (also a cookie
+  ``lti1p3-state-<state>``, so the launch must come back to the same browser) and a nonce stored
+  server-side, single use, valid ten minutes (``service.login``).
+- ``/lti/launch``: every check first (``validation``, ``service.verify_launch``), then the user
+  (``lti_subject`` is ``<iss>#<sub>``), the course (one per platform context), the enrolment and
+  the resource link, whose quiz is the ``quiz_id`` custom parameter our deep linking response put on
+  it. Students land on ``/quizzes/{id}``, instructors on ``/quizzes/{id}/manage``.
+- ``/lti/deep-link``: an instructor picks a quiz of the course; the answer is an auto-submitting
+  form posting a signed LtiDeepLinkingResponse to the platform (``deep_linking``).
+- Grades: call :func:`assessments.lti.ags.score_changed` ``(session, quiz_id, user_id)`` when a
+  student's attempt finishes or is graded; it queues ``lti.score`` jobs the runner retries with
+  backoff. ``ags.poll_scores`` (job ``lti.scores.poll``, ``assay lti sync-scores``) catches what no
+  hook announced. Rosters: ``nrps.sync_roster`` (job ``lti.roster``, ``assay lti sync-roster``).
+
+Cross-site launches need ``ASSAY_COOKIE_SECURE=true`` (HTTPS): the state cookie is then
+``SameSite=None; Secure`` and comes back with the platform's form post.
+"""

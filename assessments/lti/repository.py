@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from assessments.models import (
@@ -39,6 +39,11 @@ def usable_nonce(session: Session, nonce: str, platform_id: int, now: datetime) 
     return session.scalars(select(LtiNonce).where(
         LtiNonce.nonce == nonce, LtiNonce.platform_id == platform_id, LtiNonce.used_at.is_(None),
         LtiNonce.expires_at > now).with_for_update()).first()
+
+
+def purge_nonces(session: Session, before: datetime) -> None:
+    """Forget nonces that expired before ``before``: they can no longer be used anyway."""
+    session.execute(delete(LtiNonce).where(LtiNonce.expires_at < before))
 
 
 def user_by_subject(session: Session, subject: str) -> User | None:

@@ -110,6 +110,7 @@ def login(session: Session, params: dict[str, str], our_url: str, now: datetime)
     target = params["target_link_uri"]
     if _origin(target) != _origin(our_url) or not urlsplit(target).path.startswith("/lti/"):
         raise LaunchRefused("the target_link_uri is not one of Assay's LTI endpoints")
+    repository.purge_nonces(session, now - NONCE_LIFETIME)
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     session.add(LtiNonce(nonce=nonce, state=state, platform_id=platform.id, expires_at=now + NONCE_LIFETIME))
     session.flush()

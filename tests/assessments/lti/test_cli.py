@@ -49,3 +49,11 @@ def test_register_a_platform_and_rotate_our_key(data_dir: Path) -> None:
         new = keys.signing_key(session, utcnow()).kid
     database.dispose()
     assert new != old and published == [old, new]
+
+
+def test_sync_scores_and_roster_with_nothing_to_do(data_dir: Path) -> None:
+    runner = CliRunner()
+    scores = runner.invoke(app, ["lti", "sync-scores"])
+    assert scores.exit_code == 0 and "queued 0 score(s)" in scores.output
+    roster = runner.invoke(app, ["lti", "sync-roster"])
+    assert roster.exit_code == 0 and roster.output == ""

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from assessments.lti import keys
 from assessments.models import CourseRole, Enrolment, LtiNonce, LtiResourceLink, Role, User, utcnow
-from tests.assessments.conftest import World
+from tests.assessments.conftest import Clock, World
 from tests.assessments.lti.conftest import counts, lti_course
 from tests.assessments.lti.platform import CLIENT_ID, DEEP_LINK_RETURN, ISSUER, LEARNER, TOOL, Platform
 
@@ -130,3 +130,10 @@ def test_a_student_of_a_link_with_no_quiz_is_told_and_nothing_is_made(lms: Platf
     reply = lms.launch("student-2", [LEARNER], resource_link="unplaced")
     assert reply.status_code == 400 and "not set up yet" in reply.text
     assert counts(db) == before
+
+
+def test_expired_nonces_are_forgotten_at_the_next_login(lms: Platform, db: Session, clock: Clock) -> None:
+    old = lms.login("student-1")["nonce"]
+    clock.advance(minutes=30)
+    lms.login("student-2")
+    assert db.scalars(select(LtiNonce).where(LtiNonce.nonce == old)).first() is None
