@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "session_scope"]
+__all__ = ["READ_ONLY", "Database", "mark_read_only", "session_scope"]
 
 SQLITE_BUSY_MS = 30_000
 
@@ -32,8 +32,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Any) -> None:
     # BEGIN IMMEDIATE takes the write lock up front: a read-then-write transaction cannot be
-    # refused half-way with "database is locked" when another writer got there first.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # refused half-way with "database is locked" when another writer got there first. A
+    # transaction marked read-only (GET requests, sign-in) reads a snapshot without the lock, so
+    # it never queues behind writers nor holds them up (WAL readers and the writer run together).
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+READ_ONLY = "assay_read_only"
+
+
+def mark_read_only(session: Session) -> None:
+    """Begin the session's transaction as a reader (call before its first query)."""
+    session.connection(execution_options={READ_ONLY: True})
 
 
 class Database:

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assessments.auth.tokens import ALL_SCOPES, PERSONAL_PREFIX, Scope, hash_token, read_access_token
 from assessments.config import Settings
+from assessments.db import mark_read_only
 from assessments.errors import Forbidden, Unauthorized
 from assessments.models import ApiToken, Role, User, utcnow
 from assessments.web.security import CSRF_HEADER, SAFE_METHODS, check_csrf
@@ -32,6 +33,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     gate = getattr(request.app.state, "db_gate", None)
     async with gate if gate is not None else nullcontext():
         session = database.sessions()
+        if request.method in SAFE_METHODS:
+            await run_in_threadpool(mark_read_only, session)
         try:
             yield session
             await run_in_threadpool(session.commit)

@@ -1,8 +1,8 @@
 """The bare reference app of ``bench/load.py``: FastAPI with one endpoint that inserts one row.
 
 It uses Assay's own :class:`assessments.db.Database` (so the same engine settings: SQLite in WAL mode
-with ``BEGIN IMMEDIATE``, or the same PostgreSQL pool) and the same commit-once session as a
-dependency, and ``bench/load.py`` serves it with the same uvicorn settings as ``assay serve``. What
+with ``BEGIN IMMEDIATE``, or the same PostgreSQL pool), one transaction committed inside the
+endpoint, and ``bench/load.py`` serves it with the same uvicorn settings as ``assay serve``. What
 Assay does beyond this (authentication, the engine, its queries) is what the ratio measures.
 
 Serve it with ``uvicorn bench.load_bare:create_app --factory`` and ``ASSAY_DATABASE_URL`` set;
@@ -12,14 +12,13 @@ Serve it with ``uvicorn bench.load_bare:create_app --factory`` and ``ASSAY_DATAB
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request, status
+from fastapi import FastAPI, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import JSON, DateTime, Integer, MetaData, create_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from assessments.db import Database
 
@@ -56,10 +55,6 @@ def create_table(url: str) -> None:
     engine.dispose()
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    yield from request.app.state.database.session()
-
-
 def create_app() -> FastAPI:
     app = FastAPI(title="bare reference")
     app.state.database = Database(os.environ["ASSAY_DATABASE_URL"])
@@ -69,10 +64,13 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     @app.post("/rows", status_code=status.HTTP_201_CREATED, response_model=RowOut)
-    def insert(body: RowIn, session: Annotated[Session, Depends(get_session)]) -> RowOut:
-        row = Row(student=body.student, n=body.n, payload=body.payload, created_at=datetime.now(UTC))
-        session.add(row)
-        session.flush()
-        return RowOut(id=row.id)
+    def insert(body: RowIn, request: Request) -> RowOut:
+        # The plainest correct endpoint: one transaction, committed in the endpoint's own thread.
+        database: Database = request.app.state.database
+        with database.sessions() as session, session.begin():
+            row = Row(student=body.student, n=body.n, payload=body.payload, created_at=datetime.now(UTC))
+            session.add(row)
+            session.flush()
+            return RowOut(id=row.id)
 
     return app

@@ -199,7 +199,7 @@ def _shuffle(item: ItemBase, count: int, fixed: tuple[int, ...],
     order = np.tile(np.arange(count), (len(rngs), 1))
     if not item.shuffle:
         return order
-    movable = np.array([n for n in range(count) if n not in fixed])
+    movable = np.array([n for n in range(count) if n not in fixed], dtype=np.int64)
     for row, rng in enumerate(rngs):
         order[row, movable] = movable[rng.permutation(len(movable))]
     return order

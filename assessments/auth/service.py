@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from assessments.auth.passwords import hash_password, needs_rehash, verify_password
 from assessments.auth.schemas import PersonalTokenCreate, UserCreate
 from assessments.auth.tokens import issue_access_token, new_personal_token
+from assessments.db import mark_read_only
 from assessments.errors import Conflict, NotFound, Unauthorized
 from assessments.models import ApiToken, User
 
@@ -24,6 +25,13 @@ def _decoy_hash() -> str:
 
 
 def authenticate(session: Session, username: str, password: str) -> User:
+    """The active user with this password, or :class:`Unauthorized` (the same for every reason).
+
+    The password check is slow by design (argon2): the lookup reads as a reader, so that on SQLite
+    no write lock is held while it runs (a rehash, on new parameters, writes afterwards).
+    """
+    if not session.in_transaction():
+        mark_read_only(session)
     user = session.scalars(select(User).where(User.username == username)).first()
     stored = user.password_hash if user is not None and user.password_hash else None
     # Always one password check, so how long a refusal takes does not tell which usernames exist.
