@@ -232,7 +232,9 @@ def worker(once: Annotated[bool, typer.Option(help="Do the jobs that are due, th
     import signal
     import threading
 
-    import assessments.reports.service  # noqa: F401 - registers its job handlers
+    import assessments.lti.ags
+    import assessments.lti.nrps
+    import assessments.reports.service  # noqa: F401 - these register their job handlers
     from assessments.jobs import run_until_idle, work
 
     _upgrade()

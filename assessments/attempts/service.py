@@ -272,6 +272,15 @@ def finish(session: Session, attempt: Attempt, actor: Principal | None, now: dat
     attempt.marks, _ = totals(questions)
     attempt.state = AttemptState.FINISHED
     attempt.finished_at = now
+    grade_changed(session, attempt, now)
+
+
+def grade_changed(session: Session, attempt: Attempt, now: datetime) -> None:
+    """Tell the LMS (in this transaction, through the outbox) that a student's grade may have moved."""
+    from assessments.lti.ags import score_changed  # the LMS integration builds on attempts
+
+    session.flush()
+    score_changed(session, attempt.quiz_id, attempt.user_id, now)
 
 
 def submit(session: Session, principal: Principal, attempt_id: int, now: datetime) -> SubmitResult:

@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from assessments.attempts import repository as attempts
-from assessments.attempts.service import append_steps, engine_attempt, totals
+from assessments.attempts.service import append_steps, engine_attempt, grade_changed, totals
 from assessments.auth.access import course_by_slug, course_role, require_instructor
 from assessments.auth.tokens import Scope
 from assessments.bank import repository as bank
@@ -132,6 +132,8 @@ def grade(session: Session, principal: Principal, attempt_id: int, slot: int,
     if outcome.step is not None:
         append_steps(session, row, [outcome.step], principal.user.id)
     attempt.marks, waiting = totals(questions)
+    if outcome.kept:
+        grade_changed(session, attempt, now)
     return ManualGradeResult(
         attempt_id=attempt.id, slot=slot, seq=qa.last_step.seq, recorded=outcome.kept,
         state=qa.state.value, fraction=qa.fraction, mark=qa.mark, max_mark=row.max_mark,
@@ -211,6 +213,7 @@ def _commit(session: Session, plan: _Plan, now: datetime) -> None:
         for step in replay.new.steps:
             append_steps(session, row, [step], actors.get(step.actor))
     plan.attempt.marks = plan.new_marks
+    grade_changed(session, plan.attempt, now)
 
 
 def _diff(session: Session, plan: _Plan, old_marks: float | None) -> RegradedAttempt:

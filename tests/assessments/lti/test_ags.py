@@ -48,8 +48,10 @@ def _student_finishes(db: Session, lms: Platform, quiz: Quiz, sub: str = "studen
 def test_a_finished_attempt_sends_its_score_to_a_line_item_made_for_it(lms: Platform, db: Session) -> None:
     _, quiz = lti_course(db, lms)
     student = _student_finishes(db, lms, quiz)
+    [hooked] = db.scalars(select(Job).where(Job.kind == ags.SCORE_JOB)).all()  # queued by finishing
     queued = ags.score_changed(db, quiz.id, student.id)
     assert [(j.kind, j.state) for j in queued] == [(ags.SCORE_JOB, JobState.QUEUED)]
+    assert queued[0].id == hooked.id
     assert ags.score_changed(db, quiz.id, student.id)[0].id == queued[0].id, "asking twice sends once"
 
     ags._score_job(db, queued[0].payload, lambda _: None)
