@@ -5,17 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from assessments.bank import service
 from assessments.bank.schemas import ImportResult, ItemOut, ItemSummary, Preview, SaveResult
 from assessments.deps import CurrentPrincipal, NowDep, SessionDep
 from assessments.errors import Invalid
+from assessments.interop.gift import GIFT
+from assessments.interop.moodlexml import MOODLE_XML
+from assessments.interop.qti import QTI2, QTI3
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"])
 
 MAX_IMPORT_BYTES = 5_000_000
-EXPORT_FORMATS = ("yaml",)
+FORMATS = {f.name: f for f in (QTI3, QTI2, GIFT, MOODLE_XML)}
+"""The exchange formats besides Assay's own YAML."""
+KNOWN = ", ".join(("yaml", *FORMATS))
 
 
 @router.get("", response_model=list[ItemSummary])
@@ -47,11 +52,22 @@ def export_items(
     format: Annotated[str, Query()] = "yaml",  # noqa: A002 - the REST contract's name
     tag: Annotated[list[str] | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-) -> PlainTextResponse:
+    seed: Annotated[int, Query(ge=0, le=2**62, description="the variant computed items leave as")] = 0,
+) -> Response:
+    """The bank (or the items matching ``tag`` and ``q``) as YAML, QTI 3.0 or 2.2 packages, GIFT
+    or Moodle XML. Computed items leave the exchange formats as the variant of ``seed``; the
+    ``x-assay-export-notes`` header counts what the format could not carry as it is."""
     principal.require_staff()
-    if format not in EXPORT_FORMATS:
-        raise Invalid(f"unknown export format {format!r} (known: {', '.join(EXPORT_FORMATS)})")
-    return PlainTextResponse(service.export_yaml(session, tag or [], q), media_type="application/yaml")
+    if format == "yaml":
+        return PlainTextResponse(service.export_yaml(session, tag or [], q), media_type="application/yaml")
+    exporter = FORMATS.get(format)
+    if exporter is None:
+        raise Invalid(f"unknown export format {format!r} (known: {KNOWN})")
+    exported = exporter.export_items(service.export_entries(session, tag or [], q, seed), title="Assay export")
+    return Response(exported.content, media_type=exported.media_type, headers={
+        "content-disposition": f'attachment; filename="{exported.filename}"',
+        "x-assay-export-notes": str(len(exported.notes)),
+    })
 
 
 async def request_body(request: Request) -> bytes:
@@ -70,10 +86,21 @@ def import_items(
     now: NowDep,
     format: Annotated[str, Query()] = "yaml",  # noqa: A002 - the REST contract's name
 ) -> ImportResult:
-    """Import a YAML stream of items (``---`` between them): all of them, or none."""
+    """Import items as YAML (``---`` between them), QTI 3.0 or 2.2 (an item file or a package),
+    GIFT or Moodle XML: all of them, or none; problems say where."""
     principal.require_staff()
     if format != "yaml":
-        raise Invalid(f"unknown import format {format!r} (known: yaml)")
+        importer = FORMATS.get(format)
+        if importer is None:
+            raise Invalid(f"unknown import format {format!r} (known: {KNOWN})")
+        imported = importer.import_items(raw, f"import.{format}")
+        if imported.problems:
+            raise Invalid("the import was rejected; nothing was changed", code="invalid_import", details=[
+                {"path": [], "file": p.file, "line": p.line, "message": p.message} for p in imported.problems])
+        result = service.import_definitions(session, imported.definitions, name=f"import.{format}",
+                                            actor_id=principal.user.id, now=now)
+        result.notes = imported.notes
+        return result
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

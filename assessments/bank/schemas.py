@@ -62,3 +62,5 @@ class ImportResult(BaseModel):
     created: int
     new_versions: int
     unchanged: int
+    notes: list[str] = []
+    """What the source format said that Assay carries differently (or not at all)."""

@@ -231,6 +231,25 @@ def _import_result(results: list[SaveResult]) -> ImportResult:
     )
 
 
+def import_definitions(session: Session, definitions: list[dict[str, Any]], *, name: str,
+                       actor_id: int | None, now: datetime) -> ImportResult:
+    """Items another format produced: each validated and saved, all in this one transaction (a
+    bad one raises, and the request's rollback leaves the bank as it was)."""
+    if not definitions:
+        raise Invalid("no items in the import", code="invalid_import")
+    results = [save_definition(session, data, source=name, actor_id=actor_id, now=now) for data in definitions]
+    return _import_result(results)
+
+
+def export_entries(session: Session, tags: list[str], text: str | None, seed: int) -> list[Any]:
+    """The current items with the variant of ``seed`` each leaves with (for the exchange formats)."""
+    from assessments.interop.base import ExportItem
+
+    rows = session.execute(repository.current_versions_query(tags, text, None)).all()
+    return [ExportItem(key=item.key, item=item_model(version), variant=variant_of(version, seed))
+            for item, version in rows]
+
+
 def export_yaml(session: Session, tags: list[str], text: str | None) -> str:
     rows = session.execute(repository.current_versions_query(tags, text, None)).all()
     return "".join(

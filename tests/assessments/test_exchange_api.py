@@ -1,0 +1,37 @@
+"""The exchange formats through the API: export, import back, and a bad file refused whole."""
+
+from __future__ import annotations
+
+import pytest
+
+from assessments.models import Role
+from tests.assessments.conftest import World
+
+
+@pytest.mark.parametrize(("fmt", "media"), [("qti3", "application/zip"), ("qti2", "application/zip"),
+                                            ("gift", "text/plain"), ("moodlexml", "application/xml")])
+def test_export_then_import_round_trips(world: World, fmt: str, media: str) -> None:
+    api = world.client
+    assert api is not None
+    staff = world.headers(world.user("author", Role.INSTRUCTOR))
+    exported = api.get("/api/v1/items/export", headers=staff, params={"format": fmt, "q": "numeric"})
+    assert exported.status_code == 200, exported.text
+    assert exported.headers["content-type"].startswith(media)
+    assert int(exported.headers["x-assay-export-notes"]) >= 1  # the computed item left as a fixed variant
+    imported = api.post("/api/v1/items/import", headers=staff, params={"format": fmt}, content=exported.content)
+    assert imported.status_code == 200, imported.text
+    [item] = imported.json()["items"]
+    assert item["key"] == "numeric" or item["created"]
+
+
+def test_a_bad_gift_file_is_refused_with_its_line(world: World) -> None:
+    api = world.client
+    assert api is not None
+    staff = world.headers(world.user("author", Role.INSTRUCTOR))
+    bad = b"::ok:: What is 1+1? {=2 ~3}\n\n::broken:: Unclosed {=yes ~no\n"
+    reply = api.post("/api/v1/items/import", headers=staff, params={"format": "gift"}, content=bad)
+    assert reply.status_code == 400
+    assert reply.json()["error"]["details"][0]["line"] == 3
+    assert api.get("/api/v1/items", headers=staff, params={"q": "ok"}).json() == []
+    unknown = api.post("/api/v1/items/import", headers=staff, params={"format": "docx"}, content=b"x")
+    assert unknown.status_code == 400 and "known: yaml, qti3, qti2, gift, moodlexml" in unknown.text
