@@ -212,6 +212,62 @@ def content_load(
                f"{result.unchanged} unchanged")
 
 
+@content_app.command("import")
+def content_import(
+    file: Annotated[Path, typer.Argument(help="A YAML, QTI (item or zip package), GIFT or Moodle XML file.")],
+    format: Annotated[str, typer.Option(help="yaml, qti3, qti2, gift or moodlexml")] = "yaml",  # noqa: A002
+) -> None:
+    """Import items into the database's bank: all of them or, on any problem, none."""
+    from assessments.bank import service
+    from assessments.db import session_scope
+    from assessments.errors import Invalid
+    from assessments.models import utcnow
+
+    _upgrade()
+    try:
+        with session_scope(_database()) as session:
+            result = service.import_file(session, file.read_bytes(), format=format, name=file.name,
+                                         actor_id=None, now=utcnow())
+    except Invalid as exc:
+        for problem in exc.details or []:
+            typer.echo(f"{problem.get('file', file.name)}:{problem.get('line', 0)}: {problem['message']}", err=True)
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    typer.echo(f"{len(result.items)} items: {result.created} new, {result.new_versions} new versions, "
+               f"{result.unchanged} unchanged")
+
+
+@content_app.command("export")
+def content_export(
+    out: Annotated[Path, typer.Argument(help="The file to write.")],
+    format: Annotated[str, typer.Option(help="yaml, qti3, qti2, gift or moodlexml")] = "yaml",  # noqa: A002
+    tag: Annotated[list[str] | None, typer.Option(help="facet:value (repeatable)")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="The variant computed items leave as.")] = 0,
+) -> None:
+    """Export the database's bank (or the items with every --tag) to a file, with a report."""
+    from assessments.bank import service
+    from assessments.db import session_scope
+    from assessments.interop.formats import FORMATS, KNOWN
+
+    _upgrade()
+    with session_scope(_database()) as session:
+        if format == "yaml":
+            out.write_text(service.export_yaml(session, tag or [], None))
+            typer.echo(f"wrote {out}")
+            return
+        if format not in FORMATS:
+            typer.echo(f"error: unknown format {format!r} (known: {KNOWN})", err=True)
+            raise typer.Exit(2)
+        exported = FORMATS[format].export_items(service.export_entries(session, tag or [], None, seed),
+                                                title="Assay export")
+    out.write_bytes(exported.content)
+    for note in exported.notes:
+        typer.echo(f"note: {note}")
+    typer.echo(f"wrote {out} ({len(exported.content)} bytes)")
+
+
 @attempts_app.command("sweep")
 def attempts_sweep() -> None:
     """Finish and grade every attempt whose time is up."""

@@ -11,16 +11,12 @@ from assessments.bank import service
 from assessments.bank.schemas import ImportResult, ItemOut, ItemSummary, Preview, SaveResult
 from assessments.deps import CurrentPrincipal, NowDep, SessionDep
 from assessments.errors import Invalid
-from assessments.interop.gift import GIFT
-from assessments.interop.moodlexml import MOODLE_XML
-from assessments.interop.qti import QTI2, QTI3
+from assessments.interop.formats import FORMATS, KNOWN
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"])
 
 MAX_IMPORT_BYTES = 5_000_000
-FORMATS = {f.name: f for f in (QTI3, QTI2, GIFT, MOODLE_XML)}
-"""The exchange formats besides Assay's own YAML."""
-KNOWN = ", ".join(("yaml", *FORMATS))
+
 
 
 @router.get("", response_model=list[ItemSummary])
@@ -89,23 +85,8 @@ def import_items(
     """Import items as YAML (``---`` between them), QTI 3.0 or 2.2 (an item file or a package),
     GIFT or Moodle XML: all of them, or none; problems say where."""
     principal.require_staff()
-    if format != "yaml":
-        importer = FORMATS.get(format)
-        if importer is None:
-            raise Invalid(f"unknown import format {format!r} (known: {KNOWN})")
-        imported = importer.import_items(raw, f"import.{format}")
-        if imported.problems:
-            raise Invalid("the import was rejected; nothing was changed", code="invalid_import", details=[
-                {"path": [], "file": p.file, "line": p.line, "message": p.message} for p in imported.problems])
-        result = service.import_definitions(session, imported.definitions, name=f"import.{format}",
-                                            actor_id=principal.user.id, now=now)
-        result.notes = imported.notes
-        return result
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Invalid("the import is not UTF-8 text") from exc
-    return service.import_yaml(session, text, name="import.yaml", actor_id=principal.user.id, now=now)
+    return service.import_file(session, raw, format=format, name=f"import.{format}",
+                               actor_id=principal.user.id, now=now)
 
 
 @router.get("/{key}", response_model=ItemOut)

@@ -231,6 +231,29 @@ def _import_result(results: list[SaveResult]) -> ImportResult:
     )
 
 
+def import_file(session: Session, data: bytes, *, format: str, name: str, actor_id: int | None,  # noqa: A002
+                now: datetime) -> ImportResult:
+    """Items from a file in any known format: all of them or (raising :class:`Invalid`) none."""
+    from assessments.interop.formats import FORMATS, KNOWN
+
+    if format == "yaml":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Invalid("the import is not UTF-8 text") from exc
+        return import_yaml(session, text, name=name, actor_id=actor_id, now=now)
+    importer = FORMATS.get(format)
+    if importer is None:
+        raise Invalid(f"unknown import format {format!r} (known: {KNOWN})", code="unknown_format")
+    imported = importer.import_items(data, name)
+    if imported.problems:
+        raise Invalid("the import was rejected; nothing was changed", code="invalid_import", details=[
+            {"path": [], "file": p.file, "line": p.line, "message": p.message} for p in imported.problems])
+    result = import_definitions(session, imported.definitions, name=name, actor_id=actor_id, now=now)
+    result.notes = imported.notes
+    return result
+
+
 def import_definitions(session: Session, definitions: list[dict[str, Any]], *, name: str,
                        actor_id: int | None, now: datetime) -> ImportResult:
     """Items another format produced: each validated and saved, all in this one transaction (a

@@ -55,3 +55,21 @@ def test_demo_makes_accounts_course_and_quiz_once(data_dir: Path) -> None:
         assert session.scalar(select(func.count()).select_from(User)) == 2
         assert session.scalar(select(func.count()).select_from(Quiz)) == 1
     database.dispose()
+
+
+def test_content_import_and_export_through_the_cli(data_dir: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    gift = data_dir / "quiz.gift.txt"
+    gift.write_text("::sum:: What is 1+1? {=2 ~3 ~4}\n")
+    result = runner.invoke(app, ["content", "import", str(gift), "--format", "gift"])
+    assert result.exit_code == 0, result.output
+    assert "1 items: 1 new" in result.output
+    out = data_dir / "bank.moodle.xml"
+    result = runner.invoke(app, ["content", "export", str(out), "--format", "moodlexml"])
+    assert result.exit_code == 0, result.output
+    assert '<question type="multichoice">' in out.read_text()
+    bad = data_dir / "bad.gift.txt"
+    bad.write_text("::x:: Unclosed {=a ~b\n")
+    result = runner.invoke(app, ["content", "import", str(bad), "--format", "gift"])
+    assert result.exit_code == 1 and "bad.gift.txt:1:" in result.output
