@@ -25,7 +25,7 @@ import inspect
 import math
 import threading
 from collections import ChainMap
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +46,6 @@ __all__ = [
     "compile_expression",
     "evaluate",
     "known_functions",
-    "names_in",
 ]
 
 MAX_LENGTH = 2000
@@ -670,7 +669,3 @@ def evaluate(expression: Expression | str, names: Mapping[str, Any]) -> Array:
         raise ExpressionError("an expression must give numbers, not text", expr.source)
     return result
 
-
-def names_in(expressions: Iterable[Expression]) -> frozenset[str]:
-    """Every variable read by any of ``expressions``."""
-    return frozenset().union(*(e.names for e in expressions))

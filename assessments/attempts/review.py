@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from assessments.attempts.schemas import AttemptView, QuestionView
-from assessments.attempts.service import engine_attempts, public_state, totals
+from assessments.attempts.service import engine_attempts, reply_state, totals
 from assessments.models import Attempt, AttemptState, QuestionAttempt, Quiz
 from assessments.quizzes.schemas import QuizSettings, ReviewOptions
 from assessments.quizzes.service import settings_of
@@ -44,9 +44,7 @@ def _state(qa: EngineAttempt, options: ReviewOptions, graded_visible: bool) -> s
     if state == QuestionState.NEEDSGRADING:
         return "needs_grading"
     if state.is_active():
-        if graded_visible and qa.latest_grade is not None and qa.tries_left > 0:
-            return "try_again"
-        return public_state(state)
+        return reply_state(qa)
     if options.correctness and graded_visible and qa.fraction is not None:
         return {Verdict.RIGHT: "right", Verdict.PARTIAL: "partial", Verdict.WRONG: "wrong"}[
             Verdict.of(qa.fraction)]

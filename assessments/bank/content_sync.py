@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from assessments.bank import repository
 from assessments.bank.schemas import ImportResult
-from assessments.bank.service import _import_result, save_definition
+from assessments.bank.service import import_result, save_definition
 from assessments.errors import Invalid
 from engine.content.bank import load_bank
 from engine.content.checker import check
@@ -40,4 +40,4 @@ def load_content(session: Session, path: Path, *, actor_id: int | None, now: dat
                                        actor_id=actor_id, now=now, item=loaded.item))
         if progress:
             progress(loaded.item.id)
-    return _import_result(results)
+    return import_result(results)

@@ -219,10 +219,10 @@ def import_yaml(session: Session, text: str, *, name: str, actor_id: int | None,
         raise Invalid("no items in the import", code="invalid_import")
     results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, item=item)
                for data, item in checked]
-    return _import_result(results)
+    return import_result(results)
 
 
-def _import_result(results: list[SaveResult]) -> ImportResult:
+def import_result(results: list[SaveResult]) -> ImportResult:
     return ImportResult(
         items=results,
         created=sum(1 for r in results if r.created and r.version == 1),
@@ -261,7 +261,7 @@ def import_definitions(session: Session, definitions: list[dict[str, Any]], *, n
     if not definitions:
         raise Invalid("no items in the import", code="invalid_import")
     results = [save_definition(session, data, source=name, actor_id=actor_id, now=now) for data in definitions]
-    return _import_result(results)
+    return import_result(results)
 
 
 def export_entries(session: Session, tags: list[str], text: str | None, seed: int) -> list[Any]:

@@ -42,6 +42,7 @@ class Answer:
     item_type: str
     fraction: float | None
     mark: float | None
+    max_mark: float
     misconception: str | None
     chosen: list[int]
     """Authored option indices the student chose (choice items)."""
@@ -88,6 +89,7 @@ def _answers(session: Session, attempt_ids: list[int]) -> dict[tuple[int, int], 
             item_key=keys[version.item_id], item_type=version.type,
             fraction=step.fraction if graded else None,
             mark=step.fraction * row.max_mark if graded and step.fraction is not None else None,
+            max_mark=row.max_mark,
             misconception=grade.get("misconception"),
             chosen=_chosen(row, response, version.type),
             options=len(row.variant.get("order") or []),
@@ -184,9 +186,8 @@ def compute_quiz_statistics(session: Session, quiz_id: int,
     answers = _answers(session, [a.id for a in attempts])
     report(0.6)
     slots = sorted({slot for _, slot in answers})
-    max_marks = np.array([max(row.max_mark for row in session.scalars(select(QuestionAttempt).where(
-        QuestionAttempt.attempt_id.in_([a.id for a in attempts]), QuestionAttempt.slot == slot,
-        QuestionAttempt.replaced_at.is_(None)))) for slot in slots])
+    # each slot's maximum from the rows already read (one query, not one per slot)
+    max_marks = np.array([max(a.max_mark for (_, s), a in answers.items() if s == slot) for slot in slots])
     marks = np.full((len(attempts), len(slots)), np.nan)
     for r, attempt in enumerate(attempts):
         for c, slot in enumerate(slots):

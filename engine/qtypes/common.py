@@ -27,6 +27,11 @@ def with_loop(names: Names, binding: Mapping[str, int]) -> Names:
     return scope
 
 
+def option_scope(names: Names, binding: Mapping[str, int], index: int) -> Names:
+    """The names an option's expressions see: its loop binding, and ``i`` its index."""
+    return with_loop(names, {**binding, "i": binding.get("i", index)})
+
+
 def batch_value(source: str | bool, names: Names, batch: int, *, as_bool: bool = False) -> np.ndarray:
     """An expression (or a literal bool) evaluated to one value per variant: shape (batch,)."""
     if isinstance(source, bool):
@@ -59,8 +64,7 @@ def misconception_table(item: ItemBase, options: ChoiceOptions, field: str, name
         source = getattr(misconception, field)
         for k, (option, binding, _) in enumerate(expanded):
             if source is not None:
-                scope = with_loop(names, {**binding, "i": binding.get("i", k)})
-                table[:, m, k] = batch_value(source, scope, batch, as_bool=True)
+                table[:, m, k] = batch_value(source, option_scope(names, binding, k), batch, as_bool=True)
             if option.misconception == name:
                 table[:, m, k] = True
     return table

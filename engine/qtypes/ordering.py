@@ -32,13 +32,14 @@ from engine.qtypes.base import (
 from engine.qtypes.common import (
     Names,
     as_int,
+    batch_value,
     first_true,
     misconception_feedback,
+    option_scope,
     per_option,
     render_common,
     render_text,
     response_rows,
-    with_loop,
 )
 from engine.variants import Variant
 
@@ -88,7 +89,7 @@ class Ordering(QuestionType[OrderingItem]):
         for misconception in item.misconceptions.values():
             assert misconception.order_by is not None
             keys = np.stack([
-                per_option_value(misconception.order_by, names, binding, batch, k)
+                batch_value(misconception.order_by, option_scope(names, binding, k), batch)
                 for k, (_, binding, _) in enumerate(item.options.expand())
             ], axis=1)
             sequences.append(_sequence(keys, descending))
@@ -178,9 +179,3 @@ class Ordering(QuestionType[OrderingItem]):
             SelfTestCase("invalid", {"order": right[:-1]}, "invalid"),
         ]
 
-
-def per_option_value(source: str, names: Names, binding: Mapping[str, int], batch: int,
-                     index: int) -> np.ndarray:
-    from engine.qtypes.common import batch_value
-
-    return batch_value(source, with_loop(names, {**binding, "i": binding.get("i", index)}), batch)

@@ -21,7 +21,7 @@ def test_export_then_import_round_trips(world: World, fmt: str, media: str) -> N
     imported = api.post("/api/v1/items/import", headers=staff, params={"format": fmt}, content=exported.content)
     assert imported.status_code == 200, imported.text
     [item] = imported.json()["items"]
-    assert item["key"] == "numeric" or item["created"]
+    assert item["key"] == "numeric"  # the id survives the round trip: a version of the same item
 
 
 def test_a_bad_gift_file_is_refused_with_its_line(world: World) -> None:
