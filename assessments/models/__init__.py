@@ -1,6 +1,7 @@
 """SQLAlchemy 2.0 tables. The schema itself comes only from the Alembic migrations."""
 
 from assessments.models.attempts import Attempt, AttemptState, QuestionAttempt, Step
+from assessments.models.audit import GradeChange, GradeChangeKind
 from assessments.models.bank import Concept, Item, ItemConcept, ItemLink, ItemTag, ItemVersion
 from assessments.models.base import Base, utcnow
 from assessments.models.jobs import Job, JobState
@@ -17,6 +18,8 @@ __all__ = [
     "Course",
     "CourseRole",
     "Enrolment",
+    "GradeChange",
+    "GradeChangeKind",
     "Item",
     "ItemConcept",
     "ItemLink",
