@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from assessments.audit.endpoints import router as audit_router
 from assessments.deps import CurrentPrincipal, NowDep, SessionDep
 from assessments.grading import service
 from assessments.grading.schemas import (
@@ -88,3 +89,6 @@ def quiz_grades(quiz_id: int, principal: CurrentPrincipal, session: SessionDep,
 def course_gradebook(course: str, principal: CurrentPrincipal, session: SessionDep) -> Gradebook:
     """Every student of the course with their grade at every quiz of it."""
     return service.gradebook(session, principal, course)
+
+
+router.include_router(audit_router)  # the grade audit trail: /api/v1/.../grade-changes

@@ -13,18 +13,21 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from assessments.quizzes.schemas import GradingMethod
 
 MAX_COMMENT = 20_000
+MAX_REASON = 2_000
 
 
 class ManualGradeRequest(BaseModel):
     """A person's grade for one slot: a fraction, rubric selections (criterion id → level index,
     from 0), a comment, or a comment with either. A fraction given with rubric selections must
-    agree with what the rubric scores."""
+    agree with what the rubric scores. ``reason`` is kept in the grade audit trail for
+    instructors (the student sees the comment, never the reason)."""
 
     model_config = ConfigDict(extra="forbid")
 
     fraction: float | None = None
     rubric: dict[str, StrictInt] | None = Field(default=None, max_length=100)
     comment: str | None = Field(default=None, max_length=MAX_COMMENT)
+    reason: str | None = Field(default=None, max_length=MAX_REASON)
 
 
 class ManualGradeResult(BaseModel):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from assessments.attempts import repository as attempts
 from assessments.attempts.service import append_steps, engine_attempt, grade_changed, totals
+from assessments.audit.service import QuestionGrade, record_manual_grade, record_regrade
 from assessments.auth.access import course_by_slug, course_role, require_instructor
 from assessments.auth.tokens import Scope
 from assessments.bank import repository as bank
@@ -122,6 +123,7 @@ def grade(session: Session, principal: Principal, attempt_id: int, slot: int,
     if found is None:
         raise NotFound(f"no slot {slot} in attempt {attempt_id}")
     row, qa = found
+    before, old_marks = QuestionGrade.of(qa), attempt.marks
     try:
         outcome = qa.process(Action.MANUAL_GRADE, actor=str(principal.user.id), at=now,
                              fraction=body.fraction, rubric=body.rubric, comment=body.comment)
@@ -132,7 +134,9 @@ def grade(session: Session, principal: Principal, attempt_id: int, slot: int,
     if outcome.step is not None:
         append_steps(session, row, [outcome.step], principal.user.id)
     attempt.marks, waiting = totals(questions)
-    if outcome.kept:
+    if outcome.step is not None:
+        record_manual_grade(session, principal.user, attempt, row, before, qa, outcome.step,
+                            old_marks=old_marks, reason=(body.reason or "").strip() or None, now=now)
         grade_changed(session, attempt, now)
     return ManualGradeResult(
         attempt_id=attempt.id, slot=slot, seq=qa.last_step.seq, recorded=outcome.kept,
@@ -195,8 +199,9 @@ def _plan(session: Session, attempt: Attempt, problems: list[RegradeProblem]) ->
     return _Plan(attempt, replays, marks)
 
 
-def _commit(session: Session, plan: _Plan, now: datetime) -> None:
-    """Replace each replayed question attempt by a new one; steps are never changed."""
+def _commit(session: Session, actor: User, plan: _Plan, now: datetime) -> None:
+    """Replace each replayed question attempt by a new one; steps are never changed. Each
+    replacement gets its row in the grade audit trail."""
     for replay in plan.replays:
         replay.question.row.replaced_at = now
     session.flush()  # one current question attempt per slot: the old ones step aside first
@@ -212,6 +217,8 @@ def _commit(session: Session, plan: _Plan, now: datetime) -> None:
         actors = {s.data.get("actor"): s.actor_id for s in replay.question.steps}
         for step in replay.new.steps:
             append_steps(session, row, [step], actors.get(step.actor))
+        record_regrade(session, actor, plan.attempt, replaced=old, old=replay.question.qa, replacement=row,
+                       new=replay.new, old_marks=plan.attempt.marks, new_marks=plan.new_marks, now=now)
     plan.attempt.marks = plan.new_marks
     grade_changed(session, plan.attempt, now)
 
@@ -259,7 +266,7 @@ def regrade(session: Session, principal: Principal, quiz_id: int, *, dry_run: bo
     for plan in plans:
         old_marks = plan.attempt.marks
         if not dry_run:
-            _commit(session, plan, now)
+            _commit(session, principal.user, plan, now)
         user = session.get(User, plan.attempt.user_id)
         assert user is not None
         student = students.setdefault(user.id, RegradedStudent(

@@ -21,11 +21,13 @@ from assessments.models import Attempt, Job, User
 from assessments.quizzes.service import quiz_for, quiz_out
 from assessments.reports.service import statistics_or_job
 from assessments.web.charts import facility_discrimination_chart, histogram_chart
+from assessments.web.history import router as history_router
 from assessments.web.pages import WebPrincipal
 from assessments.web.security import CheckedForm
 from assessments.web.templating import page
 
 router = APIRouter(include_in_schema=False)
+router.include_router(history_router)  # the "Grade history" pages
 
 
 def _instructor_quiz(session: Any, principal: Any, quiz_id: int) -> tuple[Any, Any]:
@@ -66,10 +68,12 @@ def grade_slot(attempt_id: int, slot: int, principal: WebPrincipal,
               if key.startswith("rubric-") and str(value).isdigit()}
     fraction = str(form.get("fraction", "")).strip()
     comment = str(form.get("comment", "")).strip() or None
+    reason = str(form.get("reason", "")).strip() or None
     message = "Grade saved."
     try:
         grading.grade(session, principal, attempt_id, slot, ManualGradeRequest(
-            fraction=float(fraction) if fraction else None, rubric=rubric or None, comment=comment), now)
+            fraction=float(fraction) if fraction else None, rubric=rubric or None, comment=comment,
+            reason=reason), now)
     except (DomainError, ValueError) as exc:
         message = getattr(exc, "message", str(exc))
     return RedirectResponse(f"/attempts/{attempt_id}/grade?message={quote(message)}#q{slot}", status_code=303)

@@ -334,6 +334,11 @@ MATRIX = [
         grade_scope=True),
     row("GET", "/api/v1/courses/{course}/gradebook",               401, 200, 200, 403, 403, 404, 404,
         grade_scope=True),
+    # The grade audit trail: the course's instructors only (the owner of an attempt is refused it).
+    row("GET", "/api/v1/quizzes/{quiz_id}/grade-changes",          401, 200, 200, 403, 403, 404, 404,
+        grade_scope=True),
+    row("GET", "/api/v1/attempts/{attempt_id}/grade-changes",      401, 200, 200, 403, 404, 404, 404,
+        submitted=True, grade_scope=True),
     # Statistics: a quiz's for its course's instructors; an item's for any instructor (the bank's).
     row("GET", "/api/v1/quizzes/{quiz_id}/statistics",             401, 200, 200, 403, 403, 404, 404),
     row("GET", "/api/v1/items/{key}/statistics",                   401, 200, 200, 403, 403, 200, 403),
@@ -384,6 +389,9 @@ MATRIX = [
     web("POST", "/quizzes/{quiz_id}/regrade",                     L,   200,  200,  403,  403,  404,  404,
         request=form()),
     web("GET", "/quizzes/{quiz_id}/statistics",                   L,   200,  200,  403,  403,  404,  404),
+    web("GET", "/quizzes/{quiz_id}/grade-history",                L,   200,  200,  403,  403,  404,  404),
+    web("GET", "/attempts/{attempt_id}/grade-history",            L,   200,  200,  403,  404,  404,  404,
+        submitted=True),
     web("GET", "/static", 200, public=True, example="/static/assay.css"),
     web("GET", "/lti/login", 400, public=True),
     web("POST", "/lti/login", 400, public=True, request=form()),
