@@ -6,7 +6,8 @@ question attempt's steps against its item's current version with the same seed
 (:meth:`engine.attempts.QuestionAttempt.regrade`); committing it never touches a step: the old
 question attempt is marked ``replaced_at`` (kept for audit) and a new one, pinned to the current
 version, holds the replayed steps. After either, the attempt's marks are summed again, and stay
-None while any question still needs a grader. Only instructors of the quiz's course may do any
+None while any question still needs a grader, and the change gets its row in the grade audit
+trail (:mod:`assessments.audit.service`) in the same transaction. Only instructors of the quiz's course may do any
 of this, with a token that has the ``grade`` scope: others in the course get 403 (a classmate's
 attempt is 404, as when reading it), everyone else 404.
 """
