@@ -269,16 +269,34 @@ def content_export(
 
 
 @attempts_app.command("sweep")
-def attempts_sweep() -> None:
+def attempts_sweep(
+    now: Annotated[str | None, typer.Option(
+        help="Sweep as of this time (ISO 8601; UTC unless it has an offset) instead of the clock's: "
+             "tests use it to step past a time limit.")] = None,
+) -> None:
     """Finish and grade every attempt whose time is up."""
+    from datetime import UTC, datetime
+
     from assessments.attempts.service import sweep
     from assessments.config import get_settings
     from assessments.db import session_scope
     from assessments.models import utcnow
 
+    at = utcnow()
+    if now is not None:
+        try:
+            at = datetime.fromisoformat(now)
+        except ValueError:
+            typer.echo(f"error: --now: {now!r} is not an ISO 8601 time (e.g. 2026-11-02T09:30:00+00:00)", err=True)
+            raise typer.Exit(2) from None
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
     _upgrade()
-    with session_scope(_database()) as session:
-        closed = sweep(session, utcnow(), get_settings().grace_seconds)
+    database = _database()
+    try:
+        with session_scope(database) as session:
+            closed = sweep(session, at, get_settings().grace_seconds)
+    finally:
+        database.dispose()
     typer.echo(f"closed {len(closed)} overdue attempt(s)")
 
 
