@@ -152,6 +152,82 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     typer.echo(f"database at {revision}")
 
 
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="Default: the configured database.")]
+
+
+class _TableBars:
+    """A rich progress bar per table, for assessments.backup."""
+
+    def __init__(self, bars: Any) -> None:
+        self.bars = bars
+        self.task: Any = None
+
+    def table(self, name: str, rows: int) -> None:
+        self.task = self.bars.add_task(name, total=rows)
+
+    def advance(self, rows: int) -> None:
+        self.bars.advance(self.task, rows)
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
+
+
+def _backup_database(url: str | None) -> Any:
+    from assessments.config import get_settings
+    from assessments.db import Database
+
+    return Database(url or get_settings().resolved_database_url)
+
+
+@db_app.command("dump")
+def db_dump(
+    file: Annotated[Path, typer.Argument(help="The archive to write (a zip).")],
+    database_url: DatabaseUrl = None,
+    replace: Annotated[bool, typer.Option(help="Replace FILE if it exists.")] = False,
+) -> None:
+    """Write the whole database to a portable archive, from one consistent snapshot."""
+    from rich.progress import Progress
+
+    from assessments.backup import BackupError, dump
+
+    database = _backup_database(database_url)
+    try:
+        with Progress(transient=True) as bars:
+            manifest = dump(database, file, progress=_TableBars(bars), replace=replace)
+    except BackupError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+    typer.echo(f"wrote {file}: {_rows(manifest.total_rows)} in {len(manifest.tables)} tables at revision "
+               f"{manifest.alembic_revision} ({file.stat().st_size} bytes)")
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="An archive written by `assay db dump`.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Restore an archive into an empty database (migrated to the archive's revision, or not at all)."""
+    from rich.progress import Progress
+
+    from assessments.backup import BackupError, restore
+
+    database = _backup_database(database_url)
+    try:
+        with Progress(transient=True) as bars:
+            manifest = restore(database, file, progress=_TableBars(bars))
+    except BackupError as exc:
+        typer.echo(f"error: {exc.message} (nothing was restored)", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+    typer.echo(f"restored {_rows(manifest.total_rows)} in {len(manifest.tables)} tables from {file} "
+               f"(taken {manifest.created_at:%Y-%m-%d %H:%M} UTC at revision {manifest.alembic_revision}, "
+               f"Assay {manifest.assay_version})")
+
+
 @user_app.command("create")
 def user_create(
     username: Annotated[str, typer.Argument()],
