@@ -7,6 +7,7 @@ is applied in one place for both. Every form carries the session's CSRF token.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,7 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from assessments.attempts import repository as attempts_repo
 from assessments.attempts import service as attempts
-from assessments.attempts.review import attempt_view
+from assessments.attempts.review import attempt_view, moment
 from assessments.attempts.schemas import AttemptView, SaveRequest
 from assessments.auth.service import authenticate
 from assessments.auth.tokens import ALL_SCOPES
@@ -23,6 +24,7 @@ from assessments.courses.service import courses_for
 from assessments.deps import NowDep, Principal, SessionDep, SettingsDep
 from assessments.errors import Conflict, DomainError, NotFound, Unauthorized
 from assessments.models import AttemptState, Quiz, Role, User
+from assessments.quizzes.schemas import QuizSettings
 from assessments.quizzes.service import list_quizzes, quiz_for, settings_of
 from assessments.web.forms import response_from_form
 from assessments.web.plots import ranking_loss_plot, ranking_pairs
@@ -99,8 +101,10 @@ def logout(request: Request, csrf: CsrfField) -> Response:
 # --- the dashboard and a quiz's start page -------------------------------------------------------
 
 
-def _best(rows: list[Any]) -> float | None:
-    marks = [a.marks for a in rows if a.state == AttemptState.FINISHED and a.marks is not None]
+def _best(rows: list[Any], settings: QuizSettings, now: datetime) -> float | None:
+    """The best mark of the attempts whose review shows marks now: the policy decides here too."""
+    marks = [a.marks for a in rows if a.state == AttemptState.FINISHED and a.marks is not None
+             and getattr(settings.review, moment(a, settings, now)).marks]
     return max(marks) if marks else None
 
 
@@ -113,7 +117,10 @@ def dashboard(request: Request, principal: WebPrincipal, session: SessionDep, no
         mine = attempts_repo.attempts_of(session, quiz.id, principal.user.id)
         finished = [a for a in mine if a.state == AttemptState.FINISHED]
         left = None if quiz.attempts_allowed is None else max(0, quiz.attempts_allowed - len(finished))
-        rows.append({"quiz": quiz, "attempts": len(mine), "left": left, "best": _best(mine),
+        stored = session.get(Quiz, quiz.id)
+        assert stored is not None
+        best = _best(mine, settings_of(stored), now)
+        rows.append({"quiz": quiz, "attempts": len(mine), "left": left, "best": best,
                      "open": any(a.state == AttemptState.IN_PROGRESS for a in mine)})
     return page(request, "dashboard.html", courses=courses, rows=rows)
 
