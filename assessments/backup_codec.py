@@ -171,8 +171,11 @@ DECODERS: dict[Kind, Callable[[Any], Any]] = {
 }
 
 
+_WRITER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _line(row: dict[str, Any]) -> bytes:
-    return json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    return _WRITER.encode(row).encode() + b"\n"
 
 
 @dataclass(frozen=True)
@@ -182,11 +185,23 @@ class TableCodec:
     table: Table
     columns: list[Column[Any]]
     kinds: list[Kind]
+    plan: list[tuple[str, int, Callable[[Any], Any] | None, int]]
+    """Per column: its name, its place in a row, its encoder (None: JSON, as it is) and, for a JSON
+    column, the place of its SQL NULL flag (else -1). Worked out once: encode runs per row."""
 
     @classmethod
     def of(cls, table: Table) -> TableCodec:
         columns = list(table.columns)
-        return cls(table, columns, [kind_of(column) for column in columns])
+        kinds = [kind_of(column) for column in columns]
+        plan: list[tuple[str, int, Callable[[Any], Any] | None, int]] = []
+        flags = len(columns)
+        for place, (column, kind) in enumerate(zip(columns, kinds, strict=True)):
+            if kind is Kind.JSON:
+                plan.append((column.name, place, None, flags))
+                flags += 1
+            else:
+                plan.append((column.name, place, ENCODERS[kind], -1))
+        return cls(table, columns, kinds, plan)
 
     @property
     def json_columns(self) -> list[Column[Any]]:
@@ -199,15 +214,14 @@ class TableCodec:
         return select(*self.columns, *(c.is_(None) for c in self.json_columns)).order_by(*order)
 
     def encode(self, row: Row[Any]) -> bytes:
-        sql_null = iter(row[len(self.columns):])
         line: dict[str, Any] = {}
-        for column, kind, value in zip(self.columns, self.kinds, row[:len(self.columns)], strict=True):
-            if kind is Kind.JSON:
-                if next(sql_null):
-                    continue
-                line[column.name] = value
+        for name, place, encoder, sql_null in self.plan:
+            value = row[place]
+            if encoder is None:
+                if not row[sql_null]:
+                    line[name] = value
             elif value is not None:
-                line[column.name] = ENCODERS[kind](value)
+                line[name] = encoder(value)
         return _line(line)
 
     def decode(self, text: bytes) -> dict[str, Any]:
