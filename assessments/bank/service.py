@@ -15,6 +15,7 @@ from threading import Lock
 from typing import Any
 
 import yaml
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from assessments.bank import repository
@@ -149,12 +150,17 @@ def _summary(item: Item, version: ItemVersion, tags: dict[str, list[str]], conce
                        computed=version.is_computed, tags=tags, concepts=concepts)
 
 
-def list_items(session: Session, tags: list[str], text: str | None, type_: str | None,
-               limit: int, offset: int) -> list[ItemSummary]:
+def _current_versions(tags: list[str], text: str | None, type_: str | None) -> Select[Item, ItemVersion]:
+    """The query for the current versions matching the filters; 400 for a tag that cannot match."""
     try:
-        query = repository.current_versions_query(tags, text, type_)
+        return repository.current_versions_query(tags, text, type_)
     except ValueError as exc:
         raise Invalid(f"bad tag query: {exc}", code="bad_tag_query") from exc
+
+
+def list_items(session: Session, tags: list[str], text: str | None, type_: str | None,
+               limit: int, offset: int) -> list[ItemSummary]:
+    query = _current_versions(tags, text, type_)
     rows = session.execute(query.limit(limit).offset(offset)).all()
     ids = [item.id for item, _ in rows]
     all_tags, all_concepts = repository.tags_of(session, ids), repository.concepts_of(session, ids)
@@ -268,13 +274,13 @@ def export_entries(session: Session, tags: list[str], text: str | None, seed: in
     """The current items with the variant of ``seed`` each leaves with (for the exchange formats)."""
     from assessments.interop.base import ExportItem
 
-    rows = session.execute(repository.current_versions_query(tags, text, None)).all()
+    rows = session.execute(_current_versions(tags, text, None)).all()
     return [ExportItem(key=item.key, item=item_model(version), variant=variant_of(version, seed))
             for item, version in rows]
 
 
 def export_yaml(session: Session, tags: list[str], text: str | None) -> str:
-    rows = session.execute(repository.current_versions_query(tags, text, None)).all()
+    rows = session.execute(_current_versions(tags, text, None)).all()
     return "".join(
         "---\n" + yaml.safe_dump(version.definition, sort_keys=False, allow_unicode=True, width=100)
         for _, version in rows

@@ -105,6 +105,20 @@ def _versions(db: Any) -> int:
     return int(db.scalar(select(func.count()).select_from(ItemVersion)))
 
 
+@pytest.mark.parametrize("fmt", ["yaml", "gift"])
+def test_a_bad_tag_filter_is_refused_by_the_export_as_by_the_search(world: World, staff: dict[str, str],
+                                                                     fmt: str) -> None:
+    """``tag=AAA`` (no ``facet:value``) once reached the export as a ValueError: 500."""
+    api = world.client
+    assert api is not None
+    searched = api.get("/api/v1/items", headers=staff, params={"tag": "AAA"})
+    exported = api.get("/api/v1/items/export", headers=staff, params={"tag": "AAA", "format": fmt})
+    for reply in (searched, exported):
+        assert reply.status_code == 400, reply.text
+        assert reply.json()["error"] == {"code": "bad_tag_query",
+                                         "message": "bad tag query: tag value '' has an empty level"}
+
+
 def test_content_load_is_idempotent_and_atomic(db: Any, tmp_path: Path) -> None:
     bank = tmp_path / "content"
     shutil.copytree(ROOT / "content" / "foundations-of-llms" / "ch4-alignment" / "reward-models",
