@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -58,6 +58,12 @@ def get_now() -> datetime:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 NowDep = Annotated[datetime, Depends(get_now)]
+
+ROW_ID_MAX = 2**63 - 1
+"""The largest id a row can have (a 64-bit integer): a larger number names nothing, and SQLite
+cannot even bind it to a query, so the API refuses it as malformed (422) instead of failing."""
+RowId = Annotated[int, Path(ge=0, le=ROW_ID_MAX)]
+"""A path parameter naming a row (a quiz, an attempt, a slot, a token, a job): 404 when there is none."""
 
 
 @dataclass(frozen=True)

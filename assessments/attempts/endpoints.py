@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Response, status
 from assessments.attempts import service
 from assessments.attempts.review import attempt_view, moment
 from assessments.attempts.schemas import AttemptView, SaveRequest, SaveResult, SubmitResult
-from assessments.deps import CurrentPrincipal, NowDep, SessionDep, SettingsDep
+from assessments.deps import CurrentPrincipal, NowDep, RowId, SessionDep, SettingsDep
 from assessments.quizzes.service import settings_of
 
 router = APIRouter(prefix="/api/v1", tags=["attempts"])
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["attempts"])
 @router.post("/quizzes/{quiz_id}/attempts", response_model=AttemptView,
              status_code=status.HTTP_201_CREATED, response_model_exclude_none=True,
              responses={200: {"model": AttemptView, "description": "an open attempt, resumed"}})
-def start_attempt(quiz_id: int, principal: CurrentPrincipal, session: SessionDep, now: NowDep,
+def start_attempt(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep, now: NowDep,
                   response: Response) -> AttemptView:
     """Start an attempt, or resume the open one (200). Each student gets their own variants."""
     before = service.repository.open_attempt(session, quiz_id, principal.user.id)
@@ -31,7 +31,7 @@ def start_attempt(quiz_id: int, principal: CurrentPrincipal, session: SessionDep
 
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptView, response_model_exclude_none=True)
-def get_attempt(attempt_id: int, principal: CurrentPrincipal, session: SessionDep,
+def get_attempt(attempt_id: RowId, principal: CurrentPrincipal, session: SessionDep,
                 now: NowDep) -> AttemptView:
     """The attempt as its owner may see it now (the review policy), or all of it for instructors."""
     attempt, quiz, staff = service.attempt_for(session, principal, attempt_id)
@@ -40,21 +40,21 @@ def get_attempt(attempt_id: int, principal: CurrentPrincipal, session: SessionDe
 
 
 @router.put("/attempts/{attempt_id}/responses/{slot}", response_model=SaveResult)
-def save_response(attempt_id: int, slot: int, body: SaveRequest, principal: CurrentPrincipal,
+def save_response(attempt_id: RowId, slot: RowId, body: SaveRequest, principal: CurrentPrincipal,
                   session: SessionDep, settings: SettingsDep, now: NowDep) -> SaveResult:
     """Autosave one answer. ``seq`` is the step the client last saw; a stale one gets 409."""
     return service.save(session, principal, attempt_id, slot, body, now, settings.grace_seconds)
 
 
 @router.post("/attempts/{attempt_id}/slots/{slot}/check", response_model=SaveResult)
-def check_question(attempt_id: int, slot: int, body: SaveRequest, principal: CurrentPrincipal,
+def check_question(attempt_id: RowId, slot: RowId, body: SaveRequest, principal: CurrentPrincipal,
                    session: SessionDep, settings: SettingsDep, now: NowDep) -> SaveResult:
     """Submit one question now (immediate feedback and interactive quizzes)."""
     return service.check(session, principal, attempt_id, slot, body, now, settings.grace_seconds)
 
 
 @router.post("/attempts/{attempt_id}/slots/{slot}/try-again", response_model=SaveResult)
-def try_again(attempt_id: int, slot: int, seq: Annotated[int, Body(embed=True, ge=0)],
+def try_again(attempt_id: RowId, slot: RowId, seq: Annotated[int, Body(embed=True, ge=0)],
               principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep,
               now: NowDep) -> SaveResult:
     """Interactive quizzes: clear a checked try's feedback to answer again."""
@@ -63,7 +63,7 @@ def try_again(attempt_id: int, slot: int, seq: Annotated[int, Body(embed=True, g
 
 @router.post("/attempts/{attempt_id}/submit", response_model=SubmitResult,
              response_model_exclude_none=True)
-def submit_attempt(attempt_id: int, principal: CurrentPrincipal, session: SessionDep,
+def submit_attempt(attempt_id: RowId, principal: CurrentPrincipal, session: SessionDep,
                    now: NowDep) -> SubmitResult:
     """Finish and grade the attempt. Idempotent: submitting again returns the same result.
 

@@ -11,17 +11,18 @@ from fastapi import APIRouter, Query
 
 from assessments.audit import service
 from assessments.audit.schemas import DEFAULT_LIMIT, MAX_LIMIT, GradeChangePage
-from assessments.deps import CurrentPrincipal, SessionDep
+from assessments.deps import ROW_ID_MAX, CurrentPrincipal, RowId, SessionDep
 
 router = APIRouter(tags=["grading"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Rows per page, at most {MAX_LIMIT}.")]
-Before = Annotated[int | None, Query(ge=1, description="Only changes older than this id: a page's `next_before`.")]
+Before = Annotated[int | None, Query(ge=1, le=ROW_ID_MAX,
+                                     description="Only changes older than this id: a page's `next_before`.")]
 
 
 @router.get("/quizzes/{quiz_id}/grade-changes", response_model=GradeChangePage)
-def quiz_grade_changes(quiz_id: int, principal: CurrentPrincipal, session: SessionDep,
-                       student_id: Annotated[int | None, Query(ge=1)] = None, before: Before = None,
+def quiz_grade_changes(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep,
+                       student_id: Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)] = None, before: Before = None,
                        limit: Limit = DEFAULT_LIMIT) -> GradeChangePage:
     """Every change to a question's grade in the quiz, newest first: manual grades, overrides,
     comments and committed regrades, with who made it, the old and new fraction, mark and
@@ -30,7 +31,7 @@ def quiz_grade_changes(quiz_id: int, principal: CurrentPrincipal, session: Sessi
 
 
 @router.get("/attempts/{attempt_id}/grade-changes", response_model=GradeChangePage)
-def attempt_grade_changes(attempt_id: int, principal: CurrentPrincipal, session: SessionDep,
+def attempt_grade_changes(attempt_id: RowId, principal: CurrentPrincipal, session: SessionDep,
                           before: Before = None, limit: Limit = DEFAULT_LIMIT) -> GradeChangePage:
     """The changes to the grades of one attempt's questions, newest first (instructors only: the
     student sees the comments in the attempt's review, not this trail)."""

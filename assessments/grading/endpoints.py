@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from assessments.audit.endpoints import router as audit_router
-from assessments.deps import CurrentPrincipal, NowDep, SessionDep
+from assessments.deps import CurrentPrincipal, NowDep, RowId, SessionDep
 from assessments.grading import service
 from assessments.grading.schemas import (
     Gradebook,
@@ -28,7 +28,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @router.post("/attempts/{attempt_id}/slots/{slot}/grade", response_model=ManualGradeResult)
-def grade_question(attempt_id: int, slot: int, body: ManualGradeRequest, principal: CurrentPrincipal,
+def grade_question(attempt_id: RowId, slot: RowId, body: ManualGradeRequest, principal: CurrentPrincipal,
                    session: SessionDep, now: NowDep) -> ManualGradeResult:
     """Grade one question of a submitted attempt by hand: ``fraction`` (an override, within the
     item's range), ``rubric`` (criterion id → level index, every criterion), and/or ``comment``.
@@ -40,7 +40,7 @@ def grade_question(attempt_id: int, slot: int, body: ManualGradeRequest, princip
 
 
 @router.post("/quizzes/{quiz_id}/regrade", response_model=RegradeResult)
-def regrade_quiz(quiz_id: int, principal: CurrentPrincipal, session: SessionDep, now: NowDep,
+def regrade_quiz(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep, now: NowDep,
                  dry_run: Annotated[bool, Query()] = True) -> RegradeResult:
     """Replay finished attempts against the current versions of their items.
 
@@ -73,7 +73,7 @@ def grades_csv(grades: QuizGrades) -> str:
 
 @router.get("/quizzes/{quiz_id}/grades", response_model=QuizGrades,
             responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}})
-def quiz_grades(quiz_id: int, principal: CurrentPrincipal, session: SessionDep,
+def quiz_grades(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep,
                 format: Annotated[GradeFormat, Query()] = GradeFormat.JSON,  # noqa: A002 - the REST contract's name
                 ) -> QuizGrades | Response:
     """One row per student of the course: finished attempts, those awaiting a grader, and the

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from assessments.deps import CurrentPrincipal, NowDep, SessionDep, SettingsDep
+from assessments.deps import CurrentPrincipal, NowDep, RowId, SessionDep, SettingsDep
 from assessments.errors import NotFound
 from assessments.models import Job
 from assessments.reports import service
@@ -23,7 +23,7 @@ CSV_COLUMNS = ("slot", "items", "attempts", "facility", "sd", "discrimination_in
 
 @router.get("/quizzes/{quiz_id}/statistics", response_model=QuizStatistics,
             responses={200: {"content": {"text/csv": {}}}, 202: {"model": JobOut}})
-def quiz_statistics(quiz_id: int, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep,
+def quiz_statistics(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep,
                     now: NowDep, format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002
                     ) -> QuizStatistics | Response:
     """Moodle's item and test statistics for the quiz's finished attempts, with flags.
@@ -51,7 +51,7 @@ def quiz_statistics(quiz_id: int, principal: CurrentPrincipal, session: SessionD
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def get_job(job_id: int, principal: CurrentPrincipal, session: SessionDep) -> JobOut:
+def get_job(job_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> JobOut:
     """How far a background job has come (instructors)."""
     principal.require_staff()
     job = session.get(Job, job_id)
