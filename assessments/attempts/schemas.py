@@ -36,8 +36,10 @@ class AttemptView(BaseModel):
     number: int
     state: str
     started_at: datetime
-    deadline_at: datetime | None
-    finished_at: datetime | None
+    deadline_at: datetime | None = None
+    """Absent when the quiz has no time limit and no close date."""
+    finished_at: datetime | None = None
+    """Absent while the attempt is in progress."""
     review: str
     """during, immediately_after, later_while_open or after_close (or staff)."""
     marks: float | None = None
@@ -61,6 +63,6 @@ class SaveResult(BaseModel):
 class SubmitResult(BaseModel):
     id: int
     state: str
-    finished_at: datetime | None
+    finished_at: datetime | None = None
     marks: float | None = None
     max_marks: float

@@ -6,13 +6,29 @@ it once caught out, each as a plain example.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from assessments.models import Role
+from assessments.app import create_app
+from assessments.config import Settings
+from assessments.db import Database
+from assessments.models import CourseRole, Role
 from tests.assessments.conftest import World
 
 PAST_64_BITS = 2**63
 """One more than the largest row id: SQLite cannot bind it, so it once failed with 500."""
+
+
+@pytest.fixture(scope="module")
+def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("doc"), secret_key="d" * 40), Database("sqlite://"))
+    return app.openapi()
+
+
+def operation(document: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    found: dict[str, Any] = document["paths"][path][method.lower()]
+    return found
 
 
 @pytest.mark.parametrize(("method", "url", "name"), [
@@ -39,3 +55,18 @@ def test_the_largest_id_is_simply_not_found(world: World) -> None:
     assert world.client is not None
     reply = world.client.get(f"/api/v1/attempts/{PAST_64_BITS - 1}", headers=teacher)
     assert (reply.status_code, reply.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_an_attempt_without_deadline_leaves_it_out_and_the_document_allows_that(
+        world: World, document: dict[str, Any]) -> None:
+    """``AttemptView`` drops empty fields; the document once required ``deadline_at`` and ``finished_at``."""
+    student = world.user("student")
+    course = world.course("llms", (student, CourseRole.STUDENT))
+    quiz = world.quiz(course, ["tf"])
+    assert world.client is not None
+    started = world.client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=world.headers(student)).json()
+    assert "deadline_at" not in started and "finished_at" not in started
+    view = document["components"]["schemas"]["AttemptView"]
+    assert {"deadline_at", "finished_at"} <= set(view["properties"])
+    assert {"deadline_at", "finished_at"}.isdisjoint(view["required"])
+    assert "finished_at" not in document["components"]["schemas"]["SubmitResult"]["required"]
