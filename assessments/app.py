@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from assessments import errors
+from assessments import errors, limits
 from assessments.attempts.endpoints import router as attempts_router
 from assessments.attempts.service import sweep
 from assessments.auth.endpoints import router as auth_router
@@ -63,7 +63,9 @@ def _sweeper(app: FastAPI, stop: threading.Event) -> None:
 def create_app(settings: Settings | None = None, database: Database | None = None, *,
                sweeper: bool = False) -> FastAPI:
     settings = settings or get_settings()
-    database = database or Database(settings.resolved_database_url)
+    database = database or Database(settings.resolved_database_url,
+                                    statement_timeout_ms=settings.statement_timeout_ms,
+                                    busy_timeout_ms=settings.sqlite_busy_timeout_ms)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app = FastAPI(title="Assay", version="1", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.database = database
+    limits.install(app, settings)  # first: its middleware runs inside the session's
     app.add_middleware(SessionMiddleware, secret_key=settings.resolved_secret_key,
                        session_cookie="assay_session", same_site="lax",
                        https_only=settings.cookie_secure, max_age=60 * 60 * 12)

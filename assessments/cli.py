@@ -420,7 +420,8 @@ def serve(
     typer.echo(f"Assay on http://{host}:{port}  (API docs: http://{host}:{port}/docs; "
                f"database: {settings.resolved_database_url.split('@')[-1]})")
     uvicorn.run("assessments.app:create_served_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+                workers=workers, log_level="info", timeout_keep_alive=settings.keep_alive_seconds,
+                timeout_graceful_shutdown=settings.graceful_shutdown_seconds)
 
 
 def _demo(settings: Any) -> None:

@@ -40,6 +40,34 @@ class Settings(BaseSettings):
     worker_in_process: bool = True
     """Whether ``assay serve`` also works the job queue (off when separate ``assay worker``s do)."""
 
+    # --- limits (assessments/limits.py; README "Limits") ------------------------------------------
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    """The largest request body accepted (413 past it), except where a route has its own limit."""
+    max_import_bytes: int = Field(default=20 << 20, ge=1024)
+    """The largest body ``POST /api/v1/items/import`` accepts (a QTI package, a Moodle XML file)."""
+    sign_in_failures: int = Field(default=10, ge=1)
+    """Failed sign-ins one username may have from one address in ``sign_in_failures_seconds``
+    (then one more per ``seconds / failures``; 429 with Retry-After)."""
+    sign_in_failures_seconds: int = Field(default=900, ge=1)
+    sign_in_attempts: int = Field(default=1000, ge=1)
+    """Sign-in attempts (right or wrong; API, web form, LTI login and launch) from one address in
+    ``sign_in_attempts_seconds``: generous, so a class behind one NAT address is never held up."""
+    sign_in_attempts_seconds: int = Field(default=60, ge=1)
+    token_creations: int = Field(default=20, ge=1)
+    """Personal API tokens one user may create in ``token_creations_seconds``."""
+    token_creations_seconds: int = Field(default=3600, ge=1)
+    rate_limit_keys: int = Field(default=50_000, ge=100)
+    """The most rate-limit counters a process keeps (the least recently used go first)."""
+    keep_alive_seconds: int = Field(default=5, ge=1, le=300)
+    """``assay serve``: how long an idle keep-alive connection stays open."""
+    graceful_shutdown_seconds: int = Field(default=30, ge=1, le=3600)
+    """``assay serve``: how long a shutdown waits for requests in flight before closing them."""
+    statement_timeout_ms: int = Field(default=30_000, ge=0)
+    """PostgreSQL's ``statement_timeout`` for Assay's connections (0: none); a statement that runs
+    longer is cancelled and the request answers 503, having changed nothing."""
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    """How long an SQLite connection waits for the write lock before the request answers 503."""
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -7,26 +7,29 @@ so concurrent requests queue for the write lock instead of failing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["READ_ONLY", "Database", "mark_read_only", "session_scope"]
 
 SQLITE_BUSY_MS = 30_000
+STATEMENT_TIMEOUT_MS = 30_000
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int = SQLITE_BUSY_MS) -> None:
     # Let SQLAlchemy own transactions (pysqlite's own BEGIN handling is off; see below).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at each commit's checkpoint
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.close()
 
 
@@ -50,22 +53,32 @@ def mark_read_only(session: Session) -> None:
 
 
 class Database:
-    """One engine and its session factory."""
+    """One engine and its session factory.
 
-    def __init__(self, url: str, **engine_options: Any) -> None:
+    Every connection carries a timeout: SQLite waits ``busy_timeout_ms`` for the write lock, and
+    PostgreSQL cancels a statement running past ``statement_timeout_ms`` (0: never), sent as the
+    connection's startup ``options`` (behind PgBouncer in transaction mode, set it on the role).
+    """
+
+    def __init__(self, url: str, *, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
+                 busy_timeout_ms: int = SQLITE_BUSY_MS, **engine_options: Any) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite:
-            options["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000}
+            options["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
             if url.removeprefix("sqlite://").strip("/") not in ("", ":memory:"):
                 options.update(pool_size=24, max_overflow=8)  # as many as the app lets hold a session
         else:
             options.update(pool_size=20, max_overflow=20)
+            if url.startswith("postgresql") and statement_timeout_ms:
+                given = make_url(url).query.get("options")
+                startup = f"-c statement_timeout={int(statement_timeout_ms)}"
+                options["connect_args"] = {"options": f"{given} {startup}" if isinstance(given, str) else startup}
         options.update(engine_options)
         self.engine: Engine = create_engine(url, **options)
         if self.is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=busy_timeout_ms))
             event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -21,6 +21,7 @@ log = logging.getLogger("assay")
 class DomainError(Exception):
     status_code = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -64,24 +65,39 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": body}
 
 
-def _page(request: Request, status: int, code: str, message: str) -> Response | None:
+def _is_page(request: Request) -> bool:
     """Web pages get an HTML error page (never a stack trace); the API gets JSON."""
-    render = getattr(request.app.state, "error_page", None)
-    if render is None or request.url.path.startswith("/api/"):
+    return getattr(request.app.state, "error_page", None) is not None and not request.url.path.startswith("/api/")
+
+
+def _page(request: Request, status: int, code: str, message: str) -> Response | None:
+    if not _is_page(request):
         return None
-    response: Response = render(request, status, code, message)
+    response: Response = request.app.state.error_page(request, status, code, message)
     return response
+
+
+def error_response(request: Request, status: int, code: str, message: str, details: Any = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    """The error as a web page or, for the API, as JSON in the one shape."""
+    page = _page(request, status, code, message)
+    response = page if page is not None else JSONResponse(error_body(code, message, details), status)
+    response.headers.update(headers or {})
+    return response
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(request, 500, "internal_error",
+                          "something went wrong on our side; nothing you sent was lost")
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        page = _page(request, exc.status_code, exc.code, exc.message)
-        if page is not None:
-            return page
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code,
-                            headers=headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 and not _is_page(request) else {}
+        return error_response(request, exc.status_code, exc.code, exc.message, exc.details,
+                              headers | (exc.headers or {}))
 
     @app.exception_handler(RequestValidationError)
     async def malformed(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -99,9 +115,4 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code,
                             headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-        message = "something went wrong on our side; nothing you sent was lost"
-        page = _page(request, 500, "internal_error", message)
-        return page if page is not None else JSONResponse(error_body("internal_error", message), 500)
+    app.add_exception_handler(Exception, unexpected_error)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from sqlalchemy import select
 
 from assessments.auth import service
@@ -16,16 +16,23 @@ from assessments.auth.schemas import (
     UserOut,
 )
 from assessments.deps import CurrentPrincipal, NowDep, SessionDep, SettingsDep
+from assessments.limits import LimitsDep, client_address
 from assessments.models import User
+from assessments.pagination import PageDep
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
 @router.post("/auth/token", response_model=TokenResponse)
-def token(body: TokenRequest, session: SessionDep, settings: SettingsDep, now: NowDep) -> TokenResponse:
-    """Exchange a username and password for an expiring bearer token."""
-    access, expires = service.sign_in(session, body.username, body.password,
-                                      settings.resolved_secret_key, now, settings.access_token_minutes)
+def token(body: TokenRequest, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep,
+          limits: LimitsDep) -> TokenResponse:
+    """Exchange a username and password for an expiring bearer token.
+
+    Too many failures for one username from one address, or too many attempts from one address,
+    get 429 with ``Retry-After`` (README, "Limits")."""
+    with limits.signing_in(client_address(request), body.username, now):
+        access, expires = service.sign_in(session, body.username, body.password,
+                                          settings.resolved_secret_key, now, settings.access_token_minutes)
     return TokenResponse(access_token=access, expires_at=expires)
 
 
@@ -36,21 +43,24 @@ def me(principal: CurrentPrincipal) -> User:
 
 @router.post("/auth/tokens", response_model=PersonalTokenCreated, status_code=status.HTTP_201_CREATED)
 def create_token(body: PersonalTokenCreate, principal: CurrentPrincipal, session: SessionDep,
-                 now: NowDep) -> PersonalTokenCreated:
+                 now: NowDep, limits: LimitsDep) -> PersonalTokenCreated:
     """A personal API token for an LMS or a script, limited to scopes; shown only in this reply.
 
-    A personal token may make tokens with its own scopes or fewer, never more (403).
+    A personal token may make tokens with its own scopes or fewer, never more (403). A user may
+    create a limited number per hour (429 with ``Retry-After``).
     """
     if principal.via == "personal":
         for scope in body.scopes:
             principal.require(scope)
+    limits.token_created(principal.user.id, now)
     row, secret = service.create_personal_token(session, principal.user, body, now)
     return PersonalTokenCreated(token=secret, **PersonalTokenOut.model_validate(row).model_dump())
 
 
 @router.get("/auth/tokens", response_model=list[PersonalTokenOut])
-def list_tokens(principal: CurrentPrincipal, session: SessionDep) -> list[PersonalTokenOut]:
-    return [PersonalTokenOut.model_validate(t) for t in service.personal_tokens(session, principal.user)]
+def list_tokens(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> list[PersonalTokenOut]:
+    rows = page.rows(service.personal_tokens(session, principal.user, limit=page.fetch, offset=page.offset))
+    return [PersonalTokenOut.model_validate(t) for t in rows]
 
 
 @router.delete("/auth/tokens/{token_id}", response_model=PersonalTokenOut)
@@ -67,6 +77,6 @@ def create_user(body: UserCreate, principal: CurrentPrincipal, session: SessionD
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(principal: CurrentPrincipal, session: SessionDep) -> list[User]:
+def list_users(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> list[User]:
     principal.require_admin()
-    return list(session.scalars(select(User).order_by(User.id)))
+    return page.rows(list(session.scalars(select(User).order_by(User.id).limit(page.fetch).offset(page.offset))))

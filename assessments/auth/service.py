@@ -74,9 +74,9 @@ def create_personal_token(session: Session, user: User, data: PersonalTokenCreat
     return row, token
 
 
-def personal_tokens(session: Session, user: User) -> list[ApiToken]:
+def personal_tokens(session: Session, user: User, *, limit: int | None = None, offset: int = 0) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
-                                .order_by(ApiToken.id)))
+                                .order_by(ApiToken.id).limit(limit).offset(offset)))
 
 
 def revoke_personal_token(session: Session, user: User, token_id: int, now: datetime) -> ApiToken:

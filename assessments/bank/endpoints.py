@@ -12,25 +12,22 @@ from assessments.bank.schemas import ImportResult, ItemOut, ItemSummary, Preview
 from assessments.deps import CurrentPrincipal, NowDep, SessionDep
 from assessments.errors import Invalid
 from assessments.interop.formats import FORMATS, KNOWN
+from assessments.pagination import PageDep
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"])
-
-MAX_IMPORT_BYTES = 5_000_000
-
 
 
 @router.get("", response_model=list[ItemSummary])
 def list_items(
     principal: CurrentPrincipal,
     session: SessionDep,
+    page: PageDep,
     tag: Annotated[list[str] | None, Query(description="facet:value; a path matches below it")] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     type: Annotated[str | None, Query()] = None,  # noqa: A002 - the REST contract's name
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ItemSummary]:
     principal.require_staff()
-    return service.list_items(session, tag or [], q, type, limit, offset)
+    return page.rows(service.list_items(session, tag or [], q, type, page.fetch, page.offset))
 
 
 @router.post("", response_model=SaveResult, status_code=status.HTTP_201_CREATED)
@@ -67,11 +64,9 @@ def export_items(
 
 
 async def request_body(request: Request) -> bytes:
-    """The raw body, read before the (synchronous) handler runs; refused past the import limit."""
-    raw = await request.body()
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise Invalid(f"the import is larger than {MAX_IMPORT_BYTES} bytes")
-    return raw
+    """The raw body, read before the (synchronous) handler runs; ``ASSAY_MAX_IMPORT_BYTES`` bounds
+    it (413, :mod:`assessments.limits`)."""
+    return await request.body()
 
 
 @router.post("/import", response_model=ImportResult)

@@ -9,6 +9,7 @@ from assessments.courses import service
 from assessments.courses.schemas import CourseCreate, CourseOut, EnrolmentCreate, EnrolmentOut
 from assessments.deps import CurrentPrincipal, SessionDep
 from assessments.models import Course
+from assessments.pagination import PageDep
 
 router = APIRouter(prefix="/api/v1/courses", tags=["courses"])
 
@@ -19,8 +20,8 @@ def create_course(body: CourseCreate, principal: CurrentPrincipal, session: Sess
 
 
 @router.get("", response_model=list[CourseOut])
-def list_courses(principal: CurrentPrincipal, session: SessionDep) -> list[Course]:
-    return service.courses_for(session, principal)
+def list_courses(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> list[Course]:
+    return page.rows(service.courses_for(session, principal, limit=page.fetch, offset=page.offset))
 
 
 @router.get("/{course}", response_model=CourseOut)
@@ -39,7 +40,8 @@ def enrol(course: str, body: EnrolmentCreate, principal: CurrentPrincipal,
 
 
 @router.get("/{course}/enrolments", response_model=list[EnrolmentOut])
-def list_enrolments(course: str, principal: CurrentPrincipal, session: SessionDep) -> list[EnrolmentOut]:
+def list_enrolments(course: str, principal: CurrentPrincipal, session: SessionDep,
+                    page: PageDep) -> list[EnrolmentOut]:
     row = course_by_slug(session, course)
     require_instructor(session, principal, row)
-    return service.enrolments(session, row)
+    return page.rows(service.enrolments(session, row, limit=page.fetch, offset=page.offset))

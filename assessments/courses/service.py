@@ -23,12 +23,13 @@ def create_course(session: Session, principal: Principal, data: CourseCreate) ->
     return course
 
 
-def courses_for(session: Session, principal: Principal) -> list[Course]:
+def courses_for(session: Session, principal: Principal, *, limit: int | None = None,
+                offset: int = 0) -> list[Course]:
     query = select(Course).order_by(Course.slug)
     if not principal.is_admin:
         query = query.join(Enrolment, Enrolment.course_id == Course.id).where(
             Enrolment.user_id == principal.user.id)
-    return list(session.scalars(query))
+    return list(session.scalars(query.limit(limit).offset(offset)))
 
 
 def enrol(session: Session, course: Course, username: str, role: CourseRole) -> EnrolmentOut:
@@ -45,10 +46,11 @@ def enrol(session: Session, course: Course, username: str, role: CourseRole) -> 
     return EnrolmentOut(user_id=user.id, username=user.username, display_name=user.display_name, role=role)
 
 
-def enrolments(session: Session, course: Course) -> list[EnrolmentOut]:
+def enrolments(session: Session, course: Course, *, limit: int | None = None,
+               offset: int = 0) -> list[EnrolmentOut]:
     rows = session.execute(
         select(User, Enrolment.role).join(Enrolment, Enrolment.user_id == User.id)
-        .where(Enrolment.course_id == course.id).order_by(User.username)
+        .where(Enrolment.course_id == course.id).order_by(User.username).limit(limit).offset(offset)
     )
     return [EnrolmentOut(user_id=u.id, username=u.username, display_name=u.display_name, role=r)
             for u, r in rows]

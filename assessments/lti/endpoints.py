@@ -8,10 +8,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from assessments.deps import CurrentPrincipal, NowDep, SessionDep
+from assessments.limits import LimitsDep, client_address
 from assessments.lti import ags, deep_linking, keys, nrps, pages, service
 from assessments.lti.schemas import RegistrationCreate, RegistrationOut
 from assessments.lti.validation import LaunchRefused
 from assessments.models import CourseRole
+from assessments.pagination import PageDep
 from assessments.web.pages import CsrfField, WebPrincipal
 from assessments.web.security import check_csrf, csrf_token
 
@@ -31,8 +33,9 @@ def register(body: RegistrationCreate, principal: CurrentPrincipal, session: Ses
 
 
 @api.get("/registrations")
-def registrations(principal: CurrentPrincipal, session: SessionDep) -> list[RegistrationOut]:
-    return [RegistrationOut.model_validate(p) for p in service.registrations(session, principal)]
+def registrations(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> list[RegistrationOut]:
+    rows = page.rows(service.registrations(session, principal, limit=page.fetch, offset=page.offset))
+    return [RegistrationOut.model_validate(p) for p in rows]
 
 
 @router.get("/jwks")
@@ -47,8 +50,9 @@ async def _params(request: Request) -> dict[str, str]:
 
 
 @router.api_route("/login", methods=["GET", "POST"])
-async def login(request: Request, session: SessionDep, now: NowDep) -> Response:
+async def login(request: Request, session: SessionDep, now: NowDep, limits: LimitsDep) -> Response:
     """OIDC login initiation: send the browser to the platform with a state and a nonce."""
+    limits.address_attempt(client_address(request), now)  # each login stores a nonce: bounded per address
     redirect = service.login(session, await _params(request), str(request.base_url), now)
     response = RedirectResponse(redirect.url, status_code=302)
     secure = request.app.state.settings.cookie_secure
@@ -60,9 +64,10 @@ async def login(request: Request, session: SessionDep, now: NowDep) -> Response:
 
 
 @router.post("/launch", name="lti_launch")
-def launch(request: Request, session: SessionDep, now: NowDep, id_token: Annotated[str, Form()] = "",
-           state: Annotated[str, Form()] = "") -> Response:
+def launch(request: Request, session: SessionDep, now: NowDep, limits: LimitsDep,
+           id_token: Annotated[str, Form()] = "", state: Annotated[str, Form()] = "") -> Response:
     """A platform's launch (the form it posts): check it, provision, sign in, and go to the quiz."""
+    limits.address_attempt(client_address(request), now)
     if not id_token:
         raise LaunchRefused("the launch carries no id_token")
     cookie = request.cookies.get(service.STATE_COOKIE_PREFIX + state) if state else None

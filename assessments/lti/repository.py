@@ -21,8 +21,8 @@ from assessments.models import (
 )
 
 
-def platforms(session: Session) -> list[LtiPlatform]:
-    return list(session.scalars(select(LtiPlatform).order_by(LtiPlatform.id)))
+def platforms(session: Session, *, limit: int | None = None, offset: int = 0) -> list[LtiPlatform]:
+    return list(session.scalars(select(LtiPlatform).order_by(LtiPlatform.id).limit(limit).offset(offset)))
 
 
 def platforms_of_issuer(session: Session, issuer: str) -> list[LtiPlatform]:

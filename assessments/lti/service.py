@@ -72,9 +72,10 @@ def register(session: Session, body: RegistrationCreate, now: datetime) -> LtiPl
     return platform
 
 
-def registrations(session: Session, principal: Principal) -> list[LtiPlatform]:
+def registrations(session: Session, principal: Principal, *, limit: int | None = None,
+                  offset: int = 0) -> list[LtiPlatform]:
     principal.require_admin()
-    return repository.platforms(session)
+    return repository.platforms(session, limit=limit, offset=offset)
 
 
 # --- OIDC login initiation ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from assessments.deps import CurrentPrincipal, NowDep, SessionDep
 from assessments.models import Course
+from assessments.pagination import PageDep
 from assessments.quizzes import service
 from assessments.quizzes.schemas import QuizCreate, QuizOut, QuizSummary
 
@@ -24,9 +25,9 @@ def create_quiz(course: str, body: QuizCreate, principal: CurrentPrincipal, sess
 
 
 @router.get("/quizzes", response_model=list[QuizSummary])
-def list_quizzes(principal: CurrentPrincipal, session: SessionDep, now: NowDep,
+def list_quizzes(principal: CurrentPrincipal, session: SessionDep, now: NowDep, page: PageDep,
                  course: Annotated[str | None, Query()] = None) -> list[QuizSummary]:
-    return service.list_quizzes(session, principal, course, now)
+    return page.rows(service.list_quizzes(session, principal, course, now, limit=page.fetch, offset=page.offset))
 
 
 @router.get("/quizzes/{quiz_id}", response_model=QuizOut)

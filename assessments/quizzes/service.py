@@ -102,14 +102,15 @@ def quiz_out(quiz: Quiz, course: Course) -> QuizOut:
 
 
 def list_quizzes(session: Session, principal: Principal, course_slug: str | None,
-                 now: datetime) -> list[QuizSummary]:
+                 now: datetime, *, limit: int | None = None, offset: int = 0) -> list[QuizSummary]:
     from assessments.courses.service import courses_for
 
     courses = courses_for(session, principal)
     if course_slug is not None:
         courses = [c for c in courses if c.slug == course_slug]
     by_id = {c.id: c for c in courses}
-    quizzes = session.scalars(select(Quiz).where(Quiz.course_id.in_(list(by_id))).order_by(Quiz.id))
+    quizzes = session.scalars(select(Quiz).where(Quiz.course_id.in_(list(by_id))).order_by(Quiz.id)
+                              .limit(limit).offset(offset))
     out = []
     for quiz in quizzes:
         settings = settings_of(quiz)

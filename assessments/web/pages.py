@@ -23,6 +23,7 @@ from assessments.auth.tokens import ALL_SCOPES
 from assessments.courses.service import courses_for
 from assessments.deps import NowDep, Principal, SessionDep, SettingsDep
 from assessments.errors import Conflict, DomainError, NotFound, Unauthorized
+from assessments.limits import LimitsDep, TooManyRequests, client_address
 from assessments.models import AttemptState, Quiz, Role, User
 from assessments.quizzes.schemas import QuizSettings
 from assessments.quizzes.service import list_quizzes, quiz_for, settings_of
@@ -76,12 +77,18 @@ def _safe_next(target: str) -> str:
 
 
 @router.post("/login")
-def login(request: Request, session: SessionDep, username: Annotated[str, Form(max_length=80)],
-          password: Annotated[str, Form(max_length=1000)], csrf: CsrfField,
-          next: Annotated[str, Form()] = "/") -> Response:  # noqa: A002
+def login(request: Request, session: SessionDep, now: NowDep, limits: LimitsDep,
+          username: Annotated[str, Form(max_length=80)], password: Annotated[str, Form(max_length=1000)],
+          csrf: CsrfField, next: Annotated[str, Form()] = "/") -> Response:  # noqa: A002
     check_csrf(request, csrf)
     try:
-        user = authenticate(session, username, password)
+        with limits.signing_in(client_address(request), username, now):
+            user = authenticate(session, username, password)
+    except TooManyRequests as exc:
+        refused = page(request, "login.html", status_code=429, next=_safe_next(next),
+                       error=f"Too many sign-in attempts: {exc.try_again}.", username=username)
+        refused.headers.update(exc.headers or {})
+        return refused
     except Unauthorized:
         return page(request, "login.html", status_code=401, next=_safe_next(next),
                     error="Wrong username or password.", username=username)
