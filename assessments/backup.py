@@ -32,7 +32,8 @@ from alembic.script import ScriptDirectory
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from sqlalchemy import Connection, Integer, Table, cast, func, inspect, literal, select
 from sqlalchemy.dialects.postgresql import REGCLASS
-from sqlalchemy.exc import StatementError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, StatementError
 
 from alembic import command
 from assessments.backup_codec import Kind, TableCodec
@@ -130,10 +131,19 @@ def _codecs() -> list[TableCodec]:
 # --- dump ---------------------------------------------------------------------------------------
 
 
+def _connect(database: Database) -> Connection:
+    try:
+        return database.engine.connect()
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        where = database.engine.url.render_as_string(hide_password=True)
+        raise BackupError(f"cannot open the database {where}: {reason}") from None
+
+
 @contextmanager
 def _snapshot(database: Database) -> Iterator[Connection]:
     """One read transaction: REPEATABLE READ READ ONLY on PostgreSQL, a deferred read on SQLite."""
-    with database.engine.connect() as connection:
+    with _connect(database) as connection:
         if database.is_sqlite:
             connection.execution_options(**{READ_ONLY: True})  # BEGIN (not IMMEDIATE): one WAL snapshot
         else:
@@ -153,6 +163,10 @@ def dump(database: Database, target: Path, *, progress: Progress | None = None, 
          replace: bool = False) -> Manifest:
     """Write the whole database to ``target`` from one consistent snapshot."""
     _check_target_file(target, replace=replace)
+    if database.is_sqlite:  # connecting would make an empty file where a mistyped name points
+        path = make_url(database.url).database
+        if path and path != ":memory:" and not Path(path).is_file():
+            raise BackupError(f"no SQLite database at {path}")
     with _snapshot(database) as connection:
         return dump_connection(connection, target, progress=progress, now=now, replace=replace)
 
@@ -183,6 +197,8 @@ def dump_connection(connection: Connection, target: Path, *, progress: Progress 
                                 source_dialect=connection.dialect.name, tables=entries)
             archive.writestr(_member(MANIFEST, at), manifest.model_dump_json(indent=2) + "\n")
         Path(partial).replace(target)
+    except OSError as exc:
+        raise BackupError(f"{target}: could not write the archive: {exc}") from None
     finally:
         Path(partial).unlink(missing_ok=True)
     return manifest
@@ -308,8 +324,8 @@ def restore(database: Database, source: Path, *, progress: Progress | None = Non
     """Restore an archive into an empty database, all of it or (on any problem) nothing."""
     verify(source)
     progress = progress or _Silent()
-    # engine.begin(): one transaction, committed only if everything below succeeded
-    with _open_archive(source) as (archive, manifest), database.engine.begin() as connection:
+    # one transaction, committed only if everything below succeeded
+    with _open_archive(source) as (archive, manifest), _connect(database) as connection, connection.begin():
         _no_statement_timeout(connection)
         _prepare_target(connection, manifest)
         entries = {entry.name: entry for entry in manifest.tables}

@@ -213,7 +213,12 @@ def test_a_line_that_is_not_a_row_says_where(archive: Path, fresh: Callable[[str
 
 
 def test_dump_refuses_a_database_without_the_current_schema(fresh: Callable[[str], str], tmp_path: Path) -> None:
+    missing = fresh("sqlite")
+    with pytest.raises(BackupError, match=r"no SQLite database at .*target-"):
+        dump_from(missing, tmp_path / "x.zip")
+    assert counts(missing) is None, "no empty file was made where the name pointed"
     empty = fresh("sqlite")
+    Path(make_url(empty).database or "").touch()
     with pytest.raises(BackupError, match="no Assay schema"):
         dump_from(empty, tmp_path / "x.zip")
     older = fresh("sqlite")
@@ -223,3 +228,10 @@ def test_dump_refuses_a_database_without_the_current_schema(fresh: Callable[[str
         dump_from(older, tmp_path / "x.zip")
     assert not (tmp_path / "x.zip").exists()
     assert list(tmp_path.glob(".x.zip*")) == [], "no partial file is left behind"
+
+
+def test_a_database_that_cannot_be_opened_is_named(archive: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'assay.sqlite3'}"
+    with pytest.raises(BackupError, match=r"cannot open the database sqlite:///.*no-such-folder.*: unable to open"):
+        restore_into(url, archive)
+    assert not (tmp_path / "no-such-folder").exists()
