@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from assessments.auth import service as auth_service
@@ -63,6 +63,24 @@ def test_signing_in_gives_a_bearer_token_that_expires(world: World, clock: Clock
     assert api.get("/api/v1/auth/me", headers=bearer(body["access_token"])).json()["username"] == "ada"
     clock.advance(hours=1)
     assert api.get("/api/v1/auth/me", headers=bearer(body["access_token"])).status_code == 401
+
+
+def test_a_hash_with_older_parameters_is_replaced_at_sign_in(world: World, db: Session) -> None:
+    """Hashes are argon2id with OWASP's parameters (19 MiB, 2 iterations, 1 lane); a hash made with
+    argon2-cffi's heavier default still verifies, and the sign-in stores a hash on the current ones."""
+    from argon2 import PasswordHasher, extract_parameters
+
+    ada = world.user("ada")
+    ada.password_hash = PasswordHasher().hash(PASSWORD)  # 64 MiB, 3 iterations, 4 lanes
+    api = api_of(world)
+    assert api.post(SIGN_IN, json={"username": "ada", "password": PASSWORD}).status_code == 200
+    db.expire_all()
+    stored = db.scalars(select(User.password_hash).where(User.username == "ada")).one()
+    assert stored is not None
+    parameters = extract_parameters(stored)
+    assert (parameters.type.name, parameters.memory_cost, parameters.time_cost, parameters.parallelism) == (
+        "ID", 19 * 1024, 2, 1)
+    assert api.post(SIGN_IN, json={"username": "ada", "password": PASSWORD}).status_code == 200
 
 
 def test_a_failed_sign_in_does_not_say_which_part_was_wrong(world: World) -> None:
