@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from assessments.models import Attempt, AttemptState, QuestionAttempt, Step
+from assessments.models import Attempt, AttemptState, ItemVersion, QuestionAttempt, Step
 
 
 def attempt(session: Session, attempt_id: int, *, lock: bool = False) -> Attempt | None:
@@ -36,6 +36,31 @@ def question_attempts(session: Session, attempt_id: int) -> list[QuestionAttempt
     return list(session.scalars(select(QuestionAttempt).where(
         QuestionAttempt.attempt_id == attempt_id, QuestionAttempt.replaced_at.is_(None))
         .order_by(QuestionAttempt.slot)))
+
+
+def questions_with_hashes(session: Session, attempt_id: int) -> list[tuple[QuestionAttempt, str]]:
+    """The current question attempts in slot order, each with its item version's content hash
+    (what the variant cache is keyed by: the version's definition is read only on a miss)."""
+    return [(row, digest) for row, digest in session.execute(
+        select(QuestionAttempt, ItemVersion.content_hash)
+        .join(ItemVersion, ItemVersion.id == QuestionAttempt.item_version_id)
+        .where(QuestionAttempt.attempt_id == attempt_id, QuestionAttempt.replaced_at.is_(None))
+        .order_by(QuestionAttempt.slot))]
+
+
+def attempt_and_question(session: Session, attempt_id: int, slot: int, *, lock: bool = False,
+                         ) -> tuple[Attempt, QuestionAttempt | None, str | None] | None:
+    """The attempt (locked for update if asked), its current question at ``slot`` and that
+    question's content hash, in one query; None when there is no such attempt."""
+    query = (select(Attempt, QuestionAttempt, ItemVersion.content_hash)
+             .outerjoin(QuestionAttempt, (QuestionAttempt.attempt_id == Attempt.id) & (QuestionAttempt.slot == slot)
+                        & QuestionAttempt.replaced_at.is_(None))
+             .outerjoin(ItemVersion, ItemVersion.id == QuestionAttempt.item_version_id)
+             .where(Attempt.id == attempt_id))
+    if lock:
+        query = query.with_for_update(of=Attempt)
+    found = session.execute(query).first()
+    return None if found is None else (found[0], found[1], found[2])
 
 
 def question_attempt(session: Session, attempt_id: int, slot: int) -> QuestionAttempt | None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from assessments.attempts import repository
 from assessments.attempts.schemas import SaveRequest, SaveResult, SubmitResult
 from assessments.auth.access import course_role
-from assessments.bank.service import item_model, variant_of
+from assessments.bank.service import cached_variant, item_model, variant_of
 from assessments.deps import Principal
 from assessments.errors import Conflict, Forbidden, Invalid, NotFound
 from assessments.models import (
@@ -61,10 +61,19 @@ def behaviour_of(settings: QuizSettings, item_type: str) -> tuple[str, dict[str,
 # --- rebuilding the engine's view ------------------------------------------------------------
 
 
-def engine_attempt(session: Session, row: QuestionAttempt, steps: list[Step]) -> EngineAttempt:
-    version = session.get(ItemVersion, row.item_version_id)
-    assert version is not None
-    variant = variant_of(version, row.seed, shuffle=bool(row.variant.get("shuffle", True)))
+def engine_attempt(session: Session, row: QuestionAttempt, steps: list[Step],
+                   content_hash: str | None = None) -> EngineAttempt:
+    """The engine's view of a stored question attempt. Its variant comes from the cache when it
+    can (keyed by the version's ``content_hash``, read with the row by the callers that have it):
+    the version's definition is read only to generate a variant that is not cached."""
+
+    def version() -> ItemVersion:
+        found = session.get(ItemVersion, row.item_version_id)
+        assert found is not None
+        return found
+
+    digest = content_hash if content_hash is not None else version().content_hash
+    variant = cached_variant(digest, row.seed, bool(row.variant.get("shuffle", True)), version)
     return EngineAttempt.from_json(
         {"behaviour": {"name": row.behaviour, "options": row.behaviour_options},
          "max_mark": row.max_mark, "seed": row.seed, "steps": [s.data for s in steps]},
@@ -73,9 +82,9 @@ def engine_attempt(session: Session, row: QuestionAttempt, steps: list[Step]) ->
 
 
 def engine_attempts(session: Session, attempt: Attempt) -> list[tuple[QuestionAttempt, EngineAttempt]]:
-    rows = repository.question_attempts(session, attempt.id)
-    steps = repository.steps_of(session, [r.id for r in rows])
-    return [(row, engine_attempt(session, row, steps[row.id])) for row in rows]
+    rows = repository.questions_with_hashes(session, attempt.id)
+    steps = repository.steps_of(session, [r.id for r, _ in rows])
+    return [(row, engine_attempt(session, row, steps[row.id], digest)) for row, digest in rows]
 
 
 def append_steps(session: Session, row: QuestionAttempt, new: list[EngineStep], actor_id: int | None) -> None:
@@ -184,6 +193,17 @@ def attempt_for(session: Session, principal: Principal, attempt_id: int, *, lock
     return attempt, quiz, staff
 
 
+def _owned(session: Session, principal: Principal, attempt: Attempt | None, attempt_id: int) -> Attempt:
+    """``attempt`` if the caller owns it (and so may write in it), refused as :func:`attempt_for`
+    refuses a writer otherwise: 403 for the course's instructors, 404 for anyone else."""
+    if attempt is None:
+        raise NotFound(f"no attempt {attempt_id}")
+    if attempt.user_id != principal.user.id:
+        attempt_for(session, principal, attempt_id, write=True)  # raises
+        raise AssertionError("a writer who does not own the attempt was let through")  # pragma: no cover
+    return attempt
+
+
 def _writable(attempt: Attempt, now: datetime, grace_seconds: int) -> None:
     if attempt.state != AttemptState.IN_PROGRESS:
         raise Conflict("this attempt is finished", code="attempt_finished")
@@ -191,8 +211,14 @@ def _writable(attempt: Attempt, now: datetime, grace_seconds: int) -> None:
         raise Conflict("time is up for this attempt", code="time_up")
 
 
-def _question(session: Session, attempt: Attempt, slot: int, seq: int) -> tuple[QuestionAttempt, EngineAttempt]:
-    row = repository.question_attempt(session, attempt.id, slot)
+def _question(session: Session, principal: Principal, attempt_id: int, slot: int, seq: int, now: datetime,
+              grace_seconds: int) -> tuple[QuestionAttempt, EngineAttempt]:
+    """The caller's question at ``slot``, for an action that follows step ``seq``: the attempt is
+    locked, owned by the caller and open, and ``seq`` is the question's last step (409 if stale)."""
+    found = repository.attempt_and_question(session, attempt_id, slot, lock=True)
+    attempt, row, digest = found if found is not None else (None, None, None)
+    attempt = _owned(session, principal, attempt, attempt_id)
+    _writable(attempt, now, grace_seconds)
     if row is None:
         raise NotFound(f"no slot {slot} in attempt {attempt.id}")
     steps = repository.steps_of(session, [row.id])[row.id]
@@ -200,7 +226,7 @@ def _question(session: Session, attempt: Attempt, slot: int, seq: int) -> tuple[
     if seq != current:
         raise Conflict(f"stale save: the answer has changed since step {seq} (now step {current})",
                        code="stale_seq", details={"seq": current})
-    return row, engine_attempt(session, row, steps)
+    return row, engine_attempt(session, row, steps, digest)
 
 
 # --- answering ----------------------------------------------------------------------------
@@ -222,9 +248,7 @@ def reply_state(qa: EngineAttempt) -> str:
 
 def save(session: Session, principal: Principal, attempt_id: int, slot: int, body: SaveRequest,
          now: datetime, grace_seconds: int) -> SaveResult:
-    attempt, _, _ = attempt_for(session, principal, attempt_id, lock=True, write=True)
-    _writable(attempt, now, grace_seconds)
-    row, qa = _question(session, attempt, slot, body.seq)
+    row, qa = _question(session, principal, attempt_id, slot, body.seq, now, grace_seconds)
     kept = _process(session, row, qa, Action.SAVE, body.response, principal, now)
     return SaveResult(seq=qa.last_step.seq, saved=kept, state=reply_state(qa))
 
@@ -232,9 +256,7 @@ def save(session: Session, principal: Principal, attempt_id: int, slot: int, bod
 def check(session: Session, principal: Principal, attempt_id: int, slot: int, body: SaveRequest,
           now: datetime, grace_seconds: int) -> SaveResult:
     """Submit one question now (immediate feedback and interactive behaviours)."""
-    attempt, _, _ = attempt_for(session, principal, attempt_id, lock=True, write=True)
-    _writable(attempt, now, grace_seconds)
-    row, qa = _question(session, attempt, slot, body.seq)
+    row, qa = _question(session, principal, attempt_id, slot, body.seq, now, grace_seconds)
     if row.behaviour not in (BehaviourName.IMMEDIATE.value, BehaviourName.INTERACTIVE.value):
         raise Invalid("this quiz grades questions when the attempt is submitted", code="no_check")
     kept = _process(session, row, qa, Action.SUBMIT, body.response, principal, now)
@@ -243,9 +265,7 @@ def check(session: Session, principal: Principal, attempt_id: int, slot: int, bo
 
 def try_again(session: Session, principal: Principal, attempt_id: int, slot: int, seq: int,
               now: datetime, grace_seconds: int) -> SaveResult:
-    attempt, _, _ = attempt_for(session, principal, attempt_id, lock=True, write=True)
-    _writable(attempt, now, grace_seconds)
-    row, qa = _question(session, attempt, slot, seq)
+    row, qa = _question(session, principal, attempt_id, slot, seq, now, grace_seconds)
     kept = _process(session, row, qa, Action.TRY_AGAIN, None, principal, now)
     return SaveResult(seq=qa.last_step.seq, saved=kept, state=reply_state(qa))
 
@@ -285,7 +305,7 @@ def grade_changed(session: Session, attempt: Attempt, now: datetime) -> None:
 
 def submit(session: Session, principal: Principal, attempt_id: int, now: datetime) -> SubmitResult:
     """Finish the attempt and grade it; submitting again changes nothing and answers the same."""
-    attempt, _, _ = attempt_for(session, principal, attempt_id, lock=True, write=True)
+    attempt = _owned(session, principal, repository.attempt(session, attempt_id, lock=True), attempt_id)
     finish(session, attempt, principal, now)
     return SubmitResult(id=attempt.id, state=attempt.state.value, finished_at=attempt.finished_at,
                         max_marks=attempt.max_marks)

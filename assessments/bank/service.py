@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 from threading import Lock
 from typing import Any
@@ -38,7 +39,7 @@ from engine.qtypes import qtype_for
 from engine.texts import render
 from engine.variants import Variant, generate
 
-__all__ = ["content_hash", "item_model", "save_definition", "variant_of"]
+__all__ = ["cached_variant", "content_hash", "item_model", "save_definition", "variant_of"]
 
 
 def canonical(definition: dict[str, Any]) -> str:
@@ -92,10 +93,18 @@ def variant_of(version: ItemVersion, seed: int, *, shuffle: bool = True) -> Vari
 
     ``shuffle=False`` keeps options in their authored order (a quiz that does not shuffle).
     """
-    key = (version.content_hash, seed, shuffle)
+    return cached_variant(version.content_hash, seed, shuffle, lambda: version)
+
+
+def cached_variant(content_hash: str, seed: int, shuffle: bool, load: Callable[[], ItemVersion]) -> Variant:
+    """:func:`variant_of` by the version's content hash; ``load`` fetches the version (with its
+    definition) only when neither the variant nor the parsed item is cached."""
+    key = (content_hash, seed, shuffle)
     cached: Variant | None = _VARIANTS.get(key)
     if cached is None:
-        model = item_model(version)
+        model: ItemBase | None = _ITEMS.get(content_hash)
+        if model is None:
+            model = item_model(load())
         if not shuffle and model.shuffle and model.type_name != "ordering":
             model = model.model_copy(update={"shuffle": False})
         cached = generate(model, seed)
