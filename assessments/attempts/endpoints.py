@@ -21,13 +21,11 @@ router = APIRouter(prefix="/api/v1", tags=["attempts"])
 def start_attempt(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep, now: NowDep,
                   response: Response) -> AttemptView:
     """Start an attempt, or resume the open one (200). Each student gets their own variants."""
-    before = service.repository.open_attempt(session, quiz_id, principal.user.id)
-    attempt = service.start(session, principal, quiz_id, now)
-    if before is not None and before.id == attempt.id:
+    started = service.start(session, principal, quiz_id, now)
+    if not started.created:
         response.status_code = status.HTTP_200_OK
-    attempt, quiz, staff = service.attempt_for(session, principal, attempt.id)
-    return attempt_view(session, attempt, quiz, staff=staff and attempt.user_id != principal.user.id,
-                        now=now)
+    # The caller's own attempt: the review policy applies, whatever their role.
+    return attempt_view(session, started.attempt, started.quiz, staff=False, now=now, questions=started.questions)
 
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptView, response_model_exclude_none=True)

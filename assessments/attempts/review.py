@@ -80,13 +80,16 @@ def question_view(row: QuestionAttempt, qa: EngineAttempt, options: ReviewOption
     return view
 
 
-def attempt_view(session: Session, attempt: Attempt, quiz: Quiz, *, staff: bool,
-                 now: datetime) -> AttemptView:
+def attempt_view(session: Session, attempt: Attempt, quiz: Quiz, *, staff: bool, now: datetime,
+                 questions: list[tuple[QuestionAttempt, EngineAttempt]] | None = None) -> AttemptView:
+    """The attempt as the caller may see it now; ``questions``, when the caller has just built
+    them, saves reading them again."""
     settings = settings_of(quiz)
     when = "staff" if staff else moment(attempt, settings, now)
     options = EVERYTHING if staff else getattr(settings.review, when)
     during = attempt.state == AttemptState.IN_PROGRESS and not staff
-    questions = engine_attempts(session, attempt)
+    if questions is None:
+        questions = engine_attempts(session, attempt)
     views = [question_view(row, qa, options, during=during) for row, qa in questions]
     view = AttemptView(
         id=attempt.id, quiz_id=attempt.quiz_id, user_id=attempt.user_id, number=attempt.number,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,7 +35,7 @@ from assessments.models import (
     Step,
 )
 from assessments.quizzes.schemas import BehaviourName, QuizSettings
-from assessments.quizzes.service import build_slots, quiz_for, quiz_state, settings_of
+from assessments.quizzes.service import build_slots, quiz_and_role, quiz_state, settings_of
 from engine.attempts import Action, AttemptError
 from engine.attempts import QuestionAttempt as EngineAttempt
 from engine.attempts import Step as EngineStep
@@ -111,17 +112,28 @@ def _process(session: Session, row: QuestionAttempt, qa: EngineAttempt, action: 
 # --- starting -----------------------------------------------------------------------------
 
 
-def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -> Attempt:
+@dataclass
+class Started:
+    """What :func:`start` did: the caller's attempt, whether it is new, its quiz, and (for a new
+    attempt) the engine's view of its questions, so that the reply need not read them again."""
+
+    attempt: Attempt
+    created: bool
+    quiz: Quiz
+    questions: list[tuple[QuestionAttempt, EngineAttempt]] | None = None
+
+
+def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -> Started:
     """The caller's open attempt at the quiz, or a new one if the quiz allows another."""
-    quiz, course = quiz_for(session, principal, quiz_id)
+    quiz, _, role = quiz_and_role(session, principal, quiz_id)
     settings = settings_of(quiz)
     # One snapshot of the student's attempts: an open one is resumed, the rest are counted.
     # (Two queries could see an attempt committed in between and count it as used up.)
     mine = repository.attempts_of(session, quiz.id, principal.user.id)
     existing = next((a for a in mine if a.state == AttemptState.IN_PROGRESS), None)
     if existing is not None:
-        return existing
-    staff = course_role(session, principal, course.id) == CourseRole.INSTRUCTOR
+        return Started(existing, created=False, quiz=quiz)
+    staff = role == CourseRole.INSTRUCTOR
     state = quiz_state(settings, now)
     if state != "open" and not staff:
         raise Forbidden("this quiz is not open" if state == "not_open" else "this quiz has closed",
@@ -131,17 +143,18 @@ def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -
         raise Conflict(f"no attempts left (allowed: {settings.attempts_allowed})", code="no_attempts_left")
     try:
         with session.begin_nested():
-            return _create(session, principal, quiz, settings, now, len(finished) + 1)
+            attempt, questions = _create(session, principal, quiz, settings, now, len(finished) + 1)
+            return Started(attempt, created=True, quiz=quiz, questions=questions)
     except IntegrityError:
         # Another request started one at the same moment: resume that one.
         existing = repository.open_attempt(session, quiz.id, principal.user.id)
         if existing is None:
             raise Conflict("another attempt was started at the same time", code="no_attempts_left") from None
-        return existing
+        return Started(existing, created=False, quiz=quiz)
 
 
-def _create(session: Session, principal: Principal, quiz: Quiz, settings: QuizSettings,
-            now: datetime, number: int) -> Attempt:
+def _create(session: Session, principal: Principal, quiz: Quiz, settings: QuizSettings, now: datetime,
+            number: int) -> tuple[Attempt, list[tuple[QuestionAttempt, EngineAttempt]]]:
     seed = secrets.randbits(62)
     slots = build_slots(session, quiz, principal.user.id, seed)
     deadline = now + timedelta(minutes=settings.time_limit_minutes) if settings.time_limit_minutes else None
@@ -152,22 +165,25 @@ def _create(session: Session, principal: Principal, quiz: Quiz, settings: QuizSe
                       max_marks=sum(s.mark for s in slots))
     session.add(attempt)
     session.flush()
+    shuffle = settings.shuffle_options
+    questions = []
     for slot in slots:
         model = item_model(slot.version)
         name, options = behaviour_of(settings, model.type_name)
         variant_seed = slot_seed(seed, slot.number)
-        shuffle = settings.shuffle_options
         variant = variant_of(slot.version, variant_seed, shuffle=shuffle)
         row = QuestionAttempt(attempt_id=attempt.id, slot=slot.number, item_version_id=slot.version.id,
                               seed=variant_seed, variant={**variant.to_json(), "shuffle": shuffle},
                               behaviour=name, behaviour_options=options, max_mark=slot.mark)
-        session.add(row)
-        session.flush()
         qa = EngineAttempt.start(variant, behaviour_for(name, **options), actor=str(principal.user.id),
                                  at=now, max_mark=slot.mark)
+        questions.append((row, qa))
+    session.add_all([row for row, _ in questions])
+    session.flush()  # one batched insert of the question attempts, then one of their first steps
+    for row, qa in questions:
         append_steps(session, row, list(qa.steps), principal.user.id)
     session.flush()
-    return attempt
+    return attempt, questions
 
 
 # --- access -------------------------------------------------------------------------------

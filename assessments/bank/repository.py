@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from assessments.models import Concept, Item, ItemConcept, ItemLink, ItemTag, ItemVersion
 from engine.items.metadata import split_path
@@ -18,6 +18,20 @@ def current_version(session: Session, item: Item) -> ItemVersion | None:
         return None
     return session.scalars(select(ItemVersion).where(
         ItemVersion.item_id == item.id, ItemVersion.number == item.current_number)).first()
+
+
+def current_versions(session: Session, keys: list[str]) -> dict[str, ItemVersion]:
+    """The current version of each item by key, in one query (items without one are left out).
+
+    The definitions are not read: a version's parsed item and variants are cached by its content
+    hash, and ``definition`` loads on first access when they are not."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(Item.key, ItemVersion).options(defer(ItemVersion.definition))
+        .join(ItemVersion, and_(ItemVersion.item_id == Item.id, ItemVersion.number == Item.current_number))
+        .where(Item.key.in_(keys)))
+    return dict(rows.all())
 
 
 def version_by_hash(session: Session, item: Item, content_hash: str) -> ItemVersion | None:

@@ -6,14 +6,14 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from assessments.auth.access import course_by_slug, require_instructor, require_member
+from assessments.auth.access import course_by_slug, require_instructor
 from assessments.bank import repository as bank
 from assessments.deps import Principal
 from assessments.errors import Invalid, NotFound
-from assessments.models import Attempt, Course, Item, ItemVersion, QuestionAttempt, Quiz
+from assessments.models import Attempt, Course, CourseRole, Enrolment, Item, ItemVersion, QuestionAttempt, Quiz
 from assessments.quizzes.schemas import QuizCreate, QuizOut, QuizSettings, QuizSummary, Section
 
 
@@ -74,15 +74,24 @@ def create_quiz(session: Session, principal: Principal, course_slug: str, data: 
 
 def quiz_for(session: Session, principal: Principal, quiz_id: int) -> tuple[Quiz, Course]:
     """The quiz if the caller belongs to its course (404 otherwise)."""
-    quiz = session.get(Quiz, quiz_id)
-    course = session.get(Course, quiz.course_id) if quiz else None
-    if quiz is None or course is None:
-        raise NotFound(f"no quiz {quiz_id}")
-    try:
-        require_member(session, principal, course)
-    except NotFound:
-        raise NotFound(f"no quiz {quiz_id}") from None
+    quiz, course, _ = quiz_and_role(session, principal, quiz_id)
     return quiz, course
+
+
+def quiz_and_role(session: Session, principal: Principal, quiz_id: int) -> tuple[Quiz, Course, CourseRole]:
+    """The quiz, its course and the caller's role in it, in one query (404 for non-members)."""
+    found = session.execute(
+        select(Quiz, Course, Enrolment.role).join(Course, Course.id == Quiz.course_id)
+        .outerjoin(Enrolment, and_(Enrolment.course_id == Course.id, Enrolment.user_id == principal.user.id))
+        .where(Quiz.id == quiz_id)).first()
+    if found is None:
+        raise NotFound(f"no quiz {quiz_id}")
+    quiz, course, role = found
+    if principal.is_admin:
+        role = CourseRole.INSTRUCTOR
+    if role is None:
+        raise NotFound(f"no quiz {quiz_id}")
+    return quiz, course, role
 
 
 def quiz_state(settings: QuizSettings, now: datetime) -> str:
@@ -138,15 +147,16 @@ def build_slots(session: Session, quiz: Quiz, user_id: int, seed: int) -> list[S
     """This attempt's questions: fixed items and draws (preferring items the student has not
     seen), shuffled within sections as the quiz says; deterministic for a seed."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible draw, not a secret
-    seen = _seen_items(session, user_id)
+    sections = sections_of(quiz)
+    fixed = bank.current_versions(session, [key for section in sections for key in section.items])
+    seen = _seen_items(session, user_id) if any(s.draw is not None for s in sections) else set()
     chosen_ids: set[int] = set()
     slots: list[Slot] = []
-    for section in sections_of(quiz):
+    for section in sections:
         picked: list[ItemVersion] = []
         if section.items:
             for key in section.items:
-                item = bank.item_by_key(session, key)
-                version = bank.current_version(session, item) if item else None
+                version = fixed.get(key)
                 if version is None:
                     raise Invalid(f"item {key!r} is no longer in the bank", code="quiz_broken")
                 picked.append(version)

@@ -148,8 +148,8 @@ def quiz_page(quiz_id: int, request: Request, principal: WebPrincipal, session: 
 def start(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep, now: NowDep,
           csrf: CsrfField) -> Response:
     check_csrf(request, csrf)
-    attempt = attempts.start(session, principal, quiz_id, now)
-    return _redirect(f"/attempts/{attempt.id}")
+    started = attempts.start(session, principal, quiz_id, now)
+    return _redirect(f"/attempts/{started.attempt.id}")
 
 
 # --- the attempt ---------------------------------------------------------------------------------
