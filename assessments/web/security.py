@@ -8,8 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assessments.errors import Forbidden
 
@@ -52,13 +51,36 @@ CheckedForm = Annotated[FormData, Depends(checked_form)]
 runs those in a thread pool, and their database work never blocks the event loop."""
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("content-security-policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("x-content-type-options", "nosniff")
-        response.headers.setdefault("referrer-policy", "same-origin")
-        response.headers.setdefault("x-frame-options", "DENY")
-        if request.url.path.startswith(("/attempts", "/api/v1/attempts")):
-            response.headers.setdefault("cache-control", "no-store")
-        return response
+_HEADERS = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+)
+_NO_STORE = (b"cache-control", b"no-store")
+_NO_STORE_PATHS = ("/attempts", "/api/v1/attempts")
+
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP response that does not set them itself, and
+    ``cache-control: no-store`` to attempts (a pure ASGI middleware: it only edits the start of
+    each response, never buffers a body)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = _HEADERS + ((_NO_STORE,) if scope["path"].startswith(_NO_STORE_PATHS) else ())
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in extra if pair[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -39,6 +39,34 @@ def test_batch_equals_one_by_one() -> None:
         np.testing.assert_array_equal(batch[seed].key["correct"], single.key["correct"])
 
 
+def test_a_redrawn_variant_is_the_one_drawn_one_at_a_time() -> None:
+    """Rare constraints make generation draw candidates in bulk; the variant (and the shuffle
+    that uses the generator afterwards) must be what one draw at a time gives."""
+    item = samples.item("""
+        id: rare
+        type: single_choice
+        title: t
+        stem: "x = {{ x }}"
+        params: {x: {uniform: [0, 1]}}
+        constraints: [x > 0.97]
+        options:
+          - {text: a, correct: true}
+          - {text: b}
+          - {text: c}
+    """)
+    batch = generate_batch(item, range(40))  # 40 pending rows: two candidates each per pass
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        x = rng.random(1)[0]
+        while not x > 0.97:  # the item's constraint
+            x = rng.random(1)[0]
+        order = tuple(int(i) for i in rng.permutation(3))
+        single = generate(item, seed)  # one pending row: 64 candidates per pass
+        assert single.params == {"x": float(x)}, seed
+        assert single.order == order, seed
+        assert batch[seed].params == single.params and batch[seed].order == single.order
+
+
 def test_every_variant_meets_its_constraints_and_sits_on_the_grid() -> None:
     item = samples.item(samples.SEED)
     batch = generate_batch(item, range(500))
