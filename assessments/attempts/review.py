@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from assessments.attempts.schemas import AttemptView, QuestionView
 from assessments.attempts.service import engine_attempts, reply_state, totals
+from assessments.bank.service import rendered_question
 from assessments.models import Attempt, AttemptState, QuestionAttempt, Quiz
 from assessments.quizzes.schemas import QuizSettings, ReviewOptions
 from assessments.quizzes.service import settings_of
@@ -59,7 +60,7 @@ def question_view(row: QuestionAttempt, qa: EngineAttempt, options: ReviewOption
     graded_visible = not during or qa.behaviour.feedback_visible(last)
     view = QuestionView(
         slot=row.slot, seq=last.seq, state=_state(qa, options, graded_visible),
-        question=qtype.render(model, variant), response=qa.response, max_mark=row.max_mark,
+        question=rendered_question(variant), response=qa.response, max_mark=row.max_mark,
         error=last.error if last.state == QuestionState.INVALID else None,
     )
     if row.behaviour == "interactive" and qa.state.is_active():

@@ -39,7 +39,7 @@ from engine.qtypes import qtype_for
 from engine.texts import render
 from engine.variants import Variant, generate
 
-__all__ = ["cached_variant", "content_hash", "item_model", "save_definition", "variant_of"]
+__all__ = ["cached_variant", "content_hash", "item_model", "rendered_question", "save_definition", "variant_of"]
 
 
 def canonical(definition: dict[str, Any]) -> str:
@@ -110,6 +110,20 @@ def cached_variant(content_hash: str, seed: int, shuffle: bool, load: Callable[[
         cached = generate(model, seed)
         _VARIANTS.put(key, cached)
     return cached
+
+
+_RENDERED = _LRU(50_000)
+
+
+def rendered_question(variant: Variant) -> dict[str, Any]:
+    """What a student is shown of a variant (the question type's ``render``), cached with the
+    variant: rendering the texts evaluates every template expression again. Read-only."""
+    found: tuple[Variant, dict[str, Any]] | None = _RENDERED.get(id(variant))
+    if found is not None and found[0] is variant:  # the entry holds the variant: its id is not reused
+        return found[1]
+    shown = qtype_for(variant.item).render(variant.item, variant)
+    _RENDERED.put(id(variant), (variant, shown))
+    return shown
 
 
 def _problems(found: list[tuple[tuple[str | int, ...], str]]) -> list[dict[str, Any]]:
