@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -74,6 +76,17 @@ def steps_of(session: Session, qa_ids: list[int]) -> dict[int, list[Step]]:
     for step in session.scalars(select(Step).where(Step.question_attempt_id.in_(qa_ids))
                                 .order_by(Step.question_attempt_id, Step.seq)):
         out[step.question_attempt_id].append(step)
+    return out
+
+
+def step_data(session: Session, qa_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each question attempt's steps as the engine stores them (``data``), in order: what
+    rebuilding a question needs, read as plain rows rather than ORM objects."""
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in qa_ids}
+    for qa_id, data in session.execute(select(Step.question_attempt_id, Step.data)
+                                       .where(Step.question_attempt_id.in_(qa_ids))
+                                       .order_by(Step.question_attempt_id, Step.seq)):
+        out[qa_id].append(data)
     return out
 
 

@@ -62,7 +62,7 @@ def behaviour_of(settings: QuizSettings, item_type: str) -> tuple[str, dict[str,
 # --- rebuilding the engine's view ------------------------------------------------------------
 
 
-def engine_attempt(session: Session, row: QuestionAttempt, steps: list[Step],
+def engine_attempt(session: Session, row: QuestionAttempt, steps: list[dict[str, Any]],
                    content_hash: str | None = None) -> EngineAttempt:
     """The engine's view of a stored question attempt. Its variant comes from the cache when it
     can (keyed by the version's ``content_hash``, read with the row by the callers that have it):
@@ -77,14 +77,14 @@ def engine_attempt(session: Session, row: QuestionAttempt, steps: list[Step],
     variant = cached_variant(digest, row.seed, bool(row.variant.get("shuffle", True)), version)
     return EngineAttempt.from_json(
         {"behaviour": {"name": row.behaviour, "options": row.behaviour_options},
-         "max_mark": row.max_mark, "seed": row.seed, "steps": [s.data for s in steps]},
+         "max_mark": row.max_mark, "seed": row.seed, "steps": steps},
         variant,
     )
 
 
 def engine_attempts(session: Session, attempt: Attempt) -> list[tuple[QuestionAttempt, EngineAttempt]]:
     rows = repository.questions_with_hashes(session, attempt.id)
-    steps = repository.steps_of(session, [r.id for r, _ in rows])
+    steps = repository.step_data(session, [r.id for r, _ in rows])
     return [(row, engine_attempt(session, row, steps[row.id], digest)) for row, digest in rows]
 
 
@@ -237,8 +237,8 @@ def _question(session: Session, principal: Principal, attempt_id: int, slot: int
     _writable(attempt, now, grace_seconds)
     if row is None:
         raise NotFound(f"no slot {slot} in attempt {attempt.id}")
-    steps = repository.steps_of(session, [row.id])[row.id]
-    current = steps[-1].seq
+    steps = repository.step_data(session, [row.id])[row.id]
+    current = steps[-1]["seq"]
     if seq != current:
         raise Conflict(f"stale save: the answer has changed since step {seq} (now step {current})",
                        code="stale_seq", details={"seq": current})

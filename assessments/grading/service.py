@@ -105,7 +105,8 @@ class _Question:
 def _questions(session: Session, attempt: Attempt) -> list[_Question]:
     rows = attempts.question_attempts(session, attempt.id)
     steps = attempts.steps_of(session, [r.id for r in rows])
-    return [_Question(row, steps[row.id], engine_attempt(session, row, steps[row.id])) for row in rows]
+    return [_Question(row, steps[row.id], engine_attempt(session, row, [s.data for s in steps[row.id]]))
+            for row in rows]
 
 
 # --- manual grading -----------------------------------------------------------------------
