@@ -8,6 +8,8 @@ so concurrent requests queue for the write lock instead of failing.
 from __future__ import annotations
 
 import functools
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,15 +35,52 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int = SQLIT
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
-    # BEGIN IMMEDIATE takes the write lock up front: a read-then-write transaction cannot be
-    # refused half-way with "database is locked" when another writer got there first. A
-    # transaction marked read-only (GET requests, sign-in) reads a snapshot without the lock, so
-    # it never queues behind writers nor holds them up (WAL readers and the writer run together).
-    if connection.get_execution_options().get(READ_ONLY):
-        connection.exec_driver_sql("BEGIN")
-    else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+class _WriteLock:
+    """One SQLite writer at a time in this process, queued on a lock instead of SQLite's busy
+    handler.
+
+    SQLite lets one connection write at a time; a connection that finds the lock taken sleeps in
+    its busy handler and polls (after a few tries, every 50-100 ms), so under load the lock sits
+    free while the writers that want it sleep. Writers of one process wait here instead and get
+    the lock the moment it is released. The lock is taken at ``BEGIN IMMEDIATE`` and released
+    when the connection goes back to the pool (after its commit or rollback); another process
+    sharing the file still meets SQLite's own lock and busy timeout.
+    """
+
+    KEY = "assay_write_lock"
+
+    def __init__(self, timeout: float) -> None:
+        self.lock = threading.Lock()
+        self.timeout = timeout
+
+    def begin(self, connection: Any) -> None:
+        # BEGIN IMMEDIATE takes the write lock up front: a read-then-write transaction cannot be
+        # refused half-way with "database is locked" when another writer got there first. A
+        # transaction marked read-only (GET requests, sign-in) reads a snapshot without the lock, so
+        # it never queues behind writers nor holds them up (WAL readers and the writer run together).
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            return
+        info = connection.connection.info  # the pooled connection's: it outlives this Connection
+        if not info.get(self.KEY):
+            if not self.lock.acquire(timeout=self.timeout):
+                raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+            info[self.KEY] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.release(info)
+            raise
+
+    def release(self, info: dict[Any, Any]) -> None:
+        if info.pop(self.KEY, False):
+            self.lock.release()
+
+    def checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        self.release(record.info)
+
+    def invalidate(self, _dbapi_connection: Any, record: Any, _exception: Any = None) -> None:
+        self.release(record.info)
 
 
 READ_ONLY = "assay_read_only"
@@ -79,7 +118,10 @@ class Database:
         self.engine: Engine = create_engine(url, **options)
         if self.is_sqlite:
             event.listen(self.engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=busy_timeout_ms))
-            event.listen(self.engine, "begin", _sqlite_begin)
+            self.write_lock = _WriteLock(busy_timeout_ms / 1000)
+            event.listen(self.engine, "begin", self.write_lock.begin)
+            event.listen(self.engine, "checkin", self.write_lock.checkin)
+            event.listen(self.engine, "invalidate", self.write_lock.invalidate)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Iterator[Session]:

@@ -1,0 +1,89 @@
+"""SQLite writers of one process queue on a lock (not on SQLite's polling busy handler), and
+nothing they do leaves that lock taken."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from assessments.db import Database, mark_read_only
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Database:
+    database = Database(f"sqlite:///{tmp_path / 'writes.sqlite3'}")
+    with database.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (writer INTEGER, n INTEGER)"))
+    return database
+
+
+def held(database: Database) -> bool:
+    return database.write_lock.lock.locked()
+
+
+def test_concurrent_writers_all_commit_one_at_a_time(database: Database) -> None:
+    def write(writer: int) -> None:
+        for n in range(25):
+            with database.sessions() as session, session.begin():
+                session.execute(text("INSERT INTO t VALUES (:w, :n)"), {"w": writer, "n": n})
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*), count(DISTINCT writer) FROM t")).one() == (300, 12)
+    assert not held(database)
+
+
+def test_the_lock_is_held_by_a_write_until_it_ends_however_it_ends(database: Database) -> None:
+    with database.sessions() as session:
+        session.execute(text("INSERT INTO t VALUES (1, 1)"))
+        assert held(database)
+        session.commit()
+        assert not held(database)
+        session.execute(text("INSERT INTO t VALUES (1, 2)"))
+        session.rollback()
+        assert not held(database)
+    with pytest.raises(Exception, match="no such table"), database.sessions() as session, session.begin():
+        session.execute(text("INSERT INTO missing VALUES (1)"))
+    assert not held(database)
+    with database.sessions() as session:
+        session.execute(text("INSERT INTO t VALUES (1, 3)"))
+    assert not held(database)  # closed without commit: rolled back, released
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [1]
+
+
+def test_readers_do_not_wait_for_the_writer(database: Database) -> None:
+    with database.sessions() as writer:
+        writer.execute(text("INSERT INTO t VALUES (1, 1)"))
+        with database.sessions() as reader:
+            mark_read_only(reader)
+            assert reader.execute(text("SELECT count(*) FROM t")).scalar() == 0  # its snapshot
+        writer.commit()
+
+
+def test_a_writer_that_waits_too_long_is_told_the_database_is_locked(database: Database) -> None:
+    database.write_lock.timeout = 0.05
+    with database.sessions() as first:
+        first.execute(text("INSERT INTO t VALUES (1, 1)"))
+        failed: list[BaseException] = []
+
+        def second() -> None:
+            try:
+                with database.sessions() as session, session.begin():
+                    session.execute(text("INSERT INTO t VALUES (2, 1)"))
+            except Exception as exc:  # noqa: BLE001 - the test inspects it
+                failed.append(exc)
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join()
+        first.commit()
+    assert len(failed) == 1 and "database is locked" in str(failed[0])
+    assert not held(database)
