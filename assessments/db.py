@@ -123,6 +123,9 @@ class Database:
             event.listen(self.engine, "checkin", self.write_lock.checkin)
             event.listen(self.engine, "invalidate", self.write_lock.invalidate)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
+                                          expire_on_commit=False)
+        """Sessions whose transactions read (on SQLite: a snapshot, without the write lock)."""
 
     def session(self) -> Iterator[Session]:
         """The request's session: commit on success, roll back on error (the one commit point)."""

@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 
 from assessments.auth.tokens import ALL_SCOPES, PERSONAL_PREFIX, Scope, hash_token, read_access_token
 from assessments.config import Settings
-from assessments.db import mark_read_only
 from assessments.errors import Forbidden, Unauthorized
 from assessments.models import ApiToken, Role, User, utcnow
 from assessments.web.security import CSRF_HEADER, SAFE_METHODS, check_csrf
@@ -32,17 +31,27 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     database = request.app.state.database
     gate = getattr(request.app.state, "db_gate", None)
     async with gate if gate is not None else nullcontext():
-        session = database.sessions()
-        if request.method in SAFE_METHODS:
-            await run_in_threadpool(mark_read_only, session)
+        session = database.read_sessions() if request.method in SAFE_METHODS else database.sessions()
         try:
             yield session
-            await run_in_threadpool(session.commit)
         except BaseException:
-            await run_in_threadpool(session.rollback)
+            await run_in_threadpool(_end, session, commit=False)
             raise
-        finally:
-            await run_in_threadpool(session.close)
+        await run_in_threadpool(_end, session, commit=True)
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    """Commit (or roll back) and close, in one trip to the thread pool."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 def get_settings_dep(request: Request) -> Settings:
