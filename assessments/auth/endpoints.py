@@ -15,7 +15,7 @@ from assessments.auth.schemas import (
     UserCreate,
     UserOut,
 )
-from assessments.deps import CurrentPrincipal, NowDep, SessionDep, SettingsDep
+from assessments.deps import CurrentPrincipal, NowDep, RowId, SessionDep, SettingsDep
 from assessments.limits import LimitsDep, client_address
 from assessments.models import User
 from assessments.pagination import PageDep
@@ -64,7 +64,7 @@ def list_tokens(principal: CurrentPrincipal, session: SessionDep, page: PageDep)
 
 
 @router.delete("/auth/tokens/{token_id}", response_model=PersonalTokenOut)
-def revoke_token(token_id: int, principal: CurrentPrincipal, session: SessionDep,
+def revoke_token(token_id: RowId, principal: CurrentPrincipal, session: SessionDep,
                  now: NowDep) -> PersonalTokenOut:
     return PersonalTokenOut.model_validate(
         service.revoke_personal_token(session, principal.user, token_id, now))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from assessments.deps import CurrentPrincipal, NowDep, SessionDep
+from assessments.deps import CurrentPrincipal, NowDep, RowId, SessionDep
 from assessments.models import Course
 from assessments.pagination import PageDep
 from assessments.quizzes import service
@@ -31,6 +31,6 @@ def list_quizzes(principal: CurrentPrincipal, session: SessionDep, now: NowDep, 
 
 
 @router.get("/quizzes/{quiz_id}", response_model=QuizOut)
-def get_quiz(quiz_id: int, principal: CurrentPrincipal, session: SessionDep) -> QuizOut:
+def get_quiz(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> QuizOut:
     quiz, course = service.quiz_for(session, principal, quiz_id)
     return service.quiz_out(quiz, course)

@@ -39,6 +39,8 @@ def operation(document: dict[str, Any], method: str, path: str) -> dict[str, Any
     ("GET", f"/api/v1/quizzes/{PAST_64_BITS}/statistics", "quiz_id"),
     ("GET", f"/api/v1/jobs/{PAST_64_BITS}", "job_id"),
     ("GET", f"/api/v1/attempts/{PAST_64_BITS}/grade-changes", "attempt_id"),
+    ("GET", f"/api/v1/quizzes/{PAST_64_BITS}", "quiz_id"),
+    ("DELETE", f"/api/v1/auth/tokens/{PAST_64_BITS}", "token_id"),
 ])
 def test_an_id_past_64_bits_is_a_malformed_request_not_a_server_error(world: World, method: str, url: str,
                                                                        name: str) -> None:
