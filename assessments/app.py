@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from assessments import errors, limits
+from assessments import errors, limits, openapi
 from assessments.attempts.endpoints import router as attempts_router
 from assessments.attempts.service import sweep
 from assessments.auth.endpoints import router as auth_router
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                        https_only=settings.cookie_secure, max_age=60 * 60 * 12)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
+    openapi.install(app)
     app.state.error_page = error_page
     for router in (auth_router, courses_router, bank_router, quizzes_router, attempts_router,
                    grading_router, reports_router, pages_router, instructor_router, teaching_router,

@@ -38,7 +38,9 @@ def create_item(definition: Annotated[dict[str, Any], Body()], principal: Curren
     return service.save_definition(session, definition, source="api", actor_id=principal.user.id, now=now)
 
 
-@router.get("/export", response_class=PlainTextResponse)
+@router.get("/export", response_class=PlainTextResponse, responses={200: {
+    "description": "YAML; QTI packages as zip; Moodle XML; GIFT as text",
+    "content": {"application/yaml": {}, "application/zip": {}, "application/xml": {}, "text/plain": {}}}})
 def export_items(
     principal: CurrentPrincipal,
     session: SessionDep,

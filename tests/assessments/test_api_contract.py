@@ -6,6 +6,7 @@ it once caught out, each as a plain example.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -72,3 +73,43 @@ def test_an_attempt_without_deadline_leaves_it_out_and_the_document_allows_that(
     assert {"deadline_at", "finished_at"} <= set(view["properties"])
     assert {"deadline_at", "finished_at"}.isdisjoint(view["required"])
     assert "finished_at" not in document["components"]["schemas"]["SubmitResult"]["required"]
+
+
+def test_errors_are_documented_with_the_body_they_have(document: dict[str, Any]) -> None:
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    attempt = operation(document, "GET", "/api/v1/attempts/{attempt_id}")["responses"]
+    assert sorted(attempt) == ["200", "401", "403", "404", "422"]
+    assert all(attempt[status]["content"] == error for status in ("401", "403", "404", "422"))
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert document["components"]["schemas"]["Error"]["required"] == ["error"]
+
+    save = operation(document, "PUT", "/api/v1/attempts/{attempt_id}/responses/{slot}")
+    assert sorted(save["responses"]) == ["200", "400", "401", "403", "404", "409", "422"]
+    assert save["security"] == [{"bearer": []}]
+    sign_in = operation(document, "POST", "/api/v1/auth/token")
+    assert "security" not in sign_in
+    assert sorted(sign_in["responses"]) == ["200", "400", "401", "422", "429"]
+
+
+def test_ids_in_paths_are_documented_as_64_bit(document: dict[str, Any]) -> None:
+    parameters = operation(document, "GET", "/api/v1/attempts/{attempt_id}")["parameters"]
+    assert parameters[0]["schema"] | {"title": None} == {"type": "integer", "minimum": 0,
+                                                        "maximum": 2**63 - 1, "title": None}
+
+
+def test_the_export_documents_every_format_it_sends(document: dict[str, Any]) -> None:
+    content = operation(document, "GET", "/api/v1/items/export")["responses"]["200"]["content"]
+    assert set(content) == {"application/yaml", "application/zip", "application/xml", "text/plain"}
+
+
+def test_an_unknown_particular_operation_is_refused(tmp_path: Path) -> None:
+    """A row of ``openapi.PARTICULAR`` for a route that no longer exists fails loudly."""
+    from assessments import openapi
+
+    app = create_app(Settings(data_dir=tmp_path, secret_key="d" * 40), Database("sqlite://"))
+    openapi.PARTICULAR[("GET", "/api/v1/gone")] = (400,)
+    try:
+        with pytest.raises(ValueError, match="/api/v1/gone"):
+            app.openapi()
+    finally:
+        del openapi.PARTICULAR[("GET", "/api/v1/gone")]
