@@ -10,9 +10,10 @@ reply the API gives (the fuzz tests in ``tests/assessments/test_fuzz_api.py`` ho
 - an operation that needs a caller: its security, 401 (no valid credentials) and 403 (a role or a
   token scope that does not allow it);
 - an operation with path parameters: 404 (nothing there, or nothing the caller may see);
-- an operation with a request body: 400 (a body that is not UTF-8 JSON, or that the domain refuses);
+- an operation with a request body: 400 (a body that is not UTF-8 JSON, or that the domain refuses)
+  and 413 (past the body size limit);
 - what is particular to one operation, from :data:`PARTICULAR`: 400 where the domain refuses
-  well-formed input, 409 where the request conflicts with the current state, 413 and 429 where limits apply.
+  well-formed input, 409 where the request conflicts with the current state, 429 where a rate limit applies.
 
 Routes keep their own ``responses=`` documentation; this only adds what they leave out.
 """
@@ -59,6 +60,9 @@ MEANINGS = {
 PARTICULAR: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/auth/token"): (401, 429),                  # a wrong username or password; too many
     ("POST", "/api/v1/auth/tokens"): (429,),                     # too many tokens made
+    ("POST", "/api/v1/users"): (409,),                           # the username is taken
+    ("POST", "/api/v1/courses"): (409,),                         # the slug is taken
+    ("POST", "/api/v1/lti/registrations"): (409,),               # the platform is registered already
     ("GET", "/api/v1/items"): (400,),                            # a tag that is not facet:value
     ("POST", "/api/v1/items"): (400,),                           # a definition that does not check
     ("GET", "/api/v1/items/export"): (400,),                     # an unknown format
@@ -113,7 +117,7 @@ def complete(document: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
             if route.dependant.path_params:
                 statuses.add(404)
             if "requestBody" in operation:
-                statuses.add(400)
+                statuses |= {400, 413}
             for status in sorted(statuses):
                 responses.setdefault(str(status), _error_response(status))
     unknown = set(PARTICULAR) - documented

@@ -84,11 +84,30 @@ def test_errors_are_documented_with_the_body_they_have(document: dict[str, Any])
     assert document["components"]["schemas"]["Error"]["required"] == ["error"]
 
     save = operation(document, "PUT", "/api/v1/attempts/{attempt_id}/responses/{slot}")
-    assert sorted(save["responses"]) == ["200", "400", "401", "403", "404", "409", "422"]
+    assert sorted(save["responses"]) == ["200", "400", "401", "403", "404", "409", "413", "422"]
     assert save["security"] == [{"bearer": []}]
     sign_in = operation(document, "POST", "/api/v1/auth/token")
     assert "security" not in sign_in
-    assert sorted(sign_in["responses"]) == ["200", "400", "401", "422", "429"]
+    assert sorted(sign_in["responses"]) == ["200", "400", "401", "413", "422", "429"]
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/v1/courses", {"slug": "twice", "title": "Twice"}),
+    ("/api/v1/users", {"username": "twice", "display_name": "Twice", "password": "long enough"}),
+    ("/api/v1/lti/registrations", {"issuer": "https://lms.example.edu", "client_id": "assay", "deployment_ids": ["1"],
+                                   "auth_login_url": "https://lms.example.edu/auth",
+                                   "auth_token_url": "https://lms.example.edu/token",
+                                   "jwks_url": "https://lms.example.edu/jwks"}),
+])
+def test_creating_the_same_thing_twice_is_a_documented_conflict(world: World, document: dict[str, Any], path: str,
+                                                                 body: dict[str, Any]) -> None:
+    """Found by the long run against a served demo: the second POST is 409, which was undocumented."""
+    admin = world.headers(world.user("admin", Role.ADMIN))
+    assert world.client is not None
+    assert world.client.post(path, headers=admin, json=body).status_code == 201
+    again = world.client.post(path, headers=admin, json=body)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "conflict")
+    assert "409" in operation(document, "POST", path)["responses"]
 
 
 def test_ids_in_paths_are_documented_as_64_bit(document: dict[str, Any]) -> None:
