@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["READ_ONLY", "Database", "mark_read_only", "session_scope"]
+__all__ = ["READ_ONLY", "Database", "done_reading", "mark_read_only", "reading", "session_scope"]
 
 SQLITE_BUSY_MS = 30_000
 STATEMENT_TIMEOUT_MS = 30_000
@@ -89,6 +89,24 @@ READ_ONLY = "assay_read_only"
 def mark_read_only(session: Session) -> None:
     """Begin the session's transaction as a reader (call before its first query)."""
     session.connection(execution_options={READ_ONLY: True})
+
+
+def reading(session: Session) -> None:
+    """Read in a transaction of its own, as a reader, if none is open yet.
+
+    With :func:`done_reading`, a request that writes can do its reading and its thinking (the
+    caller's credentials, a question rebuilt and a response graded) before it takes SQLite's write
+    lock, and hold the lock only to check that nothing moved meanwhile and to write.
+    """
+    if not session.in_transaction():
+        mark_read_only(session)
+
+
+def done_reading(session: Session) -> None:
+    """End the read transaction (nothing was written: its commit only ends it; what it loaded
+    stays loaded). The session's next statement begins a transaction that may write."""
+    if session.in_transaction():
+        session.commit()
 
 
 class Database:

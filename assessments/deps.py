@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assessments.auth.tokens import ALL_SCOPES, PERSONAL_PREFIX, Scope, hash_token, read_access_token
 from assessments.config import Settings
+from assessments.db import done_reading, reading
 from assessments.errors import Forbidden, Unauthorized
 from assessments.models import ApiToken, Role, User, utcnow
 from assessments.web.security import CSRF_HEADER, SAFE_METHODS, check_csrf
@@ -126,9 +127,14 @@ def _personal(session: Session, token: str, now: datetime) -> Principal | None:
 
 def current_principal(request: Request, session: SessionDep, settings: SettingsDep,
                       now: NowDep) -> Principal:
-    """The authenticated caller; 401 without valid credentials, 403 for a missing scope."""
+    """The authenticated caller; 401 without valid credentials, 403 for a missing scope.
+
+    The lookup reads in a transaction of its own, ended before the endpoint runs when the request
+    may write: the endpoint's writing transaction (SQLite's write lock) starts with its own work.
+    """
     token = _bearer(request)
     principal: Principal | None = None
+    reading(session)
     if token and token.startswith(PERSONAL_PREFIX):
         principal = _personal(session, token, now)
     elif token:
@@ -148,6 +154,8 @@ def current_principal(request: Request, session: SessionDep, settings: SettingsD
         raise Unauthorized("sign in: a valid bearer token or session is required")
     needed = Scope.READ if request.method in ("GET", "HEAD", "OPTIONS") else Scope.WRITE
     principal.require(needed)
+    if request.method not in SAFE_METHODS:
+        done_reading(session)
     return principal
 
 

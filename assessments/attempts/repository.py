@@ -79,6 +79,21 @@ def steps_of(session: Session, qa_ids: list[int]) -> dict[int, list[Step]]:
     return out
 
 
+def attempt_state(session: Session, attempt_id: int, *, lock: bool = False) -> AttemptState | None:
+    query = select(Attempt.state).where(Attempt.id == attempt_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def question_head(session: Session, qa_id: int) -> tuple[bool, int]:
+    """Whether a question attempt has been replaced (by a regrade), and its last step's seq."""
+    last = select(func.max(Step.seq)).where(Step.question_attempt_id == qa_id).scalar_subquery()
+    replaced_at, seq = session.execute(
+        select(QuestionAttempt.replaced_at, last).where(QuestionAttempt.id == qa_id)).one()
+    return replaced_at is not None, int(seq)
+
+
 def step_data(session: Session, qa_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """Each question attempt's steps as the engine stores them (``data``), in order: what
     rebuilding a question needs, read as plain rows rather than ORM objects."""

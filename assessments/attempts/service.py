@@ -23,6 +23,7 @@ from assessments.attempts import repository
 from assessments.attempts.schemas import SaveRequest, SaveResult, SubmitResult
 from assessments.auth.access import course_role
 from assessments.bank.service import cached_variant, item_model, variant_of
+from assessments.db import done_reading, reading
 from assessments.deps import Principal
 from assessments.errors import Conflict, Forbidden, Invalid, NotFound
 from assessments.models import (
@@ -230,19 +231,55 @@ def _writable(attempt: Attempt, now: datetime, grace_seconds: int) -> None:
 def _question(session: Session, principal: Principal, attempt_id: int, slot: int, seq: int, now: datetime,
               grace_seconds: int) -> tuple[QuestionAttempt, EngineAttempt]:
     """The caller's question at ``slot``, for an action that follows step ``seq``: the attempt is
-    locked, owned by the caller and open, and ``seq`` is the question's last step (409 if stale)."""
-    found = repository.attempt_and_question(session, attempt_id, slot, lock=True)
+    owned by the caller and open, and ``seq`` is the question's last step (409 if stale). Read
+    without locking: :func:`_still_current` checks again, under the lock, before a step is written."""
+    found = repository.attempt_and_question(session, attempt_id, slot)
     attempt, row, digest = found if found is not None else (None, None, None)
     attempt = _owned(session, principal, attempt, attempt_id)
     _writable(attempt, now, grace_seconds)
     if row is None:
         raise NotFound(f"no slot {slot} in attempt {attempt.id}")
     steps = repository.step_data(session, [row.id])[row.id]
-    current = steps[-1]["seq"]
+    _same_step(steps[-1]["seq"], seq)
+    return row, engine_attempt(session, row, steps, digest)
+
+
+def _same_step(current: int, seq: int) -> None:
     if seq != current:
         raise Conflict(f"stale save: the answer has changed since step {seq} (now step {current})",
                        code="stale_seq", details={"seq": current})
-    return row, engine_attempt(session, row, steps, digest)
+
+
+def _still_current(session: Session, row: QuestionAttempt, seq: int) -> None:
+    """Under the attempt's lock (the write lock, on SQLite): the attempt is still open and the
+    question's last step is still ``seq``, so the step decided outside the lock may be appended."""
+    state = repository.attempt_state(session, row.attempt_id, lock=True)
+    if state != AttemptState.IN_PROGRESS:
+        raise Conflict("this attempt is finished", code="attempt_finished")
+    replaced, current = repository.question_head(session, row.id)
+    if replaced:
+        raise Conflict("this question has been regraded since it was read: reload it", code="stale_seq",
+                       details={"seq": current})
+    _same_step(current, seq)
+
+
+def _act(session: Session, principal: Principal, attempt_id: int, slot: int, seq: int, now: datetime,
+         grace_seconds: int, action: Action, response: dict[str, Any] | None, *,
+         checking: bool = False) -> SaveResult:
+    """Save, check or try again: read and decide outside the write lock, then write the step."""
+    reading(session)
+    row, qa = _question(session, principal, attempt_id, slot, seq, now, grace_seconds)
+    if checking and row.behaviour not in (BehaviourName.IMMEDIATE.value, BehaviourName.INTERACTIVE.value):
+        raise Invalid("this quiz grades questions when the attempt is submitted", code="no_check")
+    try:
+        outcome = qa.process(action, response, actor=str(principal.user.id), at=now)
+    except AttemptError as exc:
+        raise Conflict(str(exc), code="action_refused") from exc
+    if outcome.kept and outcome.step is not None:
+        done_reading(session)
+        _still_current(session, row, seq)
+        append_steps(session, row, [outcome.step], principal.user.id)
+    return SaveResult(seq=qa.last_step.seq, saved=outcome.kept, state=reply_state(qa))
 
 
 # --- answering ----------------------------------------------------------------------------
@@ -264,26 +301,19 @@ def reply_state(qa: EngineAttempt) -> str:
 
 def save(session: Session, principal: Principal, attempt_id: int, slot: int, body: SaveRequest,
          now: datetime, grace_seconds: int) -> SaveResult:
-    row, qa = _question(session, principal, attempt_id, slot, body.seq, now, grace_seconds)
-    kept = _process(session, row, qa, Action.SAVE, body.response, principal, now)
-    return SaveResult(seq=qa.last_step.seq, saved=kept, state=reply_state(qa))
+    return _act(session, principal, attempt_id, slot, body.seq, now, grace_seconds, Action.SAVE, body.response)
 
 
 def check(session: Session, principal: Principal, attempt_id: int, slot: int, body: SaveRequest,
           now: datetime, grace_seconds: int) -> SaveResult:
     """Submit one question now (immediate feedback and interactive behaviours)."""
-    row, qa = _question(session, principal, attempt_id, slot, body.seq, now, grace_seconds)
-    if row.behaviour not in (BehaviourName.IMMEDIATE.value, BehaviourName.INTERACTIVE.value):
-        raise Invalid("this quiz grades questions when the attempt is submitted", code="no_check")
-    kept = _process(session, row, qa, Action.SUBMIT, body.response, principal, now)
-    return SaveResult(seq=qa.last_step.seq, saved=kept, state=reply_state(qa))
+    return _act(session, principal, attempt_id, slot, body.seq, now, grace_seconds, Action.SUBMIT, body.response,
+                checking=True)
 
 
 def try_again(session: Session, principal: Principal, attempt_id: int, slot: int, seq: int,
               now: datetime, grace_seconds: int) -> SaveResult:
-    row, qa = _question(session, principal, attempt_id, slot, seq, now, grace_seconds)
-    kept = _process(session, row, qa, Action.TRY_AGAIN, None, principal, now)
-    return SaveResult(seq=qa.last_step.seq, saved=kept, state=reply_state(qa))
+    return _act(session, principal, attempt_id, slot, seq, now, grace_seconds, Action.TRY_AGAIN, None)
 
 
 # --- finishing ----------------------------------------------------------------------------

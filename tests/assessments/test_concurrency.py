@@ -353,6 +353,38 @@ def test_concurrent_saves_never_lose_the_later_one(setup: Setup, clients: Callab
         assert refused, "no save was refused: the threads never raced"
 
 
+def test_saves_racing_a_submit_land_before_the_finish_or_are_refused(
+        setup: Setup, clients: Callable[[int], list[TestClient]]) -> None:
+    """A save reads and grades outside the write lock and checks again under it: a save that
+    races the submit is either in the history before the finish step or refused as finished;
+    nothing is ever appended after a finish."""
+    pool = clients(6)
+    headers = _headers(pool[0], _student(setup))
+    started = pool[0].post(f"/api/v1/quizzes/{setup.quiz_id}/attempts", headers=headers)
+    assert started.status_code == 201, started.text
+    attempt_id, seq = started.json()["id"], started.json()["questions"][0]["seq"]
+
+    def act(i: int, client: TestClient, _b: threading.Barrier) -> Any:
+        if i == 0:
+            return client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+        return client.put(f"/api/v1/attempts/{attempt_id}/responses/1", headers=headers,
+                          json={"response": {"answer": f"{i}.5"}, "seq": seq})
+
+    submitted, *saves = together(pool, act)
+    assert submitted.status_code == 200, submitted.text
+    for reply in saves:
+        assert reply.status_code in (200, 409), reply.text
+        if reply.status_code == 409:
+            assert reply.json()["error"]["code"] in ("attempt_finished", "stale_seq"), reply.text
+    steps = _steps(setup, attempt_id)[1]
+    actions = [s.action for s in steps]
+    assert actions[-1] == "finish" and actions.count("finish") == 1, actions
+    assert [s.seq for s in steps] == list(range(len(steps)))
+    acknowledged = [r.json()["seq"] for r in saves if r.status_code == 200]
+    assert len(acknowledged) <= 1  # all sent the same seq: at most one lands
+    assert [s.seq for s in steps if s.action == "save"] == acknowledged
+
+
 def test_the_module_database_is_the_backend_asked_for(real_database: Database) -> None:
     """A guard: the fixture made a database of its own (never the shared test database)."""
     name = make_url(real_database.url).database or ""
