@@ -36,7 +36,7 @@ from assessments.models import (
     Step,
 )
 from assessments.quizzes.schemas import BehaviourName, QuizSettings
-from assessments.quizzes.service import build_slots, quiz_and_role, quiz_state, settings_of
+from assessments.quizzes.service import Slot, build_slots, quiz_and_role, quiz_state, settings_of
 from engine.attempts import Action, AttemptError
 from engine.attempts import QuestionAttempt as EngineAttempt
 from engine.attempts import Step as EngineStep
@@ -125,26 +125,29 @@ class Started:
 
 
 def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -> Started:
-    """The caller's open attempt at the quiz, or a new one if the quiz allows another."""
+    """The caller's open attempt at the quiz, or a new one if the quiz allows another.
+
+    A new attempt's questions (their variants cost a millisecond or more each) are chosen and made
+    while only reading; the attempts are counted again once writing, before it is stored.
+    """
+    reading(session)
     quiz, _, role = quiz_and_role(session, principal, quiz_id)
     settings = settings_of(quiz)
-    # One snapshot of the student's attempts: an open one is resumed, the rest are counted.
-    # (Two queries could see an attempt committed in between and count it as used up.)
-    mine = repository.attempts_of(session, quiz.id, principal.user.id)
-    existing = next((a for a in mine if a.state == AttemptState.IN_PROGRESS), None)
+    staff = role == CourseRole.INSTRUCTOR
+    existing = _open_or_allowed(session, principal, quiz, settings, staff, now)
     if existing is not None:
         return Started(existing, created=False, quiz=quiz)
-    staff = role == CourseRole.INSTRUCTOR
-    state = quiz_state(settings, now)
-    if state != "open" and not staff:
-        raise Forbidden("this quiz is not open" if state == "not_open" else "this quiz has closed",
-                        code=f"quiz_{state}")
-    finished = mine
-    if settings.attempts_allowed is not None and len(finished) >= settings.attempts_allowed and not staff:
-        raise Conflict(f"no attempts left (allowed: {settings.attempts_allowed})", code="no_attempts_left")
+    seed = secrets.randbits(62)
+    slots = build_slots(session, quiz, principal.user.id, seed)
+    questions = _questions_for(principal, settings, slots, seed, now)
+    done_reading(session)
+    existing = _open_or_allowed(session, principal, quiz, settings, staff, now)
+    if existing is not None:
+        return Started(existing, created=False, quiz=quiz)
+    number = len(repository.attempts_of(session, quiz.id, principal.user.id)) + 1
     try:
         with session.begin_nested():
-            attempt, questions = _create(session, principal, quiz, settings, now, len(finished) + 1)
+            attempt = _store(session, principal, quiz, settings, now, number, questions)
             return Started(attempt, created=True, quiz=quiz, questions=questions)
     except IntegrityError:
         # Another request started one at the same moment: resume that one.
@@ -154,18 +157,27 @@ def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -
         return Started(existing, created=False, quiz=quiz)
 
 
-def _create(session: Session, principal: Principal, quiz: Quiz, settings: QuizSettings, now: datetime,
-            number: int) -> tuple[Attempt, list[tuple[QuestionAttempt, EngineAttempt]]]:
-    seed = secrets.randbits(62)
-    slots = build_slots(session, quiz, principal.user.id, seed)
-    deadline = now + timedelta(minutes=settings.time_limit_minutes) if settings.time_limit_minutes else None
-    if settings.close_at and (deadline is None or settings.close_at < deadline):
-        deadline = settings.close_at
-    attempt = Attempt(quiz_id=quiz.id, user_id=principal.user.id, number=number,
-                      state=AttemptState.IN_PROGRESS, started_at=now, deadline_at=deadline,
-                      max_marks=sum(s.mark for s in slots))
-    session.add(attempt)
-    session.flush()
+def _open_or_allowed(session: Session, principal: Principal, quiz: Quiz, settings: QuizSettings, staff: bool,
+                     now: datetime) -> Attempt | None:
+    """The caller's open attempt, or None if they may start one (refused otherwise)."""
+    # One snapshot of the student's attempts: an open one is resumed, the rest are counted.
+    # (Two queries could see an attempt committed in between and count it as used up.)
+    mine = repository.attempts_of(session, quiz.id, principal.user.id)
+    existing = next((a for a in mine if a.state == AttemptState.IN_PROGRESS), None)
+    if existing is not None:
+        return existing
+    state = quiz_state(settings, now)
+    if state != "open" and not staff:
+        raise Forbidden("this quiz is not open" if state == "not_open" else "this quiz has closed",
+                        code=f"quiz_{state}")
+    if settings.attempts_allowed is not None and len(mine) >= settings.attempts_allowed and not staff:
+        raise Conflict(f"no attempts left (allowed: {settings.attempts_allowed})", code="no_attempts_left")
+    return None
+
+
+def _questions_for(principal: Principal, settings: QuizSettings, slots: list[Slot], seed: int,
+                   now: datetime) -> list[tuple[QuestionAttempt, EngineAttempt]]:
+    """Each slot's question attempt (not stored yet) and the engine's started view of it."""
     shuffle = settings.shuffle_options
     questions = []
     for slot in slots:
@@ -173,18 +185,33 @@ def _create(session: Session, principal: Principal, quiz: Quiz, settings: QuizSe
         name, options = behaviour_of(settings, model.type_name)
         variant_seed = slot_seed(seed, slot.number)
         variant = variant_of(slot.version, variant_seed, shuffle=shuffle)
-        row = QuestionAttempt(attempt_id=attempt.id, slot=slot.number, item_version_id=slot.version.id,
-                              seed=variant_seed, variant={**variant.to_json(), "shuffle": shuffle},
-                              behaviour=name, behaviour_options=options, max_mark=slot.mark)
+        row = QuestionAttempt(slot=slot.number, item_version_id=slot.version.id, seed=variant_seed,
+                              variant={**variant.to_json(), "shuffle": shuffle}, behaviour=name,
+                              behaviour_options=options, max_mark=slot.mark)
         qa = EngineAttempt.start(variant, behaviour_for(name, **options), actor=str(principal.user.id),
                                  at=now, max_mark=slot.mark)
         questions.append((row, qa))
+    return questions
+
+
+def _store(session: Session, principal: Principal, quiz: Quiz, settings: QuizSettings, now: datetime,
+           number: int, questions: list[tuple[QuestionAttempt, EngineAttempt]]) -> Attempt:
+    deadline = now + timedelta(minutes=settings.time_limit_minutes) if settings.time_limit_minutes else None
+    if settings.close_at and (deadline is None or settings.close_at < deadline):
+        deadline = settings.close_at
+    attempt = Attempt(quiz_id=quiz.id, user_id=principal.user.id, number=number,
+                      state=AttemptState.IN_PROGRESS, started_at=now, deadline_at=deadline,
+                      max_marks=sum(row.max_mark for row, _ in questions))
+    session.add(attempt)
+    session.flush()
+    for row, _ in questions:
+        row.attempt_id = attempt.id
     session.add_all([row for row, _ in questions])
     session.flush()  # one batched insert of the question attempts, then one of their first steps
     for row, qa in questions:
         append_steps(session, row, list(qa.steps), principal.user.id)
     session.flush()
-    return attempt, questions
+    return attempt
 
 
 # --- access -------------------------------------------------------------------------------
