@@ -69,9 +69,10 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
-ROW_ID_MAX = 2**63 - 1
-"""The largest id a row can have (a 64-bit integer): a larger number names nothing, and SQLite
-cannot even bind it to a query, so the API refuses it as malformed (422) instead of failing."""
+ROW_ID_MAX = 2**31 - 1
+"""The largest id a row can have (ids are INTEGER columns: 32 bits on PostgreSQL): a larger number
+names nothing, and PostgreSQL refuses to compare it with an id ("integer out of range"), as SQLite
+refuses to bind one past 64 bits, so the API refuses it as malformed (422) instead of failing."""
 RowId = Annotated[int, Path(ge=0, le=ROW_ID_MAX)]
 """A path parameter naming a row (a quiz, an attempt, a slot, a token, a job): 404 when there is none."""
 

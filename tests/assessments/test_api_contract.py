@@ -17,8 +17,9 @@ from assessments.db import Database
 from assessments.models import CourseRole, Role
 from tests.assessments.conftest import World
 
-PAST_64_BITS = 2**63
-"""One more than the largest row id: SQLite cannot bind it, so it once failed with 500."""
+PAST_32_BITS = 2**31
+"""One more than the largest row id: PostgreSQL's INTEGER cannot hold it, so it once failed with 500
+there ("integer out of range"), as 2**63 did on SQLite (which cannot bind it)."""
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +34,17 @@ def operation(document: dict[str, Any], method: str, path: str) -> dict[str, Any
 
 
 @pytest.mark.parametrize(("method", "url", "name"), [
-    ("GET", f"/api/v1/attempts/{PAST_64_BITS}", "attempt_id"),
-    ("POST", f"/api/v1/quizzes/{PAST_64_BITS}/attempts", "quiz_id"),
-    ("POST", f"/api/v1/attempts/1/slots/{PAST_64_BITS}/try-again", "slot"),
-    ("POST", f"/api/v1/quizzes/{PAST_64_BITS}/regrade", "quiz_id"),
-    ("GET", f"/api/v1/quizzes/{PAST_64_BITS}/statistics", "quiz_id"),
-    ("GET", f"/api/v1/jobs/{PAST_64_BITS}", "job_id"),
-    ("GET", f"/api/v1/attempts/{PAST_64_BITS}/grade-changes", "attempt_id"),
-    ("GET", f"/api/v1/quizzes/{PAST_64_BITS}", "quiz_id"),
-    ("DELETE", f"/api/v1/auth/tokens/{PAST_64_BITS}", "token_id"),
+    ("GET", f"/api/v1/attempts/{PAST_32_BITS}", "attempt_id"),
+    ("POST", f"/api/v1/quizzes/{PAST_32_BITS}/attempts", "quiz_id"),
+    ("POST", f"/api/v1/attempts/1/slots/{PAST_32_BITS}/try-again", "slot"),
+    ("POST", f"/api/v1/quizzes/{PAST_32_BITS}/regrade", "quiz_id"),
+    ("GET", f"/api/v1/quizzes/{PAST_32_BITS}/statistics", "quiz_id"),
+    ("GET", f"/api/v1/jobs/{PAST_32_BITS}", "job_id"),
+    ("GET", f"/api/v1/attempts/{PAST_32_BITS}/grade-changes", "attempt_id"),
+    ("GET", f"/api/v1/quizzes/{PAST_32_BITS}", "quiz_id"),
+    ("DELETE", f"/api/v1/auth/tokens/{PAST_32_BITS}", "token_id"),
 ])
-def test_an_id_past_64_bits_is_a_malformed_request_not_a_server_error(world: World, method: str, url: str,
+def test_an_id_past_32_bits_is_a_malformed_request_not_a_server_error(world: World, method: str, url: str,
                                                                        name: str) -> None:
     teacher = world.headers(world.user("teacher", Role.INSTRUCTOR))
     assert world.client is not None
@@ -56,7 +57,7 @@ def test_an_id_past_64_bits_is_a_malformed_request_not_a_server_error(world: Wor
 def test_the_largest_id_is_simply_not_found(world: World) -> None:
     teacher = world.headers(world.user("teacher", Role.INSTRUCTOR))
     assert world.client is not None
-    reply = world.client.get(f"/api/v1/attempts/{PAST_64_BITS - 1}", headers=teacher)
+    reply = world.client.get(f"/api/v1/attempts/{PAST_32_BITS - 1}", headers=teacher)
     assert (reply.status_code, reply.json()["error"]["code"]) == (404, "not_found")
 
 
@@ -110,10 +111,10 @@ def test_creating_the_same_thing_twice_is_a_documented_conflict(world: World, do
     assert "409" in operation(document, "POST", path)["responses"]
 
 
-def test_ids_in_paths_are_documented_as_64_bit(document: dict[str, Any]) -> None:
+def test_ids_in_paths_are_documented_as_32_bit(document: dict[str, Any]) -> None:
     parameters = operation(document, "GET", "/api/v1/attempts/{attempt_id}")["parameters"]
     assert parameters[0]["schema"] | {"title": None} == {"type": "integer", "minimum": 0,
-                                                        "maximum": 2**63 - 1, "title": None}
+                                                        "maximum": 2**31 - 1, "title": None}
 
 
 def test_the_export_documents_every_format_it_sends(document: dict[str, Any]) -> None:
