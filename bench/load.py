@@ -14,7 +14,7 @@ What it does, in one run, bounded in time and cleaning up after itself:
    straight into the database with one precomputed argon2 hash) and a quiz of the 16 items;
 2. serves Assay as ``assay serve`` does (the real command, uvicorn, one worker by default) in a
    subprocess on a free 127.0.0.1 port, and drives S students through it with an async HTTP
-   client, at most C students (so C requests) in flight: sign in, start, save each of the 16
+   client, at most C students (so C requests) in flight: start, save each of the 16
    answers (a plausible valid response per question type, from the question's render data),
    submit, review. Then it checks that every acknowledged save is in ``question_attempt_steps``;
 3. serves the bare reference app (``bench/load_bare.py``: FastAPI, one POST that inserts one row
@@ -73,6 +73,7 @@ from bench.loadkit import (  # noqa: E402
     Databases,
     Run,
     Server,
+    access_tokens,
     assay_student,
     drive,
     free_port,
@@ -91,8 +92,8 @@ from bench.loadkit import (  # noqa: E402
 STATISTICS_EVERY = 2.0
 """Seconds between the instructor's statistics requests (--with-worker)."""
 JOBS_DRAIN_SECONDS = 300.0
-PER_STUDENT = QUESTIONS + 4
-"""Requests per student: sign in, start, 16 saves, submit, review."""
+PER_STUDENT = QUESTIONS + 3
+"""Requests per student: start, 16 saves, submit, review (and a sign-in first, with --sign-in)."""
 
 
 def machine() -> str:
@@ -211,13 +212,13 @@ async def instructor(run: Run, base_url: str, quiz_id: int, stop: asyncio.Event)
 
 
 async def drive_assay(assay: Run, staff: Run | None, urls: list[str], usernames: list[str], quiz_id: int,
-                      args: argparse.Namespace) -> None:
+                      args: argparse.Namespace, tokens: dict[str, str]) -> None:
     """The students, and (with a worker) the instructor asking for statistics while they work."""
     stop = asyncio.Event()
     asking = asyncio.create_task(instructor(staff, urls[-1], quiz_id, stop)) if staff is not None else None
     try:
         await drive(assay, urls, usernames, args.concurrency, args.time_limit,
-                    lambda client, username: assay_student(assay, client, quiz_id, username))
+                    lambda client, username: assay_student(assay, client, quiz_id, username, tokens.get(username)))
     finally:
         stop.set()
         if asking is not None:
@@ -295,6 +296,8 @@ def main() -> int:
     parser.add_argument("--time-limit", type=float, default=900.0,
                         help="seconds each drive may take before it is stopped (default 900)")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="record the Assay server with py-spy into DIR")
+    parser.add_argument("--sign-in", action="store_true",
+                        help="each student first signs in with a password (argon2) instead of holding a token")
     parser.add_argument("--skip-bare", action="store_true", help="drive only Assay (no ratio)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (server logs, SQLite files)")
     args = parser.parse_args()
@@ -333,13 +336,18 @@ def run_all(args: argparse.Namespace, databases: Databases, workdir: Path) -> in
                  "each server works the job queue itself"))
     began = time.perf_counter()
     quiz_id, usernames, types = set_up(databases.assay_url, args.students)
+    secret = secrets.token_urlsafe(48)
+    per_student = PER_STUDENT + (1 if args.sign_in else 0)
+    tokens = {} if args.sign_in else access_tokens(databases.assay_url, usernames, secret)
     print(f"set up in {time.perf_counter() - began:.1f} s: {args.students} students, a quiz of {QUESTIONS} items "
-          f"({', '.join(f'{n} {t}' for t, n in sorted(types.items()))}); {PER_STUDENT} requests per student "
-          "(sign in, start, 16 saves, submit, review)")
+          f"({', '.join(f'{n} {t}' for t, n in sorted(types.items()))}); {per_student} requests per student "
+          + ("(sign in with a password, start, 16 saves, submit, review)" if args.sign_in else
+             "(start, 16 saves, submit, review; each student holds an access token, as after signing in)"))
     env = {"ASSAY_DATABASE_URL": databases.assay_url, "ASSAY_DATA_DIR": str(workdir / "data"),
-           "ASSAY_SECRET_KEY": secrets.token_urlsafe(48)}
-    assay, ok = run_assay(args, env, workdir, quiz_id, usernames)
-    bare = None if args.skip_bare else run_bare(args, {**env, "ASSAY_DATABASE_URL": databases.bare_url}, workdir)
+           "ASSAY_SECRET_KEY": secret}
+    assay, ok = run_assay(args, env, workdir, quiz_id, usernames, tokens)
+    bare = None if args.skip_bare else run_bare(args, {**env, "ASSAY_DATABASE_URL": databases.bare_url}, workdir,
+                                                per_student)
     print(f"load average after the run {os.getloadavg()[0]:.1f} (other processes on this machine share its cores)")
     if bare is not None and bare.seconds and assay.seconds:
         ratio = (assay.requests / assay.seconds) / (bare.requests / bare.seconds)
@@ -348,7 +356,7 @@ def run_all(args: argparse.Namespace, databases: Databases, workdir: Path) -> in
 
 
 def run_assay(args: argparse.Namespace, env: dict[str, str], workdir: Path, quiz_id: int,
-              usernames: list[str]) -> tuple[Run, bool]:
+              usernames: list[str], tokens: dict[str, str]) -> tuple[Run, bool]:
     """Serves Assay (and, with --with-worker, one worker) and drives the students; prints the figures."""
     if args.with_worker:
         env = {**env, "ASSAY_WORKER_IN_PROCESS": "false", "ASSAY_STATISTICS_INLINE_ATTEMPTS": "0"}
@@ -365,7 +373,7 @@ def run_assay(args: argparse.Namespace, env: dict[str, str], workdir: Path, quiz
         stack.enter_context(profiling(servers[0].process.pid, args.profile))
         assay = Run("Assay")
         staff = Run("instructor") if args.with_worker else None
-        asyncio.run(drive_assay(assay, staff, [s.base_url for s in servers], usernames, quiz_id, args))
+        asyncio.run(drive_assay(assay, staff, [s.base_url for s in servers], usernames, quiz_id, args, tokens))
         # checked while the servers still run: an acknowledged save must already be committed
         lost = lost_saves(env["ASSAY_DATABASE_URL"], assay.acknowledged)
         if staff is not None:
@@ -378,7 +386,7 @@ def run_assay(args: argparse.Namespace, env: dict[str, str], workdir: Path, quiz
     return assay, assay.error_count == 0 and lost == 0 and not assay.timed_out and jobs_ok
 
 
-def run_bare(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> Run:
+def run_bare(args: argparse.Namespace, env: dict[str, str], workdir: Path, per_student: int) -> Run:
     """Serves the bare reference app as Assay was served and drives it with as many requests."""
     from bench.load_bare import create_table
 
@@ -388,7 +396,7 @@ def run_bare(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> Ru
     with serving_all("bare", commands, env, _logs(workdir, "bare", args.app_processes)) as servers:
         bare = Run("bare")
         asyncio.run(drive(bare, [s.base_url for s in servers], range(args.students), args.concurrency,
-                          args.time_limit, lambda client, student: bare_student(bare, client, student, PER_STUDENT)))
+                          args.time_limit, lambda client, student: bare_student(bare, client, student, per_student)))
         lost = lost_rows(env["ASSAY_DATABASE_URL"], bare.acknowledged)
     print("\n".join(summary(bare, lost, "acknowledged inserts")))
     return bare
