@@ -72,6 +72,8 @@ QUESTIONS = sum(QUOTAS.values())
 KILL_AFTER = STUDENTS * QUESTIONS // 3
 """Acknowledged saves before the SIGKILL: a third of the run."""
 TIME_LIMIT_MINUTES = 30
+"""Far beyond the two drives' bounds (DRIVE_LIMIT_SECONDS each): no attempt is overdue before the
+test moves the sweep's clock."""
 GRACE_SECONDS = 30
 SECRET = "crash-safety-secret-" + "k" * 40
 BUSY_RETRIES = 20
@@ -307,7 +309,6 @@ def test_a_killed_server_loses_no_acknowledged_save_and_the_sweep_closes_what_is
         # 4. the sweep: nothing is overdue now; past the time limit, exactly the open attempts are
         assert sweep(env, monkeypatch) == "closed 0 overdue attempt(s)"
         deadline = max(a.deadline_at for a in attempts[AttemptState.IN_PROGRESS] if a.deadline_at)
-        assert deadline - utcnow() > timedelta(minutes=TIME_LIMIT_MINUTES - 5)
         later = deadline + timedelta(seconds=GRACE_SECONDS + 1)
         assert sweep(env, monkeypatch, later) == f"closed {len(open_ids)} overdue attempt(s)"
         swept = next(s for s in crowd.students if not s.submits)
