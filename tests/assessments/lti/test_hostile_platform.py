@@ -32,14 +32,19 @@ def _lti(name: str, value: Any) -> Callable[[Claims], None]:
     return lambda claims: claims.update({LTI + name: value})
 
 
-NOW = int(time.time())
+def _from_now(**seconds: int) -> Callable[[Claims], None]:
+    """Times relative to when the token is made (not to when this module was imported: a long
+    run reaches the PostgreSQL cases many minutes later)."""
+    return lambda claims: claims.update({name: int(time.time()) + delta for name, delta in seconds.items()})
+
+
 CASES: dict[str, tuple[Callable[[Claims], None], str]] = {
     "wrong iss": (_set(iss="https://evil.example"), "no platform is registered with the issuer"),
     "wrong aud": (_set(aud="someone-else"), "not addressed to assay"),
     "several audiences, no azp": (lambda c: (c.update(aud=[CLIENT_ID, "other-tool"]), c.pop("azp"))[0],
                                   "several audiences but no azp"),
-    "expired": (_set(exp=NOW - 60, iat=NOW - 120), "has expired"),
-    "iat in the future": (_set(iat=NOW + 600, exp=NOW + 900), "issued in the future"),
+    "expired": (_from_now(exp=-60, iat=-120), "has expired"),
+    "iat in the future": (_from_now(iat=600, exp=900), "issued in the future"),
     "unknown deployment": (_lti("deployment_id", "deployment-9"), "deployment"),
     "wrong version": (_lti("version", "1.1.0"), "1.3.0"),
     "missing message_type": (_drop(LTI + "message_type"), "message_type"),
