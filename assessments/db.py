@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["READ_ONLY", "Database", "done_reading", "mark_read_only", "reading", "session_scope"]
+__all__ = ["READ_ONLY", "Database", "done_reading", "mark_read_only", "reading", "session_scope", "written"]
 
 SQLITE_BUSY_MS = 30_000
 STATEMENT_TIMEOUT_MS = 30_000
@@ -102,6 +102,18 @@ def reading(session: Session) -> None:
     """
     if not session.in_transaction():
         mark_read_only(session)
+
+
+def written(session: Session) -> None:
+    """Commit what the request has written, now and in this thread, then go on reading.
+
+    The request's own commit (the session dependency) comes only after the endpoint has returned
+    and its reply has been built, a trip through the event loop later: on SQLite the write lock
+    would be held all that while. The busiest writes (saves, starts, submits) end their write
+    transaction here instead; what the request does afterwards only reads.
+    """
+    session.commit()
+    mark_read_only(session)
 
 
 def done_reading(session: Session) -> None:

@@ -23,7 +23,7 @@ from assessments.attempts import repository
 from assessments.attempts.schemas import SaveRequest, SaveResult, SubmitResult
 from assessments.auth.access import course_role
 from assessments.bank.service import cached_variant, item_model, variant_of
-from assessments.db import done_reading, reading
+from assessments.db import done_reading, reading, written
 from assessments.deps import Principal
 from assessments.errors import Conflict, Forbidden, Invalid, NotFound
 from assessments.models import (
@@ -148,13 +148,14 @@ def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -
     try:
         with session.begin_nested():
             attempt = _store(session, principal, quiz, settings, now, number, questions)
-            return Started(attempt, created=True, quiz=quiz, questions=questions)
     except IntegrityError:
         # Another request started one at the same moment: resume that one.
         existing = repository.open_attempt(session, quiz.id, principal.user.id)
         if existing is None:
             raise Conflict("another attempt was started at the same time", code="no_attempts_left") from None
         return Started(existing, created=False, quiz=quiz)
+    written(session)
+    return Started(attempt, created=True, quiz=quiz, questions=questions)
 
 
 def _open_or_allowed(session: Session, principal: Principal, quiz: Quiz, settings: QuizSettings, staff: bool,
@@ -306,6 +307,7 @@ def _act(session: Session, principal: Principal, attempt_id: int, slot: int, seq
         done_reading(session)
         _still_current(session, row, seq)
         append_steps(session, row, [outcome.step], principal.user.id)
+        written(session)
     return SaveResult(seq=qa.last_step.seq, saved=outcome.kept, state=reply_state(qa))
 
 
@@ -380,6 +382,7 @@ def submit(session: Session, principal: Principal, attempt_id: int, now: datetim
     """Finish the attempt and grade it; submitting again changes nothing and answers the same."""
     attempt = _owned(session, principal, repository.attempt(session, attempt_id, lock=True), attempt_id)
     finish(session, attempt, principal, now)
+    written(session)
     return SubmitResult(id=attempt.id, state=attempt.state.value, finished_at=attempt.finished_at,
                         max_marks=attempt.max_marks)
 
