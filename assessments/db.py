@@ -18,7 +18,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["READ_ONLY", "Database", "done_reading", "mark_read_only", "reading", "session_scope", "written"]
+__all__ = ["PHASED", "READ_ONLY", "Database", "done_reading", "mark_read_only", "phased", "reading", "session_scope",
+           "written"]
 
 SQLITE_BUSY_MS = 30_000
 STATEMENT_TIMEOUT_MS = 30_000
@@ -93,6 +94,18 @@ def mark_read_only(session: Session) -> None:
     session.connection(execution_options={READ_ONLY: True})
 
 
+PHASED = "assay_phased"
+"""``session.info`` key of a request's session: its transactions may be ended part-way through
+the request (:func:`reading`, :func:`done_reading`, :func:`written`). Any other session (the CLI's,
+a job's, a caller's own ``with session.begin():``) keeps one transaction, and these do nothing."""
+
+
+def phased(session: Session) -> Session:
+    """Let a request's session end its transactions part-way (see :data:`PHASED`)."""
+    session.info[PHASED] = True
+    return session
+
+
 def reading(session: Session) -> None:
     """Read in a transaction of its own, as a reader, if none is open yet.
 
@@ -100,7 +113,7 @@ def reading(session: Session) -> None:
     caller's credentials, a question rebuilt and a response graded) before it takes SQLite's write
     lock, and hold the lock only to check that nothing moved meanwhile and to write.
     """
-    if not session.in_transaction():
+    if session.info.get(PHASED) and not session.in_transaction():
         mark_read_only(session)
 
 
@@ -112,14 +125,15 @@ def written(session: Session) -> None:
     would be held all that while. The busiest writes (saves, starts, submits) end their write
     transaction here instead; what the request does afterwards only reads.
     """
-    session.commit()
-    mark_read_only(session)
+    if session.info.get(PHASED):
+        session.commit()
+        mark_read_only(session)
 
 
 def done_reading(session: Session) -> None:
     """End the read transaction (nothing was written: its commit only ends it; what it loaded
     stays loaded). The session's next statement begins a transaction that may write."""
-    if session.in_transaction():
+    if session.info.get(PHASED) and session.in_transaction():
         session.commit()
 
 

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assessments.auth.tokens import ALL_SCOPES, PERSONAL_PREFIX, Scope, hash_token, read_access_token
 from assessments.config import Settings
-from assessments.db import done_reading, reading
+from assessments.db import done_reading, phased, reading
 from assessments.errors import Forbidden, Unauthorized
 from assessments.models import ApiToken, Role, User, utcnow
 from assessments.web.security import CSRF_HEADER, SAFE_METHODS, check_csrf
@@ -32,7 +32,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     database = request.app.state.database
     gate = getattr(request.app.state, "db_gate", None)
     async with gate if gate is not None else nullcontext():
-        session = database.read_sessions() if request.method in SAFE_METHODS else database.sessions()
+        session = phased(database.read_sessions() if request.method in SAFE_METHODS else database.sessions())
         try:
             yield session
         except BaseException:

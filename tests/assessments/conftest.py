@@ -24,7 +24,7 @@ from assessments.app import create_app
 from assessments.auth.passwords import hash_password
 from assessments.bank.service import save_definition
 from assessments.config import Settings
-from assessments.db import Database
+from assessments.db import Database, phased
 from assessments.deps import get_now, get_session
 from assessments.migrations import downgrade, upgrade
 from assessments.models import Course, CourseRole, Enrolment, Quiz, Role, User
@@ -157,7 +157,7 @@ def app(db: Session, database: Database, settings: Settings, clock: Clock) -> An
 
     def session_override() -> Iterator[Session]:
         try:
-            yield db
+            yield phased(db)  # as a request's own session: it may commit part-way (savepoints here)
             db.commit()  # releases the test's savepoint; the outer transaction still rolls back
         except BaseException:
             db.rollback()

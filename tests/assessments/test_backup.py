@@ -190,7 +190,7 @@ def test_a_populated_database_round_trips_row_for_row_and_keeps_working(
                 session.add(Enrolment(course_id=course_id, user_id=newcomer.id, role=CourseRole.STUDENT))
                 session.flush()
                 attempt = start(session, Principal(newcomer, ALL_SCOPES, "session"), ids["quiz"],
-                                datetime(2026, 11, 5, tzinfo=UTC))
+                                datetime(2026, 11, 5, tzinfo=UTC)).attempt
                 assert newcomer.id > max(r[0] for r in restored["users"])
                 assert attempt.id > max(ids["finished"], ids["open"])
                 steps = session.scalar(select(func.count()).select_from(Step).join(QuestionAttempt).where(
