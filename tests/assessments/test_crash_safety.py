@@ -41,14 +41,14 @@ from typer.testing import CliRunner
 
 from assessments.attempts import repository
 from assessments.attempts.service import engine_attempts, totals
-from assessments.auth.tokens import issue_access_token
 from assessments.cli import app
 from assessments.config import get_settings
 from assessments.db import Database
-from assessments.models import Attempt, AttemptState, User, utcnow
+from assessments.models import Attempt, AttemptState
 from bench.loadkit import (
     Run,
     Server,
+    access_tokens,
     drive,
     free_port,
     missing_saves,
@@ -241,15 +241,8 @@ def attempts_by_state(url: str) -> dict[AttemptState, list[Attempt]]:
 
 
 def students_of(url: str, usernames: list[str]) -> list[Student]:
-    database = Database(url)
-    try:
-        with database.sessions() as session:
-            ids = dict(session.execute(select(User.username, User.id).where(User.username.in_(usernames))).all())
-    finally:
-        database.dispose()
-    now = utcnow()
-    return [Student(name, {"authorization": f"Bearer {issue_access_token(ids[name], SECRET, now, 120)[0]}"},
-                    submits=n % 2 == 0)
+    tokens = access_tokens(url, usernames, SECRET)
+    return [Student(name, {"authorization": f"Bearer {tokens[name]}"}, submits=n % 2 == 0)
             for n, name in enumerate(usernames)]
 
 
