@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from assessments.attempts.service import attempt_for
 from assessments.audit import service
 from assessments.audit.schemas import DEFAULT_LIMIT
-from assessments.deps import SessionDep
+from assessments.deps import RowId, SessionDep
 from assessments.errors import Invalid
 from assessments.models import User
 from assessments.quizzes.service import quiz_for
@@ -33,7 +33,7 @@ def _before(request: Request) -> int | None:
 
 
 @router.get("/quizzes/{quiz_id}/grade-history")
-def quiz_history(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+def quiz_history(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
     history = service.quiz_changes(session, principal, quiz_id, before=_before(request), limit=DEFAULT_LIMIT)
     quiz, _ = quiz_for(session, principal, quiz_id)
     return page(request, "grade_history.html", quiz=quiz, attempt=None, student=None, history=history,
@@ -41,7 +41,7 @@ def quiz_history(quiz_id: int, request: Request, principal: WebPrincipal, sessio
 
 
 @router.get("/attempts/{attempt_id}/grade-history")
-def attempt_history(attempt_id: int, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+def attempt_history(attempt_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
     history = service.attempt_changes(session, principal, attempt_id, before=_before(request), limit=DEFAULT_LIMIT)
     attempt, quiz, _ = attempt_for(session, principal, attempt_id)
     return page(request, "grade_history.html", quiz=quiz, attempt=attempt, student=session.get(User, attempt.user_id),

@@ -21,7 +21,7 @@ from assessments.attempts.schemas import AttemptView, SaveRequest
 from assessments.auth.service import authenticate
 from assessments.auth.tokens import ALL_SCOPES
 from assessments.courses.service import courses_for
-from assessments.deps import NowDep, Principal, SessionDep, SettingsDep
+from assessments.deps import NowDep, Principal, RowId, SessionDep, SettingsDep
 from assessments.errors import Conflict, DomainError, NotFound, Unauthorized
 from assessments.limits import LimitsDep, TooManyRequests, client_address
 from assessments.models import AttemptState, Quiz, Role, User
@@ -133,7 +133,7 @@ def dashboard(request: Request, principal: WebPrincipal, session: SessionDep, no
 
 
 @router.get("/quizzes/{quiz_id}")
-def quiz_page(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+def quiz_page(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
               now: NowDep) -> Response:
     quiz, course = quiz_for(session, principal, quiz_id)
     settings = settings_of(quiz)
@@ -145,7 +145,7 @@ def quiz_page(quiz_id: int, request: Request, principal: WebPrincipal, session: 
 
 
 @router.post("/quizzes/{quiz_id}/start")
-def start(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep, now: NowDep,
+def start(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep, now: NowDep,
           csrf: CsrfField) -> Response:
     check_csrf(request, csrf)
     started = attempts.start(session, principal, quiz_id, now)
@@ -162,7 +162,7 @@ def _view(session: Any, principal: Principal, attempt_id: int, now: Any) -> tupl
 
 
 @router.get("/attempts/{attempt_id}")
-def attempt_page(attempt_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+def attempt_page(attempt_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
                  now: NowDep, q: int | None = None) -> Response:
     view, quiz = _view(session, principal, attempt_id, now)
     if view.state != AttemptState.IN_PROGRESS.value:
@@ -173,7 +173,7 @@ def attempt_page(attempt_id: int, request: Request, principal: WebPrincipal, ses
 
 
 @router.post("/attempts/{attempt_id}/save")
-def save_page(attempt_id: int, principal: WebPrincipal, session: SessionDep,
+def save_page(attempt_id: RowId, principal: WebPrincipal, session: SessionDep,
               settings: SettingsDep, now: NowDep, form: CheckedForm) -> Response:
     """The no-JavaScript path: every question on the page saved at once, then back or on."""
     view, _ = _view(session, principal, attempt_id, now)
@@ -202,7 +202,7 @@ def save_page(attempt_id: int, principal: WebPrincipal, session: SessionDep,
 
 
 @router.post("/attempts/{attempt_id}/autosave/{slot}")
-def autosave(attempt_id: int, slot: int, principal: WebPrincipal,
+def autosave(attempt_id: RowId, slot: RowId, principal: WebPrincipal,
              session: SessionDep, settings: SettingsDep, now: NowDep, form: CheckedForm) -> JSONResponse:
     """The page's script saves one question's inputs here (the same form rules as the page)."""
     view, _ = _view(session, principal, attempt_id, now)
@@ -220,7 +220,7 @@ def autosave(attempt_id: int, slot: int, principal: WebPrincipal,
 
 
 @router.get("/attempts/{attempt_id}/finish")
-def confirm_page(attempt_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+def confirm_page(attempt_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
                  now: NowDep) -> Response:
     view, quiz = _view(session, principal, attempt_id, now)
     if view.state != AttemptState.IN_PROGRESS.value:
@@ -230,7 +230,7 @@ def confirm_page(attempt_id: int, request: Request, principal: WebPrincipal, ses
 
 
 @router.post("/attempts/{attempt_id}/submit")
-def submit_page(attempt_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+def submit_page(attempt_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
                 now: NowDep, csrf: CsrfField) -> Response:
     check_csrf(request, csrf)
     attempts.submit(session, principal, attempt_id, now)
@@ -238,7 +238,7 @@ def submit_page(attempt_id: int, request: Request, principal: WebPrincipal, sess
 
 
 @router.get("/attempts/{attempt_id}/review")
-def review_page(attempt_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+def review_page(attempt_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
                 now: NowDep) -> Response:
     view, quiz = _view(session, principal, attempt_id, now)
     if view.state == AttemptState.IN_PROGRESS.value:

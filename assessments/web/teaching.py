@@ -13,7 +13,7 @@ from sqlalchemy import select
 from assessments.attempts.review import attempt_view
 from assessments.attempts.service import attempt_for, engine_attempts
 from assessments.auth.access import require_instructor
-from assessments.deps import NowDep, SessionDep, SettingsDep
+from assessments.deps import NowDep, RowId, SessionDep, SettingsDep
 from assessments.errors import DomainError, Forbidden
 from assessments.grading import service as grading
 from assessments.grading.schemas import ManualGradeRequest
@@ -37,7 +37,7 @@ def _instructor_quiz(session: Any, principal: Any, quiz_id: int) -> tuple[Any, A
 
 
 @router.get("/quizzes/{quiz_id}/manage")
-def manage_page(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+def manage_page(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
     quiz, course = _instructor_quiz(session, principal, quiz_id)
     rows = session.execute(select(Attempt, User).join(User, User.id == Attempt.user_id)
                            .where(Attempt.quiz_id == quiz.id).order_by(User.username, Attempt.number)).all()
@@ -45,7 +45,7 @@ def manage_page(quiz_id: int, request: Request, principal: WebPrincipal, session
 
 
 @router.get("/attempts/{attempt_id}/grade")
-def grade_page(attempt_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+def grade_page(attempt_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
                now: NowDep) -> Response:
     attempt, quiz, staff = attempt_for(session, principal, attempt_id)
     if not staff:
@@ -59,7 +59,7 @@ def grade_page(attempt_id: int, request: Request, principal: WebPrincipal, sessi
 
 
 @router.post("/attempts/{attempt_id}/slots/{slot}/grade")
-def grade_slot(attempt_id: int, slot: int, principal: WebPrincipal,
+def grade_slot(attempt_id: RowId, slot: RowId, principal: WebPrincipal,
                session: SessionDep, now: NowDep, form: CheckedForm) -> Response:
     _, _, staff = attempt_for(session, principal, attempt_id)
     if not staff:
@@ -80,7 +80,7 @@ def grade_slot(attempt_id: int, slot: int, principal: WebPrincipal,
 
 
 @router.get("/quizzes/{quiz_id}/regrade")
-def regrade_page(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+def regrade_page(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
                  now: NowDep) -> Response:
     quiz, _ = _instructor_quiz(session, principal, quiz_id)
     result = grading.regrade(session, principal, quiz_id, dry_run=True, now=now)
@@ -88,7 +88,7 @@ def regrade_page(quiz_id: int, request: Request, principal: WebPrincipal, sessio
 
 
 @router.post("/quizzes/{quiz_id}/regrade")
-def regrade_commit(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+def regrade_commit(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
                    now: NowDep, _form: CheckedForm) -> Response:
     quiz, _ = _instructor_quiz(session, principal, quiz_id)
     result = grading.regrade(session, principal, quiz_id, dry_run=False, now=now)
@@ -96,7 +96,7 @@ def regrade_commit(quiz_id: int, request: Request, principal: WebPrincipal, sess
 
 
 @router.get("/quizzes/{quiz_id}/statistics")
-def statistics_page(quiz_id: int, request: Request, principal: WebPrincipal, session: SessionDep,
+def statistics_page(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
                     settings: SettingsDep, now: NowDep) -> Response:
     quiz, _ = _instructor_quiz(session, principal, quiz_id)
     stats = statistics_or_job(session, principal, quiz_id, inline_limit=settings.statistics_inline_attempts,

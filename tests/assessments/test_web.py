@@ -67,5 +67,9 @@ def test_errors_are_pages_without_internals(world: World) -> None:
     assert "Traceback" not in missing.text and "sqlalchemy" not in missing.text.lower()
     unknown = api.get("/no/such/page")
     assert unknown.status_code == 404 and "<h1>Not found</h1>" in unknown.text
+    for huge in ("/quizzes/99999999999999999999", "/attempts/2147483648", "/quizzes/2147483648/statistics"):
+        past_any_id = api.get(huge)  # past a 32-bit id (and SQLite's 64 bits): malformed, never a 500
+        assert past_any_id.status_code == 422, (huge, past_any_id.status_code)
+        assert "Traceback" not in past_any_id.text
     api_missing = api.get("/api/v1/quizzes/999999")
     assert api_missing.json() == {"error": {"code": "not_found", "message": "no quiz 999999"}}
