@@ -151,13 +151,14 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path, secret_key="test-secret-" + "x" * 40, grace_seconds=30)
 
 
-@pytest.fixture
-def app(db: Session, database: Database, settings: Settings, clock: Clock) -> Any:
-    application = create_app(settings, database)
+def serve_from(application: Any, db: Session, clock: Clock) -> Any:
+    """``application`` with every request using ``db`` (a session joined to a test's transaction,
+    committing savepoints) on the test's clock, as a request's own session would: it may commit
+    part-way."""
 
     def session_override() -> Iterator[Session]:
         try:
-            yield phased(db)  # as a request's own session: it may commit part-way (savepoints here)
+            yield phased(db)
             db.commit()  # releases the test's savepoint; the outer transaction still rolls back
         except BaseException:
             db.rollback()
@@ -166,6 +167,11 @@ def app(db: Session, database: Database, settings: Settings, clock: Clock) -> An
     application.dependency_overrides[get_session] = session_override
     application.dependency_overrides[get_now] = lambda: clock.now
     return application
+
+
+@pytest.fixture
+def app(db: Session, database: Database, settings: Settings, clock: Clock) -> Any:
+    return serve_from(create_app(settings, database), db, clock)
 
 
 @pytest.fixture

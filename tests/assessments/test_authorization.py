@@ -40,10 +40,9 @@ from assessments.auth.service import create_personal_token, revoke_personal_toke
 from assessments.auth.tokens import ALGORITHM, Scope, issue_access_token
 from assessments.config import Settings
 from assessments.db import Database
-from assessments.deps import get_now, get_session
 from assessments.models import CourseRole, Role, User
 from assessments.web.security import CSRF_FIELD, CSRF_HEADER
-from tests.assessments.conftest import PASSWORD, SAMPLES, T0, Clock, World
+from tests.assessments.conftest import PASSWORD, SAMPLES, T0, Clock, World, serve_from
 
 # --- the callers --------------------------------------------------------------------------------
 
@@ -466,18 +465,7 @@ def stage(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Itera
     connection = database.engine.connect()
     transaction = connection.begin()
     db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    app = create_app(settings, database)
-
-    def session_override() -> Iterator[Session]:
-        try:
-            yield db
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
-
-    app.dependency_overrides[get_session] = session_override
-    app.dependency_overrides[get_now] = lambda: clock.now
+    app = serve_from(create_app(settings, database), db, clock)
     try:
         with TestClient(app) as client:
             scene = build_scene(World(db, client), settings, clock)

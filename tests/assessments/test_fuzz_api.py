@@ -54,11 +54,10 @@ from assessments.app import create_app
 from assessments.auth.tokens import Scope
 from assessments.config import Settings
 from assessments.db import Database
-from assessments.deps import get_now, get_session
 from assessments.lti.schemas import RegistrationCreate
 from assessments.lti.service import register
 from assessments.models import CourseRole, Role
-from tests.assessments.conftest import Clock, World
+from tests.assessments.conftest import Clock, World, serve_from
 from tests.assessments.test_authorization import LTI_PLATFORM, access_token, bearer, personal_token, undone
 
 CALLERS = ("anonymous", "student", "instructor", "admin", "scoped_token")
@@ -123,18 +122,7 @@ def fuzz_stage(database: Database, tmp_path_factory: pytest.TempPathFactory) -> 
     connection = database.engine.connect()
     transaction = connection.begin()
     db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    app = create_app(settings_, database)
-
-    def session_override() -> Iterator[Session]:
-        try:
-            yield db
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
-
-    app.dependency_overrides[get_session] = session_override
-    app.dependency_overrides[get_now] = lambda: clock.now
+    app = serve_from(create_app(settings_, database), db, clock)
     try:
         with TestClient(app) as client:
             headers, ids = build_scene(World(db, client), settings_, clock)
