@@ -18,8 +18,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["PHASED", "READ_ONLY", "Database", "done_reading", "mark_read_only", "phased", "reading", "session_scope",
-           "written"]
+__all__ = ["PHASED", "READ_ONLY", "Database", "RequestSession", "done_reading", "mark_read_only", "phased",
+           "reading", "session_scope", "written"]
 
 SQLITE_BUSY_MS = 30_000
 STATEMENT_TIMEOUT_MS = 30_000
@@ -94,6 +94,35 @@ def mark_read_only(session: Session) -> None:
     session.connection(execution_options={READ_ONLY: True})
 
 
+READ_NEXT = "assay_read_next"
+"""``session.info`` key: the session's next transactions read (see :class:`RequestSession`)."""
+READ_ENGINE = "assay_read_engine"
+
+
+class RequestSession(Session):
+    """A session that can be told, between transactions, that what comes next only reads.
+
+    With ``info[READ_NEXT]`` set, its transactions begin on the database's read engine (on SQLite:
+    ``BEGIN``, a snapshot without the write lock) when they begin, not at once: a request that has
+    written and committed and then reads nothing more opens no transaction at all.
+    """
+
+    def get_bind(self, mapper: Any = None, **kwargs: Any) -> Any:
+        bind = super().get_bind(mapper, **kwargs)
+        if self.info.get(READ_NEXT) and isinstance(bind, Engine):
+            return self.info.get(READ_ENGINE, bind)
+        return bind
+
+
+def _read_next(session: Session) -> None:
+    """The session's next transaction reads: lazily where the session can say so (a request's
+    session, bound to an engine), else at once (a session bound to a caller's connection)."""
+    if isinstance(session, RequestSession) and isinstance(session.bind, Engine):
+        session.info[READ_NEXT] = True
+    else:
+        mark_read_only(session)
+
+
 PHASED = "assay_phased"
 """``session.info`` key of a request's session: its transactions may be ended part-way through
 the request (:func:`reading`, :func:`done_reading`, :func:`written`). Any other session (the CLI's,
@@ -114,7 +143,7 @@ def reading(session: Session) -> None:
     lock, and hold the lock only to check that nothing moved meanwhile and to write.
     """
     if session.info.get(PHASED) and not session.in_transaction():
-        mark_read_only(session)
+        _read_next(session)
 
 
 def written(session: Session) -> None:
@@ -127,14 +156,16 @@ def written(session: Session) -> None:
     """
     if session.info.get(PHASED):
         session.commit()
-        mark_read_only(session)
+        _read_next(session)
 
 
 def done_reading(session: Session) -> None:
     """End the read transaction (nothing was written: its commit only ends it; what it loaded
     stays loaded). The session's next statement begins a transaction that may write."""
-    if session.info.get(PHASED) and session.in_transaction():
-        session.commit()
+    if session.info.get(PHASED):
+        if session.in_transaction():
+            session.commit()
+        session.info.pop(READ_NEXT, None)
 
 
 class Database:
@@ -168,9 +199,10 @@ class Database:
             event.listen(self.engine, "begin", self.write_lock.begin)
             event.listen(self.engine, "checkin", self.write_lock.checkin)
             event.listen(self.engine, "invalidate", self.write_lock.invalidate)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.read_sessions = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
-                                          expire_on_commit=False)
+        self.read_engine = self.engine.execution_options(**{READ_ONLY: True})
+        self.sessions = sessionmaker(self.engine, class_=RequestSession, expire_on_commit=False,
+                                     info={READ_ENGINE: self.read_engine})
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         """Sessions whose transactions read (on SQLite: a snapshot, without the write lock)."""
 
     def session(self) -> Iterator[Session]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Request
 from sqlalchemy import select
@@ -19,6 +19,8 @@ from assessments.db import done_reading, phased, reading
 from assessments.errors import Forbidden, Unauthorized
 from assessments.models import ApiToken, Role, User, utcnow
 from assessments.web.security import CSRF_HEADER, SAFE_METHODS, check_csrf
+
+T = TypeVar("T")
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -38,7 +40,16 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         except BaseException:
             await run_in_threadpool(_end, session, commit=False)
             raise
-        await run_in_threadpool(_end, session, commit=True)
+        if _idle(session):
+            session.close()  # nothing to commit, no connection held: no trip to the thread pool
+        else:
+            await run_in_threadpool(_end, session, commit=True)
+
+
+def _idle(session: Session) -> bool:
+    """No transaction open and no change waiting to be flushed (a request that committed its
+    writes, or read nothing)."""
+    return not (session.in_transaction() or session.new or session.dirty or session.deleted)
 
 
 def _end(session: Session, *, commit: bool) -> None:
@@ -55,13 +66,14 @@ def _end(session: Session, *, commit: bool) -> None:
         session.close()
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_now() -> datetime:
-    """The clock, as a dependency: tests move it."""
+async def get_now() -> datetime:
+    """The clock, as a dependency: tests move it. (A coroutine, as the settings': FastAPI runs a
+    plain function dependency in the thread pool, a trip that costs more than the call.)"""
     return utcnow()
 
 
@@ -126,38 +138,78 @@ def _personal(session: Session, token: str, now: datetime) -> Principal | None:
     return Principal(user, frozenset(row.scopes), "personal")
 
 
-def current_principal(request: Request, session: SessionDep, settings: SettingsDep,
-                      now: NowDep) -> Principal:
-    """The authenticated caller; 401 without valid credentials, 403 for a missing scope.
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presents to say who is calling, read from it without the database: a
+    personal API token, the user id of a valid access token or of the signed cookie session, or
+    nothing. :meth:`principal` looks the caller up."""
 
-    The lookup reads in a transaction of its own, ended before the endpoint runs when the request
-    may write: the endpoint's writing transaction (SQLite's write lock) starts with its own work.
-    """
+    method: str
+    via: str | None = None  # "personal", "access" or "session"
+    token: str | None = None
+    user_id: int | None = None
+    csrf_refused: Forbidden | None = None
+    """A cookie session's change without the page's CSRF token (raised once the user is known)."""
+
+    def principal(self, session: Session, now: datetime) -> Principal:
+        """The authenticated caller; 401 without valid credentials, 403 for a missing scope.
+
+        The lookup reads in a transaction of its own, ended before the caller's work when the
+        request may write: its writing transaction (SQLite's write lock) starts with its own work.
+        """
+        principal: Principal | None = None
+        reading(session)
+        if self.via == "personal" and self.token is not None:
+            principal = _personal(session, self.token, now)
+        elif self.user_id is not None:
+            user = session.get(User, self.user_id)
+            if user is not None and user.is_active:
+                if self.csrf_refused is not None:
+                    raise self.csrf_refused
+                principal = Principal(user, ALL_SCOPES, self.via or "access")
+        if principal is None:
+            raise Unauthorized("sign in: a valid bearer token or session is required")
+        principal.require(Scope.READ if self.method in ("GET", "HEAD", "OPTIONS") else Scope.WRITE)
+        if self.method not in SAFE_METHODS:
+            done_reading(session)
+        return principal
+
+    async def run(self, session: Session, now: datetime, work: Callable[[Principal], T]) -> T:
+        """Authenticate and do ``work`` as the caller, in one trip to the thread pool (the
+        endpoints students call most: each trip costs about as much as a small query)."""
+        return await run_in_threadpool(lambda: work(self.principal(session, now)))
+
+
+async def credentials(request: Request, settings: SettingsDep, now: NowDep) -> Credentials:
+    """The request's :class:`Credentials` (an access token's signature and expiry are checked
+    here: no database is needed for that)."""
     token = _bearer(request)
-    principal: Principal | None = None
-    reading(session)
     if token and token.startswith(PERSONAL_PREFIX):
-        principal = _personal(session, token, now)
-    elif token:
-        user_id = read_access_token(token, settings.resolved_secret_key, now)
-        user = session.get(User, user_id) if user_id is not None else None
-        if user is not None and user.is_active:
-            principal = Principal(user, ALL_SCOPES, "access")
-    else:
-        user_id = request.session.get("user_id") if "session" in request.scope else None
-        user = session.get(User, user_id) if isinstance(user_id, int) else None
-        if user is not None and user.is_active:
-            principal = Principal(user, ALL_SCOPES, "session")
-            if request.method not in SAFE_METHODS:
-                # A cookie rides along with any request: a change needs the page's CSRF token.
-                check_csrf(request, request.headers.get(CSRF_HEADER))
-    if principal is None:
-        raise Unauthorized("sign in: a valid bearer token or session is required")
-    needed = Scope.READ if request.method in ("GET", "HEAD", "OPTIONS") else Scope.WRITE
-    principal.require(needed)
+        return Credentials(request.method, "personal", token=token)
+    if token:
+        return Credentials(request.method, "access",
+                           user_id=read_access_token(token, settings.resolved_secret_key, now))
+    user_id = request.session.get("user_id") if "session" in request.scope else None
+    if not isinstance(user_id, int):
+        return Credentials(request.method)
+    refused = None
     if request.method not in SAFE_METHODS:
-        done_reading(session)
-    return principal
+        # A cookie rides along with any request: a change needs the page's CSRF token.
+        try:
+            check_csrf(request, request.headers.get(CSRF_HEADER))
+        except Forbidden as exc:
+            refused = exc
+    return Credentials(request.method, "session", user_id=user_id, csrf_refused=refused)
+
+
+Caller = Annotated[Credentials, Depends(credentials)]
+"""The caller's credentials, for endpoints that authenticate inside their own work
+(:meth:`Credentials.run`); every other endpoint takes :data:`CurrentPrincipal`."""
+
+
+def current_principal(caller: Caller, session: SessionDep, now: NowDep) -> Principal:
+    """The authenticated caller (see :meth:`Credentials.principal`)."""
+    return caller.principal(session, now)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -27,7 +27,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from assessments.deps import current_principal
+from assessments.deps import credentials
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -80,7 +80,7 @@ PARTICULAR: dict[tuple[str, str], tuple[int, ...]] = {
 
 
 def _needs_caller(dependant: Dependant) -> bool:
-    return any(d.call is current_principal or _needs_caller(d) for d in dependant.dependencies)
+    return any(d.call is credentials or _needs_caller(d) for d in dependant.dependencies)
 
 
 def _error_response(status: int) -> dict[str, Any]:

@@ -1,13 +1,25 @@
-"""Every query of attempts."""
+"""Every query of attempts.
+
+Most return ORM objects. The queries of a save (the request students make most) read and write
+plain rows through the session's connection instead: :class:`Answering` and :class:`Asked` carry
+what acting on one question needs, and nothing the ORM would have to track.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, and_, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from assessments.models import Attempt, AttemptState, ItemVersion, QuestionAttempt, Step
+
+_ATTEMPTS = cast("Table", Attempt.__table__)
+_QUESTIONS = cast("Table", QuestionAttempt.__table__)
+_STEPS = cast("Table", Step.__table__)
+_VERSIONS = cast("Table", ItemVersion.__table__)
 
 
 def attempt(session: Session, attempt_id: int, *, lock: bool = False) -> Attempt | None:
@@ -109,3 +121,95 @@ def overdue(session: Session, before: object) -> list[int]:
     return list(session.scalars(select(Attempt.id).where(
         Attempt.state == AttemptState.IN_PROGRESS, Attempt.deadline_at.is_not(None),
         Attempt.deadline_at < before)))
+
+
+# --- a save's queries, as plain rows ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """How a question attempt is asked: what rebuilding the engine's view of it needs."""
+
+    id: int
+    attempt_id: int
+    item_version_id: int
+    seed: int
+    shuffle: bool
+    behaviour: str
+    behaviour_options: dict[str, Any]
+    max_mark: float
+
+    @classmethod
+    def of(cls, row: QuestionAttempt) -> Asked:
+        return cls(row.id, row.attempt_id, row.item_version_id, row.seed, bool(row.variant.get("shuffle", True)),
+                   row.behaviour, row.behaviour_options, row.max_mark)
+
+
+@dataclass(frozen=True, slots=True)
+class Answering:
+    """An attempt as answering one of its questions sees it: whose it is, whether it is open, its
+    deadline, and the question at the slot asked for (with its version's content hash) if any."""
+
+    id: int
+    user_id: int
+    state: AttemptState
+    deadline_at: datetime | None
+    question: Asked | None
+    content_hash: str | None
+
+
+_a, _q, _s, _v = _ATTEMPTS.c, _QUESTIONS.c, _STEPS.c, _VERSIONS.c
+_ANSWERING = (
+    select(_a.id, _a.user_id, _a.state, _a.deadline_at, _q.id.label("qa_id"), _q.attempt_id, _q.item_version_id,
+           _q.seed, _q.variant, _q.behaviour, _q.behaviour_options, _q.max_mark, _v.content_hash)
+    .select_from(_ATTEMPTS)
+    .outerjoin(_QUESTIONS, and_(_q.attempt_id == _a.id, _q.slot == bindparam("slot"), _q.replaced_at.is_(None)))
+    .outerjoin(_VERSIONS, _v.id == _q.item_version_id)
+    .where(_a.id == bindparam("attempt_id"))
+)
+_STEP_DATA = select(_s.data).where(_s.question_attempt_id == bindparam("qa_id")).order_by(_s.seq)
+_LAST_SEQ = select(func.max(_s.seq)).where(_s.question_attempt_id == _q.id).scalar_subquery()
+_HEAD = (select(_a.state, _q.replaced_at, _LAST_SEQ.label("seq"))
+         .select_from(_ATTEMPTS).join(_QUESTIONS, _q.id == bindparam("qa_id"))
+         .where(_a.id == bindparam("attempt_id")))
+_LOCK = select(_a.id).where(_a.id == bindparam("attempt_id")).with_for_update()
+_INSERT_STEP = insert(_STEPS)
+
+
+def answering(session: Session, attempt_id: int, slot: int) -> tuple[Answering, list[dict[str, Any]]] | None:
+    """The attempt and its current question at ``slot``, with that question's steps (the
+    engine's ``data`` of each, in order); None when there is no such attempt."""
+    connection = session.connection()
+    found = connection.execute(_ANSWERING, {"attempt_id": attempt_id, "slot": slot}).first()
+    if found is None:
+        return None
+    asked = None
+    steps: list[dict[str, Any]] = []
+    if found.qa_id is not None:
+        asked = Asked(found.qa_id, found.attempt_id, found.item_version_id, found.seed,
+                      bool(found.variant.get("shuffle", True)), found.behaviour, found.behaviour_options,
+                      found.max_mark)
+        steps = list(connection.execute(_STEP_DATA, {"qa_id": found.qa_id}).scalars())
+    return Answering(found.id, found.user_id, found.state, found.deadline_at, asked, found.content_hash), steps
+
+
+def head(session: Session, attempt_id: int, qa_id: int, *, lock: bool = False,
+         ) -> tuple[AttemptState, bool, int] | None:
+    """The attempt's state (its row locked for update first, if asked), whether the question
+    attempt has been replaced (by a regrade), and its last step's seq.
+
+    Locked, it takes two statements where rows are locked (PostgreSQL): a statement that waited
+    for the lock still reads from the snapshot it started with, so the head is read by a second
+    one, which sees what the lock's previous holder committed. SQLite's writer holds the whole
+    database from ``BEGIN IMMEDIATE``: one statement does.
+    """
+    connection = session.connection()
+    if lock and connection.dialect.name != "sqlite":
+        connection.execute(_LOCK, {"attempt_id": attempt_id})
+    found = connection.execute(_HEAD, {"attempt_id": attempt_id, "qa_id": qa_id}).first()
+    return None if found is None else (found.state, found.replaced_at is not None, int(found.seq))
+
+
+def insert_steps(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append steps (``question_attempt_steps`` rows as dicts) in one statement."""
+    session.connection().execute(_INSERT_STEP, rows)

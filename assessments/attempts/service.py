@@ -14,12 +14,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from assessments.attempts import repository
+from assessments.attempts.repository import Answering, Asked
 from assessments.attempts.schemas import SaveRequest, SaveResult, SubmitResult
 from assessments.auth.access import course_role
 from assessments.bank.service import cached_variant, item_model, variant_of
@@ -45,6 +46,8 @@ from engine.states import QuestionState
 
 SYSTEM = "system"
 
+_A = TypeVar("_A", Attempt, Answering)
+
 
 def slot_seed(attempt_seed: int, slot: int) -> int:
     """A variant seed per slot, deterministic from the attempt's seed (56 bits)."""
@@ -63,22 +66,23 @@ def behaviour_of(settings: QuizSettings, item_type: str) -> tuple[str, dict[str,
 # --- rebuilding the engine's view ------------------------------------------------------------
 
 
-def engine_attempt(session: Session, row: QuestionAttempt, steps: list[dict[str, Any]],
+def engine_attempt(session: Session, row: QuestionAttempt | Asked, steps: list[dict[str, Any]],
                    content_hash: str | None = None) -> EngineAttempt:
     """The engine's view of a stored question attempt. Its variant comes from the cache when it
     can (keyed by the version's ``content_hash``, read with the row by the callers that have it):
     the version's definition is read only to generate a variant that is not cached."""
+    asked = row if isinstance(row, Asked) else Asked.of(row)
 
     def version() -> ItemVersion:
-        found = session.get(ItemVersion, row.item_version_id)
+        found = session.get(ItemVersion, asked.item_version_id)
         assert found is not None
         return found
 
     digest = content_hash if content_hash is not None else version().content_hash
-    variant = cached_variant(digest, row.seed, bool(row.variant.get("shuffle", True)), version)
+    variant = cached_variant(digest, asked.seed, asked.shuffle, version)
     return EngineAttempt.from_json(
-        {"behaviour": {"name": row.behaviour, "options": row.behaviour_options},
-         "max_mark": row.max_mark, "seed": row.seed, "steps": steps},
+        {"behaviour": {"name": asked.behaviour, "options": asked.behaviour_options},
+         "max_mark": asked.max_mark, "seed": asked.seed, "steps": steps},
         variant,
     )
 
@@ -89,13 +93,15 @@ def engine_attempts(session: Session, attempt: Attempt) -> list[tuple[QuestionAt
     return [(row, engine_attempt(session, row, steps[row.id], digest)) for row, digest in rows]
 
 
-def append_steps(session: Session, row: QuestionAttempt, new: list[EngineStep], actor_id: int | None) -> None:
+def append_steps(session: Session, row: QuestionAttempt | Asked, new: list[EngineStep], actor_id: int | None) -> None:
     for step in new:
-        session.add(Step(
-            question_attempt_id=row.id, seq=step.seq, action=step.action.value, state=step.state.value,
-            fraction=step.fraction, response=step.response, data=step.to_json(), actor_id=actor_id,
-            created_at=step.at,
-        ))
+        session.add(Step(question_attempt_id=row.id, **_step_row(step, actor_id)))
+
+
+def _step_row(step: EngineStep, actor_id: int | None) -> dict[str, Any]:
+    """A ``question_attempt_steps`` row of an engine step (without its question attempt)."""
+    return {"seq": step.seq, "action": step.action.value, "state": step.state.value, "fraction": step.fraction,
+            "response": step.response, "data": step.to_json(), "actor_id": actor_id, "created_at": step.at}
 
 
 def _process(session: Session, row: QuestionAttempt, qa: EngineAttempt, action: Action,
@@ -238,7 +244,7 @@ def attempt_for(session: Session, principal: Principal, attempt_id: int, *, lock
     return attempt, quiz, staff
 
 
-def _owned(session: Session, principal: Principal, attempt: Attempt | None, attempt_id: int) -> Attempt:
+def _owned(session: Session, principal: Principal, attempt: _A | None, attempt_id: int) -> _A:
     """``attempt`` if the caller owns it (and so may write in it), refused as :func:`attempt_for`
     refuses a writer otherwise: 403 for the course's instructors, 404 for anyone else."""
     if attempt is None:
@@ -249,7 +255,7 @@ def _owned(session: Session, principal: Principal, attempt: Attempt | None, atte
     return attempt
 
 
-def _writable(attempt: Attempt, now: datetime, grace_seconds: int) -> None:
+def _writable(attempt: Attempt | Answering, now: datetime, grace_seconds: int) -> None:
     if attempt.state != AttemptState.IN_PROGRESS:
         raise Conflict("this attempt is finished", code="attempt_finished")
     if attempt.deadline_at and now > attempt.deadline_at + timedelta(seconds=grace_seconds):
@@ -257,19 +263,18 @@ def _writable(attempt: Attempt, now: datetime, grace_seconds: int) -> None:
 
 
 def _question(session: Session, principal: Principal, attempt_id: int, slot: int, seq: int, now: datetime,
-              grace_seconds: int) -> tuple[QuestionAttempt, EngineAttempt]:
+              grace_seconds: int) -> tuple[Asked, EngineAttempt]:
     """The caller's question at ``slot``, for an action that follows step ``seq``: the attempt is
     owned by the caller and open, and ``seq`` is the question's last step (409 if stale). Read
     without locking: :func:`_still_current` checks again, under the lock, before a step is written."""
-    found = repository.attempt_and_question(session, attempt_id, slot)
-    attempt, row, digest = found if found is not None else (None, None, None)
+    found = repository.answering(session, attempt_id, slot)
+    attempt, steps = found if found is not None else (None, [])
     attempt = _owned(session, principal, attempt, attempt_id)
     _writable(attempt, now, grace_seconds)
-    if row is None:
+    if attempt.question is None:
         raise NotFound(f"no slot {slot} in attempt {attempt.id}")
-    steps = repository.step_data(session, [row.id])[row.id]
     _same_step(steps[-1]["seq"], seq)
-    return row, engine_attempt(session, row, steps, digest)
+    return attempt.question, engine_attempt(session, attempt.question, steps, attempt.content_hash)
 
 
 def _same_step(current: int, seq: int) -> None:
@@ -278,13 +283,14 @@ def _same_step(current: int, seq: int) -> None:
                        code="stale_seq", details={"seq": current})
 
 
-def _still_current(session: Session, row: QuestionAttempt, seq: int) -> None:
+def _still_current(session: Session, asked: Asked, seq: int) -> None:
     """Under the attempt's lock (the write lock, on SQLite): the attempt is still open and the
     question's last step is still ``seq``, so the step decided outside the lock may be appended."""
-    state = repository.attempt_state(session, row.attempt_id, lock=True)
+    found = repository.head(session, asked.attempt_id, asked.id, lock=True)
+    assert found is not None  # attempts and their questions are never deleted while open
+    state, replaced, current = found
     if state != AttemptState.IN_PROGRESS:
         raise Conflict("this attempt is finished", code="attempt_finished")
-    replaced, current = repository.question_head(session, row.id)
     if replaced:
         raise Conflict("this question has been regraded since it was read: reload it", code="stale_seq",
                        details={"seq": current})
@@ -296,8 +302,8 @@ def _act(session: Session, principal: Principal, attempt_id: int, slot: int, seq
          checking: bool = False) -> SaveResult:
     """Save, check or try again: read and decide outside the write lock, then write the step."""
     reading(session)
-    row, qa = _question(session, principal, attempt_id, slot, seq, now, grace_seconds)
-    if checking and row.behaviour not in (BehaviourName.IMMEDIATE.value, BehaviourName.INTERACTIVE.value):
+    asked, qa = _question(session, principal, attempt_id, slot, seq, now, grace_seconds)
+    if checking and asked.behaviour not in (BehaviourName.IMMEDIATE.value, BehaviourName.INTERACTIVE.value):
         raise Invalid("this quiz grades questions when the attempt is submitted", code="no_check")
     try:
         outcome = qa.process(action, response, actor=str(principal.user.id), at=now)
@@ -305,8 +311,9 @@ def _act(session: Session, principal: Principal, attempt_id: int, slot: int, seq
         raise Conflict(str(exc), code="action_refused") from exc
     if outcome.kept and outcome.step is not None:
         done_reading(session)
-        _still_current(session, row, seq)
-        append_steps(session, row, [outcome.step], principal.user.id)
+        _still_current(session, asked, seq)
+        repository.insert_steps(session, [{"question_attempt_id": asked.id,
+                                           **_step_row(outcome.step, principal.user.id)}])
         written(session)
     return SaveResult(seq=qa.last_step.seq, saved=outcome.kept, state=reply_state(qa))
 
