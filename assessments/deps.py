@@ -151,11 +151,12 @@ class Credentials:
     csrf_refused: Forbidden | None = None
     """A cookie session's change without the page's CSRF token (raised once the user is known)."""
 
-    def principal(self, session: Session, now: datetime) -> Principal:
+    def principal(self, session: Session, now: datetime, *, end_reading: bool = True) -> Principal:
         """The authenticated caller; 401 without valid credentials, 403 for a missing scope.
 
-        The lookup reads in a transaction of its own, ended before the caller's work when the
-        request may write: its writing transaction (SQLite's write lock) starts with its own work.
+        The lookup reads in a transaction of its own, ended (``end_reading``) before the caller's
+        work when the request may write: its writing transaction (SQLite's write lock) starts with
+        its own work. Work that reads first may go on reading in the same transaction.
         """
         principal: Principal | None = None
         reading(session)
@@ -170,14 +171,22 @@ class Credentials:
         if principal is None:
             raise Unauthorized("sign in: a valid bearer token or session is required")
         principal.require(Scope.READ if self.method in ("GET", "HEAD", "OPTIONS") else Scope.WRITE)
-        if self.method not in SAFE_METHODS:
+        if end_reading and self.method not in SAFE_METHODS:
             done_reading(session)
         return principal
 
-    async def run(self, session: Session, now: datetime, work: Callable[[Principal], T]) -> T:
-        """Authenticate and do ``work`` as the caller, in one trip to the thread pool (the
-        endpoints students call most: each trip costs about as much as a small query)."""
-        return await run_in_threadpool(lambda: work(self.principal(session, now)))
+    async def run(self, session: Session, now: datetime, work: Callable[[Principal], T], *,
+                  reads_first: bool = True) -> T:
+        """Authenticate, do ``work`` as the caller and commit, in one trip to the thread pool (for
+        the endpoints students call most: a trip costs about as much as a small query). Work that
+        ``reads_first`` (before it writes anything) reads in the caller's lookup's transaction."""
+
+        def whole() -> T:
+            result = work(self.principal(session, now, end_reading=not reads_first))
+            session.commit()  # the request's commit, here rather than in another trip
+            return result
+
+        return await run_in_threadpool(whole)
 
 
 async def credentials(request: Request, settings: SettingsDep, now: NowDep) -> Credentials:

@@ -84,4 +84,4 @@ async def submit_attempt(attempt_id: RowId, caller: Caller, session: SessionDep,
             result.marks = attempt.marks
         return result
 
-    return await caller.run(session, now, work)
+    return await caller.run(session, now, work, reads_first=False)

@@ -108,12 +108,11 @@ def question_head(session: Session, qa_id: int) -> tuple[bool, int]:
 
 def step_data(session: Session, qa_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """Each question attempt's steps as the engine stores them (``data``), in order: what
-    rebuilding a question needs, read as plain rows rather than ORM objects."""
+    rebuilding a question needs, read as plain rows."""
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in qa_ids}
-    for qa_id, data in session.execute(select(Step.question_attempt_id, Step.data)
-                                       .where(Step.question_attempt_id.in_(qa_ids))
-                                       .order_by(Step.question_attempt_id, Step.seq)):
-        out[qa_id].append(data)
+    if qa_ids:
+        for qa_id, data in session.connection().execute(_STEPS_OF, {"qa_ids": qa_ids}):
+            out[qa_id].append(data)
     return out
 
 
@@ -132,6 +131,7 @@ class Asked:
 
     id: int
     attempt_id: int
+    slot: int
     item_version_id: int
     seed: int
     shuffle: bool
@@ -141,8 +141,14 @@ class Asked:
 
     @classmethod
     def of(cls, row: QuestionAttempt) -> Asked:
-        return cls(row.id, row.attempt_id, row.item_version_id, row.seed, bool(row.variant.get("shuffle", True)),
-                   row.behaviour, row.behaviour_options, row.max_mark)
+        return cls(row.id, row.attempt_id, row.slot, row.item_version_id, row.seed,
+                   bool(row.variant.get("shuffle", True)), row.behaviour, row.behaviour_options, row.max_mark)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Asked:
+        """From a row of ``question_attempts`` columns (its id as ``qa_id``)."""
+        return cls(row.qa_id, row.attempt_id, row.slot, row.item_version_id, row.seed,
+                   bool(row.variant.get("shuffle", True)), row.behaviour, row.behaviour_options, row.max_mark)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,14 +165,20 @@ class Answering:
 
 
 _a, _q, _s, _v = _ATTEMPTS.c, _QUESTIONS.c, _STEPS.c, _VERSIONS.c
+_ASKED_COLUMNS = (_q.id.label("qa_id"), _q.attempt_id, _q.slot, _q.item_version_id, _q.seed, _q.variant,
+                  _q.behaviour, _q.behaviour_options, _q.max_mark)
 _ANSWERING = (
-    select(_a.id, _a.user_id, _a.state, _a.deadline_at, _q.id.label("qa_id"), _q.attempt_id, _q.item_version_id,
-           _q.seed, _q.variant, _q.behaviour, _q.behaviour_options, _q.max_mark, _v.content_hash)
+    select(_a.id, _a.user_id, _a.state, _a.deadline_at, *_ASKED_COLUMNS, _v.content_hash)
     .select_from(_ATTEMPTS)
     .outerjoin(_QUESTIONS, and_(_q.attempt_id == _a.id, _q.slot == bindparam("slot"), _q.replaced_at.is_(None)))
     .outerjoin(_VERSIONS, _v.id == _q.item_version_id)
     .where(_a.id == bindparam("attempt_id"))
 )
+_ASKED = (select(*_ASKED_COLUMNS, _v.content_hash).join(_VERSIONS, _v.id == _q.item_version_id)
+          .where(_q.attempt_id == bindparam("attempt_id"), _q.replaced_at.is_(None)).order_by(_q.slot))
+_STEPS_OF = (select(_s.question_attempt_id, _s.data)
+             .where(_s.question_attempt_id.in_(bindparam("qa_ids", expanding=True)))
+             .order_by(_s.question_attempt_id, _s.seq))
 _STEP_DATA = select(_s.data).where(_s.question_attempt_id == bindparam("qa_id")).order_by(_s.seq)
 _LAST_SEQ = select(func.max(_s.seq)).where(_s.question_attempt_id == _q.id).scalar_subquery()
 _HEAD = (select(_a.state, _q.replaced_at, _LAST_SEQ.label("seq"))
@@ -174,6 +186,7 @@ _HEAD = (select(_a.state, _q.replaced_at, _LAST_SEQ.label("seq"))
          .where(_a.id == bindparam("attempt_id")))
 _LOCK = select(_a.id).where(_a.id == bindparam("attempt_id")).with_for_update()
 _INSERT_STEP = insert(_STEPS)
+_INSERT_QUESTIONS = insert(_QUESTIONS).returning(_q.slot, _q.id)
 
 
 def answering(session: Session, attempt_id: int, slot: int) -> tuple[Answering, list[dict[str, Any]]] | None:
@@ -186,11 +199,17 @@ def answering(session: Session, attempt_id: int, slot: int) -> tuple[Answering, 
     asked = None
     steps: list[dict[str, Any]] = []
     if found.qa_id is not None:
-        asked = Asked(found.qa_id, found.attempt_id, found.item_version_id, found.seed,
-                      bool(found.variant.get("shuffle", True)), found.behaviour, found.behaviour_options,
-                      found.max_mark)
+        asked = Asked.from_row(found)
         steps = list(connection.execute(_STEP_DATA, {"qa_id": found.qa_id}).scalars())
     return Answering(found.id, found.user_id, found.state, found.deadline_at, asked, found.content_hash), steps
+
+
+def asked(session: Session, attempt_id: int) -> list[tuple[Asked, str]]:
+    """The attempt's current question attempts in slot order, each with its item version's
+    content hash (what the variant cache is keyed by: the version's definition is read only on
+    a miss)."""
+    rows = session.connection().execute(_ASKED, {"attempt_id": attempt_id})
+    return [(Asked.from_row(row), row.content_hash) for row in rows]
 
 
 def head(session: Session, attempt_id: int, qa_id: int, *, lock: bool = False,
@@ -210,6 +229,17 @@ def head(session: Session, attempt_id: int, qa_id: int, *, lock: bool = False,
     return None if found is None else (found.state, found.replaced_at is not None, int(found.seq))
 
 
+def insert_questions(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert an attempt's question attempts (``question_attempts`` rows as dicts, one per slot)
+    in one statement; their ids, in the order of ``rows``. (Rows inserted together may come back
+    in any order: each is matched by its slot.)"""
+    if not rows:
+        return []
+    ids: dict[int, int] = dict(session.connection().execute(_INSERT_QUESTIONS, rows).all())
+    return [ids[row["slot"]] for row in rows]
+
+
 def insert_steps(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append steps (``question_attempt_steps`` rows as dicts) in one statement."""
-    session.connection().execute(_INSERT_STEP, rows)
+    if rows:  # (no rows would be one row of defaults)
+        session.connection().execute(_INSERT_STEP, rows)

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from assessments.attempts.repository import Asked
 from assessments.attempts.schemas import AttemptView, QuestionView
 from assessments.attempts.service import engine_attempts, reply_state, totals
 from assessments.bank.service import rendered_question
-from assessments.models import Attempt, AttemptState, QuestionAttempt, Quiz
+from assessments.models import Attempt, AttemptState, Quiz
 from assessments.quizzes.schemas import QuizSettings, ReviewOptions
 from assessments.quizzes.service import settings_of
 from engine.attempts import QuestionAttempt as EngineAttempt
@@ -52,7 +53,7 @@ def _state(qa: EngineAttempt, options: ReviewOptions, graded_visible: bool) -> s
     return "finished"
 
 
-def question_view(row: QuestionAttempt, qa: EngineAttempt, options: ReviewOptions, *,
+def question_view(row: Asked, qa: EngineAttempt, options: ReviewOptions, *,
                   during: bool) -> QuestionView:
     model, variant, qtype = qa.item, qa.variant, qa.qtype
     last = qa.last_step
@@ -82,7 +83,7 @@ def question_view(row: QuestionAttempt, qa: EngineAttempt, options: ReviewOption
 
 
 def attempt_view(session: Session, attempt: Attempt, quiz: Quiz, *, staff: bool, now: datetime,
-                 questions: list[tuple[QuestionAttempt, EngineAttempt]] | None = None) -> AttemptView:
+                 questions: list[tuple[Asked, EngineAttempt]] | None = None) -> AttemptView:
     """The attempt as the caller may see it now; ``questions``, when the caller has just built
     them, saves reading them again."""
     settings = settings_of(quiz)

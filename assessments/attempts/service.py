@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -87,10 +88,11 @@ def engine_attempt(session: Session, row: QuestionAttempt | Asked, steps: list[d
     )
 
 
-def engine_attempts(session: Session, attempt: Attempt) -> list[tuple[QuestionAttempt, EngineAttempt]]:
-    rows = repository.questions_with_hashes(session, attempt.id)
-    steps = repository.step_data(session, [r.id for r, _ in rows])
-    return [(row, engine_attempt(session, row, steps[row.id], digest)) for row, digest in rows]
+def engine_attempts(session: Session, attempt: Attempt) -> list[tuple[Asked, EngineAttempt]]:
+    """The attempt's current questions in slot order, each with the engine's view of it."""
+    rows = repository.asked(session, attempt.id)
+    steps = repository.step_data(session, [asked.id for asked, _ in rows])
+    return [(asked, engine_attempt(session, asked, steps[asked.id], digest)) for asked, digest in rows]
 
 
 def append_steps(session: Session, row: QuestionAttempt | Asked, new: list[EngineStep], actor_id: int | None) -> None:
@@ -104,16 +106,20 @@ def _step_row(step: EngineStep, actor_id: int | None) -> dict[str, Any]:
             "response": step.response, "data": step.to_json(), "actor_id": actor_id, "created_at": step.at}
 
 
-def _process(session: Session, row: QuestionAttempt, qa: EngineAttempt, action: Action,
-             response: dict[str, Any] | None, actor: Principal | None, now: datetime,
-             **data: Any) -> bool:
+def _step_rows(row: QuestionAttempt | Asked, new: list[EngineStep], actor_id: int | None) -> list[dict[str, Any]]:
+    return [{"question_attempt_id": row.id, **_step_row(step, actor_id)} for step in new]
+
+
+def _process(row: Asked, qa: EngineAttempt, action: Action, response: dict[str, Any] | None,
+             actor: Principal | None, now: datetime, **data: Any) -> list[dict[str, Any]]:
+    """Process an action; the step rows to append (none if the engine kept no step)."""
     try:
         outcome = qa.process(action, response, actor=str(actor.user.id) if actor else SYSTEM, at=now, **data)
     except AttemptError as exc:
         raise Conflict(str(exc), code="action_refused") from exc
     if outcome.kept and outcome.step is not None:
-        append_steps(session, row, [outcome.step], actor.user.id if actor else None)
-    return outcome.kept
+        return _step_rows(row, [outcome.step], actor.user.id if actor else None)
+    return []
 
 
 # --- starting -----------------------------------------------------------------------------
@@ -127,7 +133,7 @@ class Started:
     attempt: Attempt
     created: bool
     quiz: Quiz
-    questions: list[tuple[QuestionAttempt, EngineAttempt]] | None = None
+    questions: list[tuple[Asked, EngineAttempt]] | None = None
 
 
 def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -> Started:
@@ -153,7 +159,7 @@ def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -
     number = len(repository.attempts_of(session, quiz.id, principal.user.id)) + 1
     try:
         with session.begin_nested():
-            attempt = _store(session, principal, quiz, settings, now, number, questions)
+            attempt, stored = _store(session, principal, quiz, settings, now, number, questions)
     except IntegrityError:
         # Another request started one at the same moment: resume that one.
         existing = repository.open_attempt(session, quiz.id, principal.user.id)
@@ -161,7 +167,7 @@ def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -
             raise Conflict("another attempt was started at the same time", code="no_attempts_left") from None
         return Started(existing, created=False, quiz=quiz)
     written(session)
-    return Started(attempt, created=True, quiz=quiz, questions=questions)
+    return Started(attempt, created=True, quiz=quiz, questions=stored)
 
 
 def _open_or_allowed(session: Session, principal: Principal, quiz: Quiz, settings: QuizSettings, staff: bool,
@@ -183,8 +189,8 @@ def _open_or_allowed(session: Session, principal: Principal, quiz: Quiz, setting
 
 
 def _questions_for(principal: Principal, settings: QuizSettings, slots: list[Slot], seed: int,
-                   now: datetime) -> list[tuple[QuestionAttempt, EngineAttempt]]:
-    """Each slot's question attempt (not stored yet) and the engine's started view of it."""
+                   now: datetime) -> list[tuple[dict[str, Any], EngineAttempt]]:
+    """Each slot's question attempt (a row not stored yet) and the engine's started view of it."""
     shuffle = settings.shuffle_options
     questions = []
     for slot in slots:
@@ -192,9 +198,9 @@ def _questions_for(principal: Principal, settings: QuizSettings, slots: list[Slo
         name, options = behaviour_of(settings, model.type_name)
         variant_seed = slot_seed(seed, slot.number)
         variant = variant_of(slot.version, variant_seed, shuffle=shuffle)
-        row = QuestionAttempt(slot=slot.number, item_version_id=slot.version.id, seed=variant_seed,
-                              variant={**variant.to_json(), "shuffle": shuffle}, behaviour=name,
-                              behaviour_options=options, max_mark=slot.mark)
+        row = {"slot": slot.number, "item_version_id": slot.version.id, "seed": variant_seed,
+               "variant": {**variant.to_json(), "shuffle": shuffle}, "behaviour": name,
+               "behaviour_options": options, "max_mark": slot.mark}
         qa = EngineAttempt.start(variant, behaviour_for(name, **options), actor=str(principal.user.id),
                                  at=now, max_mark=slot.mark)
         questions.append((row, qa))
@@ -202,23 +208,25 @@ def _questions_for(principal: Principal, settings: QuizSettings, slots: list[Slo
 
 
 def _store(session: Session, principal: Principal, quiz: Quiz, settings: QuizSettings, now: datetime,
-           number: int, questions: list[tuple[QuestionAttempt, EngineAttempt]]) -> Attempt:
+           number: int, questions: list[tuple[dict[str, Any], EngineAttempt]],
+           ) -> tuple[Attempt, list[tuple[Asked, EngineAttempt]]]:
+    """Insert the attempt, then its question attempts in one statement and their first steps in
+    another; the attempt and its questions as stored."""
     deadline = now + timedelta(minutes=settings.time_limit_minutes) if settings.time_limit_minutes else None
     if settings.close_at and (deadline is None or settings.close_at < deadline):
         deadline = settings.close_at
     attempt = Attempt(quiz_id=quiz.id, user_id=principal.user.id, number=number,
                       state=AttemptState.IN_PROGRESS, started_at=now, deadline_at=deadline,
-                      max_marks=sum(row.max_mark for row, _ in questions))
+                      max_marks=sum(row["max_mark"] for row, _ in questions))
     session.add(attempt)
     session.flush()
-    for row, _ in questions:
-        row.attempt_id = attempt.id
-    session.add_all([row for row, _ in questions])
-    session.flush()  # one batched insert of the question attempts, then one of their first steps
-    for row, qa in questions:
-        append_steps(session, row, list(qa.steps), principal.user.id)
-    session.flush()
-    return attempt
+    ids = repository.insert_questions(session, [{**row, "attempt_id": attempt.id} for row, _ in questions])
+    stored = [(Asked(qa_id, attempt.id, row["slot"], row["item_version_id"], row["seed"], row["variant"]["shuffle"],
+                     row["behaviour"], row["behaviour_options"], row["max_mark"]), qa)
+              for (row, qa), qa_id in zip(questions, ids, strict=True)]
+    repository.insert_steps(session, [step for asked, qa in stored
+                                      for step in _step_rows(asked, list(qa.steps), principal.user.id)])
+    return attempt, stored
 
 
 # --- access -------------------------------------------------------------------------------
@@ -355,7 +363,7 @@ def try_again(session: Session, principal: Principal, attempt_id: int, slot: int
 # --- finishing ----------------------------------------------------------------------------
 
 
-def totals(questions: list[tuple[QuestionAttempt, EngineAttempt]]) -> tuple[float | None, bool]:
+def totals(questions: Sequence[tuple[Any, EngineAttempt]]) -> tuple[float | None, bool]:
     """The attempt's marks (None while any question awaits a grader) and whether one does."""
     waiting = any(qa.state == QuestionState.NEEDSGRADING for _, qa in questions)
     if waiting:
@@ -368,9 +376,9 @@ def finish(session: Session, attempt: Attempt, actor: Principal | None, now: dat
     if attempt.state == AttemptState.FINISHED:
         return
     questions = engine_attempts(session, attempt)
-    for row, qa in questions:
-        if qa.state.is_active():
-            _process(session, row, qa, Action.FINISH, None, actor, now)
+    steps = [step for row, qa in questions if qa.state.is_active()
+             for step in _process(row, qa, Action.FINISH, None, actor, now)]
+    repository.insert_steps(session, steps)
     attempt.marks, _ = totals(questions)
     attempt.state = AttemptState.FINISHED
     attempt.finished_at = now
