@@ -8,15 +8,23 @@ so concurrent requests queue for the write lock instead of failing.
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: SQLite's own busy handler queues other processes
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["PHASED", "READ_ONLY", "Database", "RequestSession", "done_reading", "mark_read_only", "phased",
            "reading", "session_scope", "written"]
@@ -39,22 +47,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int = SQLIT
 
 
 class _WriteLock:
-    """One SQLite writer at a time in this process, queued on a lock instead of SQLite's busy
-    handler.
+    """One SQLite writer at a time, queued on locks instead of SQLite's busy handler.
 
     SQLite lets one connection write at a time; a connection that finds the lock taken sleeps in
     its busy handler and polls (after a few tries, every 50-100 ms), so under load the lock sits
-    free while the writers that want it sleep. Writers of one process wait here instead and get
-    the lock the moment it is released. The lock is taken at ``BEGIN IMMEDIATE`` and released
-    when the connection goes back to the pool (after its commit or rollback); another process
-    sharing the file still meets SQLite's own lock and busy timeout.
+    free while the writers that want it sleep. Writers of one process wait on a thread lock
+    instead and get it the moment it is released; the one holding it then takes a lock on a file
+    beside the database (``<database>-writer``, POSIX ``flock``) that the writers of other
+    processes (``assay serve --workers N``, ``assay worker``, the CLI) take too, polled every few
+    tenths of a millisecond. Both are taken at ``BEGIN IMMEDIATE`` and released when the
+    connection goes back to the pool (after its commit or rollback); the operating system releases
+    the file's lock if its process dies.
     """
 
     KEY = "assay_write_lock"
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, path: str | None = None) -> None:
         self.lock = threading.Lock()
         self.timeout = timeout
+        self.path = path
+        self.file: int | None = None
 
     def begin(self, connection: Any) -> None:
         # BEGIN IMMEDIATE takes the write lock up front: a read-then-write transaction cannot be
@@ -66,8 +78,12 @@ class _WriteLock:
             return
         info = connection.connection.info  # the pooled connection's: it outlives this Connection
         if not info.get(self.KEY):
+            deadline = time.monotonic() + self.timeout
             if not self.lock.acquire(timeout=self.timeout):
                 raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+            if not self._lock_file(deadline):
+                self.lock.release()
+                raise sqlite3.OperationalError("database is locked (waited for other processes' writers)")
             info[self.KEY] = True
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -75,8 +91,27 @@ class _WriteLock:
             self.release(info)
             raise
 
+    def _lock_file(self, deadline: float) -> bool:
+        if self.path is None or fcntl is None:
+            return True  # an in-memory database, or no flock here: SQLite's busy handler still applies
+        if self.file is None:
+            self.file = os.open(f"{self.path}-writer", os.O_RDWR | os.O_CREAT, 0o600)
+        pause = 0.0001
+        while True:
+            try:
+                fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(2 * pause, 0.002)
+            else:
+                return True
+
     def release(self, info: dict[Any, Any]) -> None:
         if info.pop(self.KEY, False):
+            if self.file is not None and fcntl is not None:
+                fcntl.flock(self.file, fcntl.LOCK_UN)
             self.lock.release()
 
     def checkin(self, _dbapi_connection: Any, record: Any) -> None:
@@ -84,6 +119,11 @@ class _WriteLock:
 
     def invalidate(self, _dbapi_connection: Any, record: Any, _exception: Any = None) -> None:
         self.release(record.info)
+
+    def close(self) -> None:
+        if self.file is not None:
+            os.close(self.file)
+            self.file = None
 
 
 READ_ONLY = "assay_read_only"
@@ -195,7 +235,9 @@ class Database:
         self.engine: Engine = create_engine(url, **options)
         if self.is_sqlite:
             event.listen(self.engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=busy_timeout_ms))
-            self.write_lock = _WriteLock(busy_timeout_ms / 1000)
+            path = make_url(url).database or ""
+            on_disk = path not in ("", ":memory:") and not path.startswith("file:")
+            self.write_lock = _WriteLock(busy_timeout_ms / 1000, str(Path(path).resolve()) if on_disk else None)
             event.listen(self.engine, "begin", self.write_lock.begin)
             event.listen(self.engine, "checkin", self.write_lock.checkin)
             event.listen(self.engine, "invalidate", self.write_lock.invalidate)
@@ -217,6 +259,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.is_sqlite:
+            self.write_lock.close()
 
 
 @contextmanager

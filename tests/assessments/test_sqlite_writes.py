@@ -1,10 +1,13 @@
-"""SQLite writers of one process queue on a lock (not on SQLite's polling busy handler), and
-nothing they do leaves that lock taken."""
+"""SQLite writers queue on locks (not on SQLite's polling busy handler): a thread lock in their
+process, then a file lock shared with other processes. Nothing they do leaves a lock taken."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -87,3 +90,58 @@ def test_a_writer_that_waits_too_long_is_told_the_database_is_locked(database: D
         first.commit()
     assert len(failed) == 1 and "database is locked" in str(failed[0])
     assert not held(database)
+
+
+# --- writers of several processes (``assay serve --workers N``, ``assay worker``) ---------------
+
+def _write_rows(url: str, writer: int, rows: int, started: Any) -> None:
+    database = Database(url)
+    started.wait()
+    for n in range(rows):
+        with database.sessions() as session, session.begin():
+            session.execute(text("INSERT INTO t VALUES (:w, :n)"), {"w": writer, "n": n})
+    database.dispose()
+
+
+def _hold_the_write_lock(url: str, holding: Any) -> None:
+    database = Database(url)
+    session = database.sessions()
+    session.execute(text("INSERT INTO t VALUES (99, 1)"))  # BEGIN IMMEDIATE: both locks taken
+    holding.set()
+    time.sleep(60)  # until killed
+
+
+def test_writers_of_several_processes_all_commit(database: Database) -> None:
+    context = multiprocessing.get_context("spawn")
+    started = context.Event()
+    processes = [context.Process(target=_write_rows, args=(database.url, w, 40, started)) for w in range(3)]
+    for process in processes:
+        process.start()
+    started.set()
+    for process in processes:
+        process.join(timeout=120)
+        assert process.exitcode == 0
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*), count(DISTINCT writer) FROM t")).one() == (120, 3)
+
+
+def test_another_process_s_writer_holds_writers_off_until_it_dies(database: Database) -> None:
+    context = multiprocessing.get_context("spawn")
+    holding = context.Event()
+    holder = context.Process(target=_hold_the_write_lock, args=(database.url, holding))
+    holder.start()
+    try:
+        assert holding.wait(timeout=60)
+        database.write_lock.timeout = 0.05
+        with pytest.raises(Exception, match=r"database is locked \(waited for other processes' writers\)"), \
+                database.sessions() as session, session.begin():
+            session.execute(text("INSERT INTO t VALUES (1, 1)"))
+        assert not held(database)  # this process's lock is not left taken by the refusal
+    finally:
+        holder.kill()  # SIGKILL: the operating system releases its file lock
+        holder.join(timeout=60)
+    database.write_lock.timeout = 30
+    with database.sessions() as session, session.begin():  # SQLite rolled the dead writer back
+        session.execute(text("INSERT INTO t VALUES (1, 2)"))
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT writer, n FROM t")).all() == [(1, 2)]
