@@ -60,10 +60,12 @@ def stored(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data))
 
 
-def student(items: list[Any], rng: random.Random, times: dict[str, float]) -> None:
-    """One student's attempt, each phase's seconds added to ``times``."""
+def student(items: list[Any], rng: random.Random, times: dict[str, float]) -> list[Any]:
+    """One student's attempt, each phase's seconds added to ``times``; returns the rows the
+    service would write (variants and steps as JSON)."""
     attempt_seed = rng.getrandbits(62)
     clock = time.perf_counter
+    written: list[Any] = []
 
     began = clock()
     variants = [generate(item, slot_seed(attempt_seed, slot)) for slot, item in enumerate(items, 1)]
@@ -74,32 +76,28 @@ def student(items: list[Any], rng: random.Random, times: dict[str, float]) -> No
     times["render"] += clock() - began
 
     began = clock()
-    rows = []
+    attempts = []
     for variant in variants:
         qa = QuestionAttempt.start(variant, behaviour_for(behaviour_name(variant.item)), actor="1", at=AT)
-        rows.append((variant.to_json(), qa.to_json()))
+        written.append(variant.to_json())
+        written.extend(step.to_json() for step in qa.steps)
+        attempts.append(qa)
     times["start"] += clock() - began
 
-    saved = []
-    responses = [plausible(question, rng) for question in shown]
-    stored_rows = [stored(row) for _, row in rows]
-    began = clock()
-    for variant, row, response in zip(variants, stored_rows, responses, strict=True):
-        qa = QuestionAttempt.from_json(row, variant)
-        outcome = qa.process(Action.SAVE, response, actor="1", at=AT)
-        assert outcome.step is not None
-        outcome.step.to_json()
-        saved.append(qa.to_json())
-    times["save"] += clock() - began
-
-    stored_rows = [stored(row) for row in saved]
-    began = clock()
-    for variant, row in zip(variants, stored_rows, strict=True):
-        qa = QuestionAttempt.from_json(row, variant)
-        outcome = qa.process(Action.FINISH, actor="1", at=AT)
-        assert outcome.step is not None
-        outcome.step.to_json()
-    times["finish"] += clock() - began
+    # A save per question, then a finish per question, each from the attempt as stored.
+    actions = [(Action.SAVE, plausible(question, rng)) for question in shown]
+    for phase in ("save", "finish"):
+        stored_rows = [stored(qa.to_json()) for qa in attempts]
+        began = clock()
+        attempts = []
+        for variant, row, (action, response) in zip(variants, stored_rows, actions, strict=True):
+            qa = QuestionAttempt.from_json(row, variant)
+            qa.process(action, response, actor="1", at=AT)
+            written.extend(step.to_json() for step in qa.steps[len(row["steps"]):])
+            attempts.append(qa)
+        times[phase] += clock() - began
+        actions = [(Action.FINISH, None)] * len(variants)
+    return written
 
 
 def round_of(items: list[Any], students: int, rng: random.Random) -> dict[str, float]:
