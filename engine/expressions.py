@@ -2,12 +2,13 @@
 
 Items are data: the only computation an item can ask for is an expression in this language. An
 expression is parsed by Python's own parser (``ast.parse`` in ``eval`` mode), checked node by node
-against an allow-list before anything runs, and evaluated by a tightly configured
-:class:`simpleeval.SimpleEval`. The language has numbers, booleans, short strings (only as function
-arguments), arithmetic, comparisons, ``and``/``or``/``not``, ``a if c else b``, indexing and
-slicing, list literals, the function library (:mod:`engine.functions`), numpy reductions and
-elementwise maths. It has no attribute access, no dunder names, no lambdas, comprehensions,
-f-strings, imports or assignment; exponents, literals, sizes and the source length are bounded.
+against an allow-list before anything runs, and compiled once into closures that call numpy
+(nothing else is reachable from an expression: no ``eval``, no attribute lookup). The language
+has numbers, booleans, short strings (only as function arguments), arithmetic, comparisons,
+``and``/``or``/``not``, ``a if c else b``, indexing and slicing, list literals, the function
+library (:mod:`engine.functions`), numpy reductions and elementwise maths. It has no attribute
+access, no dunder names, no lambdas, comprehensions, f-strings, imports or assignment; exponents,
+literals, sizes and the source length are bounded.
 
 Values are **batched**. Axis 0 of every value is the variant axis: evaluating once over a batch of
 B variants gives every student's value at once, and a single variant is a batch of one. A literal
@@ -23,14 +24,11 @@ import ast
 import functools
 import inspect
 import math
-import threading
-from collections import ChainMap
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import simpleeval
 
 from engine.functions.registry import REGISTRY
 
@@ -62,6 +60,8 @@ MAX_STRING = 64
 """Longest string literal (strings only name options such as ``kind="k3"``)."""
 
 Array = np.ndarray
+Evaluator = Callable[[Mapping[str, Any]], Any]
+"""A compiled expression node: the value of its subtree for batched names."""
 
 
 class ExpressionError(ValueError):
@@ -427,6 +427,8 @@ class Expression:
     tree: ast.expr
     names: frozenset[str]
     functions: frozenset[str]
+    run: Evaluator = field(compare=False, repr=False)
+    """The tree compiled to closures (:func:`_compile`): names in, the value out."""
 
     def __call__(self, names: Mapping[str, Any]) -> Array:
         return evaluate(self, names)
@@ -523,94 +525,201 @@ def compile_expression(source: str) -> Expression:
     unknown = functions - known_functions()
     if unknown:
         raise ExpressionError(f"unknown function {min(unknown)!r}", text)
-    return Expression(text, module.body, frozenset(names - _CONSTANTS.keys()), frozenset(functions))
+    return Expression(text, module.body, frozenset(names - _CONSTANTS.keys()), frozenset(functions),
+                      _compile(module.body, text))
 
 
 # --------------------------------------------------------------------------------------------
 # Evaluation
 
 
-class _BatchEvaluator(simpleeval.SimpleEval):
-    """simpleeval with numpy batch semantics and every permissive node handler replaced."""
+def _compile(node: ast.AST, source: str) -> Evaluator:
+    """A closure per checked node, so that evaluating walks no tree and dispatches on nothing.
 
-    def __init__(self, names: Mapping[str, Array]) -> None:
-        super().__init__(operators=_OPERATORS, functions=dict(_functions()), names=names)
-        self.nodes.update(
-            {
-                ast.Constant: self._constant,
-                ast.BoolOp: self._boolop,
-                ast.Compare: self._compare,
-                ast.IfExp: self._ifexp,
-                ast.Subscript: self._subscript,
-                ast.List: self._sequence,
-                ast.Tuple: self._sequence,
-                ast.Attribute: self._refuse,
-            }
-        )
-        for refused in (ast.Assign, ast.AugAssign, ast.Import, ast.JoinedStr, ast.FormattedValue):
-            self.nodes.pop(refused, None)
+    Each closure calls the same helpers and numpy functions in the same order as an interpreter
+    of the tree would (operands left to right, a call's keyword arguments before its positional
+    ones, as ``f(*args, **kwargs)`` evaluates), so values and errors are those of a tree walk.
+    """
+    compiler = _COMPILERS.get(type(node))
+    if compiler is None:
+        message = f"Sorry, {type(node).__name__} is not available in this evaluator"
 
-    def _refuse(self, node: ast.AST) -> Any:
-        raise ExpressionError("attribute access is not allowed", self.expr)
+        def unavailable(_names: Mapping[str, Any]) -> Any:
+            raise ExpressionError(message, source)
 
-    @staticmethod
-    def _constant(node: ast.Constant) -> Any:
-        value = node.value
-        if isinstance(value, str):
-            return value
-        return np.array([value], dtype=bool if isinstance(value, bool) else np.float64)
+        return unavailable
+    return compiler(node, source)
 
-    def _boolop(self, node: ast.BoolOp) -> Array:
-        op = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
-        values = align(*(self._eval(v) for v in node.values))
-        return functools.reduce(op, values)
 
-    def _compare(self, node: ast.Compare) -> Array:
-        left = self._eval(node.left)
+def _compile_constant(node: ast.Constant, _source: str) -> Evaluator:
+    value = node.value
+    if isinstance(value, str):
+        return lambda _names: value
+    dtype = bool if isinstance(value, bool) else np.float64
+    return lambda _names: np.array([value], dtype=dtype)  # a new array each time: callers own it
+
+
+def _compile_name(node: ast.Name, source: str) -> Evaluator:
+    name = node.id
+    # Names first, then the constants (pi, e, true, false), then a function by its name.
+    fallback: Any = _CONSTANTS.get(name, _functions().get(name))
+    if fallback is None:
+        message = f"'{name}' is not defined for expression '{source}'"
+
+        def undefined(names: Mapping[str, Any]) -> Any:
+            if name in names:
+                return names[name]
+            raise ExpressionError(message, source)
+
+        return undefined
+
+    def lookup(names: Mapping[str, Any]) -> Any:
+        return names.get(name, fallback)
+
+    return lookup
+
+
+def _compile_binop(node: ast.BinOp, source: str) -> Evaluator:
+    operator = _OPERATORS[type(node.op)]
+    left, right = _compile(node.left, source), _compile(node.right, source)
+    return lambda names: operator(left(names), right(names))
+
+
+def _compile_unaryop(node: ast.UnaryOp, source: str) -> Evaluator:
+    operator = _OPERATORS[type(node.op)]
+    operand = _compile(node.operand, source)
+    return lambda names: operator(operand(names))
+
+
+def _compile_boolop(node: ast.BoolOp, source: str) -> Evaluator:
+    op = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+    operands = [_compile(v, source) for v in node.values]
+    return lambda names: functools.reduce(op, align(*[operand(names) for operand in operands]))
+
+
+_AND = _binary(np.logical_and)
+
+
+def _compile_compare(node: ast.Compare, source: str) -> Evaluator:
+    first = _compile(node.left, source)
+    steps = [(_OPERATORS[type(op)], _compile(comparator, source))
+             for op, comparator in zip(node.ops, node.comparators, strict=True)]
+
+    def compare(names: Mapping[str, Any]) -> Array:
+        left = first(names)
         result: Array | None = None
-        for operation, comparator in zip(node.ops, node.comparators, strict=True):
-            right = self._eval(comparator)
-            step = self.operators[type(operation)](left, right)
-            result = step if result is None else _binary(np.logical_and)(result, step)
+        for operator, comparator in steps:
+            right = comparator(names)
+            step = operator(left, right)
+            result = step if result is None else _AND(result, step)
             left = right
         assert result is not None
         return result
 
-    def _ifexp(self, node: ast.IfExp) -> Array:
-        test, body, orelse = align(
-            self._eval(node.test), self._eval(node.body), self._eval(node.orelse)
-        )
-        return np.where(test, body, orelse)
+    return compare
 
-    def _sequence(self, node: ast.List | ast.Tuple) -> Array:
-        if not node.elts:
-            raise ExpressionError("empty lists are not allowed", self.expr)
-        elements = [self._eval(e) for e in node.elts]
-        if any(not isinstance(e, np.ndarray) for e in elements):
-            raise ExpressionError("lists hold numbers only", self.expr)
-        aligned = align(*elements)
-        batch = max(e.shape[0] for e in aligned)
-        shape = np.broadcast_shapes(*(e.shape[1:] for e in aligned))
-        return _check_size(
-            np.stack([np.broadcast_to(e, (batch, *shape)) for e in aligned], axis=1)
-        )
 
-    def _subscript(self, node: ast.Subscript) -> Array:
-        container = self._eval(node.value)
+def _compile_ifexp(node: ast.IfExp, source: str) -> Evaluator:
+    test, body, orelse = (_compile(n, source) for n in (node.test, node.body, node.orelse))
+    return lambda names: np.where(*align(test(names), body(names), orelse(names)))
+
+
+def _compile_call(node: ast.Call, source: str) -> Evaluator:
+    assert isinstance(node.func, ast.Name)  # the static check allows only named functions
+    name = node.func.id
+    func = _functions().get(name)
+    args = [_compile(a, source) for a in node.args]
+    keywords: list[tuple[str, Evaluator]] = []
+    for keyword in node.keywords:
+        assert keyword.arg is not None  # the static check refuses ** arguments
+        keywords.append((keyword.arg, _compile(keyword.value, source)))
+    if func is None:
+        message = f"Function '{name}' not defined, for expression '{source}'."
+
+        def undefined(_names: Mapping[str, Any]) -> Any:
+            raise ExpressionError(message, source)
+
+        return undefined
+
+    def call(names: Mapping[str, Any]) -> Array:
+        given = {key: value(names) for key, value in keywords}
+        return func(*[arg(names) for arg in args], **given)
+
+    return call
+
+
+def _compile_sequence(node: ast.List | ast.Tuple, source: str) -> Evaluator:
+    elements = [_compile(e, source) for e in node.elts]
+
+    def sequence(names: Mapping[str, Any]) -> Array:
+        if not elements:
+            raise ExpressionError("empty lists are not allowed", source)
+        values = [element(names) for element in elements]
+        if any(not isinstance(v, np.ndarray) for v in values):
+            raise ExpressionError("lists hold numbers only", source)
+        aligned = align(*values)
+        batch = max(v.shape[0] for v in aligned)
+        shape = np.broadcast_shapes(*(v.shape[1:] for v in aligned))
+        return _check_size(np.stack([np.broadcast_to(v, (batch, *shape)) for v in aligned], axis=1))
+
+    return sequence
+
+
+def _compile_slice(node: ast.Slice, source: str) -> Evaluator:
+    """A slice that is not a subscript's whole index (``x[1:2, 0]``): a plain slice object."""
+    parts = [None if part is None else _compile(part, source) for part in (node.lower, node.upper, node.step)]
+    return lambda names: slice(*(None if part is None else part(names) for part in parts))
+
+
+def _compile_subscript(node: ast.Subscript, source: str) -> Evaluator:
+    container_of = _compile(node.value, source)
+    column = node.col_offset
+
+    def vector(names: Mapping[str, Any]) -> Array:
+        container = container_of(names)
         if not isinstance(container, np.ndarray) or container.ndim < 2:
-            raise ExpressionError("only vectors can be indexed", self.expr, node.col_offset)
-        if isinstance(node.slice, ast.Slice):
-            parts = [
-                None if part is None else _constant_int(self._eval(part), "a slice bound")
-                for part in (node.slice.lower, node.slice.upper, node.slice.step)
-            ]
+            raise ExpressionError("only vectors can be indexed", source, column)
+        return container
+
+    if isinstance(node.slice, ast.Slice):
+        bounds = [None if part is None else _compile(part, source)
+                  for part in (node.slice.lower, node.slice.upper, node.slice.step)]
+
+        def sliced(names: Mapping[str, Any]) -> Array:
+            container = vector(names)
+            parts = [None if bound is None else _constant_int(bound(names), "a slice bound") for bound in bounds]
             if parts[2] == 0:
-                raise ExpressionError("slice step cannot be zero", self.expr, node.col_offset)
+                raise ExpressionError("slice step cannot be zero", source, column)
             return container[:, slice(*parts)]
-        index = self._eval(node.slice)
+
+        return sliced
+
+    index_of = _compile(node.slice, source)
+
+    def indexed(names: Mapping[str, Any]) -> Array:
+        container = vector(names)
+        index = index_of(names)
         if not isinstance(index, np.ndarray):
-            raise ExpressionError("an index must be a number", self.expr, node.col_offset)
-        return _take(container, index, self.expr, node.col_offset)
+            raise ExpressionError("an index must be a number", source, column)
+        return _take(container, index, source, column)
+
+    return indexed
+
+
+_COMPILERS: dict[type, Callable[[Any, str], Evaluator]] = {
+    ast.Constant: _compile_constant,
+    ast.Name: _compile_name,
+    ast.BinOp: _compile_binop,
+    ast.UnaryOp: _compile_unaryop,
+    ast.BoolOp: _compile_boolop,
+    ast.Compare: _compile_compare,
+    ast.IfExp: _compile_ifexp,
+    ast.Call: _compile_call,
+    ast.List: _compile_sequence,
+    ast.Tuple: _compile_sequence,
+    ast.Slice: _compile_slice,
+    ast.Subscript: _compile_subscript,
+}
 
 
 def _take(container: Array, index: Array, source: str, column: int) -> Array:
@@ -631,17 +740,6 @@ def _take(container: Array, index: Array, source: str, column: int) -> Array:
     return np.broadcast_to(container, (batch, *container.shape[1:]))[rows, positions]
 
 
-_LOCAL = threading.local()
-
-
-def _evaluator() -> _BatchEvaluator:
-    """One evaluator per thread: building simpleeval's tables costs more than most evaluations."""
-    evaluator: _BatchEvaluator | None = getattr(_LOCAL, "evaluator", None)
-    if evaluator is None:
-        evaluator = _LOCAL.evaluator = _BatchEvaluator({})
-    return evaluator
-
-
 def evaluate(expression: Expression | str, names: Mapping[str, Any]) -> Array:
     """Evaluate over batched ``names``; return a batched array (axis 0 of length 1 or B).
 
@@ -651,18 +749,13 @@ def evaluate(expression: Expression | str, names: Mapping[str, Any]) -> Array:
     missing = expr.names - names.keys()
     if missing:
         raise ExpressionError(f"unknown name {min(missing)!r}", expr.source)
-    evaluator = _evaluator()
-    evaluator.names = ChainMap(dict(names), _CONSTANTS)
-    evaluator.expr = expr.source
     try:
         with np.errstate(all="ignore"):
-            result = evaluator._eval(expr.tree)
+            result = expr.run(names)
     except ExpressionError as exc:
         if not exc.source:
             raise ExpressionError(exc.message, expr.source, exc.column) from None
         raise
-    except simpleeval.InvalidExpression as exc:
-        raise ExpressionError(str(exc), expr.source) from None
     except (IndexError, ValueError, TypeError) as exc:
         raise ExpressionError(f"cannot evaluate: {exc}", expr.source) from None
     if not isinstance(result, np.ndarray):
