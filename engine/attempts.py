@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,24 @@ __all__ = [
     "QuestionAttempt",
     "Step",
 ]
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+def _copy_json(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, tuples of numbers and text), as
+    ``copy.deepcopy`` makes it but without its memo: anything else is deep-copied as usual."""
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    if kind is dict:
+        return {key: _copy_json(item) for key, item in value.items()}
+    if kind is list:
+        return [_copy_json(item) for item in value]
+    if kind is tuple:
+        return tuple(_copy_json(item) for item in value)
+    return copy.deepcopy(value)
 
 
 class AttemptError(Exception):
@@ -92,11 +110,24 @@ class Step:
     manual: ManualGrade | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON: enums as their values, the time as an ISO 8601 string."""
-        data = asdict(self)  # a deep copy; the grade and the manual grade become dicts
-        data.update(action=self.action.value, state=self.state.value, at=self.at.isoformat(),
-                    grade=None if self.grade is None else self.grade.to_json())
-        return data
+        """Plain JSON: enums as their values, the time as an ISO 8601 string; the response and
+        the rubric are copies. (The fields in declaration order, as ``dataclasses.asdict`` gives
+        them, without its generic deep copy of every field.)"""
+        manual = self.manual
+        return {
+            "seq": self.seq,
+            "action": self.action.value,
+            "state": self.state.value,
+            "actor": self.actor,
+            "at": self.at.isoformat(),
+            "response": _copy_json(self.response),
+            "fraction": self.fraction,
+            "grade": None if self.grade is None else self.grade.to_json(),
+            "error": self.error,
+            "try_number": self.try_number,
+            "manual": None if manual is None else {
+                "fraction": manual.fraction, "rubric": _copy_json(manual.rubric), "comment": manual.comment},
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Step:
@@ -209,7 +240,7 @@ class QuestionAttempt:
     def response(self) -> dict[str, Any] | None:
         """The last response saved or submitted (None before the first); a copy."""
         last = next((s.response for s in reversed(self._steps) if s.response is not None), None)
-        return copy.deepcopy(last)
+        return _copy_json(last)
 
     @property
     def tries_left(self) -> int:
@@ -250,7 +281,7 @@ class QuestionAttempt:
         if (action is Action.START) != (not self._steps):
             raise AttemptError("an attempt starts exactly once, before any other action")
         # A deep copy: the caller's dict may change later; the history must not.
-        raw = None if response is None else copy.deepcopy(dict(response))
+        raw = None if response is None else _copy_json(dict(response))
         pending = PendingStep(action, actor, at, raw, dict(data))
         decision = self.behaviour.process(self, pending)
         if decision is Decision.DISCARD:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.attempts import Action, AttemptError, QuestionAttempt, Step
+from engine.attempts import Action, AttemptError, ManualGrade, QuestionAttempt, Step
 from engine.behaviours import BEHAVIOURS, behaviour_for
 from engine.items import NumericItem, parse_item
 from engine.qtypes import qtype_for
@@ -187,6 +187,24 @@ def test_to_json_and_back():
     assert back.state is QuestionState.GRADEDWRONG  # version 1's key
     assert back.fraction == 0.0
     assert Step.from_json(back.steps[-1].to_json()) == back.steps[-1]
+
+
+def test_step_json_is_what_asdict_gave():
+    """Step.to_json writes its fields by hand (asdict's generic deep copy was a start's main cost):
+    the same keys in the same order and the same values, copied, as asdict with the enums, time
+    and grade converted."""
+    step = Step(seq=3, action=Action.MANUAL_GRADE, state=QuestionState.MANGRPARTIAL, actor=TEACHER, at=at(7),
+                response={"order": [2, 0, 1], "nested": {"a": [1.5, None, True]}, "pair": (1, "x")},
+                fraction=0.5, grade=Grade(0.5, ("a", "b"), "m", "says"), error="e", try_number=2,
+                manual=ManualGrade(0.5, {"clarity": 1}, "fine"))
+    expected = dataclasses.asdict(step)
+    expected.update(action="manual_grade", state=step.state.value, at=step.at.isoformat(),
+                    grade=step.grade.to_json() if step.grade else None)
+    data = step.to_json()
+    assert list(data.items()) == list(expected.items())
+    assert data["response"] is not step.response
+    assert data["response"]["nested"]["a"] is not step.response["nested"]["a"]
+    assert data["manual"]["rubric"] is not step.manual.rubric  # type: ignore[union-attr]
 
 
 def test_from_json_refuses_a_mismatched_or_broken_history():
