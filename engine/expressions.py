@@ -724,20 +724,32 @@ _COMPILERS: dict[type, Callable[[Any, str], Evaluator]] = {
 
 def _take(container: Array, index: Array, source: str, column: int) -> Array:
     """``container[index]`` per variant, along the first per-variant axis."""
-    if not np.all(np.isfinite(index)) or not np.all(index == np.round(index)):
-        raise ExpressionError("an index must be a whole number", source, column)
     length = container.shape[1]
+    if index.shape == (1,) and index.dtype == np.float64:
+        # One index for every variant (a literal, a loop variable): plain Python, same checks.
+        value = float(index[0])
+        if not (math.isfinite(value) and value.is_integer()):
+            raise ExpressionError("an index must be a whole number", source, column)
+        position = int(value)
+        if not -length <= position < length:
+            raise ExpressionError(f"index out of range for a vector of {length}", source, column)
+        return container[:, position + length if position < 0 else position]
+    if not np.isfinite(index).all() or not (index == np.round(index)).all():
+        raise ExpressionError("an index must be a whole number", source, column)
     positions = index.astype(np.int64)
-    if np.any(positions >= length) or np.any(positions < -length):
+    if (positions >= length).any() or (positions < -length).any():
         raise ExpressionError(f"index out of range for a vector of {length}", source, column)
     positions = np.where(positions < 0, positions + length, positions)
     if positions.ndim == 1 and positions.shape[0] == 1:
         return container[:, int(positions[0])]
-    # per-variant indices: gather row by row
+    # per-variant indices: gather row by row (broadcasting only what is not yet the batch's size)
     batch = max(container.shape[0], positions.shape[0])
     rows = np.arange(batch).reshape((batch,) + (1,) * (positions.ndim - 1))
-    positions = np.broadcast_to(positions, (batch, *positions.shape[1:]))
-    return np.broadcast_to(container, (batch, *container.shape[1:]))[rows, positions]
+    if positions.shape[0] != batch:
+        positions = np.broadcast_to(positions, (batch, *positions.shape[1:]))
+    if container.shape[0] != batch:
+        container = np.broadcast_to(container, (batch, *container.shape[1:]))
+    return container[rows, positions]
 
 
 def evaluate(expression: Expression | str, names: Mapping[str, Any]) -> Array:
