@@ -660,7 +660,8 @@ def _compile_sequence(node: ast.List | ast.Tuple, source: str) -> Evaluator:
         aligned = align(*values)
         batch = max(v.shape[0] for v in aligned)
         shape = np.broadcast_shapes(*(v.shape[1:] for v in aligned))
-        return _check_size(np.stack([np.broadcast_to(v, (batch, *shape)) for v in aligned], axis=1))
+        full = (batch, *shape)
+        return _check_size(np.stack([v if v.shape == full else np.broadcast_to(v, full) for v in aligned], axis=1))
 
     return sequence
 

@@ -165,7 +165,7 @@ def generate_batch(item: ItemBase, seeds: Iterable[int] | np.ndarray) -> Variant
     from engine.qtypes import qtype_for
 
     seed_array = np.asarray(list(seeds) if not isinstance(seeds, np.ndarray) else seeds, dtype=np.int64)
-    if seed_array.ndim != 1 or np.any(seed_array < 0):
+    if seed_array.ndim != 1 or (seed_array < 0).any():
         raise VariantError("seeds must be non-negative integers")
     batch = len(seed_array)
     rngs = [np.random.default_rng(int(s)) for s in seed_array]
@@ -195,10 +195,11 @@ def generate_batch(item: ItemBase, seeds: Iterable[int] | np.ndarray) -> Variant
         met = by_row.any(axis=1)
         first = by_row.argmax(axis=1)
         kept = (np.arange(len(pending)) * k + first)[met]
+        done = pending[met]
         for name, result in {**scope, **computed}.items():
             if name not in values:
                 values[name] = np.empty((batch, *result.shape[1:]), dtype=result.dtype)
-            values[name][pending[met]] = result[kept]
+            values[name][done] = result[kept]
         for n in np.flatnonzero(met & (first < k - 1)):
             rng = rngs[pending[n]]
             rng.bit_generator.state = states[n]

@@ -12,6 +12,7 @@ Every parameter is drawn from the attempt's seeded generator, in declaration ord
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Annotated, Self
 
@@ -85,7 +86,7 @@ class ParamSpec(BaseModel):
     @property
     def width(self) -> int:
         """How many uniform numbers one draw consumes (0 for a fixed value)."""
-        return 0 if self.value is not None else int(np.prod(self.shape, dtype=np.int64))
+        return 0 if self.value is not None else math.prod(self.shape)
 
     def from_uniform(self, u: np.ndarray) -> np.ndarray:
         """Draws for a batch from uniforms ``u`` in [0, 1), shape (B, width).

@@ -41,8 +41,9 @@ def batch_value(source: str | bool, names: Names, batch: int, *, as_bool: bool =
         if result.size // result.shape[0] != 1:
             raise ValueError(f"{source!r} must give one value per variant, not a vector")
         result = result.reshape(result.shape[0])
-    result = np.broadcast_to(result, (batch,))
-    return result.astype(bool) if as_bool else result.astype(np.float64)
+    if result.shape != (batch,):
+        result = np.broadcast_to(result, (batch,))
+    return result.astype(bool) if as_bool else result.astype(np.float64)  # a copy either way
 
 
 def per_option(options: ChoiceOptions, field: str, names: Names, batch: int,
