@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 try:
@@ -44,6 +45,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int = SQLIT
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.close()
+
+
+def _locked(why: str) -> OperationalError:
+    """SQLite's "database is locked", as SQLAlchemy raises it (the app answers 503 to it)."""
+    return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(f"database is locked ({why})"))
 
 
 class _WriteLock:
@@ -80,10 +86,10 @@ class _WriteLock:
         if not info.get(self.KEY):
             deadline = time.monotonic() + self.timeout
             if not self.lock.acquire(timeout=self.timeout):
-                raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+                raise _locked("waited for this process's other writers")
             if not self._lock_file(deadline):
                 self.lock.release()
-                raise sqlite3.OperationalError("database is locked (waited for other processes' writers)")
+                raise _locked("waited for other processes' writers")
             info[self.KEY] = True
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, TypeVar, cast
 
 from fastapi import Depends, Path, Request
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -89,11 +89,39 @@ RowId = Annotated[int, Path(ge=0, le=ROW_ID_MAX)]
 """A path parameter naming a row (a quiz, an attempt, a slot, a token, a job): 404 when there is none."""
 
 
+@dataclass(frozen=True, slots=True)
+class Account:
+    """The caller as a request knows them: a snapshot of their ``users`` row without the password
+    hash (not an ORM object: reading a row costs a fraction of loading an object, on every request)."""
+
+    id: int
+    username: str
+    display_name: str
+    email: str | None
+    role: Role
+    is_active: bool
+
+    @classmethod
+    def of(cls, user: User) -> Account:
+        return cls(user.id, user.username, user.display_name, user.email, user.role, user.is_active)
+
+
+_USERS = cast("Table", User.__table__)
+_ACCOUNT = select(_USERS.c.id, _USERS.c.username, _USERS.c.display_name, _USERS.c.email, _USERS.c.role,
+                  _USERS.c.is_active).where(_USERS.c.id == bindparam("user_id"))
+
+
+def account(session: Session, user_id: int) -> Account | None:
+    """The account of ``user_id``, if there is one."""
+    found = session.connection().execute(_ACCOUNT, {"user_id": user_id}).first()
+    return None if found is None else Account(*found)
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling, and what their credential allows."""
 
-    user: User
+    user: Account
     scopes: frozenset[str]
     via: str  # "access", "personal" or "session"
 
@@ -132,7 +160,7 @@ def _personal(session: Session, token: str, now: datetime) -> Principal | None:
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
     if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
         return None
-    user = session.get(User, row.user_id)
+    user = account(session, row.user_id)
     if user is None or not user.is_active:
         return None
     return Principal(user, frozenset(row.scopes), "personal")
@@ -163,7 +191,7 @@ class Credentials:
         if self.via == "personal" and self.token is not None:
             principal = _personal(session, self.token, now)
         elif self.user_id is not None:
-            user = session.get(User, self.user_id)
+            user = account(session, self.user_id)
             if user is not None and user.is_active:
                 if self.csrf_refused is not None:
                     raise self.csrf_refused

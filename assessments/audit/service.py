@@ -24,7 +24,7 @@ from assessments.audit import repository
 from assessments.audit.schemas import GradeChangeOut, GradeChangePage
 from assessments.auth.access import require_instructor
 from assessments.auth.tokens import Scope
-from assessments.deps import Principal
+from assessments.deps import Account, Principal
 from assessments.errors import Forbidden
 from assessments.models import (
     Attempt,
@@ -68,7 +68,7 @@ def _version(session: Session, version_id: int) -> tuple[str, int]:
     return item.key, version.number
 
 
-def _row(session: Session, actor: User, attempt: Attempt, question: QuestionAttempt, *,
+def _row(session: Session, actor: User | Account, attempt: Attempt, question: QuestionAttempt, *,
          kind: GradeChangeKind, old: QuestionGrade, new: QuestionGrade, step_seq: int, old_version: int,
          old_marks: float | None, new_marks: float | None, comment: str | None, reason: str | None,
          now: datetime) -> GradeChange:
@@ -97,7 +97,7 @@ def manual_kind(question: QuestionAttempt, step: EngineStep) -> GradeChangeKind:
     return GradeChangeKind.COMMENT
 
 
-def record_manual_grade(session: Session, actor: User, attempt: Attempt, question: QuestionAttempt,
+def record_manual_grade(session: Session, actor: User | Account, attempt: Attempt, question: QuestionAttempt,
                         old: QuestionGrade, qa: EngineAttempt, step: EngineStep, *,
                         old_marks: float | None, reason: str | None, now: datetime) -> GradeChange:
     """The row for a kept manual-grade ``step`` of ``question``; ``attempt.marks`` is already the new
@@ -109,7 +109,7 @@ def record_manual_grade(session: Session, actor: User, attempt: Attempt, questio
                 reason=reason, now=now)
 
 
-def record_regrade(session: Session, actor: User, attempt: Attempt, *, replaced: QuestionAttempt,
+def record_regrade(session: Session, actor: User | Account, attempt: Attempt, *, replaced: QuestionAttempt,
                    old: EngineAttempt, replacement: QuestionAttempt, new: EngineAttempt,
                    old_marks: float | None, new_marks: float | None, now: datetime) -> GradeChange:
     """The row for a question attempt a committed regrade replaced (``replacement`` is flushed)."""

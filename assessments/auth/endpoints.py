@@ -15,7 +15,7 @@ from assessments.auth.schemas import (
     UserCreate,
     UserOut,
 )
-from assessments.deps import CurrentPrincipal, NowDep, RowId, SessionDep, SettingsDep
+from assessments.deps import Account, CurrentPrincipal, NowDep, RowId, SessionDep, SettingsDep
 from assessments.limits import LimitsDep, client_address
 from assessments.models import User
 from assessments.pagination import PageDep
@@ -37,7 +37,7 @@ def token(body: TokenRequest, request: Request, session: SessionDep, settings: S
 
 
 @router.get("/auth/me", response_model=UserOut)
-def me(principal: CurrentPrincipal) -> User:
+def me(principal: CurrentPrincipal) -> Account:
     return principal.user
 
 

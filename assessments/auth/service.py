@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import secrets
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +17,9 @@ from assessments.auth.tokens import issue_access_token, new_personal_token
 from assessments.db import mark_read_only
 from assessments.errors import Conflict, NotFound, Unauthorized
 from assessments.models import ApiToken, User
+
+if TYPE_CHECKING:
+    from assessments.deps import Account
 
 
 @functools.cache
@@ -63,7 +67,7 @@ def create_user(session: Session, data: UserCreate) -> User:
     return user
 
 
-def create_personal_token(session: Session, user: User, data: PersonalTokenCreate,
+def create_personal_token(session: Session, user: User | Account, data: PersonalTokenCreate,
                           now: datetime) -> tuple[ApiToken, str]:
     token, digest = new_personal_token()
     expires = now + timedelta(days=data.expires_in_days) if data.expires_in_days else None
@@ -74,12 +78,13 @@ def create_personal_token(session: Session, user: User, data: PersonalTokenCreat
     return row, token
 
 
-def personal_tokens(session: Session, user: User, *, limit: int | None = None, offset: int = 0) -> list[ApiToken]:
+def personal_tokens(session: Session, user: User | Account, *, limit: int | None = None,
+                    offset: int = 0) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
                                 .order_by(ApiToken.id).limit(limit).offset(offset)))
 
 
-def revoke_personal_token(session: Session, user: User, token_id: int, now: datetime) -> ApiToken:
+def revoke_personal_token(session: Session, user: User | Account, token_id: int, now: datetime) -> ApiToken:
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != user.id:
         raise NotFound("no such token")

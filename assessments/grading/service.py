@@ -28,7 +28,7 @@ from assessments.auth.access import course_by_slug, course_role, require_instruc
 from assessments.auth.tokens import Scope
 from assessments.bank import repository as bank
 from assessments.bank.service import variant_of
-from assessments.deps import Principal
+from assessments.deps import Account, Principal
 from assessments.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from assessments.grading import repository
 from assessments.grading.schemas import (
@@ -201,7 +201,7 @@ def _plan(session: Session, attempt: Attempt, problems: list[RegradeProblem]) ->
     return _Plan(attempt, replays, marks)
 
 
-def _commit(session: Session, actor: User, plan: _Plan, now: datetime) -> None:
+def _commit(session: Session, actor: User | Account, plan: _Plan, now: datetime) -> None:
     """Replace each replayed question attempt by a new one; steps are never changed. Each
     replacement gets its row in the grade audit trail."""
     for replay in plan.replays:

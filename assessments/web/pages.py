@@ -21,10 +21,10 @@ from assessments.attempts.schemas import AttemptView, SaveRequest
 from assessments.auth.service import authenticate
 from assessments.auth.tokens import ALL_SCOPES
 from assessments.courses.service import courses_for
-from assessments.deps import NowDep, Principal, RowId, SessionDep, SettingsDep
+from assessments.deps import NowDep, Principal, RowId, SessionDep, SettingsDep, account
 from assessments.errors import Conflict, DomainError, NotFound, Unauthorized
 from assessments.limits import LimitsDep, TooManyRequests, client_address
-from assessments.models import AttemptState, Quiz, Role, User
+from assessments.models import AttemptState, Quiz, Role
 from assessments.quizzes.schemas import QuizSettings
 from assessments.quizzes.service import list_quizzes, quiz_for, settings_of
 from assessments.web.forms import response_from_form
@@ -48,7 +48,7 @@ class LoginRequired(DomainError):
 
 def web_principal(request: Request, session: SessionDep) -> Principal:
     user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    user = account(session, user_id) if isinstance(user_id, int) else None
     if user is None or not user.is_active:
         raise LoginRequired("please sign in")
     # a plain snapshot for templates: an error page may render after the session has closed

@@ -29,7 +29,7 @@ from assessments.bank.service import save_definition
 from assessments.cli import app
 from assessments.config import get_settings
 from assessments.db import Database
-from assessments.deps import Principal
+from assessments.deps import Account, Principal
 from assessments.lti.keys import rotate
 from assessments.lti.schemas import RegistrationCreate
 from assessments.lti.service import register
@@ -189,7 +189,7 @@ def test_a_populated_database_round_trips_row_for_row_and_keeps_working(
                 course_id = session.scalar(select(Quiz.course_id).where(Quiz.id == ids["quiz"]))
                 session.add(Enrolment(course_id=course_id, user_id=newcomer.id, role=CourseRole.STUDENT))
                 session.flush()
-                attempt = start(session, Principal(newcomer, ALL_SCOPES, "session"), ids["quiz"],
+                attempt = start(session, Principal(Account.of(newcomer), ALL_SCOPES, "session"), ids["quiz"],
                                 datetime(2026, 11, 5, tzinfo=UTC)).attempt
                 assert newcomer.id > max(r[0] for r in restored["users"])
                 assert attempt.id > max(ids["finished"], ids["open"])

@@ -109,9 +109,9 @@ def test_large_quiz_statistics_come_from_a_job(world: World, monkeypatch: pytest
     quiz = world.db.query(Quiz).one()
     teacher = world.db.query(User).filter_by(username="teacher").one()
     from assessments.auth.tokens import ALL_SCOPES
-    from assessments.deps import Principal
+    from assessments.deps import Account, Principal
 
-    principal = Principal(teacher, ALL_SCOPES, "access")
+    principal = Principal(Account.of(teacher), ALL_SCOPES, "access")
     job = statistics_or_job(world.db, principal, quiz.id, inline_limit=5, now=utcnow())
     assert isinstance(job, Job) and job.kind == STATISTICS_JOB and job.key == f"{STATISTICS_JOB}:{quiz.id}:10"
     progress: list[float] = []

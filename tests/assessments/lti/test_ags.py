@@ -19,7 +19,7 @@ from assessments.auth.tokens import ALL_SCOPES
 from assessments.bank.service import save_definition
 from assessments.config import Settings
 from assessments.db import Database, session_scope
-from assessments.deps import Principal
+from assessments.deps import Account, Principal
 from assessments.lti import ags, http, tokens
 from assessments.lti.schemas import RegistrationCreate
 from assessments.lti.service import register
@@ -36,7 +36,7 @@ def _student_finishes(db: Session, lms: Platform, quiz: Quiz, sub: str = "studen
     reply = lms.launch(sub, [LEARNER], custom={"quiz_id": str(quiz.id)})
     assert reply.status_code == 303, reply.text
     student = db.scalars(select(User).where(User.lti_subject == f"{ISSUER}#{sub}")).one()
-    principal = Principal(student, ALL_SCOPES, "session")
+    principal = Principal(Account.of(student), ALL_SCOPES, "session")
     attempt = start(db, principal, quiz.id, utcnow()).attempt
     if answer is not None:
         save(db, principal, attempt.id, 1, SaveRequest(response=answer, seq=0), utcnow(), 30)
@@ -116,8 +116,8 @@ def test_a_score_is_not_lost_while_the_platform_is_down(tmp_path: Path) -> None:
             assert lms.launch("student-1", [LEARNER], custom={"quiz_id": str(quiz_id)}).status_code == 303
             with session_scope(database) as session:
                 student = session.scalars(select(User).where(User.lti_subject == f"{ISSUER}#student-1")).one()
-                finish(session, start(session, Principal(student, ALL_SCOPES, "session"), quiz_id, utcnow()).attempt,
-                       None, utcnow())
+                principal = Principal(Account.of(student), ALL_SCOPES, "session")
+                finish(session, start(session, principal, quiz_id, utcnow()).attempt, None, utcnow())
                 [job] = ags.score_changed(session, quiz_id, student.id)
                 job_id = job.id
 
