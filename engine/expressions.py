@@ -203,11 +203,21 @@ def _extreme(elementwise: Callable[..., Array], whole: Callable[..., Array]) -> 
     return apply
 
 
-def _elementwise(op: Callable[..., Array]) -> Callable[..., Array]:
+def _elementwise(op: Callable[..., Array], least: int = 1, most: int | None = None) -> Callable[..., Array]:
+    """``op`` over aligned batches, given ``least`` to ``most`` numbers (default: exactly ``least``).
+
+    The count is checked: numpy's functions take more positional arguments than an expression
+    should reach (``exp(x, x)`` would pass ``x`` as ``out`` and overwrite a variant's value)."""
+    name = getattr(op, "__name__", "function")
+    most = least if most is None else most
+    count = f"{least}" if least == most else f"{least} to {most}"
+
     def apply(*args: Array) -> Array:
+        if not least <= len(args) <= most:
+            raise ExpressionError(f"{name}() takes {count} number{'s' if most > 1 else ''}, not {len(args)}")
         for a in args:
             if not isinstance(a, np.ndarray):
-                raise ExpressionError(f"{getattr(op, '__name__', 'function')} takes numbers")
+                raise ExpressionError(f"{name} takes numbers")
         return _check_size(op(*align(*args)))
 
     return apply
@@ -278,11 +288,11 @@ _BUILTINS: dict[str, Callable[..., Array]] = {
     "floor": _elementwise(np.floor),
     "ceil": _elementwise(np.ceil),
     "sign": _elementwise(np.sign),
-    "minimum": _elementwise(np.minimum),
-    "maximum": _elementwise(np.maximum),
-    "clip": _elementwise(np.clip),
-    "where": _elementwise(np.where),
-    "isclose": _elementwise(np.isclose),
+    "minimum": _elementwise(np.minimum, 2),
+    "maximum": _elementwise(np.maximum, 2),
+    "clip": _elementwise(np.clip, 3),
+    "where": _elementwise(np.where, 3),
+    "isclose": _elementwise(np.isclose, 2, 4),  # a, b, rtol, atol
     "round": _round,
     "arange": _arange,
 }

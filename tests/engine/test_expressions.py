@@ -184,3 +184,25 @@ def test_library_argument_errors_are_expression_errors() -> None:
 def test_shapes_that_do_not_match_say_so() -> None:
     with pytest.raises(ExpressionError, match="do not match"):
         evaluate("x + y", batched(x=[1.0, 2.0], y=[1.0, 2.0, 3.0]))
+
+
+@pytest.mark.parametrize(("source", "count"), [
+    ("exp(x, x)", "takes 1 number, not 2"),        # numpy's out: would overwrite the variant's x
+    ("sqrt(x, x)", "takes 1 number, not 2"),
+    ("clip(x, 0, 1, x)", "takes 3 numbers, not 4"),
+    ("maximum(x)", "takes 2 numbers, not 1"),
+    ("isclose(x, x, 0, 0, x)", "takes 2 to 4 numbers, not 5"),
+])
+def test_functions_take_their_own_number_of_arguments_and_never_write_into_a_value(source: str, count: str) -> None:
+    names = batched(x=[0.5, 2.0])
+    before = names["x"].copy()
+    with pytest.raises(ExpressionError, match=count):
+        evaluate(source, names)
+    assert np.array_equal(names["x"], before)
+
+
+def test_functions_with_their_arguments_still_answer() -> None:
+    assert value("clip(x, 0, 1)", x=2.0) == pytest.approx(1.0)
+    assert value("isclose(x, 1.0)", x=1.0)
+    assert value("isclose(x, 1.1, 0.5, 0)", x=1.0)
+    assert value("maximum(x, 3)", x=2.0) == pytest.approx(3.0)
