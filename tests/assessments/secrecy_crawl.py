@@ -102,6 +102,12 @@ class Reply:
     def holds(self, secret: str) -> bool:
         return any(secret in haystack for haystack in self.haystacks)
 
+    def holds_number(self, number: str) -> bool:
+        """``number`` written out as a number of its own (not the start or end of a longer one:
+        a key of 0.168 is not in 0.1682, nor in a plot's coordinate 120.168)."""
+        pattern = re.compile(rf"(?<![\d.]){re.escape(number)}(?!\d)")
+        return any(pattern.search(haystack) for haystack in self.haystacks)
+
     def class_tokens(self) -> set[str]:
         return {token for name, value in self.attributes if name == "class" for token in value.split()}
 

@@ -25,7 +25,9 @@ seeing nothing).
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -172,9 +174,12 @@ class Session:
 
 @pytest.fixture
 def start_session(world: World, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Any:
-    # The attempt's seed (and so every variant) fixed: the same numbers every run, so a number
-    # that happens to recur across questions cannot make a run fail that the last one passed.
-    monkeypatch.setattr("assessments.attempts.service.secrets.randbits", lambda _bits: 20261128)
+    # The attempt's seed (and so every variant) is fixed, so every run crawls the same numbers;
+    # ASSAY_SECRECY_SEED=random (or a number) crawls other variants (the seed is printed).
+    chosen = os.environ.get("ASSAY_SECRECY_SEED", "20261128")
+    seed = secrets.randbits(62) if chosen == "random" else int(chosen)
+    print(f"attempt seed {seed} (ASSAY_SECRECY_SEED={seed} repeats this run)")  # noqa: T201 - shown on failure
+    monkeypatch.setattr("assessments.attempts.service.secrets.randbits", lambda _bits: seed)
 
     def start(behaviour: str, policy: dict[str, dict[str, bool]]) -> Session:
         teacher = world.user("teacher", Role.INSTRUCTOR)
@@ -276,7 +281,8 @@ def assert_no_secret_texts(reply: Reply, secret: QuestionSecrets, hidden: set[st
     if "right_answer" in hidden:
         for text in secret.key_texts:
             if not any(text in line for line in shown):  # feedback the policy shows may work the key out
-                assert not reply.holds(text), f"slot {secret.slot}: the key {text!r} in {reply}"
+                held = reply.holds_number(text) if secret.kind == "numeric" else reply.holds(text)
+                assert not held, f"slot {secret.slot}: the key {text!r} in {reply}"
         if secret.key_order is not None:
             assert not any(secret.key_order.search(h) for h in reply.haystacks), (
                 f"slot {secret.slot}: the right order in {reply}")

@@ -257,3 +257,18 @@ def test_a_token_cannot_make_a_token_that_may_do_more_than_itself(world: World) 
     assert make_token(api, session, "read", "admin")["scopes"] == ["admin", "read"]
     assert api.get("/api/v1/users", headers=limited).status_code == 403
 
+
+
+def test_a_remembered_signature_still_expires_and_binds_to_its_secret() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from assessments.auth.tokens import issue_access_token, read_access_token
+
+    now = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)  # (PyJWT refuses an "issued at" past its own clock)
+    token, expires = issue_access_token(7, "s" * 40, now, 15)
+    assert read_access_token(token, "s" * 40, now) == 7
+    assert read_access_token(token, "s" * 40, now) == 7  # remembered
+    assert read_access_token(token, "s" * 40, expires) is None  # expiry is read against the clock each time
+    assert read_access_token(token, "t" * 40, now) is None  # another secret did not sign it
+    assert read_access_token(token + "x", "s" * 40, now) is None
+    assert read_access_token(token, "s" * 40, now - timedelta(minutes=1)) == 7
