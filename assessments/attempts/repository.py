@@ -52,58 +52,12 @@ def question_attempts(session: Session, attempt_id: int) -> list[QuestionAttempt
         .order_by(QuestionAttempt.slot)))
 
 
-def questions_with_hashes(session: Session, attempt_id: int) -> list[tuple[QuestionAttempt, str]]:
-    """The current question attempts in slot order, each with its item version's content hash
-    (what the variant cache is keyed by: the version's definition is read only on a miss)."""
-    return [(row, digest) for row, digest in session.execute(
-        select(QuestionAttempt, ItemVersion.content_hash)
-        .join(ItemVersion, ItemVersion.id == QuestionAttempt.item_version_id)
-        .where(QuestionAttempt.attempt_id == attempt_id, QuestionAttempt.replaced_at.is_(None))
-        .order_by(QuestionAttempt.slot))]
-
-
-def attempt_and_question(session: Session, attempt_id: int, slot: int, *, lock: bool = False,
-                         ) -> tuple[Attempt, QuestionAttempt | None, str | None] | None:
-    """The attempt (locked for update if asked), its current question at ``slot`` and that
-    question's content hash, in one query; None when there is no such attempt."""
-    query = (select(Attempt, QuestionAttempt, ItemVersion.content_hash)
-             .outerjoin(QuestionAttempt, (QuestionAttempt.attempt_id == Attempt.id) & (QuestionAttempt.slot == slot)
-                        & QuestionAttempt.replaced_at.is_(None))
-             .outerjoin(ItemVersion, ItemVersion.id == QuestionAttempt.item_version_id)
-             .where(Attempt.id == attempt_id))
-    if lock:
-        query = query.with_for_update(of=Attempt)
-    found = session.execute(query).first()
-    return None if found is None else (found[0], found[1], found[2])
-
-
-def question_attempt(session: Session, attempt_id: int, slot: int) -> QuestionAttempt | None:
-    return session.scalars(select(QuestionAttempt).where(
-        QuestionAttempt.attempt_id == attempt_id, QuestionAttempt.slot == slot,
-        QuestionAttempt.replaced_at.is_(None))).first()
-
-
 def steps_of(session: Session, qa_ids: list[int]) -> dict[int, list[Step]]:
     out: dict[int, list[Step]] = {i: [] for i in qa_ids}
     for step in session.scalars(select(Step).where(Step.question_attempt_id.in_(qa_ids))
                                 .order_by(Step.question_attempt_id, Step.seq)):
         out[step.question_attempt_id].append(step)
     return out
-
-
-def attempt_state(session: Session, attempt_id: int, *, lock: bool = False) -> AttemptState | None:
-    query = select(Attempt.state).where(Attempt.id == attempt_id)
-    if lock:
-        query = query.with_for_update()
-    return session.scalar(query)
-
-
-def question_head(session: Session, qa_id: int) -> tuple[bool, int]:
-    """Whether a question attempt has been replaced (by a regrade), and its last step's seq."""
-    last = select(func.max(Step.seq)).where(Step.question_attempt_id == qa_id).scalar_subquery()
-    replaced_at, seq = session.execute(
-        select(QuestionAttempt.replaced_at, last).where(QuestionAttempt.id == qa_id)).one()
-    return replaced_at is not None, int(seq)
 
 
 def step_data(session: Session, qa_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
