@@ -146,20 +146,19 @@ def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -
     quiz, _, role = quiz_and_role(session, principal, quiz_id)
     settings = settings_of(quiz)
     staff = role == CourseRole.INSTRUCTOR
-    existing = _open_or_allowed(session, principal, quiz, settings, staff, now)
+    existing, _ = _open_or_allowed(session, principal, quiz, settings, staff, now)
     if existing is not None:
         return Started(existing, created=False, quiz=quiz)
     seed = secrets.randbits(62)
     slots = build_slots(session, quiz, principal.user.id, seed)
     questions = _questions_for(principal, settings, slots, seed, now)
     done_reading(session)
-    existing = _open_or_allowed(session, principal, quiz, settings, staff, now)
+    existing, made = _open_or_allowed(session, principal, quiz, settings, staff, now)
     if existing is not None:
         return Started(existing, created=False, quiz=quiz)
-    number = len(repository.attempts_of(session, quiz.id, principal.user.id)) + 1
     try:
         with session.begin_nested():
-            attempt, stored = _store(session, principal, quiz, settings, now, number, questions)
+            attempt, stored = _store(session, principal, quiz, settings, now, made + 1, questions)
     except IntegrityError:
         # Another request started one at the same moment: resume that one.
         existing = repository.open_attempt(session, quiz.id, principal.user.id)
@@ -171,21 +170,22 @@ def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -
 
 
 def _open_or_allowed(session: Session, principal: Principal, quiz: Quiz, settings: QuizSettings, staff: bool,
-                     now: datetime) -> Attempt | None:
-    """The caller's open attempt, or None if they may start one (refused otherwise)."""
+                     now: datetime) -> tuple[Attempt | None, int]:
+    """The caller's open attempt, or None if they may start one (refused otherwise); and how many
+    attempts they have made."""
     # One snapshot of the student's attempts: an open one is resumed, the rest are counted.
     # (Two queries could see an attempt committed in between and count it as used up.)
     mine = repository.attempts_of(session, quiz.id, principal.user.id)
     existing = next((a for a in mine if a.state == AttemptState.IN_PROGRESS), None)
     if existing is not None:
-        return existing
+        return existing, len(mine)
     state = quiz_state(settings, now)
     if state != "open" and not staff:
         raise Forbidden("this quiz is not open" if state == "not_open" else "this quiz has closed",
                         code=f"quiz_{state}")
     if settings.attempts_allowed is not None and len(mine) >= settings.attempts_allowed and not staff:
         raise Conflict(f"no attempts left (allowed: {settings.attempts_allowed})", code="no_attempts_left")
-    return None
+    return None, len(mine)
 
 
 def _questions_for(principal: Principal, settings: QuizSettings, slots: list[Slot], seed: int,
