@@ -10,6 +10,7 @@ from assessments.attempts import service
 from assessments.attempts.review import attempt_view, moment
 from assessments.attempts.schemas import AttemptView, SaveRequest, SaveResult, SubmitResult
 from assessments.deps import Caller, NowDep, Principal, RowId, SessionDep, SettingsDep
+from assessments.models import Attempt, Quiz
 from assessments.quizzes.service import settings_of
 
 router = APIRouter(prefix="/api/v1", tags=["attempts"])
@@ -79,8 +80,13 @@ async def submit_attempt(attempt_id: RowId, caller: Caller, session: SessionDep,
 
     def work(principal: Principal) -> SubmitResult:
         result = service.submit(session, principal, attempt_id, now)
-        attempt, quiz, _ = service.attempt_for(session, principal, attempt_id)
-        if getattr(settings_of(quiz).review, moment(attempt, settings_of(quiz), now)).marks:
+        # The caller owns the attempt (submit checked): it and its quiz are the session's already.
+        attempt = session.get(Attempt, attempt_id)
+        assert attempt is not None
+        quiz = session.get(Quiz, attempt.quiz_id)
+        assert quiz is not None
+        settings = settings_of(quiz)
+        if getattr(settings.review, moment(attempt, settings, now)).marks:
             result.marks = attempt.marks
         return result
 
