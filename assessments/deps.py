@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, TypeVar, cast
 
+import anyio
 from fastapi import Depends, Path, Request
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
@@ -178,6 +179,8 @@ class Credentials:
     user_id: int | None = None
     csrf_refused: Forbidden | None = None
     """A cookie session's change without the page's CSRF token (raised once the user is known)."""
+    lane: anyio.Semaphore | None = None
+    """The app's ``attempt_lane``: bounds how many :meth:`run` works at once (SQLite), or None."""
 
     def principal(self, session: Session, now: datetime, *, end_reading: bool = True) -> Principal:
         """The authenticated caller; 401 without valid credentials, 403 for a missing scope.
@@ -206,29 +209,32 @@ class Credentials:
     async def run(self, session: Session, now: datetime, work: Callable[[Principal], T], *,
                   reads_first: bool = True) -> T:
         """Authenticate, do ``work`` as the caller and commit, in one trip to the thread pool (for
-        the endpoints students call most: a trip costs about as much as a small query). Work that
-        ``reads_first`` (before it writes anything) reads in the caller's lookup's transaction."""
+        the endpoints students call most: a trip costs about as much as a small query), once the
+        :attr:`lane` lets it in. Work that ``reads_first`` (before it writes anything) reads in the
+        caller's lookup's transaction."""
 
         def whole() -> T:
             result = work(self.principal(session, now, end_reading=not reads_first))
             session.commit()  # the request's commit, here rather than in another trip
             return result
 
-        return await run_in_threadpool(whole)
+        async with self.lane if self.lane is not None else nullcontext():
+            return await run_in_threadpool(whole)
 
 
 async def credentials(request: Request, settings: SettingsDep, now: NowDep) -> Credentials:
     """The request's :class:`Credentials` (an access token's signature and expiry are checked
     here: no database is needed for that)."""
+    lane = getattr(request.app.state, "attempt_lane", None)
     token = _bearer(request)
     if token and token.startswith(PERSONAL_PREFIX):
-        return Credentials(request.method, "personal", token=token)
+        return Credentials(request.method, "personal", token=token, lane=lane)
     if token:
         return Credentials(request.method, "access",
-                           user_id=read_access_token(token, settings.resolved_secret_key, now))
+                           user_id=read_access_token(token, settings.resolved_secret_key, now), lane=lane)
     user_id = request.session.get("user_id") if "session" in request.scope else None
     if not isinstance(user_id, int):
-        return Credentials(request.method)
+        return Credentials(request.method, lane=lane)
     refused = None
     if request.method not in SAFE_METHODS:
         # A cookie rides along with any request: a change needs the page's CSRF token.
@@ -236,7 +242,7 @@ async def credentials(request: Request, settings: SettingsDep, now: NowDep) -> C
             check_csrf(request, request.headers.get(CSRF_HEADER))
         except Forbidden as exc:
             refused = exc
-    return Credentials(request.method, "session", user_id=user_id, csrf_refused=refused)
+    return Credentials(request.method, "session", user_id=user_id, csrf_refused=refused, lane=lane)
 
 
 Caller = Annotated[Credentials, Depends(credentials)]
