@@ -73,7 +73,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         app.state.db_gate = anyio.Semaphore(SQLITE_SESSIONS if database.is_sqlite else POSTGRES_SESSIONS)
         # Quiz-taking work on SQLite, a few at a time (see Settings.sqlite_attempt_concurrency).
-        app.state.attempt_lane = anyio.Semaphore(settings.sqlite_attempt_concurrency) if database.is_sqlite else None
+        app.state.attempt_lane = (threading.BoundedSemaphore(settings.sqlite_attempt_concurrency)
+                                  if database.is_sqlite else None)
         stop = threading.Event()
         threads = []
         if sweeper:

@@ -71,8 +71,8 @@ class Settings(BaseSettings):
     """SQLite only: how many quiz-taking requests (start, save, check, try again, submit, view an
     attempt) one server process works on at once; the rest wait their turn. Their work is short and
     all CPU: working on more at once only makes them take turns at Python's interpreter lock and at
-    SQLite's write lock (one at a time served a fifth to a half more requests/s under
-    ``bench/load.py``, with a lower median latency and a longer tail: starts wait behind saves)."""
+    SQLite's write lock (one at a time served a sixth to a fifth more requests/s under
+    ``bench/load.py``, with shorter latencies)."""
 
     @property
     def resolved_database_url(self) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, TypeVar, cast
 
-import anyio
 from fastapi import Depends, Path, Request
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
@@ -179,7 +179,7 @@ class Credentials:
     user_id: int | None = None
     csrf_refused: Forbidden | None = None
     """A cookie session's change without the page's CSRF token (raised once the user is known)."""
-    lane: anyio.Semaphore | None = None
+    lane: threading.Semaphore | None = None
     """The app's ``attempt_lane``: bounds how many :meth:`run` works at once (SQLite), or None."""
 
     def principal(self, session: Session, now: datetime, *, end_reading: bool = True) -> Principal:
@@ -214,12 +214,14 @@ class Credentials:
         caller's lookup's transaction."""
 
         def whole() -> T:
-            result = work(self.principal(session, now, end_reading=not reads_first))
-            session.commit()  # the request's commit, here rather than in another trip
+            # The lane is taken in the thread: a thread lock, unlike an event loop's semaphore,
+            # works across loops (a test's clients each run one) and a waiting thread costs no CPU.
+            with self.lane if self.lane is not None else nullcontext():
+                result = work(self.principal(session, now, end_reading=not reads_first))
+                session.commit()  # the request's commit, here rather than in another trip
             return result
 
-        async with self.lane if self.lane is not None else nullcontext():
-            return await run_in_threadpool(whole)
+        return await run_in_threadpool(whole)
 
 
 async def credentials(request: Request, settings: SettingsDep, now: NowDep) -> Credentials:
