@@ -1,9 +1,10 @@
-"""Fingerprints of every content item's variants: what a stored attempt must regenerate, to the bit.
+"""Fingerprints of every content item's variants: what a stored attempt must regenerate.
 
 A stored question attempt keeps (item version, seed) and rebuilds its variant from them, so any
 change to the engine must leave, for every item and seed, the same values, option order, key,
 rendered text, grades and feedback. :func:`fingerprints` hashes all of these (SHA-256 over a
-canonical JSON of each seed's variant, its renders and a walk of responses through an attempt) for
+canonical JSON of each seed's variant, its renders and a walk of responses through an attempt,
+floats to :data:`DIGITS` significant digits, everything else exactly) for
 every item file in ``content/`` that loads; ``test_variant_stability.py`` compares them with the
 frozen ``variant_stability.json``. Regenerate the fixture only for an intended change of variants:
 
@@ -43,10 +44,43 @@ SEEDS: tuple[int, ...] = (0, 1, 2, 12345, 2**31 - 1, 2**56 - 1, *(_sha_seed(f"st
 AT = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 
 
+DIGITS = 10
+"""Significant digits a float is fingerprinted to. numpy computes exp, log and their kin with the
+widest SIMD the CPU has, and its AVX-512 kernels may differ from its AVX2 and baseline ones in the
+last bit (a relative 1e-16): a fingerprint of the exact bits would change with the machine. Ten
+digits keep every change of the engine's arithmetic that matters (a formula, an order of
+operations that moves a value by 1e-10) and ignore the CPU. Integers, orders, texts and every
+other value are fingerprinted exactly."""
+
+
+def _number(x: float) -> str:
+    return format(x, f".{DIGITS}g")
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with each float (and numpy float) written to :data:`DIGITS` significant digits."""
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float | np.floating):
+        return _number(float(value))
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _array(value)
+    return repr(value)
+
+
 def _array(value: np.ndarray) -> dict[str, Any]:
     value = np.ascontiguousarray(value)
-    return {"dtype": value.dtype.str, "shape": list(value.shape),
-            "sha256": hashlib.sha256(value.tobytes()).hexdigest()}
+    if value.dtype.kind in "fc":
+        data = json.dumps([_number(float(x)) for x in value.real.ravel()]
+                          + [_number(float(x)) for x in value.imag.ravel()] * (value.dtype.kind == "c"))
+        digest = hashlib.sha256(data.encode()).hexdigest()
+    else:
+        digest = hashlib.sha256(value.tobytes()).hexdigest()
+    return {"dtype": value.dtype.str, "shape": list(value.shape), "sha256": digest}
 
 
 def _variant_data(variant: Variant) -> dict[str, Any]:
@@ -72,7 +106,7 @@ def _responses(item: ItemBase, variant: Variant, shown: dict[str, Any]) -> list[
     elif kind == "true_false":
         found += [{"answer": True}, {"answer": False}]
     elif kind == "numeric":
-        found += [{"answer": repr(float(x))} for x in variant.key["misconception_values"][0]]
+        found += [{"answer": _number(float(x))} for x in variant.key["misconception_values"][0]]
     elif kind == "ordering":
         found += [{"order": ids}, {"order": ids[::-1]}]
     elif kind == "matching":
@@ -124,7 +158,7 @@ def seed_fingerprint(item: ItemBase, seed: int) -> str:
         "grades": [[raw, _graded(item, variant, raw)] for raw in responses],
         "attempts": [_walk(item, variant, raw) for raw in responses[:2]],
     }
-    text = json.dumps(record, sort_keys=True, default=repr, allow_nan=True)
+    text = json.dumps(_canonical(record), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
