@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -23,14 +24,15 @@ from assessments.models import Role, User, utcnow
 
 
 @pytest.fixture
-def sqlite_database(tmp_path: Path) -> Database:
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
     url = f"sqlite:///{tmp_path / 'lane.sqlite3'}"
     upgrade(url)
     database = Database(url)
     with database.sessions() as session, session.begin():
         session.add_all([User(username=f"student{n}", display_name=f"Student {n}", role=Role.STUDENT)
                          for n in range(6)])
-    return database
+    yield database
+    database.dispose()  # its connections and the writer lock file
 
 
 def run_together(database: Database, lane: threading.Semaphore | None, works: int) -> tuple[int, list[int]]:

@@ -258,7 +258,6 @@ def test_a_token_cannot_make_a_token_that_may_do_more_than_itself(world: World) 
     assert api.get("/api/v1/users", headers=limited).status_code == 403
 
 
-
 def test_a_remembered_signature_still_expires_and_binds_to_its_secret() -> None:
     from datetime import UTC, datetime, timedelta
 
