@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from assessments.deps import Principal
 from assessments.errors import Conflict
 from assessments.lti import repository
+from assessments.lti.roles import course_role
 from assessments.lti.schemas import RegistrationCreate
 from assessments.lti.validation import (
     AGS_CLAIM,
@@ -50,8 +51,6 @@ NONCE_LIFETIME = timedelta(minutes=10)
 STATE_COOKIE_PREFIX = "lti1p3-state-"
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 
-INSTRUCTOR_ROLES = frozenset({"Instructor", "ContentDeveloper", "Administrator"})
-STUDENT_ROLES = frozenset({"Learner"})
 
 
 # --- registrations ------------------------------------------------------------------------------
@@ -127,20 +126,6 @@ def login(session: Session, params: dict[str, str], our_url: str, now: datetime)
 # --- the launch ---------------------------------------------------------------------------------
 
 
-def course_role(roles: list[Any]) -> CourseRole | None:
-    """Learner is a student; Instructor, ContentDeveloper and Administrator (context, institution
-    or system roles, full URIs or the short legacy names) teach; other roles are ignored."""
-    names = set()
-    for role in roles:
-        if isinstance(role, str):
-            names.add(role.rsplit("#", 1)[-1] if "#" in role else role.rsplit("/", 1)[-1])
-    if names & INSTRUCTOR_ROLES:
-        return CourseRole.INSTRUCTOR
-    if names & STUDENT_ROLES:
-        return CourseRole.STUDENT
-    return None
-
-
 @dataclass(frozen=True)
 class Launch:
     """What a verified launch provisioned, and where the browser goes next."""
@@ -166,7 +151,8 @@ def verify_launch(session: Session, id_token: str, state: str, cookie_state: str
     row.used_at = now
     check_message(verified)
     if course_role(verified.claim("roles")) is None:
-        raise LaunchRefused("none of the launch's roles is one Assay knows (Learner, Instructor, ...)",
+        raise LaunchRefused("the launch gives you no role in this course that Assay knows (a context role such "
+                            "as Learner or Instructor); institution and system roles do not count",
                             code="lti_no_role")
     return verified
 

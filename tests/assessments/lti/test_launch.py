@@ -112,18 +112,6 @@ def test_an_instructor_launch_lands_in_the_quiz_workspace(lms: Platform, db: Ses
     assert lms.client.get(f"/quizzes/{quiz.id}/manage").status_code == 200
 
 
-def test_roles_map_to_assay_roles() -> None:
-    from assessments.lti.service import course_role
-
-    lis = "http://purl.imsglobal.org/vocab/lis/v2/"
-    assert course_role([lis + "membership#Learner"]) == CourseRole.STUDENT
-    assert course_role(["Learner", lis + "membership#Instructor"]) == CourseRole.INSTRUCTOR
-    assert course_role([lis + "membership#ContentDeveloper"]) == CourseRole.INSTRUCTOR
-    assert course_role([lis + "institution/person#Administrator"]) == CourseRole.INSTRUCTOR
-    assert course_role(["Instructor"]) == CourseRole.INSTRUCTOR
-    assert course_role([lis + "membership#Mentor", "urn:unknown"]) is None
-
-
 def test_a_student_of_a_link_with_no_quiz_is_told_and_nothing_is_made(lms: Platform, db: Session) -> None:
     lti_course(db, lms)
     before = counts(db)
