@@ -48,6 +48,7 @@ from assessments.models import (
 )
 
 NONCE_LIFETIME = timedelta(minutes=10)
+MAX_TARGET_LENGTH = 1000
 STATE_COOKIE_PREFIX = "lti1p3-state-"
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 
@@ -108,11 +109,14 @@ def login(session: Session, params: dict[str, str], our_url: str, now: datetime)
     if deployment and deployment not in platform.deployment_ids:
         raise LaunchRefused(f"the deployment {deployment!r} is not registered", code="lti_unknown_deployment")
     target = params["target_link_uri"]
+    if len(target) > MAX_TARGET_LENGTH:
+        raise LaunchRefused(f"the target_link_uri is longer than {MAX_TARGET_LENGTH} characters")
     if _origin(target) != _origin(our_url) or not urlsplit(target).path.startswith("/lti/"):
         raise LaunchRefused("the target_link_uri is not one of Assay's LTI endpoints")
     repository.purge_nonces(session, now - NONCE_LIFETIME)
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    session.add(LtiNonce(nonce=nonce, state=state, platform_id=platform.id, expires_at=now + NONCE_LIFETIME))
+    session.add(LtiNonce(nonce=nonce, state=state, platform_id=platform.id, target_link_uri=target,
+                         expires_at=now + NONCE_LIFETIME))
     session.flush()
     query = {"scope": "openid", "response_type": "id_token", "response_mode": "form_post", "prompt": "none",
              "client_id": platform.client_id, "redirect_uri": target, "login_hint": params["login_hint"],
@@ -140,20 +144,26 @@ class Launch:
 
 def verify_launch(session: Session, id_token: str, state: str, cookie_state: str | None,
                   now: datetime) -> VerifiedToken:
-    """Every check of a launch; consumes the nonce. Provisions nothing."""
+    """Every check of a launch, then the nonce is spent (only by a launch that passed them all).
+    Provisions nothing."""
     if not state or cookie_state != state:
         raise LaunchRefused("the launch's state does not match this browser's login", code="lti_bad_state")
     verified = verify_id_token(session, id_token, now)
     nonce = verified.claims.get("nonce")
-    row = repository.usable_nonce(session, nonce, verified.platform.id, now) if isinstance(nonce, str) else None
+    if not isinstance(nonce, str) or not nonce:
+        raise LaunchRefused("the id_token has no nonce", code="lti_bad_nonce")
+    row = repository.usable_nonce(session, nonce, verified.platform.id, now)
     if row is None or row.state != state:
         raise LaunchRefused("the nonce is unknown, expired or already used", code="lti_bad_nonce")
-    row.used_at = now
     check_message(verified)
+    if verified.claim("target_link_uri") != row.target_link_uri:
+        raise LaunchRefused("the id_token's target_link_uri is not the target_link_uri this browser's login "
+                            "was given", code="lti_wrong_target")
     if course_role(verified.claim("roles")) is None:
         raise LaunchRefused("the launch gives you no role in this course that Assay knows (a context role such "
                             "as Learner or Instructor); institution and system roles do not count",
                             code="lti_no_role")
+    row.used_at = now
     return verified
 
 
