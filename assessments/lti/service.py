@@ -19,6 +19,7 @@ from urllib.parse import urlencode, urlsplit
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from assessments.courses.service import RESERVED_SLUG_PREFIX
 from assessments.deps import Principal
 from assessments.errors import Conflict
 from assessments.lti import repository
@@ -172,6 +173,14 @@ def subject_of(platform: LtiPlatform, sub: str) -> str:
     return subject if len(subject) <= 255 else "sha256:" + hashlib.sha256(subject.encode()).hexdigest()
 
 
+def _free_username(session: Session) -> str:
+    """A random username for an LMS user (a name derived from the subject could be taken first)."""
+    while True:
+        username = "lti-" + secrets.token_hex(10)
+        if repository.user_by_username(session, username) is None:
+            return username
+
+
 def provision_user(session: Session, platform: LtiPlatform, person: dict[str, Any], role: CourseRole,
                    now: datetime) -> User:
     """The Assay user for a platform's person (a launch's claims or a roster member), made on first sight."""
@@ -180,7 +189,7 @@ def provision_user(session: Session, platform: LtiPlatform, person: dict[str, An
         str(person[k]) for k in ("given_name", "family_name") if person.get(k)) or "LMS user"
     user = repository.user_by_subject(session, subject)
     if user is None:
-        user = User(username="lti-" + hashlib.sha256(subject.encode()).hexdigest()[:20], display_name=str(name)[:200],
+        user = User(username=_free_username(session), display_name=str(name)[:200],
                     email=person.get("email") if isinstance(person.get("email"), str) else None,
                     role=Role.INSTRUCTOR if role == CourseRole.INSTRUCTOR else Role.STUDENT,
                     password_hash=None, lti_subject=subject, created_at=now)
@@ -193,13 +202,20 @@ def provision_user(session: Session, platform: LtiPlatform, person: dict[str, An
     return user
 
 
+def _free_slug(session: Session) -> str:
+    """A random slug under the prefix no one else may use (so no one can take it first)."""
+    while True:
+        slug = RESERVED_SLUG_PREFIX + secrets.token_hex(8)
+        if repository.course_by_slug(session, slug) is None:
+            return slug
+
+
 def _course(session: Session, verified: VerifiedToken, now: datetime) -> tuple[LtiContext, Course]:
     claim = verified.claim("context")
     context = repository.context(session, verified.platform.id, claim["id"])
     if context is None:
-        digest = hashlib.sha256(f"{verified.platform.id}:{claim['id']}".encode()).hexdigest()[:16]
         title = str(claim.get("title") or claim.get("label") or "LMS course")[:300]
-        course = Course(slug=f"lti-{digest}", title=title, created_at=now)
+        course = Course(slug=_free_slug(session), title=title, created_at=now)
         session.add(course)
         session.flush()
         context = LtiContext(platform_id=verified.platform.id, context_id=claim["id"], course_id=course.id,
