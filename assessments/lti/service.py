@@ -1,10 +1,10 @@
 """LTI registrations, the OIDC login, and the launch: who the user is, their course and quiz.
 
 A launch provisions on first sight: the user (``lti_subject`` is the issuer and ``sub``), the
-course (from the context claim), the enrolment with the mapped role, and the resource link (mapped
-to a quiz by the ``quiz_id`` custom parameter our deep linking response set). Everything is
-checked before anything is written, and a refusal raises, so the request's one commit point
-rolls back whatever was started.
+course (from the context claim), the enrolment with the role its context roles give, and the
+resource link (mapped to a quiz by the ``quiz_id`` custom parameter our deep linking response set).
+Everything is checked before anything is written, and a refusal raises, so the request's one
+commit point rolls back whatever was started.
 """
 
 from __future__ import annotations

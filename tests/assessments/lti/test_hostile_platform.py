@@ -262,3 +262,11 @@ def test_a_state_that_is_not_this_browsers_is_refused(lms: Platform, db: Session
     _refused(_post(lms, claims, "forged-state"), db, before, "state does not match")
     lms.client.cookies.clear()  # the right state, but from a browser that never started this login
     _refused(_post(lms, claims, preflight["state"]), db, before, "state does not match")
+
+
+def test_a_nonce_from_another_login_is_refused(lms: Platform, db: Session) -> None:
+    """The nonce is bound to the state of the login that made it: a token made for one login cannot
+    complete another, even in the browser that started both."""
+    first, second = lms.login("mallory"), lms.login("mallory")
+    before = counts(db)
+    _refused(_post(lms, _good_claims(lms, first), second["state"]), db, before, "nonce")
