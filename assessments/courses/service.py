@@ -7,12 +7,18 @@ from sqlalchemy.orm import Session
 
 from assessments.courses.schemas import CourseCreate, EnrolmentOut
 from assessments.deps import Principal
-from assessments.errors import Conflict, NotFound
+from assessments.errors import Conflict, Invalid, NotFound
 from assessments.models import Course, CourseRole, Enrolment, User
+
+RESERVED_SLUG_PREFIX = "lti-"
+"""Slugs of the courses LMS launches create (``lti-`` and random hex): nobody else may take one."""
 
 
 def create_course(session: Session, principal: Principal, data: CourseCreate) -> Course:
     principal.require_staff()
+    if data.slug.startswith(RESERVED_SLUG_PREFIX):
+        raise Invalid(f"course slugs that start with {RESERVED_SLUG_PREFIX!r} are reserved for the courses LMS "
+                      "launches create: choose another slug", code="reserved_slug")
     if session.scalars(select(Course.id).where(Course.slug == data.slug)).first() is not None:
         raise Conflict(f"course {data.slug!r} exists")
     course = Course(slug=data.slug, title=data.title)

@@ -9,11 +9,13 @@ The flow and where it lives:
 - ``/lti/login`` (GET or POST): the platform, client and deployment must be registered and
   ``target_link_uri`` one of our ``/lti/`` URLs; the redirect carries a state (also a cookie
   ``lti1p3-state-<state>``, so the launch must come back to the same browser) and a nonce stored
-  server-side, single use, valid ten minutes (``service.login``).
-- ``/lti/launch``: every check first (``validation``, ``service.verify_launch``), then the user
-  (``lti_subject`` is ``<iss>#<sub>``), the course (one per platform context), the enrolment and
-  the resource link, whose quiz is the ``quiz_id`` custom parameter our deep linking response put on
-  it. Students land on ``/quizzes/{id}``, instructors on ``/quizzes/{id}/manage``.
+  server-side with the target, single use, valid ten minutes (``service.login``).
+- ``/lti/launch``: every check first (``validation``, ``service.verify_launch``; the id_token
+  must name the login's target), then the user (``lti_subject`` is ``<iss>#<sub>``), the course
+  (one per platform context, its slug ``lti-`` and random hex), the enrolment with the role its
+  context roles give (``roles``: institution and system roles count for nothing) and the resource
+  link, whose quiz is the ``quiz_id`` custom parameter our deep linking response put on it.
+  Students land on ``/quizzes/{id}``, instructors on ``/quizzes/{id}/manage``.
 - ``/lti/deep-link``: an instructor picks a quiz of the course; the answer is an auto-submitting
   form posting a signed LtiDeepLinkingResponse to the platform (``deep_linking``).
 - Grades: call :func:`assessments.lti.ags.score_changed` ``(session, quiz_id, user_id)`` when a

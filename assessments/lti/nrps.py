@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from assessments import jobs
 from assessments.lti import http, repository
-from assessments.lti.service import course_role, enrol, provision_user
+from assessments.lti.roles import course_role
+from assessments.lti.service import enrol, provision_user, subject_of
 from assessments.lti.tokens import service_token
 from assessments.models import Course, CourseRole, LtiContext, LtiPlatform, utcnow
 
@@ -59,7 +60,7 @@ def sync_roster(session: Session, context: LtiContext, now: datetime) -> RosterS
                     enrol(session, course, provision_user(session, platform, member, role, now), role, now)
                     active += 1
                     continue
-                user = repository.user_by_subject(session, f"{platform.issuer}#{member['user_id']}")
+                user = repository.user_by_subject(session, subject_of(platform, str(member["user_id"])))
                 enrolment = repository.enrolment(session, course.id, user.id) if user else None
                 if enrolment is not None and enrolment.role == CourseRole.STUDENT:
                     session.delete(enrolment)

@@ -50,6 +50,10 @@ def user_by_subject(session: Session, subject: str) -> User | None:
     return session.scalars(select(User).where(User.lti_subject == subject)).first()
 
 
+def user_by_username(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).first()
+
+
 def context(session: Session, platform_id: int, context_id: str) -> LtiContext | None:
     return session.scalars(select(LtiContext).where(LtiContext.platform_id == platform_id,
                                                     LtiContext.context_id == context_id)).first()

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+DeploymentId = Annotated[str, Field(min_length=1, max_length=255)]
+"""LTI Core §5.3.3: at most 255 characters."""
 
 
 class RegistrationCreate(BaseModel):
@@ -12,7 +16,7 @@ class RegistrationCreate(BaseModel):
 
     issuer: str = Field(min_length=1, max_length=255)
     client_id: str = Field(min_length=1, max_length=255)
-    deployment_ids: list[str] = Field(min_length=1)
+    deployment_ids: list[DeploymentId] = Field(min_length=1, max_length=100)
     auth_login_url: AnyHttpUrl
     auth_token_url: AnyHttpUrl
     jwks_url: AnyHttpUrl

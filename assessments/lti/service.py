@@ -1,10 +1,10 @@
 """LTI registrations, the OIDC login, and the launch: who the user is, their course and quiz.
 
 A launch provisions on first sight: the user (``lti_subject`` is the issuer and ``sub``), the
-course (from the context claim), the enrolment with the mapped role, and the resource link (mapped
-to a quiz by the ``quiz_id`` custom parameter our deep linking response set). Everything is
-checked before anything is written, and a refusal raises, so the request's one commit point
-rolls back whatever was started.
+course (from the context claim), the enrolment with the role its context roles give, and the
+resource link (mapped to a quiz by the ``quiz_id`` custom parameter our deep linking response set).
+Everything is checked before anything is written, and a refusal raises, so the request's one
+commit point rolls back whatever was started.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from urllib.parse import urlencode, urlsplit
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from assessments.courses.service import RESERVED_SLUG_PREFIX
 from assessments.deps import Principal
 from assessments.errors import Conflict
 from assessments.lti import repository
+from assessments.lti.roles import course_role
 from assessments.lti.schemas import RegistrationCreate
 from assessments.lti.validation import (
     AGS_CLAIM,
@@ -47,11 +49,10 @@ from assessments.models import (
 )
 
 NONCE_LIFETIME = timedelta(minutes=10)
+MAX_TARGET_LENGTH = 1000
 STATE_COOKIE_PREFIX = "lti1p3-state-"
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 
-INSTRUCTOR_ROLES = frozenset({"Instructor", "ContentDeveloper", "Administrator"})
-STUDENT_ROLES = frozenset({"Learner"})
 
 
 # --- registrations ------------------------------------------------------------------------------
@@ -109,11 +110,14 @@ def login(session: Session, params: dict[str, str], our_url: str, now: datetime)
     if deployment and deployment not in platform.deployment_ids:
         raise LaunchRefused(f"the deployment {deployment!r} is not registered", code="lti_unknown_deployment")
     target = params["target_link_uri"]
+    if len(target) > MAX_TARGET_LENGTH:
+        raise LaunchRefused(f"the target_link_uri is longer than {MAX_TARGET_LENGTH} characters")
     if _origin(target) != _origin(our_url) or not urlsplit(target).path.startswith("/lti/"):
         raise LaunchRefused("the target_link_uri is not one of Assay's LTI endpoints")
     repository.purge_nonces(session, now - NONCE_LIFETIME)
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    session.add(LtiNonce(nonce=nonce, state=state, platform_id=platform.id, expires_at=now + NONCE_LIFETIME))
+    session.add(LtiNonce(nonce=nonce, state=state, platform_id=platform.id, target_link_uri=target,
+                         expires_at=now + NONCE_LIFETIME))
     session.flush()
     query = {"scope": "openid", "response_type": "id_token", "response_mode": "form_post", "prompt": "none",
              "client_id": platform.client_id, "redirect_uri": target, "login_hint": params["login_hint"],
@@ -125,20 +129,6 @@ def login(session: Session, params: dict[str, str], our_url: str, now: datetime)
 
 
 # --- the launch ---------------------------------------------------------------------------------
-
-
-def course_role(roles: list[Any]) -> CourseRole | None:
-    """Learner is a student; Instructor, ContentDeveloper and Administrator (context, institution
-    or system roles, full URIs or the short legacy names) teach; other roles are ignored."""
-    names = set()
-    for role in roles:
-        if isinstance(role, str):
-            names.add(role.rsplit("#", 1)[-1] if "#" in role else role.rsplit("/", 1)[-1])
-    if names & INSTRUCTOR_ROLES:
-        return CourseRole.INSTRUCTOR
-    if names & STUDENT_ROLES:
-        return CourseRole.STUDENT
-    return None
 
 
 @dataclass(frozen=True)
@@ -155,25 +145,40 @@ class Launch:
 
 def verify_launch(session: Session, id_token: str, state: str, cookie_state: str | None,
                   now: datetime) -> VerifiedToken:
-    """Every check of a launch; consumes the nonce. Provisions nothing."""
+    """Every check of a launch, then the nonce is spent (only by a launch that passed them all).
+    Provisions nothing."""
     if not state or cookie_state != state:
         raise LaunchRefused("the launch's state does not match this browser's login", code="lti_bad_state")
     verified = verify_id_token(session, id_token, now)
     nonce = verified.claims.get("nonce")
-    row = repository.usable_nonce(session, nonce, verified.platform.id, now) if isinstance(nonce, str) else None
+    if not isinstance(nonce, str) or not nonce:
+        raise LaunchRefused("the id_token has no nonce", code="lti_bad_nonce")
+    row = repository.usable_nonce(session, nonce, verified.platform.id, now)
     if row is None or row.state != state:
         raise LaunchRefused("the nonce is unknown, expired or already used", code="lti_bad_nonce")
-    row.used_at = now
     check_message(verified)
+    if verified.claim("target_link_uri") != row.target_link_uri:
+        raise LaunchRefused("the id_token's target_link_uri is not the target_link_uri this browser's login "
+                            "was given", code="lti_wrong_target")
     if course_role(verified.claim("roles")) is None:
-        raise LaunchRefused("none of the launch's roles is one Assay knows (Learner, Instructor, ...)",
+        raise LaunchRefused("the launch gives you no role in this course that Assay knows (a context role such "
+                            "as Learner or Instructor); institution and system roles do not count",
                             code="lti_no_role")
+    row.used_at = now
     return verified
 
 
 def subject_of(platform: LtiPlatform, sub: str) -> str:
     subject = f"{platform.issuer}#{sub}"
     return subject if len(subject) <= 255 else "sha256:" + hashlib.sha256(subject.encode()).hexdigest()
+
+
+def _free_username(session: Session) -> str:
+    """A random username for an LMS user (a name derived from the subject could be taken first)."""
+    while True:
+        username = "lti-" + secrets.token_hex(10)
+        if repository.user_by_username(session, username) is None:
+            return username
 
 
 def provision_user(session: Session, platform: LtiPlatform, person: dict[str, Any], role: CourseRole,
@@ -184,7 +189,7 @@ def provision_user(session: Session, platform: LtiPlatform, person: dict[str, An
         str(person[k]) for k in ("given_name", "family_name") if person.get(k)) or "LMS user"
     user = repository.user_by_subject(session, subject)
     if user is None:
-        user = User(username="lti-" + hashlib.sha256(subject.encode()).hexdigest()[:20], display_name=str(name)[:200],
+        user = User(username=_free_username(session), display_name=str(name)[:200],
                     email=person.get("email") if isinstance(person.get("email"), str) else None,
                     role=Role.INSTRUCTOR if role == CourseRole.INSTRUCTOR else Role.STUDENT,
                     password_hash=None, lti_subject=subject, created_at=now)
@@ -197,13 +202,20 @@ def provision_user(session: Session, platform: LtiPlatform, person: dict[str, An
     return user
 
 
+def _free_slug(session: Session) -> str:
+    """A random slug under the prefix no one else may use (so no one can take it first)."""
+    while True:
+        slug = RESERVED_SLUG_PREFIX + secrets.token_hex(8)
+        if repository.course_by_slug(session, slug) is None:
+            return slug
+
+
 def _course(session: Session, verified: VerifiedToken, now: datetime) -> tuple[LtiContext, Course]:
     claim = verified.claim("context")
     context = repository.context(session, verified.platform.id, claim["id"])
     if context is None:
-        digest = hashlib.sha256(f"{verified.platform.id}:{claim['id']}".encode()).hexdigest()[:16]
         title = str(claim.get("title") or claim.get("label") or "LMS course")[:300]
-        course = Course(slug=f"lti-{digest}", title=title, created_at=now)
+        course = Course(slug=_free_slug(session), title=title, created_at=now)
         session.add(course)
         session.flush()
         context = LtiContext(platform_id=verified.platform.id, context_id=claim["id"], course_id=course.id,

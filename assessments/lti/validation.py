@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 from jwt.algorithms import RSAAlgorithm
@@ -34,6 +35,10 @@ CLOCK_SKEW = timedelta(seconds=60)
 """How far a platform's clock may run ahead of ours (an ``iat`` in the future)."""
 MAX_TOKEN_AGE = timedelta(minutes=10)
 """An id_token issued longer ago than this is refused, whatever its ``exp``."""
+MAX_ID_LENGTH = 255
+"""LTI Core caps ``sub``, ``deployment_id`` and the resource link's and context's ids at 255 characters."""
+DEEP_LINK_ITEM = "ltiResourceLink"
+"""The only content item Assay's deep linking response holds."""
 
 
 class LaunchRefused(DomainError):
@@ -41,6 +46,13 @@ class LaunchRefused(DomainError):
 
     status_code = 400
     code = "lti_refused"
+
+
+class NotOurAudience(LaunchRefused):
+    """An id_token not addressed to Assay alone: the Security Framework (§5.1.3) has it refused with a 401."""
+
+    status_code = 401
+    code = "lti_wrong_audience"
 
 
 @dataclass(frozen=True)
@@ -88,16 +100,32 @@ def platform_key(session: Session, platform: LtiPlatform, kid: str, now: datetim
     return RSAAlgorithm.from_jwk(json.dumps(jwk))
 
 
-def _registration(session: Session, issuer: Any, audiences: list[Any]) -> LtiPlatform:
+def _registration(session: Session, unverified: dict[str, Any]) -> LtiPlatform:
+    """The registration a token is for: its issuer's, named by ``azp`` or its one audience.
+
+    Every audience must be a client_id Assay holds for that issuer (the Security Framework refuses
+    a token that is also addressed to an audience the tool does not trust); with several, ``azp``
+    must say which."""
+    issuer = unverified.get("iss")
     if not isinstance(issuer, str) or not issuer:
         raise LaunchRefused("the id_token has no issuer")
-    known = repository.platforms_of_issuer(session, issuer)
+    known = {p.client_id: p for p in repository.platforms_of_issuer(session, issuer)}
     if not known:
         raise LaunchRefused(f"no platform is registered with the issuer {issuer!r}", code="lti_unknown_issuer")
-    for platform in known:
-        if platform.client_id in audiences:
-            return platform
-    raise LaunchRefused("the id_token is not addressed to Assay (aud lacks our client_id)", code="lti_wrong_audience")
+    aud = unverified.get("aud")
+    audiences = aud if isinstance(aud, list) else [aud]
+    ours = [a for a in audiences if isinstance(a, str) and a in known]
+    if not ours:
+        raise NotOurAudience("the id_token is not addressed to Assay (aud lacks our client_id)")
+    if len(ours) < len(audiences):
+        raise NotOurAudience("the id_token is also addressed to an audience Assay does not trust")
+    azp = unverified.get("azp")
+    if len(audiences) > 1 and azp is None:
+        raise LaunchRefused("the id_token has several audiences but no azp")
+    client_id = ours[0] if azp is None else azp
+    if client_id not in ours:
+        raise LaunchRefused("the id_token's azp is not our client_id")
+    return known[client_id]
 
 
 def verify_id_token(session: Session, token: str, now: datetime) -> VerifiedToken:
@@ -112,34 +140,56 @@ def verify_id_token(session: Session, token: str, now: datetime) -> VerifiedToke
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise LaunchRefused("the id_token's header names no key (kid)")
-    aud = unverified.get("aud")
-    audiences = aud if isinstance(aud, list) else [aud]
-    platform = _registration(session, unverified.get("iss"), audiences)
+    platform = _registration(session, unverified)
     key = platform_key(session, platform, kid, now)
     try:
+        # The same payload as ``unverified``, now known to be the platform's; times are checked below,
+        # on the service clock.
         claims = jwt.decode(token, key, algorithms=["RS256"], audience=platform.client_id,
                             issuer=platform.issuer, options={"verify_exp": False, "verify_iat": False,
-                                                             "verify_nbf": False, "require": ["exp", "iat"]})
+                                                             "verify_nbf": False})
     except jwt.InvalidSignatureError as exc:
         raise LaunchRefused("the id_token's signature does not verify", code="lti_bad_signature") from exc
     except jwt.PyJWTError as exc:
         raise LaunchRefused(f"the id_token is not acceptable: {exc}") from exc
-    if len(audiences) > 1 and claims.get("azp") is None:
-        raise LaunchRefused("the id_token has several audiences but no azp")
-    if claims.get("azp") is not None and claims["azp"] != platform.client_id:
-        raise LaunchRefused("the id_token's azp is not our client_id")
     _check_times(claims, now)
     return VerifiedToken(platform, claims)
 
 
 def _check_times(claims: dict[str, Any], now: datetime) -> None:
     stamp = now.timestamp()
-    if not isinstance(claims["exp"], (int, float)) or claims["exp"] <= stamp:
+    if not isinstance(claims.get("exp"), (int, float)):
+        raise LaunchRefused("the id_token has no expiry time (exp)", code="lti_expired")
+    if not isinstance(claims.get("iat"), (int, float)):
+        raise LaunchRefused("the id_token has no issue time (iat)", code="lti_bad_iat")
+    if claims["exp"] <= stamp:
         raise LaunchRefused("the id_token has expired", code="lti_expired")
-    if not isinstance(claims["iat"], (int, float)) or claims["iat"] > stamp + CLOCK_SKEW.total_seconds():
+    if claims["iat"] > stamp + CLOCK_SKEW.total_seconds():
         raise LaunchRefused("the id_token was issued in the future", code="lti_bad_iat")
     if claims["iat"] < stamp - MAX_TOKEN_AGE.total_seconds():
         raise LaunchRefused("the id_token was issued too long ago", code="lti_bad_iat")
+
+
+def _bounded_id(value: Any, what: str) -> bool:
+    """Whether ``value`` is a non-empty id; one longer than LTI allows is refused outright."""
+    if not isinstance(value, str) or not value:
+        return False
+    if len(value) > MAX_ID_LENGTH:
+        raise LaunchRefused(f"the launch's {what} is longer than the {MAX_ID_LENGTH} characters LTI allows")
+    return True
+
+
+def _check_deep_linking(settings: Any) -> None:
+    """Deep Linking 2.0 §4.4.1: where to return (an absolute URL), and a platform that takes a resource link."""
+    if not isinstance(settings, dict) or not isinstance(settings.get("deep_link_return_url"), str):
+        raise LaunchRefused("the deep linking request has no deep_link_return_url")
+    parts = urlsplit(settings["deep_link_return_url"])
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise LaunchRefused("the deep linking request's deep_link_return_url is not an absolute http(s) URL")
+    accepted = settings.get("accept_types")
+    if not isinstance(accepted, list) or DEEP_LINK_ITEM not in accepted:
+        raise LaunchRefused(f"the deep linking request does not accept an {DEEP_LINK_ITEM}, the only content "
+                            "Assay adds (a quiz)", code="lti_deep_link_types")
 
 
 def check_message(verified: VerifiedToken) -> None:
@@ -152,18 +202,19 @@ def check_message(verified: VerifiedToken) -> None:
         raise LaunchRefused("only LTI version 1.3.0 is supported", code="lti_wrong_version")
     if verified.claim("message_type") not in MESSAGE_TYPES:
         raise LaunchRefused("the message_type is missing or not one Assay handles", code="lti_message_type")
-    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+    target = verified.claim("target_link_uri")
+    if not isinstance(target, str) or not target:
+        raise LaunchRefused("the id_token has no target_link_uri", code="lti_wrong_target")
+    if not _bounded_id(claims.get("sub"), "user id (sub)"):
         raise LaunchRefused("the launch has no user (sub): anonymous launches are not supported")
     if not isinstance(verified.claim("roles"), list):
         raise LaunchRefused("the launch has no roles claim")
     if verified.message_type == RESOURCE_LINK_REQUEST:
         link = verified.claim("resource_link")
-        if not isinstance(link, dict) or not isinstance(link.get("id"), str) or not link["id"]:
+        if not isinstance(link, dict) or not _bounded_id(link.get("id"), "resource_link id"):
             raise LaunchRefused("the launch has no resource_link id")
     else:
-        settings = claims.get(DL_CLAIM + "deep_linking_settings")
-        if not isinstance(settings, dict) or not isinstance(settings.get("deep_link_return_url"), str):
-            raise LaunchRefused("the deep linking request has no deep_link_return_url")
+        _check_deep_linking(claims.get(DL_CLAIM + "deep_linking_settings"))
     context = verified.claim("context")
-    if not isinstance(context, dict) or not isinstance(context.get("id"), str) or not context["id"]:
+    if not isinstance(context, dict) or not _bounded_id(context.get("id"), "context id"):
         raise LaunchRefused("the launch has no context: Assay needs the course it comes from")

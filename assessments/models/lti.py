@@ -48,13 +48,15 @@ class LtiKey(Base):
 
 
 class LtiNonce(Base):
-    """A login's nonce and state (row of ``lti_nonces``): a launch may use it once, before it expires."""
+    """A login's nonce and state (row of ``lti_nonces``): a launch may use it once, before it expires.
+    ``target_link_uri`` is what the login initiation named; the launch's id_token must name the same."""
 
     __tablename__ = "lti_nonces"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     nonce: Mapped[str] = mapped_column(String(100), unique=True)
     state: Mapped[str] = mapped_column(String(100))
+    target_link_uri: Mapped[str] = mapped_column(String(1000))
     platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

@@ -112,7 +112,8 @@ def populate(world: World) -> dict[str, int]:
     platform.jwks = {"keys": [{"kty": "RSA", "kid": "k1", "n": "AQAB", "e": "AQAB"}]}
     rotate(db, now)
     rotate(db, now + timedelta(days=1), timedelta(days=7))
-    db.add(LtiNonce(nonce="n-1", state="s-1", platform_id=platform.id, expires_at=now + timedelta(minutes=5)))
+    db.add(LtiNonce(nonce="n-1", state="s-1", platform_id=platform.id, expires_at=now + timedelta(minutes=5),
+                    target_link_uri="https://assay.example/lti/launch"))
     context = LtiContext(platform_id=platform.id, context_id="ctx-101", course_id=room.course.id,
                          memberships_url="https://lms.example/members")
     db.add(context)

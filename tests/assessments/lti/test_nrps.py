@@ -33,3 +33,14 @@ def test_the_roster_is_read_page_by_page(lms: Platform, db: Session) -> None:
                       f"{ISSUER}#bob": CourseRole.STUDENT, f"{ISSUER}#cat": CourseRole.STUDENT}
     again = nrps.sync_roster(db, context, utcnow())
     assert (again.active, again.removed) == (4, 0), "a second sync changes nothing"
+
+
+def test_a_leaver_with_a_long_user_id_is_found_by_their_hashed_subject(lms: Platform, db: Session) -> None:
+    course, quiz = lti_course(db, lms)
+    long_id = "l" * 240  # with the issuer, longer than lti_subject holds: stored as its SHA-256
+    assert lms.launch(long_id, [LEARNER], custom={"quiz_id": str(quiz.id)}).status_code == 303
+    lms.members = [_member(long_id, LEARNER, status="Inactive")]
+    done = nrps.sync_roster(db, db.scalars(select(LtiContext)).one(), utcnow())
+    assert (done.active, done.removed) == (0, 1)
+    assert db.scalars(select(Enrolment).where(Enrolment.course_id == course.id,
+                                              Enrolment.role == CourseRole.STUDENT)).first() is None
