@@ -10,7 +10,7 @@ import functools
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -46,9 +46,17 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=20 << 20, ge=1024)
     """The largest body ``POST /api/v1/items/import`` accepts (a QTI package, a Moodle XML file)."""
     sign_in_failures: int = Field(default=10, ge=1)
-    """Failed sign-ins one username may have from one address in ``sign_in_failures_seconds``
-    (then one more per ``seconds / failures``; 429 with Retry-After)."""
+    """Wrong passwords one username may have from one address (or one browser holding that
+    username's device cookie: its own count) before each further try waits (429 with Retry-After)."""
     sign_in_failures_seconds: int = Field(default=900, ge=1)
+    """How long after the last wrong password the failures are forgotten."""
+    sign_in_delay_seconds: int = Field(default=1, ge=1, le=3600)
+    """The first wait past ``sign_in_failures``; each further failure doubles it."""
+    sign_in_max_delay_seconds: int = Field(default=60, ge=1, le=86400)
+    """The longest wait a failure earns: how long a guesser can hold up someone's sign-in from a
+    browser without their device cookie, at worst, for each try."""
+    device_cookie_days: int = Field(default=365, ge=1, le=3650)
+    """How long a browser's device cookie (the sign-in form's memory of who signed in there) lasts."""
     sign_in_attempts: int = Field(default=1000, ge=1)
     """Sign-in attempts (right or wrong; API, web form, LTI login and launch) from one address in
     ``sign_in_attempts_seconds``: generous, so a class behind one NAT address is never held up."""
@@ -73,6 +81,13 @@ class Settings(BaseSettings):
     all CPU: working on more at once only makes them take turns at Python's interpreter lock and at
     SQLite's write lock (one at a time served a sixth to a fifth more requests/s under
     ``bench/load.py``, with shorter latencies)."""
+
+    @model_validator(mode="after")
+    def _delays(self) -> Settings:
+        if self.sign_in_max_delay_seconds < self.sign_in_delay_seconds:
+            raise ValueError(f"sign_in_max_delay_seconds ({self.sign_in_max_delay_seconds}) is shorter than "
+                             f"sign_in_delay_seconds ({self.sign_in_delay_seconds})")
+        return self
 
     @property
     def resolved_database_url(self) -> str:

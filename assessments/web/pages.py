@@ -18,6 +18,7 @@ from assessments.attempts import repository as attempts_repo
 from assessments.attempts import service as attempts
 from assessments.attempts.review import attempt_view, moment
 from assessments.attempts.schemas import AttemptView, SaveRequest
+from assessments.auth import devices
 from assessments.auth.service import authenticate
 from assessments.auth.tokens import ALL_SCOPES
 from assessments.courses.service import courses_for
@@ -77,12 +78,12 @@ def _safe_next(target: str) -> str:
 
 
 @router.post("/login")
-def login(request: Request, session: SessionDep, now: NowDep, limits: LimitsDep,
+def login(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep, limits: LimitsDep,
           username: Annotated[str, Form(max_length=80)], password: Annotated[str, Form(max_length=1000)],
           csrf: CsrfField, next: Annotated[str, Form()] = "/") -> Response:  # noqa: A002
     check_csrf(request, csrf)
     try:
-        with limits.signing_in(client_address(request), username, now):
+        with limits.signing_in(client_address(request), username, now, device=request.cookies.get(devices.COOKIE)):
             user = authenticate(session, username, password)
     except TooManyRequests as exc:
         refused = page(request, "login.html", status_code=429, next=_safe_next(next),
@@ -95,7 +96,12 @@ def login(request: Request, session: SessionDep, now: NowDep, limits: LimitsDep,
     request.session.clear()  # a fresh session (and CSRF token) at sign-in: no fixation
     request.session["user_id"] = user.id
     csrf_token(request)
-    return _redirect(_safe_next(next))
+    response = _redirect(_safe_next(next))
+    # This browser is now known for this username: its own failures are all that can slow it.
+    response.set_cookie(devices.COOKIE, limits.devices.issue(user.username, now),
+                        max_age=limits.devices.max_age, path=request.scope.get("root_path", "") + devices.PATH,
+                        secure=settings.cookie_secure, httponly=True, samesite="strict")
+    return response
 
 
 @router.post("/logout")
