@@ -261,6 +261,35 @@ def user_create(
         raise typer.Exit(1) from None
 
 
+@user_app.command("deactivate")
+def user_deactivate(username: Annotated[str, typer.Argument()]) -> None:
+    """Stop an account signing in: every session and access token of theirs ends, and their
+    personal API tokens are revoked."""
+    _set_active(username, active=False)
+
+
+@user_app.command("activate")
+def user_activate(username: Annotated[str, typer.Argument()]) -> None:
+    """Let a deactivated account sign in again (with a new sign-in; nothing old comes back)."""
+    _set_active(username, active=True)
+
+
+def _set_active(username: str, *, active: bool) -> None:
+    from assessments.auth.service import set_active, user_by_username
+    from assessments.db import session_scope
+    from assessments.errors import DomainError
+    from assessments.models import utcnow
+
+    _upgrade()
+    try:
+        with session_scope(_database()) as session:
+            user = set_active(session, user_by_username(session, username), active, utcnow())
+            typer.echo(f"{user.username} is {'active' if active else 'deactivated'}")
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
 @content_app.command("load")
 def content_load(
     path: Annotated[Path, typer.Argument(help="The bank folder.")] = DEFAULT_CONTENT,

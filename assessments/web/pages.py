@@ -18,11 +18,11 @@ from assessments.attempts import repository as attempts_repo
 from assessments.attempts import service as attempts
 from assessments.attempts.review import attempt_view, moment
 from assessments.attempts.schemas import AttemptView, SaveRequest
-from assessments.auth import devices
+from assessments.auth import devices, sessions
 from assessments.auth.service import authenticate
 from assessments.auth.tokens import ALL_SCOPES
 from assessments.courses.service import courses_for
-from assessments.deps import NowDep, Principal, RowId, SessionDep, SettingsDep, account
+from assessments.deps import NowDep, Principal, RowId, SessionDep, SettingsDep, signed_in_account
 from assessments.errors import Conflict, DomainError, NotFound, Unauthorized
 from assessments.limits import LimitsDep, TooManyRequests, client_address
 from assessments.models import AttemptState, Quiz, Role
@@ -48,9 +48,11 @@ class LoginRequired(DomainError):
 
 
 def web_principal(request: Request, session: SessionDep) -> Principal:
-    user_id = request.session.get("user_id")
-    user = account(session, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.is_active:
+    claim = sessions.claim(request)
+    user = signed_in_account(session, claim.user_id, claim.generation) if claim is not None else None
+    if user is None:
+        if claim is not None:
+            request.session.clear()  # signed out elsewhere, or deactivated: the cookie is spent
         raise LoginRequired("please sign in")
     # a plain snapshot for templates: an error page may render after the session has closed
     request.state.user = UserCard(user.display_name, user.role)
@@ -93,8 +95,7 @@ def login(request: Request, session: SessionDep, settings: SettingsDep, now: Now
     except Unauthorized:
         return page(request, "login.html", status_code=401, next=_safe_next(next),
                     error="Wrong username or password.", username=username)
-    request.session.clear()  # a fresh session (and CSRF token) at sign-in: no fixation
-    request.session["user_id"] = user.id
+    sessions.begin(request, user)  # a fresh session (and CSRF token, below) at sign-in: no fixation
     csrf_token(request)
     response = _redirect(_safe_next(next))
     # This browser is now known for this username: its own failures are all that can slow it.
@@ -105,9 +106,11 @@ def login(request: Request, session: SessionDep, settings: SettingsDep, now: Now
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: CsrfField) -> Response:
+def logout(request: Request, session: SessionDep, csrf: CsrfField) -> Response:
+    """Sign out: the session cookie is emptied and, server-side, every session and access token
+    of the user made before now stops working (a copy of the cookie is no use either)."""
     check_csrf(request, csrf)
-    request.session.clear()
+    sessions.end(session, request)
     return _redirect("/login")
 
 
