@@ -19,7 +19,7 @@ import httpx2
 import pytest
 import yaml
 from argon2 import PasswordHasher
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -471,6 +471,76 @@ def test_assay_serve_bounds_keep_alive_and_shutdown(monkeypatch: pytest.MonkeyPa
     [options] = calls
     assert options["timeout_keep_alive"] == 5
     assert options["timeout_graceful_shutdown"] == 12
+
+
+def _served_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, *arguments: str,
+                    env: dict[str, str] | None = None) -> Any:
+    """What ``assay serve ARGUMENTS`` passes to uvicorn (its result, and the options or None)."""
+    import uvicorn
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(cli, "_upgrade", lambda: None)
+    monkeypatch.setenv("ASSAY_DATA_DIR", str(tmp_path))
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli.app, ["serve", *arguments])
+    finally:
+        get_settings.cache_clear()
+    return result, (calls[0] if calls else None)
+
+
+def _seen_address(options: dict[str, Any], peer: str, forwarded: str) -> str:
+    """The client address Assay's limits see for a request from ``peer`` that says it forwards
+    ``forwarded``, served as uvicorn serves it with ``options``."""
+    import uvicorn
+
+    from assessments.limits import client_address
+
+    app = FastAPI()
+
+    @app.get("/address")
+    def address(request: Request) -> str:
+        return client_address(request)
+
+    proxy = {k: v for k, v in options.items() if k in ("proxy_headers", "forwarded_allow_ips")}
+    config = uvicorn.Config(app, **proxy)
+    config.load()
+    with TestClient(config.loaded_app, client=(peer, 40000)) as client:
+        seen: str = client.get("/address", headers={"x-forwarded-for": forwarded}).json()
+    return seen
+
+
+def test_assay_serve_believes_no_forwarded_address_unless_told_which_proxies(monkeypatch: pytest.MonkeyPatch,
+                                                                             tmp_path: Any) -> None:
+    """By default a request's X-Forwarded-For is ignored, also from 127.0.0.1 (uvicorn's own default
+    believes it from there): anything on the host could otherwise pick the address the limits count."""
+    result, options = _served_options(monkeypatch, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "X-Forwarded-For and X-Forwarded-Proto: ignored" in result.output
+    assert _seen_address(options, "127.0.0.1", "203.0.113.7") == "127.0.0.1"
+
+    result, options = _served_options(monkeypatch, tmp_path, "--forwarded-allow-ips", "127.0.0.1, ::1")
+    assert result.exit_code == 0, result.output
+    assert "believed from 127.0.0.1, ::1" in result.output
+    assert _seen_address(options, "127.0.0.1", "203.0.113.7") == "203.0.113.7"
+    assert _seen_address(options, "198.51.100.2", "203.0.113.7") == "198.51.100.2"  # not a proxy
+
+    result, options = _served_options(monkeypatch, tmp_path, env={"ASSAY_FORWARDED_ALLOW_IPS": "10.0.0.0/8"})
+    assert result.exit_code == 0, result.output
+    assert _seen_address(options, "10.1.2.3", "203.0.113.7, 10.9.9.9") == "203.0.113.7"
+    assert _seen_address(options, "127.0.0.1", "203.0.113.7") == "127.0.0.1"
+
+
+def test_assay_serve_refuses_a_proxy_that_is_not_an_address(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    for value, message in (("nginx", "'nginx' is not an IP address or network (such as 127.0.0.1 or 10.0.0.0/24)"),
+                           ("10.0.0.1/24", "'10.0.0.1/24' is not an IP address or network: did you mean 10.0.0.0/24?"),
+                           ("*,10.0.0.1", "'*' trusts every address: give it alone")):
+        result, options = _served_options(monkeypatch, tmp_path, "--forwarded-allow-ips", value)
+        assert result.exit_code == 2 and options is None
+        assert f"error: --forwarded-allow-ips: {message}" in result.output
 
 
 def test_calls_to_platforms_time_out() -> None:
