@@ -261,6 +261,35 @@ def user_create(
         raise typer.Exit(1) from None
 
 
+@user_app.command("deactivate")
+def user_deactivate(username: Annotated[str, typer.Argument()]) -> None:
+    """Stop an account signing in: every session and access token of theirs ends, and their
+    personal API tokens are revoked."""
+    _set_active(username, active=False)
+
+
+@user_app.command("activate")
+def user_activate(username: Annotated[str, typer.Argument()]) -> None:
+    """Let a deactivated account sign in again (with a new sign-in; nothing old comes back)."""
+    _set_active(username, active=True)
+
+
+def _set_active(username: str, *, active: bool) -> None:
+    from assessments.auth.service import set_active, user_by_username
+    from assessments.db import session_scope
+    from assessments.errors import DomainError
+    from assessments.models import utcnow
+
+    _upgrade()
+    try:
+        with session_scope(_database()) as session:
+            user = set_active(session, user_by_username(session, username), active, utcnow())
+            typer.echo(f"{user.username} is {'active' if active else 'deactivated'}")
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
 @content_app.command("load")
 def content_load(
     path: Annotated[Path, typer.Argument(help="The bank folder.")] = DEFAULT_CONTENT,
@@ -407,21 +436,40 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
     demo: Annotated[bool, typer.Option(help="Load content/ and make a demo course, accounts and quiz.")] = False,
+    forwarded_allow_ips: Annotated[str | None, typer.Option(
+        help="The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: comma-separated "
+             "addresses or networks, or '*' (default: ASSAY_FORWARDED_ALLOW_IPS; unset, none: the client's "
+             "address is the connection's).")] = None,
 ) -> None:
     """Apply migrations, then serve the web pages and the REST API."""
     import uvicorn
 
-    from assessments.config import get_settings
+    from assessments.config import get_settings, proxy_addresses
 
     settings = get_settings()
+    try:
+        proxies = proxy_addresses(settings.forwarded_allow_ips if forwarded_allow_ips is None else forwarded_allow_ips)
+    except ValueError as exc:
+        typer.echo(f"error: --forwarded-allow-ips: {exc}", err=True)
+        raise typer.Exit(2) from None
     _upgrade()
     if demo:
         _demo(settings)
     typer.echo(f"Assay on http://{host}:{port}  (API docs: http://{host}:{port}/docs; "
                f"database: {settings.resolved_database_url.split('@')[-1]})")
+    typer.echo("X-Forwarded-For and X-Forwarded-Proto: believed from " + ", ".join(proxies) if proxies else
+               "X-Forwarded-For and X-Forwarded-Proto: ignored (no proxy configured: --forwarded-allow-ips)")
     uvicorn.run("assessments.app:create_served_app", factory=True, host=host, port=port,
                 workers=workers, log_level="info", timeout_keep_alive=settings.keep_alive_seconds,
-                timeout_graceful_shutdown=settings.graceful_shutdown_seconds)
+                timeout_graceful_shutdown=settings.graceful_shutdown_seconds, **_proxy_options(proxies))
+
+
+def _proxy_options(proxies: list[str]) -> dict[str, Any]:
+    """uvicorn's options for these trusted proxies: none, and it reads no forwarding header at all
+    (its own default believes them from 127.0.0.1, or from its FORWARDED_ALLOW_IPS variable)."""
+    if not proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": proxies}
 
 
 def _demo(settings: Any) -> None:

@@ -7,13 +7,14 @@ secret key generated on first use and kept beside it, so sessions and tokens sur
 from __future__ import annotations
 
 import functools
+import ipaddress
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "get_settings", "proxy_addresses"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,9 +47,17 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=20 << 20, ge=1024)
     """The largest body ``POST /api/v1/items/import`` accepts (a QTI package, a Moodle XML file)."""
     sign_in_failures: int = Field(default=10, ge=1)
-    """Failed sign-ins one username may have from one address in ``sign_in_failures_seconds``
-    (then one more per ``seconds / failures``; 429 with Retry-After)."""
+    """Wrong passwords one username may have from one address (or one browser holding that
+    username's device cookie: its own count) before each further try waits (429 with Retry-After)."""
     sign_in_failures_seconds: int = Field(default=900, ge=1)
+    """How long after the last wrong password the failures are forgotten."""
+    sign_in_delay_seconds: int = Field(default=1, ge=1, le=3600)
+    """The first wait past ``sign_in_failures``; each further failure doubles it."""
+    sign_in_max_delay_seconds: int = Field(default=60, ge=1, le=86400)
+    """The longest wait a failure earns: how long a guesser can hold up someone's sign-in from a
+    browser without their device cookie, at worst, for each try."""
+    device_cookie_days: int = Field(default=365, ge=1, le=3650)
+    """How long a browser's device cookie (the sign-in form's memory of who signed in there) lasts."""
     sign_in_attempts: int = Field(default=1000, ge=1)
     """Sign-in attempts (right or wrong; API, web form, LTI login and launch) from one address in
     ``sign_in_attempts_seconds``: generous, so a class behind one NAT address is never held up."""
@@ -58,6 +67,10 @@ class Settings(BaseSettings):
     token_creations_seconds: int = Field(default=3600, ge=1)
     rate_limit_keys: int = Field(default=50_000, ge=100)
     """The most rate-limit counters a process keeps (the least recently used go first)."""
+    forwarded_allow_ips: str = ""
+    """``assay serve``: the proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are
+    believed, comma-separated addresses or networks (``127.0.0.1``, ``10.0.0.0/24``, ``*`` for
+    any); empty, the default, believes none: the client's address is the connection's."""
     keep_alive_seconds: int = Field(default=5, ge=1, le=300)
     """``assay serve``: how long an idle keep-alive connection stays open."""
     graceful_shutdown_seconds: int = Field(default=30, ge=1, le=3600)
@@ -73,6 +86,18 @@ class Settings(BaseSettings):
     all CPU: working on more at once only makes them take turns at Python's interpreter lock and at
     SQLite's write lock (one at a time served a sixth to a fifth more requests/s under
     ``bench/load.py``, with shorter latencies)."""
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        return ",".join(proxy_addresses(value))
+
+    @model_validator(mode="after")
+    def _delays(self) -> Settings:
+        if self.sign_in_max_delay_seconds < self.sign_in_delay_seconds:
+            raise ValueError(f"sign_in_max_delay_seconds ({self.sign_in_max_delay_seconds}) is shorter than "
+                             f"sign_in_delay_seconds ({self.sign_in_delay_seconds})")
+        return self
 
     @property
     def resolved_database_url(self) -> str:
@@ -90,6 +115,28 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+def proxy_addresses(value: str) -> list[str]:
+    """The addresses and networks of a ``forwarded_allow_ips`` value (``*``: any), checked: uvicorn
+    would take a mistyped one as a name that never matches, and trust nobody without a word."""
+    entries = [entry.strip() for entry in value.split(",")] if value.strip() else []
+    for entry in entries:
+        if not entry:
+            raise ValueError("an empty entry (two commas together, or one at an end)")
+        if entry == "*":
+            if len(entries) > 1:
+                raise ValueError("'*' trusts every address: give it alone")
+            continue
+        try:
+            ipaddress.ip_network(entry) if "/" in entry else ipaddress.ip_address(entry)
+        except ValueError:
+            try:
+                meant = f": did you mean {ipaddress.ip_network(entry, strict=False)}?"
+            except ValueError:
+                meant = " (such as 127.0.0.1 or 10.0.0.0/24)"
+            raise ValueError(f"{entry!r} is not an IP address or network{meant}") from None
+    return entries
 
 
 @functools.cache

@@ -14,7 +14,8 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from assessments.auth.tokens import ALL_SCOPES, PERSONAL_PREFIX, Scope, hash_token, read_access_token
+from assessments.auth import sessions
+from assessments.auth.tokens import ALL_SCOPES, PERSONAL_PREFIX, Scope, hash_token, read_access_claims
 from assessments.config import Settings
 from assessments.db import done_reading, phased, reading
 from assessments.errors import Forbidden, Unauthorized
@@ -101,21 +102,32 @@ class Account:
     email: str | None
     role: Role
     is_active: bool
+    session_generation: int
 
     @classmethod
     def of(cls, user: User) -> Account:
-        return cls(user.id, user.username, user.display_name, user.email, user.role, user.is_active)
+        return cls(user.id, user.username, user.display_name, user.email, user.role, user.is_active,
+                   user.session_generation)
 
 
 _USERS = cast("Table", User.__table__)
 _ACCOUNT = select(_USERS.c.id, _USERS.c.username, _USERS.c.display_name, _USERS.c.email, _USERS.c.role,
-                  _USERS.c.is_active).where(_USERS.c.id == bindparam("user_id"))
+                  _USERS.c.is_active, _USERS.c.session_generation).where(_USERS.c.id == bindparam("user_id"))
 
 
 def account(session: Session, user_id: int) -> Account | None:
     """The account of ``user_id``, if there is one."""
     found = session.connection().execute(_ACCOUNT, {"user_id": user_id}).first()
     return None if found is None else Account(*found)
+
+
+def signed_in_account(session: Session, user_id: int, generation: int) -> Account | None:
+    """The account a session or access token of ``generation`` signs in: active, and still in
+    that generation (not signed out or deactivated since); else None."""
+    user = account(session, user_id)
+    if user is None or not user.is_active or user.session_generation != generation:
+        return None
+    return user
 
 
 @dataclass(frozen=True)
@@ -170,13 +182,14 @@ def _personal(session: Session, token: str, now: datetime) -> Principal | None:
 @dataclass(frozen=True)
 class Credentials:
     """What a request presents to say who is calling, read from it without the database: a
-    personal API token, the user id of a valid access token or of the signed cookie session, or
-    nothing. :meth:`principal` looks the caller up."""
+    personal API token, the user id and session generation of a valid access token or of the
+    signed cookie session, or nothing. :meth:`principal` looks the caller up."""
 
     method: str
     via: str | None = None  # "personal", "access" or "session"
     token: str | None = None
     user_id: int | None = None
+    generation: int | None = None
     csrf_refused: Forbidden | None = None
     """A cookie session's change without the page's CSRF token (raised once the user is known)."""
     lane: threading.Semaphore | None = None
@@ -193,9 +206,9 @@ class Credentials:
         reading(session)
         if self.via == "personal" and self.token is not None:
             principal = _personal(session, self.token, now)
-        elif self.user_id is not None:
-            user = account(session, self.user_id)
-            if user is not None and user.is_active:
+        elif self.user_id is not None and self.generation is not None:
+            user = signed_in_account(session, self.user_id, self.generation)
+            if user is not None:
                 if self.csrf_refused is not None:
                     raise self.csrf_refused
                 principal = Principal(user, ALL_SCOPES, self.via or "access")
@@ -232,10 +245,10 @@ async def credentials(request: Request, settings: SettingsDep, now: NowDep) -> C
     if token and token.startswith(PERSONAL_PREFIX):
         return Credentials(request.method, "personal", token=token, lane=lane)
     if token:
-        return Credentials(request.method, "access",
-                           user_id=read_access_token(token, settings.resolved_secret_key, now), lane=lane)
-    user_id = request.session.get("user_id") if "session" in request.scope else None
-    if not isinstance(user_id, int):
+        user_id, generation = read_access_claims(token, settings.resolved_secret_key, now) or (None, None)
+        return Credentials(request.method, "access", user_id=user_id, generation=generation, lane=lane)
+    claim = sessions.claim(request)
+    if claim is None:
         return Credentials(request.method, lane=lane)
     refused = None
     if request.method not in SAFE_METHODS:
@@ -244,7 +257,8 @@ async def credentials(request: Request, settings: SettingsDep, now: NowDep) -> C
             check_csrf(request, request.headers.get(CSRF_HEADER))
         except Forbidden as exc:
             refused = exc
-    return Credentials(request.method, "session", user_id=user_id, csrf_refused=refused, lane=lane)
+    return Credentials(request.method, "session", user_id=claim.user_id, generation=claim.generation,
+                       csrf_refused=refused, lane=lane)
 
 
 Caller = Annotated[Credentials, Depends(credentials)]

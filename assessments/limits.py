@@ -2,10 +2,15 @@
 
 - Request bodies: :class:`BodySizeLimit` refuses a body past ``max_body_bytes`` (the content
   import: ``max_import_bytes``) with 413, whether it declares its length or streams it.
-- Sign-ins and token issuing: token buckets (:class:`RateLimiter`) answer 429 with ``Retry-After``.
-  A wrong password counts against its username *from that address*, so guessing is slowed while a
-  class signing in behind one NAT address is not; every attempt also counts against its address,
-  with a generous limit that only bounds how much password hashing one address can ask for.
+- Sign-ins: a wrong password counts against its username *from that address*, or, from a browser
+  holding that username's device cookie (:mod:`assessments.auth.devices`), against that cookie
+  alone, so a classmate's typos on another machine never hold up a student on their own device.
+  Past ``sign_in_failures``, each further try waits a delay that starts at a second and doubles
+  (:class:`Backoff`; 429 with ``Retry-After``) instead of a long block. A try takes its place in
+  the count *before* its password is checked, so many guesses at once get no more checks than one
+  after another; a right password forgets the count. Every attempt also counts against its
+  address, with a generous limit that only bounds how much password hashing one address can ask
+  for; personal tokens are token buckets per user.
   The counters live in this process's memory: with N processes, a client gets up to N times the
   limit. A successful sign-in writes nothing anywhere.
 - Database statements: PostgreSQL cancels one that runs too long and SQLite stops waiting for its
@@ -23,13 +28,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assessments.auth.devices import DeviceCookies
 from assessments.errors import DomainError, Unauthorized, error_response, unexpected_error
 
 if TYPE_CHECKING:
@@ -37,8 +43,8 @@ if TYPE_CHECKING:
 
     from assessments.config import Settings
 
-__all__ = ["BodySizeLimit", "Limits", "LimitsDep", "Rate", "RateLimiter", "TooManyRequests", "client_address",
-           "install"]
+__all__ = ["Backoff", "BodySizeLimit", "Limits", "LimitsDep", "Rate", "RateLimiter", "TooManyRequests",
+           "client_address", "install"]
 
 IMPORT_PATHS = frozenset({"/api/v1/items/import"})
 """Routes that take whole exchange files, and so the larger ``max_import_bytes``."""
@@ -71,61 +77,124 @@ class _Bucket:
         self.tokens = min(float(self.rate.count), self.tokens + max(0.0, now - self.at) * self.rate.per_second)
         self.at = max(self.at, now)
 
-    def is_full(self, now: float) -> bool:
+    def is_idle(self, now: float) -> bool:
+        """Filled up again: the same as no bucket."""
         return self.tokens + max(0.0, now - self.at) * self.rate.per_second >= self.rate.count
 
 
-class RateLimiter:
-    """Token buckets by key, safe to share between threads, at most ``max_keys`` of them.
+@dataclass(frozen=True)
+class Backoff:
+    """Failures and the wait they earn: the first ``free`` cost nothing; after that, each further
+    try may come ``first`` seconds after the last failure, twice that after the next, and so on up
+    to ``longest``. The count is forgotten ``forget`` seconds after the last failure."""
 
-    A bucket that has filled up again is the same as none, so it is dropped (every ``SWEEP_EVERY``
-    new keys, and whenever there are too many); past ``max_keys`` the least recently used go.
+    free: int
+    first: float
+    longest: float
+    forget: float
+
+    def delay(self, failures: int) -> float:
+        if failures < self.free:
+            return 0.0
+        return min(self.longest, self.first * 2.0 ** min(failures - self.free, 64))
+
+
+@dataclass
+class _Failures:
+    count: int
+    last: float
+    backoff: Backoff
+
+    def is_idle(self, now: float) -> bool:
+        """Nothing counted, or forgotten: the same as no entry."""
+        return self.count <= 0 or now - self.last >= self.backoff.forget
+
+    def wait(self, now: float) -> float:
+        return max(0.0, self.last + self.backoff.delay(self.count) - now)
+
+
+_Entry = TypeVar("_Entry", _Bucket, _Failures)
+
+
+class RateLimiter:
+    """Token buckets and failure counts by key, safe to share between threads, at most
+    ``max_keys`` of them.
+
+    An entry that has filled up again (a bucket) or been forgotten (a failure count) is the same as
+    none, so it is dropped (every ``SWEEP_EVERY`` new keys, and whenever there are too many); past
+    ``max_keys`` the least recently used go.
     """
 
     SWEEP_EVERY = 1024
 
     def __init__(self, max_keys: int = 50_000) -> None:
         self.max_keys = max_keys
-        self._buckets: OrderedDict[tuple[str, ...], _Bucket] = OrderedDict()
+        self._buckets: OrderedDict[tuple[str, ...], _Bucket | _Failures] = OrderedDict()
         self._lock = threading.Lock()
         self._new_keys = 0
 
     def __len__(self) -> int:
         return len(self._buckets)
 
-    def wait(self, key: tuple[str, ...], rate: Rate, now: float) -> float:
-        """Seconds until the bucket holds an event (0.0: it holds one now); takes nothing."""
-        with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                return 0.0
-            bucket.refill(now)
-            return _seconds_to_one(bucket)
-
     def take(self, key: tuple[str, ...], rate: Rate, now: float) -> float:
         """Take one event (0.0) or, when the bucket is empty, the seconds until it is not (taking nothing)."""
         with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                bucket = self._buckets[key] = _Bucket(float(rate.count), now, rate)
-                self._new_keys += 1
-                if self._new_keys >= self.SWEEP_EVERY or len(self._buckets) > self.max_keys:
-                    self._sweep(now)
-            else:
-                self._buckets.move_to_end(key)
+            bucket = self._used(key)
+            if isinstance(bucket, _Bucket):
                 bucket.refill(now)
+            else:
+                bucket = self._put(key, _Bucket(float(rate.count), now, rate), now)
             wait = _seconds_to_one(bucket)
             if wait == 0.0:
                 bucket.tokens -= 1.0
             return wait
 
+    def fail(self, key: tuple[str, ...], backoff: Backoff, now: float) -> float:
+        """Count a failure now (0.0), before anything is checked, or, while the failures so far
+        make the next try wait, the seconds to wait (counting nothing). The check and the count are
+        one step: of many tries at once, no more are let through than one after another."""
+        with self._lock:
+            failures = self._used(key)
+            if not isinstance(failures, _Failures) or failures.is_idle(now):
+                failures = self._put(key, _Failures(0, now, backoff), now)
+            wait = failures.wait(now)
+            if wait == 0.0:
+                failures.count += 1
+                failures.last = max(failures.last, now)
+            return wait
+
+    def unfail(self, key: tuple[str, ...]) -> None:
+        """Take back one failure counted by :meth:`fail` (the try ended for another reason)."""
+        with self._lock:
+            failures = self._buckets.get(key)
+            if isinstance(failures, _Failures):
+                failures.count -= 1
+
     def forget(self, key: tuple[str, ...]) -> None:
         with self._lock:
             self._buckets.pop(key, None)
 
-    def _sweep(self, now: float) -> None:
+    def _used(self, key: tuple[str, ...]) -> _Bucket | _Failures | None:
+        """The entry of ``key`` (now the most recently used), if there is one."""
+        entry = self._buckets.get(key)
+        if entry is not None:
+            self._buckets.move_to_end(key)
+        return entry
+
+    def _put(self, key: tuple[str, ...], entry: _Entry, now: float) -> _Entry:
+        """Keep ``entry`` as ``key``'s; a new key may start a sweep."""
+        new = key not in self._buckets
+        self._buckets[key] = entry
+        if new:
+            self._new_keys += 1
+            if self._new_keys >= self.SWEEP_EVERY or len(self._buckets) > self.max_keys:
+                self._sweep(now, keep=key)
+        return entry
+
+    def _sweep(self, now: float, keep: tuple[str, ...]) -> None:
+        """Drop idle entries, but not ``keep``'s: it is new (so idle) and about to be used."""
         self._new_keys = 0
-        for key in [k for k, b in self._buckets.items() if b.is_full(now)]:
+        for key in [k for k, b in self._buckets.items() if b.is_idle(now) and k != keep]:
             del self._buckets[key]
         # Past the bound, drop the least recently used down to 90%, so the next sweep is far off.
         while len(self._buckets) > self.max_keys * 9 // 10:
@@ -150,6 +219,8 @@ class TooManyRequests(DomainError):
 
 
 def _duration(seconds: int) -> str:
+    if seconds == 1:
+        return "1 second"
     if seconds < 120:
         return f"{seconds} seconds"
     return f"{math.ceil(seconds / 60)} minutes"
@@ -164,26 +235,36 @@ class Limits:
     """The app's rate limits, from its settings, over one :class:`RateLimiter`."""
 
     def __init__(self, settings: Settings, limiter: RateLimiter | None = None) -> None:
-        self.failures = Rate(settings.sign_in_failures, settings.sign_in_failures_seconds)
+        self.failures = Backoff(settings.sign_in_failures, settings.sign_in_delay_seconds,
+                                settings.sign_in_max_delay_seconds, settings.sign_in_failures_seconds)
         self.attempts = Rate(settings.sign_in_attempts, settings.sign_in_attempts_seconds)
         self.tokens = Rate(settings.token_creations, settings.token_creations_seconds)
+        self.devices = DeviceCookies(settings.resolved_secret_key, settings.device_cookie_days)
         self.limiter = limiter or RateLimiter(settings.rate_limit_keys)
 
     @contextmanager
-    def signing_in(self, address: str, username: str, now: datetime) -> Iterator[None]:
-        """Around a password check: refuse it (429) when its username and address have failed too
-        often, or its address has tried too often; an :class:`Unauthorized` inside counts a failure,
-        a success forgets the failures."""
-        at = now.timestamp()
-        failures = ("sign-in failures", address, username.casefold())
-        wait = self.limiter.wait(failures, self.failures, at)
+    def signing_in(self, address: str, username: str, now: datetime, device: str | None = None) -> Iterator[None]:
+        """Around a password check: refuse it (429) while the failures it would join make it wait,
+        or when its address has tried too often.
+
+        The failures it joins are those of its username from its address, or, when ``device`` is
+        a valid device cookie for the username, that cookie's own. The try is counted as a failure
+        before the check, so tries at once are let through no faster than one after another; an
+        :class:`Unauthorized` inside keeps it counted, any other error takes it back, and a
+        success forgets the count.
+        """
+        nonce = self.devices.nonce(device, username, now) if device else None
+        failures = ("device failures", nonce) if nonce else ("sign-in failures", address, username.casefold())
+        wait = self.limiter.fail(failures, self.failures, now.timestamp())
         if wait:
             raise TooManyRequests("too many failed sign-ins for this username", wait)
-        self.address_attempt(address, now)
         try:
+            self.address_attempt(address, now)
             yield
         except Unauthorized:
-            self.limiter.take(failures, self.failures, at)
+            raise
+        except BaseException:
+            self.limiter.unfail(failures)
             raise
         self.limiter.forget(failures)
 

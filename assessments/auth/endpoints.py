@@ -14,8 +14,10 @@ from assessments.auth.schemas import (
     TokenResponse,
     UserCreate,
     UserOut,
+    UserUpdate,
 )
 from assessments.deps import Account, CurrentPrincipal, NowDep, RowId, SessionDep, SettingsDep
+from assessments.errors import NotFound
 from assessments.limits import LimitsDep, client_address
 from assessments.models import User
 from assessments.pagination import PageDep
@@ -80,3 +82,15 @@ def create_user(body: UserCreate, principal: CurrentPrincipal, session: SessionD
 def list_users(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> list[User]:
     principal.require_admin()
     return page.rows(list(session.scalars(select(User).order_by(User.id).limit(page.fetch).offset(page.offset))))
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+def update_user(user_id: RowId, body: UserUpdate, principal: CurrentPrincipal, session: SessionDep,
+                now: NowDep) -> User:
+    """Deactivate or reactivate a user (administrators). Deactivating signs them out everywhere:
+    every session and access token ends, and their personal tokens are revoked."""
+    principal.require_admin()
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return service.set_active(session, user, body.is_active, now, by=principal.user)

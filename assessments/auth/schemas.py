@@ -29,6 +29,17 @@ class UserOut(BaseModel):
     display_name: str
     email: str | None
     role: Role
+    is_active: bool
+
+
+class UserUpdate(BaseModel):
+    """What an administrator may change of a user: whether they may sign in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    is_active: bool
+    """False deactivates: every session and access token of theirs ends and their personal
+    tokens are revoked; true lets them sign in again."""
 
 
 class UserCreate(BaseModel):

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -51,7 +51,7 @@ def authenticate(session: Session, username: str, password: str) -> User:
 def sign_in(session: Session, username: str, password: str, secret: str, now: datetime,
             minutes: int) -> tuple[str, datetime]:
     user = authenticate(session, username, password)
-    return issue_access_token(user.id, secret, now, minutes)
+    return issue_access_token(user.id, secret, now, minutes, user.session_generation)
 
 
 def create_user(session: Session, data: UserCreate) -> User:
@@ -64,6 +64,31 @@ def create_user(session: Session, data: UserCreate) -> User:
         session.flush()
     except IntegrityError as exc:
         raise Conflict(f"username {data.username!r} is taken") from exc
+    return user
+
+
+def set_active(session: Session, user: User, active: bool, now: datetime, *, by: Account | None = None) -> User:
+    """Deactivate or reactivate ``user``. Deactivating ends every session and access token they
+    hold (their session generation moves on, so none counts again after a reactivation) and
+    revokes their personal API tokens; reactivating restores none of these: they sign in anew.
+    An administrator (``by``) cannot deactivate themselves."""
+    if not active and by is not None and by.id == user.id:
+        raise Conflict("you cannot deactivate your own account", code="own_account")
+    if user.is_active and not active:
+        # Added in SQL, not from what was read: a sign-out at the same moment adds its own.
+        session.execute(update(User).where(User.id == user.id)
+                        .values(session_generation=User.session_generation + 1))
+        session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                        .values(revoked_at=now))
+    user.is_active = active
+    session.flush()
+    return user
+
+
+def user_by_username(session: Session, username: str) -> User:
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"no user {username!r}")
     return user
 
 

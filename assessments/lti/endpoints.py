@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from assessments.auth import sessions
 from assessments.deps import CurrentPrincipal, NowDep, SessionDep
 from assessments.limits import LimitsDep, client_address
 from assessments.lti import ags, deep_linking, keys, nrps, pages, service
@@ -72,8 +73,7 @@ def launch(request: Request, session: SessionDep, now: NowDep, limits: LimitsDep
         raise LaunchRefused("the launch carries no id_token")
     cookie = request.cookies.get(service.STATE_COOKIE_PREFIX + state) if state else None
     done = service.launch(session, id_token, state, state if cookie else None, now)
-    request.session.clear()  # a fresh session for whoever the platform says this is
-    request.session["user_id"] = done.user.id
+    sessions.begin(request, done.user)  # a fresh session for whoever the platform says this is
     csrf_token(request)
     if done.token.message_type == "LtiDeepLinkingRequest":
         request.session[deep_linking.SESSION_KEY] = deep_linking.pending_request(done.token, done.course)

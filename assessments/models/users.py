@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assessments.models.base import Base, JSONData, enum_column, utcnow
@@ -38,6 +38,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     lti_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
+    session_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    """Sessions and access tokens count only while they carry this number: signing out and
+    deactivation add one, and so end every one made before (``assessments.auth.sessions``)."""
 
 
 class ApiToken(Base):

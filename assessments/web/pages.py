@@ -18,10 +18,11 @@ from assessments.attempts import repository as attempts_repo
 from assessments.attempts import service as attempts
 from assessments.attempts.review import attempt_view, moment
 from assessments.attempts.schemas import AttemptView, SaveRequest
+from assessments.auth import devices, sessions
 from assessments.auth.service import authenticate
 from assessments.auth.tokens import ALL_SCOPES
 from assessments.courses.service import courses_for
-from assessments.deps import NowDep, Principal, RowId, SessionDep, SettingsDep, account
+from assessments.deps import NowDep, Principal, RowId, SessionDep, SettingsDep, signed_in_account
 from assessments.errors import Conflict, DomainError, NotFound, Unauthorized
 from assessments.limits import LimitsDep, TooManyRequests, client_address
 from assessments.models import AttemptState, Quiz, Role
@@ -47,9 +48,11 @@ class LoginRequired(DomainError):
 
 
 def web_principal(request: Request, session: SessionDep) -> Principal:
-    user_id = request.session.get("user_id")
-    user = account(session, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.is_active:
+    claim = sessions.claim(request)
+    user = signed_in_account(session, claim.user_id, claim.generation) if claim is not None else None
+    if user is None:
+        if claim is not None:
+            request.session.clear()  # signed out elsewhere, or deactivated: the cookie is spent
         raise LoginRequired("please sign in")
     # a plain snapshot for templates: an error page may render after the session has closed
     request.state.user = UserCard(user.display_name, user.role)
@@ -77,12 +80,12 @@ def _safe_next(target: str) -> str:
 
 
 @router.post("/login")
-def login(request: Request, session: SessionDep, now: NowDep, limits: LimitsDep,
+def login(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep, limits: LimitsDep,
           username: Annotated[str, Form(max_length=80)], password: Annotated[str, Form(max_length=1000)],
           csrf: CsrfField, next: Annotated[str, Form()] = "/") -> Response:  # noqa: A002
     check_csrf(request, csrf)
     try:
-        with limits.signing_in(client_address(request), username, now):
+        with limits.signing_in(client_address(request), username, now, device=request.cookies.get(devices.COOKIE)):
             user = authenticate(session, username, password)
     except TooManyRequests as exc:
         refused = page(request, "login.html", status_code=429, next=_safe_next(next),
@@ -92,16 +95,22 @@ def login(request: Request, session: SessionDep, now: NowDep, limits: LimitsDep,
     except Unauthorized:
         return page(request, "login.html", status_code=401, next=_safe_next(next),
                     error="Wrong username or password.", username=username)
-    request.session.clear()  # a fresh session (and CSRF token) at sign-in: no fixation
-    request.session["user_id"] = user.id
+    sessions.begin(request, user)  # a fresh session (and CSRF token, below) at sign-in: no fixation
     csrf_token(request)
-    return _redirect(_safe_next(next))
+    response = _redirect(_safe_next(next))
+    # This browser is now known for this username: its own failures are all that can slow it.
+    response.set_cookie(devices.COOKIE, limits.devices.issue(user.username, now),
+                        max_age=limits.devices.max_age, path=request.scope.get("root_path", "") + devices.PATH,
+                        secure=settings.cookie_secure, httponly=True, samesite="strict")
+    return response
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: CsrfField) -> Response:
+def logout(request: Request, session: SessionDep, csrf: CsrfField) -> Response:
+    """Sign out: the session cookie is emptied and, server-side, every session and access token
+    of the user made before now stops working (a copy of the cookie is no use either)."""
     check_csrf(request, csrf)
-    request.session.clear()
+    sessions.end(session, request)
     return _redirect("/login")
 
 

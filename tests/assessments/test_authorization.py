@@ -288,6 +288,8 @@ MATRIX = [
                                                       "password": "long enough"}}),
     row("GET", "/api/v1/users",                                    401, 200, 403, 403, 403, 403, 403,
         admin_scope=True),
+    row("PATCH", "/api/v1/users/{user_id}",                        401, 404, 403, 403, 403, 403, 403,
+        admin_scope=True, example="/api/v1/users/999999", request=lambda s: {"json": {"is_active": True}}),
     row("POST", "/api/v1/courses",                                 401, 201, 201, 403, 403, 201, 403,
         request=lambda s: {"json": {"slug": "new-course", "title": "New"}}),
     row("GET", "/api/v1/courses",                                  401, 200, 200, 200, 200, 200, 200),
