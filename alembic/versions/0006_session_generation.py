@@ -5,7 +5,7 @@ made before. Existing rows start at 0, the generation that sessions and tokens m
 revision (which carry none) are read as, so upgrading signs nobody out.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
