@@ -1,23 +1,50 @@
 """Author text to safe HTML: Markdown, LaTeX as MathML (rendered here, no CDN), then sanitised.
 
-Authors write Markdown with ``$inline$`` and ``$$display$$`` math. The math is converted to
-MathML by latex2mathml on the server; the Markdown by markdown-it (raw HTML off); the result is
-sanitised by nh3 with an allow-list that includes MathML. Student text never comes here: it is
+Authors write Markdown with ``$inline$`` and ``$$display$$`` math. markdown-it reads both in its
+one pass over the text (raw HTML off), with mdit-py-plugins' dollar-math rule: a ``$`` followed
+by a non-space opens a formula, the next unescaped ``$`` closes it if a non-space comes before it
+(so ``$5 and $10`` is no formula), ``$$`` pairs are display math wherever they stand in a
+paragraph, ``\\$`` is a dollar sign, and code spans hold no math. A formula stays within its
+paragraph, and a line inside one never starts a list, a heading or a quote (:func:`_paragraph`),
+as when formulas were cut out before Markdown read the text (a line of only ``-`` or ``=`` still
+underlines the text before it); in a table, a ``|`` inside a formula is written ``\\|``, as in
+GitHub's Markdown. Reading is linear in the text, and there is no placeholder for author text to
+collide with. The renderer's own rules turn each formula into MathML with latex2mathml, its
+source as alternative text; nh3 then sanitises the whole with an allow-list that includes MathML.
+
+Every text is bounded: past :data:`MAX_TEXT_CHARS` it is shown as escaped plain text, unparsed,
+and formulas past :data:`MAX_FORMULAS` show as their source. Student text never comes here: it is
 escaped by the templates.
 """
 
 from __future__ import annotations
 
-import functools
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
 import nh3
 from latex2mathml.converter import convert as latex_to_mathml
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import mdTrim
+from markdown_it.renderer import RendererProtocol
+from markdown_it.rules_block import StateBlock
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import Markup, escape
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-_MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<![\\$])\$(?!\s)(.+?)(?<![\\\s])\$(?!\$)", re.DOTALL)
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+MAX_TEXT_CHARS = 20_000
+"""Longer author text is shown as escaped plain text, unparsed: a bound on the work one text can
+ask of a request (the longest shipped text is under 2,500 characters; a grader's comment may be
+20,000)."""
+MAX_FORMULAS = 500
+"""Formulas past this many in one text show as their LaTeX source (shipped texts hold at most 13;
+each costs latex2mathml a fraction of a millisecond)."""
+CACHE_CHARS = 16_000_000
+"""Rendered texts are kept, most recently used first, while texts and their HTML total at most
+this many characters (MathML is some thirty times the LaTeX it comes from)."""
 
 MATHML_TAGS = {
     "math", "mrow", "mi", "mo", "mn", "ms", "msub", "msup", "msubsup", "mfrac", "msqrt", "mroot",
@@ -36,45 +63,212 @@ HTML_TAGS = {
 }
 
 
-def _math(match: re.Match[str], store: list[str]) -> str:
-    display = match.group(1) is not None
-    latex = (match.group(1) or match.group(2) or "").strip()
+def _source(latex: str) -> str:
+    return f'<code class="latex">{escape(latex)}</code>'
+
+
+def mathml(latex: str, *, display: bool) -> str:
+    """One formula as MathML with its source as alternative text, or as its source in a
+    ``<code>`` when latex2mathml cannot read it."""
+    latex = latex.strip()
     try:
-        mathml = latex_to_mathml(latex, display="block" if display else "inline")
-        # the source as alternative text: what assistive technology reads where MathML is not
-        mathml = mathml.replace("<math ", f'<math alttext="{escape(latex)}" ', 1)
+        converted = latex_to_mathml(latex, display="block" if display else "inline")
     except Exception:  # noqa: BLE001 - latex2mathml raises many kinds; an unreadable formula shows as its source
-        mathml = f'<code class="latex">{escape(latex)}</code>'
-    store.append(mathml)
-    return f"ASSAYMATH{len(store) - 1}ASSAYMATH"
+        return _source(latex)
+    # the source as alternative text: what assistive technology reads where MathML is not
+    return converted.replace("<math ", f'<math alttext="{escape(latex)}" ', 1)
 
 
-@functools.lru_cache(maxsize=4096)
-def render_markdown(text: str) -> Markup:
-    """Author Markdown with LaTeX as safe HTML."""
-    store: list[str] = []
-    protected = _MATH.sub(lambda m: _math(m, store), text)
-    html = _MARKDOWN.render(protected)
-    html = re.sub(r"ASSAYMATH(\d+)ASSAYMATH", lambda m: store[int(m.group(1))], html)
-    clean = nh3.clean(
-        html,
+def _math_rule(*, display: bool) -> Callable[[RendererProtocol, Sequence[Token], int, OptionsDict, EnvType], str]:
+    """The renderer's rule for one kind of math token: MathML, up to :data:`MAX_FORMULAS` a text."""
+
+    def rule(renderer: RendererProtocol, tokens: Sequence[Token], idx: int, options: OptionsDict,  # noqa: ARG001 - markdown-it's rule signature
+             env: EnvType) -> str:
+        env["formulas"] = env.get("formulas", 0) + 1
+        if env["formulas"] > MAX_FORMULAS:
+            return _source(tokens[idx].content.strip())
+        return mathml(tokens[idx].content, display=display)
+
+    return rule
+
+
+_DOLLAR_OR_ESCAPE = re.compile(r"[$\\]")
+
+
+def _scan(line: str, formula: str) -> tuple[str, bool | None]:
+    """One line of a paragraph read as the dollar-math rule reads it: the formula (``""``, ``"$"``
+    or ``"$$"``) open after the line, given the one open before it; and whether that earlier one
+    closed on this line (True), was given up (False: the next ``$`` follows a space, so it opens
+    rather than closes) or is still open (None). A ``$`` followed by a non-space opens, ``$$``
+    opens and closes display math, and a backslash escapes the next character. One pass."""
+    fate: bool | None = None if formula else True
+    found = _DOLLAR_OR_ESCAPE.search(line)
+    while found:
+        i = found.start()
+        double = line.startswith("$$", i)
+        if line[i] == "\\":
+            i += 2
+        elif formula == "$$":
+            if double:
+                formula = ""
+                fate = True if fate is None else fate
+            i += 2 if double else 1
+        elif formula == "$" and i > 0 and not line[i - 1].isspace():
+            formula = ""
+            fate = True if fate is None else fate
+            i += 1
+        else:  # an opening (after a space, a ``$`` cannot close the formula before it: it gives it up)
+            fate = False if fate is None else fate
+            opens = "$$" if double else "$" if line[i + 1 : i + 2].strip() else ""
+            formula = opens
+            i += len(opens) or 1
+        found = _DOLLAR_OR_ESCAPE.search(line, i)
+    return formula, fate
+
+
+def _line(state: StateBlock, line: int) -> str:
+    return state.src[state.bMarks[line] + state.tShift[line] : state.eMarks[line]]
+
+
+def _closing_line(state: StateBlock, line: int, endLine: int, formula: str) -> int:
+    """The line on which the formula open before ``line`` closes, or -1 if the paragraph's lines
+    (up to a blank one) never close it."""
+    while line < endLine and not state.isEmpty(line):
+        _, fate = _scan(_line(state, line), formula)
+        if fate is not None:
+            return line if fate else -1
+        line += 1
+    return -1
+
+
+def _paragraph(state: StateBlock, startLine: int, endLine: int, silent: bool) -> bool:  # noqa: ARG001 - a block rule's signature
+    """markdown-it's paragraph rule, except that a line inside a formula that closes further on
+    continues the paragraph: ``+ (x)``, ``- y`` or ``# z`` wrapped onto a line of its own is part
+    of the formula, never a list or a heading, as when Assay took formulas out before Markdown.
+    Each line is read once, and once more by the look for the closing ``$``."""
+    nextLine = startLine + 1
+    terminators = state.md.block.ruler.getRules("paragraph")
+    asking = True  # the rules that may end a paragraph are asked, in their silent mode
+    endLine = state.lineMax
+    oldParentType, state.parentType = state.parentType, "paragraph"
+    formula, _ = _scan(_line(state, startLine), "")
+    closes_at = -1  # where the open formula is known to close
+    while nextLine < endLine and not state.isEmpty(nextLine):
+        lazy = state.sCount[nextLine] - state.blkIndent > 3 or state.sCount[nextLine] < 0
+        if not lazy and any(rule(state, nextLine, endLine, asking) for rule in terminators):
+            if not formula:
+                break
+            if nextLine > closes_at:
+                closes_at = _closing_line(state, nextLine, endLine, formula)
+                if closes_at < 0:
+                    break
+        formula, _ = _scan(_line(state, nextLine), formula)
+        nextLine += 1
+    state.line = nextLine
+    token = state.push("paragraph_open", "p", 1)
+    token.map = [startLine, state.line]
+    token = state.push("inline", "", 0)
+    token.content = mdTrim(state.getLines(startLine, nextLine, state.blkIndent, keepLastLF=False))
+    token.map = [startLine, state.line]
+    token.children = []
+    state.push("paragraph_close", "p", -1)
+    state.parentType = oldParentType
+    return True
+
+
+_MARKDOWN = (
+    MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    .enable("table")
+    # ``$5 and $10`` is no formula (a space before the second ``$``); a digit beside a ``$`` is
+    # allowed, as before: ``allow_digits=False`` would read the last character of the text as the
+    # one before an opening ``$`` at its start
+    .use(dollarmath_plugin, allow_space=False, allow_digits=True, double_inline=True, allow_labels=False)
+)
+# ``$$`` is display math inside the paragraph it is written in, as it always was in Assay: the
+# plugin's block rule would take a ``$$`` line that starts a paragraph out of it
+_MARKDOWN.block.ruler.disable("math_block")
+_MARKDOWN.block.ruler.at("paragraph", _paragraph)
+_MARKDOWN.add_render_rule("math_inline", _math_rule(display=False))
+_MARKDOWN.add_render_rule("math_inline_double", _math_rule(display=True))
+
+
+def _render(text: str) -> str:
+    if len(text) > MAX_TEXT_CHARS:
+        return f"<p>{escape(text)}</p>\n"
+    return nh3.clean(
+        _MARKDOWN.render(text, {"formulas": 0}),
         tags=HTML_TAGS | MATHML_TAGS,
         attributes={"*": {"class"}, "a": {"href", "title"}, "td": {"align"}, "th": {"align"},
                     **dict.fromkeys(MATHML_TAGS, MATHML_ATTRIBUTES)},
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
     )
-    return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
 
 
-_LATEX_COMMAND = re.compile(r"\\([A-Za-z]+)")
+class _RenderCache:
+    """Rendered texts, least recently used dropped first, bounded by the characters held (an
+    entry count alone would let long, formula-heavy texts hold gigabytes)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.held = 0
+        self.entries: OrderedDict[str, str] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, text: str) -> str | None:
+        with self.lock:
+            html = self.entries.get(text)
+            if html is not None:
+                self.entries.move_to_end(text)
+            return html
+
+    def put(self, text: str, html: str) -> None:
+        size = len(text) + len(html)
+        if size > self.budget // 16:  # one text never crowds out the rest
+            return
+        with self.lock:
+            if text in self.entries:
+                return
+            self.entries[text] = html
+            self.held += size
+            while self.held > self.budget:
+                dropped, dropped_html = self.entries.popitem(last=False)
+                self.held -= len(dropped) + len(dropped_html)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.held = 0
+
+
+_CACHE = _RenderCache(CACHE_CHARS)
+
+
+def render_markdown(text: str) -> Markup:
+    """Author Markdown with LaTeX as safe HTML."""
+    html = _CACHE.get(text)
+    if html is None:
+        html = _render(text)
+        _CACHE.put(text, html)
+    return Markup(html)  # noqa: S704 - sanitised by nh3 in _render, or escaped whole
+
+
+_PLAIN = re.compile(r"\\([A-Za-z]+|.)?|[$*_`{}]", re.DOTALL)
+_DROPPED = frozenset("*_`{}\\")
+
+
+def _plain(match: re.Match[str]) -> str:
+    escaped = match.group(1)
+    if escaped is None:  # a math delimiter, markup or a backslash that ends the text
+        return ""
+    if escaped.isalpha() or escaped == "$":  # a LaTeX command as its name; \$ is a dollar sign
+        return escaped
+    return "" if escaped in _DROPPED else escaped
 
 
 def plain_text(text: str) -> str:
     """Author text as plain words, for an ``aria-label``: math delimiters and markup dropped."""
-    words = _LATEX_COMMAND.sub(r"\1", text.replace("$", ""))
-    words = re.sub(r"[*_`{}\\]", "", words)
-    return " ".join(words.split())
+    return " ".join(_PLAIN.sub(_plain, text).split())
 
 
 def render_inline(text: str) -> Markup:

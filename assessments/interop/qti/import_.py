@@ -5,13 +5,15 @@ a supported kind, no template processing) and read by the reader of its interact
 definition: fixed numbers, its identifier as a slug ``id``, its manifest keywords as tags. Every
 definition is then validated exactly as the bank will (the item models, then its variant checks),
 so a problem surfaces here with its file and line rather than later without them. Any problem
-rejects the whole import: ``Imported`` then holds the problems and no definitions.
+rejects the whole import: ``Imported`` then holds the problems and no definitions. A package's
+items are read one at a time (:func:`~.package.read_package`): each item file's bytes and parse
+are dropped once its definition is made, and a package problem found part-way drops what was read.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -125,11 +127,13 @@ def read_document(document: Document, keywords: list[str], title: str | None) ->
     return {**head, **definition}, context.notes
 
 
-def _sources(data: bytes, filename: str) -> list[Source]:
+def _sources(data: bytes, filename: str) -> Iterator[Source]:
+    """The item files to read, one at a time: the file itself, or a package's items."""
     if data[:4] != _ZIP_MAGIC:
-        return [Source(filename, data)]
-    return [Source(f"{filename}/{item.path}", item.data, item.keywords, item.title, item.listed)
-            for item in read_package(data, filename)]
+        yield Source(filename, data)
+        return
+    for item in read_package(data, filename):
+        yield Source(f"{filename}/{item.path}", item.data, item.keywords, item.title, item.listed)
 
 
 def _validated(definition: dict[str, Any], file: str, line: int) -> list[Problem]:
@@ -171,19 +175,18 @@ def _read(source: Source, ids: dict[str, str], notes: list[str]) -> tuple[dict[s
 
 def import_items(data: bytes, filename: str) -> Imported:
     """Definitions from a QTI item file or package; no definitions at all if anything is wrong."""
-    try:
-        sources = _sources(data, filename)
-    except PackageProblem as exc:
-        return Imported(problems=[Problem(exc.file or filename, exc.line, str(exc))])
     definitions: list[dict[str, Any]] = []
     problems: list[Problem] = []
     notes: list[str] = []
     ids: dict[str, str] = {}
-    for source in sources:
-        definition, found = _read(source, ids, notes)
-        problems.extend(found)
-        if definition is not None:
-            definitions.append(definition)
+    try:
+        for source in _sources(data, filename):
+            definition, found = _read(source, ids, notes)
+            problems.extend(found)
+            if definition is not None:
+                definitions.append(definition)
+    except PackageProblem as exc:
+        problems.append(Problem(exc.file or filename, exc.line, str(exc)))
     if not definitions and not problems:
         problems.append(Problem(filename, 0, "the package holds no QTI items"))
     if problems:

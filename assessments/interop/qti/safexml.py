@@ -108,6 +108,10 @@ def parse(data: bytes) -> Document:
         line = exc.position[0] if getattr(exc, "position", None) else 0
         message = str(exc).split(": line", 1)[0]
         raise XmlProblem(f"not well-formed XML: {message}", line) from None
+    finally:
+        # the builder and the parser refer to each other: unlinked, expat's copy of the document
+        # goes with this call, not at the next garbage collection (an import reads many documents)
+        target.parser = None
     version = QTI_NAMESPACES.get(namespace_of(root.tag), "")
     _normalise(root)
     return Document(root, version, target.lines)
