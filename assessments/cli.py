@@ -321,21 +321,31 @@ def content_load(
 def content_import(
     file: Annotated[Path, typer.Argument(help="A YAML, QTI (item or zip package), GIFT or Moodle XML file.")],
     format: Annotated[str, typer.Option(help="yaml, qti3, qti2, gift or moodlexml")] = "yaml",  # noqa: A002
+    bank: Annotated[str, typer.Option(help="The bank new items go into: a bank's slug, or course:<course> "
+                                           "for a course's own.")] = "library",
 ) -> None:
-    """Import items into the database's bank: all of them or, on any problem, none."""
-    from assessments.bank import service
+    """Import items into one of the database's banks: all of them or, on any problem, none."""
+    from assessments.bank import repository, service
     from assessments.db import session_scope
-    from assessments.errors import Invalid
+    from assessments.errors import DomainError, Invalid
     from assessments.models import utcnow
 
     _upgrade()
     try:
         with session_scope(_database()) as session:
+            target = repository.bank_for_slug(session, bank)
+            if target is None:
+                typer.echo(f"error: no bank {bank!r} (banks: {', '.join(repository.bank_slugs_all(session))})",
+                           err=True)
+                raise typer.Exit(1)
             result = service.import_file(session, file.read_bytes(), format=format, name=file.name,
-                                         actor_id=None, now=utcnow())
+                                         actor_id=None, now=utcnow(), bank=target)
     except Invalid as exc:
         for problem in exc.details or []:
             typer.echo(f"{problem.get('file', file.name)}:{problem.get('line', 0)}: {problem['message']}", err=True)
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    except DomainError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
     for note in result.notes:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from assessments.auth.passwords import hash_password
 from assessments.models import Course, CourseRole, Enrolment, Quiz, Role, User
-from assessments.quizzes.schemas import Draw, QuizSettings, Section
+from assessments.quizzes.schemas import Draw, QuizCreate, QuizSettings, Section
+from assessments.quizzes.service import add_quiz
 
 COURSE = ("foundations-of-llms", "Foundations of Large Language Models")
 QUIZ_TITLE = "Reward models and the ranking loss"
@@ -59,12 +60,8 @@ def set_up_demo(session: Session, now: datetime) -> tuple[list[DemoAccount], int
             session.add(Enrolment(course_id=course.id, user_id=user.id, role=role))
     quiz = session.scalars(select(Quiz).where(Quiz.course_id == course.id, Quiz.title == QUIZ_TITLE)).first()
     if quiz is None:
-        settings = QuizSettings(attempts_allowed=None, time_limit_minutes=60)
-        quiz = Quiz(course_id=course.id, title=QUIZ_TITLE,
-                    description="The course's seed items and a few drawn at random, computed per student.",
-                    settings=settings.model_dump(mode="json"),
-                    sections=[s.model_dump(mode="json", exclude_defaults=True) for s in DEMO_QUIZ_SECTIONS],
-                    created_at=now, updated_at=now)
-        session.add(quiz)
-        session.flush()
+        quiz = add_quiz(session, course.id, QuizCreate(
+            title=QUIZ_TITLE, description="The course's seed items and a few drawn at random, computed per student.",
+            settings=QuizSettings(attempts_allowed=None, time_limit_minutes=60), sections=DEMO_QUIZ_SECTIONS,
+        ), created_by_id=None, now=now)
     return accounts, quiz.id

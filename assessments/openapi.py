@@ -63,11 +63,14 @@ PARTICULAR: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/users"): (409,),                           # the username is taken
     ("POST", "/api/v1/courses"): (409,),                         # the slug is taken
     ("POST", "/api/v1/lti/registrations"): (409,),               # the platform is registered already
-    ("GET", "/api/v1/items"): (400,),                            # a tag that is not facet:value
-    ("POST", "/api/v1/items"): (400,),                           # a definition that does not check
-    ("GET", "/api/v1/items/export"): (400,),                     # an unknown format
-    ("POST", "/api/v1/items/import"): (400,),                    # a file with problems: all of them, where
+    ("GET", "/api/v1/items"): (400, 404),                        # a tag that is not facet:value; no such bank
+    # A definition that does not check, or no bank named where one must be; no such bank; the id is
+    # an item's of another bank:
+    ("POST", "/api/v1/items"): (400, 404, 409),
+    ("GET", "/api/v1/items/export"): (400, 404),                 # an unknown format; no such bank
+    ("POST", "/api/v1/items/import"): (400, 404, 409),           # a file with problems: all of them, where; as POST
     ("PUT", "/api/v1/items/{key}"): (400,),                      # as POST, or an id that is not the path's
+    ("POST", "/api/v1/banks"): (404, 409),                       # no such course that the caller teaches; the slug is taken
     ("POST", "/api/v1/courses/{course}/quizzes"): (400,),        # items that do not exist, bad settings
     ("POST", "/api/v1/quizzes/{quiz_id}/attempts"): (409,),      # no attempts left, or the quiz is closed
     # A stale seq (the reply says the current one), or an attempt that is finished:

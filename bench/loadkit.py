@@ -132,8 +132,9 @@ def set_up(url: str, students: int, *, quotas: dict[str, int] | None = None,
     from assessments.bank.service import save_definition
     from assessments.db import Database
     from assessments.migrations import upgrade
-    from assessments.models import Course, CourseRole, Enrolment, Quiz, Role, User
-    from assessments.quizzes.schemas import QuizSettings, Section
+    from assessments.models import Course, CourseRole, Enrolment, Role, User
+    from assessments.quizzes.schemas import QuizCreate, QuizSettings, Section
+    from assessments.quizzes.service import add_quiz
 
     upgrade(url)
     entries = pick_items(quotas)
@@ -150,11 +151,9 @@ def set_up(url: str, students: int, *, quotas: dict[str, int] | None = None,
             course = Course(slug="load", title="Load benchmark")
             session.add(course)
             session.flush()
-            quiz = Quiz(course_id=course.id, title=f"{len(entries)} questions",
-                        settings=settings.model_dump(mode="json"),
-                        sections=[Section(items=[e.item.id for e in entries]).model_dump(
-                            mode="json", exclude_defaults=True)],
-                        created_at=now, updated_at=now)
+            quiz = add_quiz(session, course.id, QuizCreate(
+                title=f"{len(entries)} questions", settings=settings,
+                sections=[Section(items=[e.item.id for e in entries])]), created_by_id=None, now=now)
             users = [User(username=u, display_name=u, role=Role.STUDENT, password_hash=password_hash)
                      for u in usernames]
             instructor = User(username=INSTRUCTOR, display_name="Instructor", role=Role.INSTRUCTOR,

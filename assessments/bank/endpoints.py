@@ -1,4 +1,5 @@
-"""``/api/v1/items``: the bank, for instructors."""
+"""``/api/v1/items`` and ``/api/v1/banks``: the bank, for instructors (rights per bank: see
+:mod:`assessments.bank.access`)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,27 @@ from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import PlainTextResponse, Response
 
 from assessments.bank import service
-from assessments.bank.schemas import ImportResult, ItemOut, ItemSummary, Preview, SaveResult
+from assessments.bank.schemas import (
+    BankCreate,
+    BankOut,
+    GrantIn,
+    ImportResult,
+    ItemMove,
+    ItemOut,
+    ItemSummary,
+    Preview,
+    SaveResult,
+)
 from assessments.deps import CurrentPrincipal, NowDep, SessionDep
 from assessments.errors import Invalid
 from assessments.interop.formats import FORMATS, KNOWN
 from assessments.pagination import PageDep
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"])
+banks_router = APIRouter(prefix="/api/v1/banks", tags=["banks"])
+
+BankQuery = Annotated[str | None, Query(max_length=120,
+                                        description="a bank's slug (course:<course> for a course's own)")]
 
 
 @router.get("", response_model=list[ItemSummary])
@@ -25,17 +40,19 @@ def list_items(
     tag: Annotated[list[str] | None, Query(description="facet:value; a path matches below it")] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     type: Annotated[str | None, Query()] = None,  # noqa: A002 - the REST contract's name
+    bank: BankQuery = None,
 ) -> list[ItemSummary]:
-    principal.require_staff()
-    return page.rows(service.list_items(session, tag or [], q, type, page.fetch, page.offset))
+    """The current items of the banks you may read (or of ``bank``)."""
+    return page.rows(service.list_items(session, principal, tag or [], q, type, page.fetch, page.offset,
+                                        bank_slug=bank))
 
 
 @router.post("", response_model=SaveResult, status_code=status.HTTP_201_CREATED)
 def create_item(definition: Annotated[dict[str, Any], Body()], principal: CurrentPrincipal,
-                session: SessionDep, now: NowDep) -> SaveResult:
-    """Add an item (or a new version of one) from its definition; problems say where."""
-    principal.require_staff()
-    return service.save_definition(session, definition, source="api", actor_id=principal.user.id, now=now)
+                session: SessionDep, now: NowDep, bank: BankQuery = None) -> SaveResult:
+    """Add an item (or a new version of one) from its definition; problems say where. A new item
+    goes into ``bank``, or, when you teach one course, into that course's own bank."""
+    return service.save_for(session, principal, definition, bank_slug=bank, now=now)
 
 
 @router.get("/export", response_class=PlainTextResponse, responses={200: {
@@ -48,17 +65,19 @@ def export_items(
     tag: Annotated[list[str] | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     seed: Annotated[int, Query(ge=0, le=2**62, description="the variant computed items leave as")] = 0,
+    bank: BankQuery = None,
 ) -> Response:
     """The bank (or the items matching ``tag`` and ``q``) as YAML, QTI 3.0 or 2.2 packages, GIFT
     or Moodle XML. Computed items leave the exchange formats as the variant of ``seed``; the
     ``x-assay-export-notes`` header counts what the format could not carry as it is."""
-    principal.require_staff()
     if format == "yaml":
-        return PlainTextResponse(service.export_yaml(session, tag or [], q), media_type="application/yaml")
+        return PlainTextResponse(service.export_yaml(session, tag or [], q, principal=principal, bank_slug=bank),
+                                 media_type="application/yaml")
     exporter = FORMATS.get(format)
     if exporter is None:
         raise Invalid(f"unknown export format {format!r} (known: {KNOWN})")
-    exported = exporter.export_items(service.export_entries(session, tag or [], q, seed), title="Assay export")
+    entries = service.export_entries(session, tag or [], q, seed, principal=principal, bank_slug=bank)
+    exported = exporter.export_items(entries, title="Assay export")
     return Response(exported.content, media_type=exported.media_type, headers={
         "content-disposition": f'attachment; filename="{exported.filename}"',
         "x-assay-export-notes": str(len(exported.notes)),
@@ -78,33 +97,71 @@ def import_items(
     session: SessionDep,
     now: NowDep,
     format: Annotated[str, Query()] = "yaml",  # noqa: A002 - the REST contract's name
+    bank: BankQuery = None,
 ) -> ImportResult:
     """Import items as YAML (``---`` between them), QTI 3.0 or 2.2 (an item file or a package),
-    GIFT or Moodle XML: all of them, or none; problems say where."""
-    principal.require_staff()
-    return service.import_file(session, raw, format=format, name=f"import.{format}",
-                               actor_id=principal.user.id, now=now)
+    GIFT or Moodle XML: all of them, or none; problems say where. New items go into ``bank`` (as
+    for ``POST /api/v1/items``); items that exist already must be in it."""
+    return service.import_for(session, principal, raw, format=format, bank_slug=bank, now=now)
 
 
 @router.get("/{key}", response_model=ItemOut)
 def get_item(key: str, principal: CurrentPrincipal, session: SessionDep) -> ItemOut:
-    principal.require_staff()
-    return service.get_item(session, key)
+    """The item's definition and versions; refused (403) while an attempt of yours in progress
+    was given it."""
+    return service.get_item(session, principal, key)
 
 
 @router.put("/{key}", response_model=SaveResult)
 def update_item(key: str, definition: Annotated[dict[str, Any], Body()], principal: CurrentPrincipal,
                 session: SessionDep, now: NowDep) -> SaveResult:
-    """A new version of the item (attempts keep the version they were given)."""
-    principal.require_staff()
-    service.current(session, key)
-    if definition.get("id") != key:
-        raise Invalid(f"the definition's id must be {key!r}", code="id_mismatch")
-    return service.save_definition(session, definition, source="api", actor_id=principal.user.id, now=now)
+    """A new version of the item, if its bank is one you may edit. Attempts keep the version they
+    were given, and quizzes the version they pinned until their instructors choose the new one."""
+    return service.save_for(session, principal, definition, bank_slug=None, now=now, key=key)
+
+
+@router.post("/{key}/move", response_model=ItemOut)
+def move_item(key: str, body: ItemMove, principal: CurrentPrincipal, session: SessionDep) -> ItemOut:
+    """Move the item to another bank (you manage the one it leaves and may edit the other)."""
+    return service.move_item(session, principal, key, body.bank)
 
 
 @router.get("/{key}/preview", response_model=Preview)
 def preview_item(key: str, principal: CurrentPrincipal, session: SessionDep,
                  seed: Annotated[int, Query(ge=0, le=2**62)] = 0) -> Preview:
-    principal.require_staff()
-    return service.preview(session, key, seed)
+    return service.preview(session, principal, key, seed)
+
+
+# --- /api/v1/banks ---------------------------------------------------------------------------------
+
+
+@banks_router.get("", response_model=list[BankOut])
+def list_banks(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> list[BankOut]:
+    """The banks you may read, and what you may do in each."""
+    banks = service.list_banks(session, principal)
+    return page.rows(banks[page.offset: page.offset + page.fetch])
+
+
+@banks_router.post("", response_model=BankOut, status_code=status.HTTP_201_CREATED)
+def create_bank(body: BankCreate, principal: CurrentPrincipal, session: SessionDep, now: NowDep) -> BankOut:
+    """A bank owned by a course you teach, to share with other courses."""
+    return service.create_bank(session, principal, body, now)
+
+
+@banks_router.get("/{bank}", response_model=BankOut)
+def get_bank(bank: str, principal: CurrentPrincipal, session: SessionDep) -> BankOut:
+    return service.get_bank(session, principal, bank)
+
+
+@banks_router.put("/{bank}/grants/{course}", response_model=BankOut)
+def grant(bank: str, course: str, body: GrantIn, principal: CurrentPrincipal, session: SessionDep,
+          now: NowDep) -> BankOut:
+    """Share the bank with a course: its instructors read and use the items, and with
+    ``can_edit`` publish new versions of them."""
+    return service.set_grant(session, principal, bank, course, can_edit=body.can_edit, now=now)
+
+
+@banks_router.delete("/{bank}/grants/{course}", response_model=BankOut)
+def revoke(bank: str, course: str, principal: CurrentPrincipal, session: SessionDep) -> BankOut:
+    """Stop sharing the bank with a course; its quizzes keep the versions they pinned."""
+    return service.revoke_grant(session, principal, bank, course)

@@ -5,8 +5,80 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, defer
 
-from assessments.models import Concept, Item, ItemConcept, ItemLink, ItemTag, ItemVersion
+from assessments.models import Bank, BankGrant, Concept, Course, Item, ItemConcept, ItemLink, ItemTag, ItemVersion
 from engine.items.metadata import split_path
+
+LIBRARY = "library"
+"""The open bank the shipped content lives in (made by the migration that introduced banks)."""
+COURSE_BANK_PREFIX = "course:"
+"""A course's own bank is ``course:<course slug>``; other banks' slugs never contain a colon."""
+
+
+# --- banks -----------------------------------------------------------------------------------------
+
+
+def bank_by_slug(session: Session, slug: str) -> Bank | None:
+    return session.scalars(select(Bank).where(Bank.slug == slug)).first()
+
+
+def library(session: Session) -> Bank:
+    bank = bank_by_slug(session, LIBRARY)
+    if bank is None:  # the migration makes it; a restored or hand-made database may lack it
+        bank = Bank(slug=LIBRARY, title="Shared library", open_to_all=True)
+        session.add(bank)
+        session.flush()
+    return bank
+
+
+def course_bank(session: Session, course: Course) -> Bank:
+    """The course's own bank, made on first use."""
+    bank = session.scalars(select(Bank).where(Bank.course_id == course.id, Bank.is_course_default.is_(True))).first()
+    if bank is None:
+        bank = Bank(slug=COURSE_BANK_PREFIX + course.slug, title=f"{course.title} (course bank)",
+                    course_id=course.id, is_course_default=True)
+        session.add(bank)
+        session.flush()
+    return bank
+
+
+def bank_for_slug(session: Session, slug: str) -> Bank | None:
+    """The bank of that slug; ``course:<course>`` is the course's own bank (made on first use)."""
+    bank = bank_by_slug(session, slug)
+    if bank is None and slug.startswith(COURSE_BANK_PREFIX):
+        course = session.scalars(select(Course).where(Course.slug == slug.removeprefix(COURSE_BANK_PREFIX))).first()
+        bank = course_bank(session, course) if course is not None else None
+    return bank
+
+
+def bank_slugs_all(session: Session) -> list[str]:
+    return list(session.scalars(select(Bank.slug).order_by(Bank.slug)))
+
+
+def banks(session: Session, condition: ColumnElement[bool]) -> list[Bank]:
+    return list(session.scalars(select(Bank).where(condition).order_by(Bank.slug)))
+
+
+def bank_slugs(session: Session, bank_ids: set[int]) -> dict[int, str]:
+    return dict(session.execute(select(Bank.id, Bank.slug).where(Bank.id.in_(bank_ids))).all())
+
+
+def item_counts(session: Session, bank_ids: list[int]) -> dict[int, int]:
+    rows = session.execute(select(Item.bank_id, func.count(Item.id)).where(Item.bank_id.in_(bank_ids))
+                           .group_by(Item.bank_id))
+    return dict(rows.all())
+
+
+def grants(session: Session, bank: Bank) -> list[tuple[BankGrant, Course]]:
+    return list(session.execute(select(BankGrant, Course).join(Course, Course.id == BankGrant.course_id)
+                                .where(BankGrant.bank_id == bank.id).order_by(Course.slug)))
+
+
+def grant(session: Session, bank: Bank, course: Course) -> BankGrant | None:
+    return session.scalars(select(BankGrant).where(BankGrant.bank_id == bank.id,
+                                                   BankGrant.course_id == course.id)).first()
+
+
+# --- items -----------------------------------------------------------------------------------------
 
 
 def item_by_key(session: Session, key: str) -> Item | None:
@@ -56,12 +128,17 @@ def tag_condition(query: str) -> ColumnElement[bool]:
                 or_(ItemTag.value == path, ItemTag.value.startswith(path + " > ", autoescape=True)))
 
 
-def current_versions_query(tags: list[str], text: str | None, type_: str | None) -> Select[Item, ItemVersion]:
+def current_versions_query(tags: list[str], text: str | None, type_: str | None,
+                           banks: ColumnElement[bool] | None = None) -> Select[Item, ItemVersion]:
+    """The current versions matching the filters, in the banks matching ``banks`` (a condition
+    on :class:`Bank`; all banks when None), by key."""
     query = (
         select(Item, ItemVersion)
         .join(ItemVersion, and_(ItemVersion.item_id == Item.id, ItemVersion.number == Item.current_number))
         .order_by(Item.key)
     )
+    if banks is not None:
+        query = query.where(Item.bank_id.in_(select(Bank.id).where(banks)))
     for tag in tags:
         query = query.where(Item.id.in_(select(ItemTag.item_id).where(tag_condition(tag))))
     if text:

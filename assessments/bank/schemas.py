@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Problem(BaseModel):
@@ -17,8 +17,50 @@ class Problem(BaseModel):
     line: int | None = None
 
 
+class GrantOut(BaseModel):
+    course: str
+    can_edit: bool
+
+
+class BankOut(BaseModel):
+    """A bank the caller may read, and what they may do in it."""
+
+    slug: str
+    title: str
+    course: str | None
+    """The course that owns the bank (None: administrators manage it)."""
+    open_to_all: bool
+    """Every instructor may read it and every course may use it."""
+    items: int
+    can_edit: bool
+    can_manage: bool
+    """May share it with other courses (and move items out of it)."""
+    grants: list[GrantOut] | None
+    """The courses it is shared with (shown to those who manage it)."""
+
+
+class BankCreate(BaseModel):
+    slug: str = Field(min_length=2, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$",
+                      description="lower-case letters, digits, '.', '_' and '-' (a course's own bank is course:<slug>)")
+    title: str = Field(min_length=1, max_length=300)
+    course: str | None = None
+    """The course that owns it: one you teach (administrators may leave it out)."""
+    open_to_all: bool = False
+    """Administrators only: every course may read and use it."""
+
+
+class GrantIn(BaseModel):
+    can_edit: bool = False
+    """Also publish new versions of the bank's items (otherwise: read and use them)."""
+
+
+class ItemMove(BaseModel):
+    bank: str
+
+
 class ItemSummary(BaseModel):
     key: str
+    bank: str
     version: int
     type: str
     title: str

@@ -10,30 +10,39 @@ from assessments.models import (
     AttemptState,
     CourseRole,
     Enrolment,
-    Item,
     ItemVersion,
     QuestionAttempt,
     Quiz,
+    QuizItem,
     User,
 )
 
 
 def stale_attempt_ids(session: Session, quiz_id: int) -> list[int]:
-    """Finished attempts of the quiz with a current question attempt whose pinned item version
-    is no longer its item's current version."""
-    pinned, current = aliased(ItemVersion), aliased(ItemVersion)
+    """Finished attempts of the quiz with a current question attempt whose item version is not
+    the version the quiz now pins for its item."""
+    given = aliased(ItemVersion)
     query = (
         select(Attempt.id)
         .join(QuestionAttempt, QuestionAttempt.attempt_id == Attempt.id)
-        .join(pinned, pinned.id == QuestionAttempt.item_version_id)
-        .join(Item, Item.id == pinned.item_id)
-        .join(current, and_(current.item_id == Item.id, current.number == Item.current_number))
+        .join(given, given.id == QuestionAttempt.item_version_id)
+        .join(QuizItem, and_(QuizItem.quiz_id == Attempt.quiz_id, QuizItem.item_id == given.item_id))
         .where(Attempt.quiz_id == quiz_id, Attempt.state == AttemptState.FINISHED,
-               QuestionAttempt.replaced_at.is_(None), current.id != QuestionAttempt.item_version_id)
+               QuestionAttempt.replaced_at.is_(None), QuizItem.item_version_id != QuestionAttempt.item_version_id)
         .distinct()
         .order_by(Attempt.id)
     )
     return list(session.scalars(query))
+
+
+def pinned_versions(session: Session, quiz_id: int) -> dict[int, ItemVersion]:
+    """The version the quiz pins for each of its items (the newest, if two sections differ)."""
+    out: dict[int, ItemVersion] = {}
+    rows = session.scalars(select(ItemVersion).join(QuizItem, QuizItem.item_version_id == ItemVersion.id)
+                           .where(QuizItem.quiz_id == quiz_id).order_by(ItemVersion.number))
+    for version in rows:
+        out[version.item_id] = version
+    return out
 
 
 def in_progress_count(session: Session, quiz_id: int) -> int:

@@ -2,10 +2,10 @@
 
 All of it goes through the engine's step history. A manual grade is one more step appended to
 the slot's question attempt (:data:`engine.attempts.Action.MANUAL_GRADE`). A regrade replays a
-question attempt's steps against its item's current version with the same seed
+question attempt's steps against the version its quiz now pins for the item, with the same seed
 (:meth:`engine.attempts.QuestionAttempt.regrade`); committing it never touches a step: the old
-question attempt is marked ``replaced_at`` (kept for audit) and a new one, pinned to the current
-version, holds the replayed steps. After either, the attempt's marks are summed again, and stay
+question attempt is marked ``replaced_at`` (kept for audit) and a new one, on the pinned version,
+holds the replayed steps. After either, the attempt's marks are summed again, and stay
 None while any question still needs a grader, and the change gets its row in the grade audit
 trail (:mod:`assessments.audit.service`) in the same transaction. Only instructors of the quiz's course may do any
 of this, with a token that has the ``grade`` scope: others in the course get 403 (a classmate's
@@ -26,7 +26,6 @@ from assessments.attempts.service import append_steps, engine_attempt, grade_cha
 from assessments.audit.service import QuestionGrade, record_manual_grade, record_regrade
 from assessments.auth.access import course_by_slug, course_role, require_instructor
 from assessments.auth.tokens import Scope
-from assessments.bank import repository as bank
 from assessments.bank.service import variant_of
 from assessments.deps import Account, Principal
 from assessments.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -168,11 +167,11 @@ class _Plan:
     new_marks: float | None
 
 
-def _current_version(session: Session, row: QuestionAttempt) -> ItemVersion | None:
-    pinned = session.get(ItemVersion, row.item_version_id)
-    item = session.get(Item, pinned.item_id) if pinned is not None else None
-    current = bank.current_version(session, item) if item is not None else None
-    return None if current is None or current.id == row.item_version_id else current
+def _target_version(row: QuestionAttempt, given: ItemVersion | None,
+                    pins: dict[int, ItemVersion]) -> ItemVersion | None:
+    """The version the quiz pins for the question's item, if it is not the one given."""
+    target = pins.get(given.item_id) if given is not None else None
+    return None if target is None or target.id == row.item_version_id else target
 
 
 def _item_key(session: Session, version: ItemVersion) -> str:
@@ -181,11 +180,12 @@ def _item_key(session: Session, version: ItemVersion) -> str:
     return item.key
 
 
-def _plan(session: Session, attempt: Attempt, problems: list[RegradeProblem]) -> _Plan:
+def _plan(session: Session, attempt: Attempt, pins: dict[int, ItemVersion],
+          problems: list[RegradeProblem]) -> _Plan:
     questions = _questions(session, attempt)
     replays = []
     for question in questions:
-        version = _current_version(session, question.row)
+        version = _target_version(question.row, session.get(ItemVersion, question.row.item_version_id), pins)
         if version is None:
             continue
         shuffle = bool(question.row.variant.get("shuffle", True))
@@ -244,7 +244,8 @@ def _diff(session: Session, plan: _Plan, old_marks: float | None) -> RegradedAtt
 
 def regrade(session: Session, principal: Principal, quiz_id: int, *, dry_run: bool,
             now: datetime) -> RegradeResult:
-    """Replay every finished attempt's questions whose item has a newer current version.
+    """Replay every finished attempt's questions whose item version is not the one the quiz pins
+    (its instructors moved the quiz to another version: :func:`assessments.quizzes.service.update_pins`).
 
     A dry run changes nothing and reports what a commit would do. A commit with any question
     that cannot be replayed (a fixed item that no longer fits its stored behaviour or
@@ -253,12 +254,13 @@ def regrade(session: Session, principal: Principal, quiz_id: int, *, dry_run: bo
     quiz, _ = instructor_quiz(session, principal, quiz_id)
     problems: list[RegradeProblem] = []
     plans = []
+    pins = repository.pinned_versions(session, quiz.id)
     for attempt_id in repository.stale_attempt_ids(session, quiz.id):
         # Committing locks each attempt (PostgreSQL), so a grade given meanwhile is not lost.
         attempt = attempts.attempt(session, attempt_id, lock=not dry_run)
         if attempt is None:
             continue
-        plan = _plan(session, attempt, problems)
+        plan = _plan(session, attempt, pins, problems)
         if plan.replays:
             plans.append(plan)
     if problems and not dry_run:

@@ -2,17 +2,19 @@
 
 from assessments.models.attempts import Attempt, AttemptState, QuestionAttempt, Step
 from assessments.models.audit import GradeChange, GradeChangeKind
-from assessments.models.bank import Concept, Item, ItemConcept, ItemLink, ItemTag, ItemVersion
+from assessments.models.bank import Bank, BankGrant, Concept, Item, ItemConcept, ItemLink, ItemTag, ItemVersion
 from assessments.models.base import Base, utcnow
 from assessments.models.jobs import Job, JobState
 from assessments.models.lti import LtiContext, LtiKey, LtiNonce, LtiPlatform, LtiResourceLink, LtiScoreTarget
-from assessments.models.quizzes import Quiz
+from assessments.models.quizzes import Quiz, QuizItem
 from assessments.models.users import ApiToken, Course, CourseRole, Enrolment, Role, User
 
 __all__ = [
     "ApiToken",
     "Attempt",
     "AttemptState",
+    "Bank",
+    "BankGrant",
     "Base",
     "Concept",
     "Course",
@@ -35,6 +37,7 @@ __all__ = [
     "LtiScoreTarget",
     "QuestionAttempt",
     "Quiz",
+    "QuizItem",
     "Role",
     "Step",
     "User",

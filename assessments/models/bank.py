@@ -1,4 +1,5 @@
-"""The item bank: items, their immutable versions, and what a search needs (tags, concepts)."""
+"""The item bank: banks and who may use them, items, their immutable versions, and what a search
+needs (tags, concepts)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,51 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from assessments.models.base import Base, JSONData, utcnow
 
 
+class Bank(Base):
+    """A collection of items with one set of permissions (row of ``banks``), as Moodle's question
+    bank contexts: a course's own bank, a bank its course shares with other courses by grants, or
+    an open bank (the shipped library) that every course may use.
+
+    ``course_id`` is the owning course: its instructors manage the bank (edit its items, grant
+    other courses). A bank without one (the library) is managed by administrators only.
+    """
+
+    __tablename__ = "banks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    is_course_default: Mapped[bool] = mapped_column(default=False)
+    """The owning course's own bank (``course:<course slug>``), made on first use."""
+    open_to_all: Mapped[bool] = mapped_column(default=False)
+    """Every instructor may read it and every course's quizzes may use it (never edit it)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BankGrant(Base):
+    """A course's right to a bank it does not own: to read and use its items in quizzes, and
+    with ``can_edit`` to publish new versions of them too (row of ``bank_grants``)."""
+
+    __tablename__ = "bank_grants"
+    __table_args__ = (UniqueConstraint("bank_id", "course_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    can_edit: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Item(Base):
-    """An item's identity (its slug); what it says lives in its versions."""
+    """An item's identity (its slug, unique across banks) and the bank it lives in; what it says
+    lives in its versions."""
 
     __tablename__ = "items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(120), unique=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), index=True)
     current_number: Mapped[int | None]
     """The number of the version in use; reverting to an earlier text points back at it."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -95,4 +134,4 @@ class ItemLink(Base):
     related_key: Mapped[str] = mapped_column(String(120))
 
 
-__all__ = ["Concept", "Item", "ItemConcept", "ItemLink", "ItemTag", "ItemVersion"]
+__all__ = ["Bank", "BankGrant", "Concept", "Item", "ItemConcept", "ItemLink", "ItemTag", "ItemVersion"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assessments.models.base import Base, JSONData, utcnow
@@ -31,4 +31,23 @@ class Quiz(Base):
     course: Mapped[Course] = relationship(lazy="raise")
 
 
-__all__ = ["Quiz"]
+class QuizItem(Base):
+    """An item a quiz section may give, pinned to one version (row of ``quiz_items``).
+
+    A fixed section pins each of its items; a draw pins the pool it draws from, resolved when the
+    quiz was built. Attempts take these versions, and a regrade replays towards them: a new
+    version, whoever publishes it, reaches the quiz only when its instructors choose it.
+    """
+
+    __tablename__ = "quiz_items"
+    __table_args__ = (UniqueConstraint("quiz_id", "section", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"))
+    section: Mapped[int]
+    """The section's index in ``Quiz.sections`` (0-based)."""
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    item_version_id: Mapped[int] = mapped_column(ForeignKey("item_versions.id"), index=True)
+
+
+__all__ = ["Quiz", "QuizItem"]

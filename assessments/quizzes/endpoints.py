@@ -10,7 +10,7 @@ from assessments.deps import CurrentPrincipal, NowDep, RowId, SessionDep
 from assessments.models import Course
 from assessments.pagination import PageDep
 from assessments.quizzes import service
-from assessments.quizzes.schemas import QuizCreate, QuizOut, QuizSummary
+from assessments.quizzes.schemas import PinChanges, PinUpdate, QuizCreate, QuizOut, QuizPins, QuizSummary
 
 router = APIRouter(prefix="/api/v1", tags=["quizzes"])
 
@@ -34,3 +34,18 @@ def list_quizzes(principal: CurrentPrincipal, session: SessionDep, now: NowDep, 
 def get_quiz(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> QuizOut:
     quiz, course = service.quiz_for(session, principal, quiz_id)
     return service.quiz_out(quiz, course)
+
+
+@router.get("/quizzes/{quiz_id}/pins", response_model=QuizPins)
+def quiz_pins(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> QuizPins:
+    """Instructors: the version of each item the quiz gives (fixed items and draw pools), and the
+    newest version of each. New versions reach the quiz only through ``POST .../pins``."""
+    return service.quiz_pins(session, principal, quiz_id)
+
+
+@router.post("/quizzes/{quiz_id}/pins", response_model=PinChanges)
+def update_pins(quiz_id: RowId, body: PinUpdate, principal: CurrentPrincipal, session: SessionDep,
+                dry_run: Annotated[bool, Query()] = True) -> PinChanges:
+    """Instructors: move the quiz to its items' current versions (``dry_run=false`` to do it).
+    New attempts get them; finished attempts change only by a regrade."""
+    return service.update_pins(session, principal, quiz_id, body, dry_run=dry_run)

@@ -142,3 +142,50 @@ class QuizSummary(BaseModel):
     time_limit_minutes: int | None
     attempts_allowed: int | None
     state: Literal["not_open", "open", "closed"]
+
+
+class PinOut(BaseModel):
+    """An item a quiz may give, at the version it gives."""
+
+    section: int
+    """The section's number (1 for the first)."""
+    key: str
+    bank: str
+    version: int
+    latest_version: int
+    """The item's current version: newer than ``version`` when the quiz could move to it."""
+    usable: bool
+    """Whether the item's bank is still one the course may use (if not, the pin stays as it is)."""
+
+
+class QuizPins(BaseModel):
+    quiz_id: int
+    attempts: int
+    items: list[PinOut]
+
+
+class PinUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[str] | None = Field(default=None, max_length=1000)
+    """The items to move to their current versions; all of them when left out."""
+    redraw: bool = False
+    """Also resolve each draw's pool again: items that match now join it, those that no longer
+    match leave it."""
+
+
+class PinChange(BaseModel):
+    section: int
+    key: str
+    from_version: int | None
+    """None: the item joins a draw's pool."""
+    to_version: int | None
+    """None: the item leaves a draw's pool."""
+
+
+class PinChanges(BaseModel):
+    quiz_id: int
+    dry_run: bool
+    changes: list[PinChange]
+    attempts: int
+    note: str

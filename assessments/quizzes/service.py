@@ -1,4 +1,11 @@
-"""Creating quizzes, listing them, and choosing each attempt's questions."""
+"""Creating quizzes, listing them, pinning their items' versions, and choosing each attempt's
+questions.
+
+A quiz pins the version of every item it may give (``quiz_items``): its fixed items, and each
+draw's pool as it matched when the quiz was built, from the banks the quiz's course may use.
+Attempts take the pinned versions, so a new version (whoever publishes it) reaches a quiz only
+when its instructors choose it (:func:`update_pins`), and a regrade replays towards the pins.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +13,38 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, defer
 
 from assessments.auth.access import course_by_slug, require_instructor
 from assessments.bank import repository as bank
+from assessments.bank.access import usable_in_course
 from assessments.deps import Principal
-from assessments.errors import Invalid, NotFound
-from assessments.models import Attempt, Course, CourseRole, Enrolment, Item, ItemVersion, QuestionAttempt, Quiz
-from assessments.quizzes.schemas import QuizCreate, QuizOut, QuizSettings, QuizSummary, Section
+from assessments.errors import Forbidden, Invalid, NotFound
+from assessments.models import (
+    Attempt,
+    Bank,
+    Course,
+    CourseRole,
+    Enrolment,
+    Item,
+    ItemVersion,
+    QuestionAttempt,
+    Quiz,
+    QuizItem,
+)
+from assessments.quizzes.schemas import (
+    PinChange,
+    PinChanges,
+    PinOut,
+    PinUpdate,
+    QuizCreate,
+    QuizOut,
+    QuizPins,
+    QuizSettings,
+    QuizSummary,
+    Section,
+)
 
 
 @dataclass(frozen=True)
@@ -32,44 +62,171 @@ def sections_of(quiz: Quiz) -> list[Section]:
     return [Section.model_validate(s) for s in quiz.sections]
 
 
-def _draw_pool(session: Session, section: Section) -> list[tuple[Item, ItemVersion]]:
+Pin = tuple[int, Item, ItemVersion]
+"""A section's index, an item, and the version the quiz gives of it."""
+
+
+def _draw_pool(session: Session, course_id: int, section: Section) -> list[tuple[Item, ItemVersion]]:
+    """The current items a draw matches now, from the banks the course may use, by key."""
     assert section.draw is not None
-    query = bank.current_versions_query(section.draw.tags, section.draw.q, section.draw.type)
+    query = bank.current_versions_query(section.draw.tags, section.draw.q, section.draw.type,
+                                        usable_in_course(course_id))
     return [(item, version) for item, version in session.execute(query).all()]
 
 
-def _check_sections(session: Session, sections: list[Section]) -> None:
-    problems = []
+def _resolve(session: Session, course_id: int, sections: list[Section]) -> list[Pin]:
+    """What each section pins now: its fixed items, or its draw's pool, at their current
+    versions; :class:`Invalid` listing every section that cannot be built."""
+    problems: list[dict[str, object]] = []
+    pins: list[Pin] = []
+    usable = set(session.scalars(select(Bank.id).where(usable_in_course(course_id))))
     for n, section in enumerate(sections):
-        for key in section.items:
+        where = ["sections", n]
+        for key in dict.fromkeys(section.items):
             item = bank.item_by_key(session, key)
-            if item is None or item.current_number is None:
-                problems.append({"path": ["sections", n, "items"], "message": f"no item {key!r}"})
+            version = bank.current_version(session, item) if item is not None else None
+            if item is None or version is None or item.bank_id not in usable:
+                problems.append({"path": [*where, "items"],
+                                 "message": f"no item {key!r} in the banks this course may use"})
+                continue
+            pins.append((n, item, version))
         if section.draw is not None:
             try:
-                found = len(_draw_pool(session, section))
+                pool = _draw_pool(session, course_id, section)
             except ValueError as exc:
-                problems.append({"path": ["sections", n, "draw"], "message": str(exc)})
+                problems.append({"path": [*where, "draw"], "message": str(exc)})
                 continue
-            if found < section.draw.count:
-                problems.append({"path": ["sections", n, "draw"],
-                                 "message": f"draws {section.draw.count} items but only {found} match"})
+            if len(pool) < section.draw.count:
+                problems.append({"path": [*where, "draw"],
+                                 "message": f"draws {section.draw.count} items but only {len(pool)} match"})
+            pins.extend((n, item, version) for item, version in pool)
     if problems:
         raise Invalid("the quiz cannot be built", details=problems, code="invalid_quiz")
+    return pins
 
 
 def create_quiz(session: Session, principal: Principal, course_slug: str, data: QuizCreate,
                 now: datetime) -> Quiz:
     course = course_by_slug(session, course_slug)
     require_instructor(session, principal, course)
-    _check_sections(session, data.sections)
-    quiz = Quiz(course_id=course.id, title=data.title, description=data.description,
+    return add_quiz(session, course.id, data, created_by_id=principal.user.id, now=now)
+
+
+def add_quiz(session: Session, course_id: int, data: QuizCreate, *, created_by_id: int | None,
+             now: datetime) -> Quiz:
+    """A quiz of the course with its items pinned at their current versions (no rights checked:
+    the caller's job)."""
+    pins = _resolve(session, course_id, data.sections)
+    quiz = Quiz(course_id=course_id, title=data.title, description=data.description,
                 settings=data.settings.model_dump(mode="json"),
                 sections=[s.model_dump(mode="json", exclude_defaults=True) for s in data.sections],
-                created_by_id=principal.user.id, created_at=now, updated_at=now)
+                created_by_id=created_by_id, created_at=now, updated_at=now)
     session.add(quiz)
     session.flush()
+    session.add_all(QuizItem(quiz_id=quiz.id, section=n, item_id=item.id, item_version_id=version.id)
+                    for n, item, version in pins)
+    session.flush()
     return quiz
+
+
+# --- pins ----------------------------------------------------------------------------------------
+
+
+def pinned(session: Session, quiz_id: int) -> list[tuple[QuizItem, str, ItemVersion]]:
+    """The quiz's pins with each item's key and pinned version (its definition not read: a
+    version's parsed item and variants are cached by content hash), by section and key."""
+    rows = session.execute(
+        select(QuizItem, Item.key, ItemVersion).options(defer(ItemVersion.definition))
+        .join(Item, Item.id == QuizItem.item_id).join(ItemVersion, ItemVersion.id == QuizItem.item_version_id)
+        .where(QuizItem.quiz_id == quiz_id).order_by(QuizItem.section, Item.key))
+    return [(pin, key, version) for pin, key, version in rows]
+
+
+def _attempt_count(session: Session, quiz_id: int) -> int:
+    return session.scalar(select(func.count(Attempt.id)).where(Attempt.quiz_id == quiz_id)) or 0
+
+
+def quiz_pins(session: Session, principal: Principal, quiz_id: int) -> QuizPins:
+    """Which version of each item the quiz gives, and whether a newer one exists."""
+    quiz, course = _instructor_quiz(session, principal, quiz_id)
+    usable = set(session.scalars(select(Bank.id).where(usable_in_course(course.id))))
+    rows = pinned(session, quiz.id)
+    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_({p.item_id for p, _, _ in rows})))}
+    slugs = bank.bank_slugs(session, {i.bank_id for i in items.values()})
+    return QuizPins(quiz_id=quiz.id, attempts=_attempt_count(session, quiz.id), items=[
+        PinOut(section=pin.section + 1, key=key, bank=slugs[items[pin.item_id].bank_id], version=version.number,
+               latest_version=items[pin.item_id].current_number or version.number,
+               usable=items[pin.item_id].bank_id in usable)
+        for pin, key, version in rows])
+
+
+def update_pins(session: Session, principal: Principal, quiz_id: int, body: PinUpdate, *,
+                dry_run: bool) -> PinChanges:
+    """Move the quiz to its items' current versions (those named, or all), and with ``redraw``
+    re-resolve its draws' pools; a dry run says what would change. Items whose bank the course
+    may no longer use keep their pins. Finished attempts keep their versions until a regrade."""
+    quiz, course = _instructor_quiz(session, principal, quiz_id)
+    sections = sections_of(quiz)
+    wanted = set(body.items) if body.items is not None else None
+    usable = set(session.scalars(select(Bank.id).where(usable_in_course(course.id))))
+    rows = pinned(session, quiz.id)
+    known = {key for _, key, _ in rows}
+    if wanted is not None and (unknown := sorted(wanted - known)):
+        raise Invalid(f"the quiz gives no item {', '.join(map(repr, unknown))}", code="not_pinned")
+    changes: list[PinChange] = []
+    for pin, key, version in rows:
+        if wanted is not None and key not in wanted:
+            continue
+        item = session.get(Item, pin.item_id)
+        assert item is not None
+        latest = bank.current_version(session, item)
+        if latest is None or latest.id == version.id or item.bank_id not in usable:
+            continue
+        changes.append(PinChange(section=pin.section + 1, key=key, from_version=version.number,
+                                 to_version=latest.number))
+        if not dry_run:
+            pin.item_version_id = latest.id
+    if body.redraw:
+        changes.extend(_redraw(session, quiz, course, sections, rows, dry_run=dry_run))
+    session.flush()
+    attempts = _attempt_count(session, quiz.id)
+    note = ("" if not changes or not attempts else
+            f"{attempts} attempt(s) were given the earlier versions: new attempts get the new ones, and a regrade "
+            "(dry run first) replays the finished ones")
+    return PinChanges(quiz_id=quiz.id, dry_run=dry_run, changes=changes, attempts=attempts, note=note)
+
+
+def _redraw(session: Session, quiz: Quiz, course: Course, sections: list[Section],
+            rows: list[tuple[QuizItem, str, ItemVersion]], *, dry_run: bool) -> list[PinChange]:
+    """Each draw's pool as it matches now: items that joined and items that left."""
+    changes: list[PinChange] = []
+    for n, section in enumerate(sections):
+        if section.draw is None:
+            continue
+        before = {key: (pin, version) for pin, key, version in rows if pin.section == n}
+        now_pool = {item.key: (item, version) for item, version in _draw_pool(session, course.id, section)}
+        if len(now_pool) < section.draw.count:
+            raise Invalid(f"section {n + 1} draws {section.draw.count} items but only {len(now_pool)} match now",
+                          code="invalid_quiz")
+        for key in sorted(before.keys() - now_pool.keys()):
+            pin, version = before[key]
+            changes.append(PinChange(section=n + 1, key=key, from_version=version.number, to_version=None))
+            if not dry_run:
+                session.delete(pin)
+        for key in sorted(now_pool.keys() - before.keys()):
+            item, version = now_pool[key]
+            changes.append(PinChange(section=n + 1, key=key, from_version=None, to_version=version.number))
+            if not dry_run:
+                session.add(QuizItem(quiz_id=quiz.id, section=n, item_id=item.id, item_version_id=version.id))
+    return changes
+
+
+def _instructor_quiz(session: Session, principal: Principal, quiz_id: int) -> tuple[Quiz, Course]:
+    """The quiz if the caller teaches its course: 403 for its students, 404 for anyone else."""
+    quiz, course, role = quiz_and_role(session, principal, quiz_id)
+    if role != CourseRole.INSTRUCTOR:
+        raise Forbidden("instructors of this course only")
+    return quiz, course
 
 
 def quiz_for(session: Session, principal: Principal, quiz_id: int) -> tuple[Quiz, Course]:
@@ -145,29 +302,33 @@ def _seen_items(session: Session, user_id: int) -> set[int]:
 
 def build_slots(session: Session, quiz: Quiz, user_id: int, seed: int) -> list[Slot]:
     """This attempt's questions: fixed items and draws (preferring items the student has not
-    seen), shuffled within sections as the quiz says; deterministic for a seed."""
+    seen), at their pinned versions, shuffled within sections as the quiz says; deterministic for
+    a seed."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible draw, not a secret
     sections = sections_of(quiz)
-    fixed = bank.current_versions(session, [key for section in sections for key in section.items])
+    by_section: dict[int, dict[str, ItemVersion]] = {}
+    for pin, key, version in pinned(session, quiz.id):
+        by_section.setdefault(pin.section, {})[key] = version
     seen = _seen_items(session, user_id) if any(s.draw is not None for s in sections) else set()
     chosen_ids: set[int] = set()
     slots: list[Slot] = []
-    for section in sections:
+    for n, section in enumerate(sections):
+        versions = by_section.get(n, {})
         picked: list[ItemVersion] = []
         if section.items:
             for key in section.items:
-                version = fixed.get(key)
-                if version is None:
+                fixed = versions.get(key)
+                if fixed is None:
                     raise Invalid(f"item {key!r} is no longer in the bank", code="quiz_broken")
-                picked.append(version)
+                picked.append(fixed)
         else:
             assert section.draw is not None
-            pool = [(i, v) for i, v in _draw_pool(session, section) if i.id not in chosen_ids]
+            pool = [v for _, v in sorted(versions.items()) if v.item_id not in chosen_ids]
             rng.shuffle(pool)
-            pool.sort(key=lambda pair: pair[0].id in seen)  # stable: unseen first, random within
+            pool.sort(key=lambda version: version.item_id in seen)  # stable: unseen first, random within
             if len(pool) < section.draw.count:
                 raise Invalid("not enough items match this quiz's draw", code="quiz_broken")
-            picked = [v for _, v in pool[: section.draw.count]]
+            picked = pool[: section.draw.count]
         chosen_ids.update(v.item_id for v in picked)
         if section.shuffle:
             rng.shuffle(picked)

@@ -19,11 +19,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assessments.auth.access import require_instructor
-from assessments.bank import repository as bank
+from assessments.bank.service import readable_current
 from assessments.deps import Principal
-from assessments.errors import NotFound
 from assessments.jobs import enqueue, handler
-from assessments.models import Attempt, AttemptState, Item, ItemVersion, Job, JobState, QuestionAttempt, Step
+from assessments.models import (
+    Attempt,
+    AttemptState,
+    CourseRole,
+    Enrolment,
+    Item,
+    ItemVersion,
+    Job,
+    JobState,
+    QuestionAttempt,
+    Quiz,
+    Step,
+)
 from assessments.quizzes.service import quiz_for
 from assessments.reports.schemas import Flag, ItemStatisticsOut, QuizStatistics, SlotStatistics, TestStatisticsOut
 from engine.psychometrics import item_statistics, misconception_rates, test_statistics
@@ -223,16 +234,19 @@ def compute_quiz_statistics(session: Session, quiz_id: int,
 
 
 def item_statistics_for(session: Session, principal: Principal, key: str) -> ItemStatisticsOut:
-    """An item across every quiz: how often it was answered and right, and its misconceptions."""
-    principal.require_staff()
-    item = bank.item_by_key(session, key)
-    if item is None:
-        raise NotFound(f"no item {key!r}")
-    attempt_ids = list(session.scalars(
-        select(QuestionAttempt.attempt_id).join(ItemVersion, ItemVersion.id == QuestionAttempt.item_version_id)
-        .join(Attempt, Attempt.id == QuestionAttempt.attempt_id)
-        .where(ItemVersion.item_id == item.id, Attempt.state == AttemptState.FINISHED,
-               QuestionAttempt.replaced_at.is_(None)).distinct()))
+    """An item across the quizzes of the courses the caller teaches (every quiz, for an
+    administrator): how often it was answered and right, and its misconceptions. Refused as the
+    item itself is (:func:`assessments.bank.service.readable_current`)."""
+    item, _, _ = readable_current(session, principal, key)
+    query = (select(QuestionAttempt.attempt_id).join(ItemVersion, ItemVersion.id == QuestionAttempt.item_version_id)
+             .join(Attempt, Attempt.id == QuestionAttempt.attempt_id)
+             .where(ItemVersion.item_id == item.id, Attempt.state == AttemptState.FINISHED,
+                    QuestionAttempt.replaced_at.is_(None)).distinct())
+    if not principal.is_admin:
+        teaching = select(Enrolment.course_id).where(Enrolment.user_id == principal.user.id,
+                                                     Enrolment.role == CourseRole.INSTRUCTOR)
+        query = query.join(Quiz, Quiz.id == Attempt.quiz_id).where(Quiz.course_id.in_(teaching))
+    attempt_ids = list(session.scalars(query))
     group = [a for a in _answers(session, attempt_ids).values() if a.item_key == key] if attempt_ids else []
     graded = [a.fraction for a in group if a.fraction is not None]
     names = sorted({a.misconception for a in group if a.misconception})

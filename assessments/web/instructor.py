@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from assessments.auth.access import course_by_slug, require_instructor
 from assessments.bank import service as bank
-from assessments.deps import NowDep, SessionDep
+from assessments.bank.access import BankRights
+from assessments.deps import NowDep, Principal, SessionDep
 from assessments.errors import Invalid
-from assessments.models import ItemTag
+from assessments.models import Bank, Item, ItemTag
 from assessments.quizzes import service as quizzes
 from assessments.quizzes.schemas import Draw, QuizCreate, QuizSettings, ReviewOptions, ReviewPolicy, Section
 from assessments.web.pages import WebPrincipal
@@ -31,9 +32,12 @@ REVIEW_MOMENTS = ("during", "immediately_after", "later_while_open", "after_clos
 REVIEW_SWITCHES = ("correctness", "marks", "feedback", "right_answer")
 
 
-def _facets(session: Session) -> dict[str, list[str]]:
+def _facets(session: Session, principal: Principal) -> dict[str, list[str]]:
+    """The tag values of the items in the banks the caller may read."""
     facets: dict[str, list[str]] = {}
-    rows = session.execute(select(ItemTag.facet, ItemTag.value).distinct().order_by(ItemTag.facet, ItemTag.value))
+    readable = select(Item.id).join(Bank, Bank.id == Item.bank_id).where(BankRights.of(session, principal).readable())
+    rows = session.execute(select(ItemTag.facet, ItemTag.value).where(ItemTag.item_id.in_(readable)).distinct()
+                           .order_by(ItemTag.facet, ItemTag.value))
     for facet, value in rows:
         facets.setdefault(facet, []).append(value)
     return facets
@@ -46,17 +50,16 @@ def bank_page(request: Request, principal: WebPrincipal, session: SessionDep,
               type: Annotated[str | None, Query()] = None) -> Response:  # noqa: A002
     principal.require_staff()
     chosen = [t for t in (tag or []) if ":" in t]
-    items = bank.list_items(session, chosen, q or None, type or None, limit=500, offset=0)
-    return page(request, "bank.html", items=items, facets=_facets(session), chosen=set(chosen), q=q or "",
-                type=type or "")
+    items = bank.list_items(session, principal, chosen, q or None, type or None, limit=500, offset=0)
+    return page(request, "bank.html", items=items, facets=_facets(session, principal), chosen=set(chosen),
+                q=q or "", type=type or "")
 
 
 @router.get("/bank/{key}")
 def item_page(key: str, request: Request, principal: WebPrincipal, session: SessionDep,
               seed: Annotated[int, Query(ge=0, le=2**62)] = 0) -> Response:
-    principal.require_staff()
-    preview = bank.preview(session, key, seed)
-    item = bank.get_item(session, key)
+    item = bank.get_item(session, principal, key)
+    preview = bank.preview(session, principal, key, seed)
     _, version = bank.current(session, key)
     model = bank.item_model(version)
     variant = bank.variant_of(version, seed)
@@ -122,7 +125,7 @@ def builder_page(course: str, request: Request, principal: WebPrincipal, session
     row = course_by_slug(session, course)
     require_instructor(session, principal, row)
     return page(request, "builder.html", course=row, defaults=QuizSettings(), problems=[], form={},
-                moments=REVIEW_MOMENTS, switches=REVIEW_SWITCHES, facets=_facets(session))
+                moments=REVIEW_MOMENTS, switches=REVIEW_SWITCHES, facets=_facets(session, principal))
 
 
 @router.post("/courses/{course}/quizzes/new")
@@ -142,4 +145,4 @@ def build_quiz(course: str, request: Request, principal: WebPrincipal, session: 
         return RedirectResponse(f"/quizzes/{quiz.id}", status_code=303)
     return page(request, "builder.html", status_code=400, course=row, defaults=QuizSettings(),
                 problems=problems, form=form, moments=REVIEW_MOMENTS, switches=REVIEW_SWITCHES,
-                facets=_facets(session))
+                facets=_facets(session, principal))

@@ -16,6 +16,7 @@ from sqlalchemy import JSON, Connection, Engine, create_engine, inspect, pool, s
 from sqlalchemy.engine import make_url
 
 from assessments.backup import Manifest, database_revision, dump, restore
+from assessments.bank.repository import library
 from assessments.db import Database
 from assessments.migrations import alembic_config, upgrade
 from assessments.models import (
@@ -126,7 +127,7 @@ def small_archive(folder: Path) -> Path:
         with database.sessions() as session, session.begin():
             ada = User(username="ada", display_name="Ada", role=Role.STUDENT)
             grace = User(username="grace", display_name="Grace", role=Role.INSTRUCTOR)
-            item = Item(key="numeric", current_number=3)
+            item = Item(key="numeric", current_number=3, bank_id=library(session).id)
             session.add_all([ada, grace, item])
             session.flush()
             session.add_all([ItemVersion(item_id=item.id, number=n, definition={"id": "numeric", "n": [n, None]},

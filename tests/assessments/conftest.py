@@ -28,7 +28,8 @@ from assessments.db import Database, phased
 from assessments.deps import get_now, get_session
 from assessments.migrations import downgrade, upgrade
 from assessments.models import Course, CourseRole, Enrolment, Quiz, Role, User
-from assessments.quizzes.schemas import QuizSettings, Section
+from assessments.quizzes.schemas import QuizCreate, QuizSettings, Section
+from assessments.quizzes.service import add_quiz
 from engine.content.loader import load_item_text
 from tests.conftest import ROOT
 from tests.engine import samples
@@ -197,6 +198,13 @@ class World:
         self.db.flush()
         return user
 
+    def author(self, username: str = "author") -> User:
+        """An instructor who teaches a course of their own (``<username>-course``): their new
+        items go into its bank."""
+        user = self.user(username, Role.INSTRUCTOR)
+        self.course(f"{username}-course", (user, CourseRole.INSTRUCTOR))
+        return user
+
     def course(self, slug: str = "llms", *members: tuple[User, CourseRole]) -> Course:
         course = Course(slug=slug, title=slug.upper())
         self.db.add(course)
@@ -207,12 +215,8 @@ class World:
         return course
 
     def quiz(self, course: Course, items: list[str], **settings: Any) -> Quiz:
-        quiz = Quiz(course_id=course.id, title="Quiz", settings=QuizSettings(**settings).model_dump(mode="json"),
-                    sections=[Section(items=items).model_dump(mode="json", exclude_defaults=True)],
-                    created_at=T0, updated_at=T0)
-        self.db.add(quiz)
-        self.db.flush()
-        return quiz
+        return add_quiz(self.db, course.id, QuizCreate(title="Quiz", settings=QuizSettings(**settings),
+                                                       sections=[Section(items=items)]), created_by_id=None, now=T0)
 
     def headers(self, user: User) -> dict[str, str]:
         """A bearer token for ``user``, through the real sign-in endpoint."""

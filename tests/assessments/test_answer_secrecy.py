@@ -38,7 +38,8 @@ import pytest
 from assessments.attempts.service import engine_attempts
 from assessments.bank.service import save_definition
 from assessments.models import Attempt, CourseRole, Quiz, Role
-from assessments.quizzes.schemas import QuizSettings, Section
+from assessments.quizzes.schemas import QuizCreate, QuizSettings, Section
+from assessments.quizzes.service import add_quiz
 from assessments.web.security import CSRF_FIELD
 from engine.attempts import QuestionAttempt as EngineAttempt
 from engine.qtypes import Verdict
@@ -189,12 +190,9 @@ def start_session(world: World, clock: Clock, monkeypatch: pytest.MonkeyPatch) -
         for data, item in definitions():
             keys.append(save_definition(world.db, data, source="secrecy", actor_id=None, now=T0, item=item).key)
         settings = QuizSettings(behaviour=behaviour, review=policy, close_at=CLOSE_AT)
-        sections = [Section(items=[key], mark=mark).model_dump(mode="json", exclude_defaults=True)
-                    for key, mark in zip(keys, SLOT_MARKS, strict=True)]
-        quiz = Quiz(course_id=course.id, title="Secrecy", settings=settings.model_dump(mode="json"),
-                    sections=sections, created_at=T0, updated_at=T0)
-        world.db.add(quiz)
-        world.db.flush()
+        sections = [Section(items=[key], mark=mark) for key, mark in zip(keys, SLOT_MARKS, strict=True)]
+        quiz = add_quiz(world.db, course.id, QuizCreate(title="Secrecy", settings=settings, sections=sections),
+                        created_by_id=None, now=T0)
         api = world.client
         assert api is not None
         app_settings = api.app.state.settings  # type: ignore[attr-defined]
@@ -203,7 +201,8 @@ def start_session(world: World, clock: Clock, monkeypatch: pytest.MonkeyPatch) -
         api.cookies.set(*cookie)
         headers = token_for(api, ada)
         crawler = Crawler(api, headers, {"attempt_id": [], "quiz_id": [str(quiz.id)], "course": [course.slug],
-                                         "key": keys, "job_id": ["1"]}, {})
+                                         "key": keys, "job_id": ["1"], "bank": ["library", f"course:{course.slug}"]},
+                          {})
         return Session(world, clock, quiz, behaviour, policy, crawler, token_for(api, teacher))
 
     return start

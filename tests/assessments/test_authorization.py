@@ -40,7 +40,7 @@ from assessments.auth.service import create_personal_token, revoke_personal_toke
 from assessments.auth.tokens import ALGORITHM, Scope, issue_access_token
 from assessments.config import Settings
 from assessments.db import Database
-from assessments.models import CourseRole, Role, User
+from assessments.models import Bank, BankGrant, CourseRole, Role, User
 from assessments.web.security import CSRF_FIELD, CSRF_HEADER
 from tests.assessments.conftest import PASSWORD, SAMPLES, T0, Clock, World, serve_from
 
@@ -129,7 +129,11 @@ def build_scene(world: World, settings: Settings, clock: Clock) -> Scene:
     other_student = world.user("other-student")
     llms = world.course("llms", (teacher, CourseRole.INSTRUCTOR), (student, CourseRole.STUDENT),
                         (classmate, CourseRole.STUDENT))
-    world.course("rl", (other_teacher, CourseRole.INSTRUCTOR), (other_student, CourseRole.STUDENT))
+    rl = world.course("rl", (other_teacher, CourseRole.INSTRUCTOR), (other_student, CourseRole.STUDENT))
+    shared = Bank(slug="llms-shared", title="Shared by llms", course_id=llms.id, created_at=clock.now)
+    world.db.add(shared)
+    world.db.flush()
+    world.db.add(BankGrant(bank_id=shared.id, course_id=rl.id, can_edit=False, created_at=clock.now))
     quiz = world.quiz(llms, ["numeric", "bradley-terry-preference-probability"], behaviour="interactive")
     people = {"admin": admin, "instructor": teacher, "student": student, "classmate": classmate,
               "outsider_instructor": other_teacher, "outsider_student": other_student}
@@ -197,6 +201,8 @@ class Row:
     """The path's attempt is the finished one, not the one in progress."""
     example: str | None = None
     """The URL to request where the path is a prefix (a mount)."""
+    codes: dict[str, str] = field(default_factory=dict)
+    """Per role, the error code of a refusal that says more than its status (``bank_read_only``)."""
 
     @property
     def id(self) -> str:
@@ -212,7 +218,7 @@ class Row:
         return self.example or self.path.format(
             course=scene.course, quiz_id=scene.quiz_id, slot=self.slot,
             attempt_id=scene.submitted_attempt_id if self.submitted else scene.attempt_id,
-            key="short", token_id=scene.token_id, job_id=0)
+            key="short", token_id=scene.token_id, job_id=0, bank="course:llms")
 
     def headers(self, scene: Scene, caller: str) -> dict[str, str]:
         return scene.cookies[caller] if self.web else scene.headers[caller]
@@ -231,8 +237,9 @@ class Row:
             return status, _code(status, scoped=False)
         if caller == ADMIN_WITHOUT_ADMIN_SCOPE and (self.admin_scope or self.grade_scope):
             return 403, "insufficient_scope"
-        status = self.expect["admin" if caller == ADMIN_WITHOUT_ADMIN_SCOPE else caller]
-        return status, _code(status, scoped=False)
+        role = "admin" if caller == ADMIN_WITHOUT_ADMIN_SCOPE else caller
+        status = self.expect[role]
+        return status, self.codes.get(role, _code(status, scoped=False))
 
 
 def _code(status: Outcome, *, scoped: bool) -> str | None:
@@ -243,12 +250,12 @@ def _code(status: Outcome, *, scoped: bool) -> str | None:
 
 def row(method: str, path: str, *outcomes: Outcome, request: Body | None = None, public: bool = False,
         admin_scope: bool = False, grade_scope: bool = False, web: bool = False, slot: int = 1,
-        submitted: bool = False, example: str | None = None) -> Row:
+        submitted: bool = False, example: str | None = None, codes: dict[str, str] | None = None) -> Row:
     if public:
         outcomes = outcomes * len(ROLES)
     assert len(outcomes) == len(ROLES), f"{method} {path}: one outcome per role in {ROLES}"
     return Row(method, path, dict(zip(ROLES, outcomes, strict=True)), request, public, admin_scope, grade_scope,
-               web, slot, submitted, example)
+               web, slot, submitted, example, codes or {})
 
 
 def web(method: str, path: str, *outcomes: Outcome, **options: Any) -> Row:
@@ -273,6 +280,8 @@ LTI_PLATFORM = {"issuer": "https://lms.example.edu", "client_id": "assay", "depl
 ANSWER = {"response": {"answer": "99"}, "seq": 0}
 WEB_ANSWER = {"s1-present": "1", "s1-answer": "99", "s1-seq": "0"}
 L = LOGIN
+READ_ONLY_BANK = {"instructor": "bank_read_only", "outsider_instructor": "bank_read_only"}
+"""The library's items: instructors read and use them, only administrators change them."""
 
 MATRIX = [
     # method, path,                                               anon admin instr stud  clsm  out-i out-s
@@ -297,7 +306,18 @@ MATRIX = [
     row("POST", "/api/v1/courses/{course}/enrolments",             401, 201, 201, 403, 403, 404, 404,
         request=lambda s: {"json": {"username": "other-student"}}),
     row("GET", "/api/v1/courses/{course}/enrolments",              401, 200, 200, 403, 403, 404, 404),
-    # The bank is shared by every instructor, whatever their course.
+    # The bank: rights per bank and course role (tests/assessments/test_bank_ownership.py has the
+    # whole table). The samples live in the open library: every instructor reads and uses them,
+    # only administrators edit them; a new item goes into the caller's one course's bank.
+    row("GET", "/api/v1/banks",                                    401, 200, 200, 403, 403, 200, 403),
+    row("POST", "/api/v1/banks",                                   401, 201, 201, 403, 403, 404, 403,
+        request=lambda s: {"json": {"slug": "llms-pool", "title": "Pool", "course": "llms"}}),
+    row("GET", "/api/v1/banks/{bank}",                             401, 200, 200, 403, 403, 404, 403),
+    row("PUT", "/api/v1/banks/{bank}/grants/{course}",             401, 200, 200, 403, 403, 404, 403,
+        example="/api/v1/banks/course:llms/grants/rl", request=lambda s: {"json": {"can_edit": False}}),
+    # The course's shared bank is granted to ``rl``: its instructor reads it, but may not manage it.
+    row("DELETE", "/api/v1/banks/{bank}/grants/{course}",          401, 200, 200, 403, 403, 403, 403,
+        example="/api/v1/banks/llms-shared/grants/rl", codes={"outsider_instructor": "bank_not_managed"}),
     row("GET", "/api/v1/items",                                    401, 200, 200, 403, 403, 200, 403),
     row("POST", "/api/v1/items",                                   401, 201, 201, 403, 403, 201, 403,
         request=lambda s: {"json": NEW_ITEM}),
@@ -305,14 +325,19 @@ MATRIX = [
     row("POST", "/api/v1/items/import",                            401, 200, 200, 403, 403, 200, 403,
         request=lambda s: {"content": yaml.safe_dump(NEW_ITEM)}),
     row("GET", "/api/v1/items/{key}",                              401, 200, 200, 403, 403, 200, 403),
-    row("PUT", "/api/v1/items/{key}",                              401, 200, 200, 403, 403, 200, 403,
-        request=lambda s: {"json": _definition("short", title="Name the model")}),
+    row("PUT", "/api/v1/items/{key}",                              401, 200, 403, 403, 403, 403, 403,
+        request=lambda s: {"json": _definition("short", title="Name the model")}, codes=READ_ONLY_BANK),
+    row("POST", "/api/v1/items/{key}/move",                        401, 200, 403, 403, 403, 403, 403,
+        request=lambda s: {"json": {"bank": "course:llms"}}, codes=READ_ONLY_BANK),
     row("GET", "/api/v1/items/{key}/preview",                      401, 200, 200, 403, 403, 200, 403,
         request=lambda s: {"params": {"seed": 7}}),
     row("POST", "/api/v1/courses/{course}/quizzes",                401, 201, 201, 403, 403, 404, 404,
         request=lambda s: {"json": {"title": "Another", "sections": [{"items": ["tf"]}]}}),
     row("GET", "/api/v1/quizzes",                                  401, 200, 200, 200, 200, 200, 200),
     row("GET", "/api/v1/quizzes/{quiz_id}",                        401, 200, 200, 200, 200, 404, 404),
+    row("GET", "/api/v1/quizzes/{quiz_id}/pins",                   401, 200, 200, 403, 403, 404, 404),
+    row("POST", "/api/v1/quizzes/{quiz_id}/pins",                  401, 200, 200, 403, 403, 404, 404,
+        request=lambda s: {"json": {}}),
     # The student resumes (200); anyone else in the course starts their own (201).
     row("POST", "/api/v1/quizzes/{quiz_id}/attempts",              401, 201, 201, 200, 201, 404, 404),
     # Owners and the course's instructors read; only the owner writes; anyone else: not found.

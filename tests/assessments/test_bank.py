@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from assessments.bank.content_sync import load_content
 from assessments.errors import Invalid
-from assessments.models import Item, ItemVersion, Role
+from assessments.models import Item, ItemVersion
 from tests.assessments.conftest import T0, World
 from tests.conftest import ROOT
 
@@ -30,7 +30,7 @@ NEW_ITEM: dict[str, Any] = {
 
 @pytest.fixture
 def staff(world: World) -> dict[str, str]:
-    return world.headers(world.user("author", Role.INSTRUCTOR))
+    return world.headers(world.author())
 
 
 def test_create_search_update_and_preview(world: World, staff: dict[str, str]) -> None:

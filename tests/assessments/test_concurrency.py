@@ -44,8 +44,9 @@ from assessments.bank.service import save_definition
 from assessments.config import Settings
 from assessments.db import Database
 from assessments.migrations import upgrade
-from assessments.models import Attempt, Course, CourseRole, Enrolment, QuestionAttempt, Quiz, Role, Step, User
-from assessments.quizzes.schemas import QuizSettings, Section
+from assessments.models import Attempt, Course, CourseRole, Enrolment, QuestionAttempt, Role, Step, User
+from assessments.quizzes.schemas import QuizCreate, QuizSettings, Section
+from assessments.quizzes.service import add_quiz
 from tests.engine import samples
 
 PG_URL = os.environ.get("ASSAY_TEST_DATABASE_URL")
@@ -119,12 +120,9 @@ def setup(real_database: Database, tmp_path_factory: pytest.TempPathFactory) -> 
         course = Course(slug="racing", title="Racing")
         session.add(course)
         session.flush()
-        quiz = Quiz(course_id=course.id, title="One attempt",
-                    settings=QuizSettings(attempts_allowed=1).model_dump(mode="json"),
-                    sections=[Section(items=list(ITEMS)).model_dump(mode="json", exclude_defaults=True)],
-                    created_at=T0, updated_at=T0)
-        session.add(quiz)
-        session.flush()
+        quiz = add_quiz(session, course.id, QuizCreate(title="One attempt", settings=QuizSettings(attempts_allowed=1),
+                                                       sections=[Section(items=list(ITEMS))]),
+                        created_by_id=None, now=T0)
         course_id, quiz_id = course.id, quiz.id
     return Setup(real_database, app, hash_password(PASSWORD), course_id, quiz_id)
 

@@ -13,7 +13,8 @@ from tests.assessments.conftest import World
 def test_export_then_import_round_trips(world: World, fmt: str, media: str) -> None:
     api = world.client
     assert api is not None
-    staff = world.headers(world.user("author", Role.INSTRUCTOR))
+    # An administrator: the item lives in the shared library, which only administrators change.
+    staff = world.headers(world.user("librarian", Role.ADMIN))
     exported = api.get("/api/v1/items/export", headers=staff, params={"format": fmt, "q": "numeric"})
     assert exported.status_code == 200, exported.text
     assert exported.headers["content-type"].startswith(media)
@@ -27,7 +28,7 @@ def test_export_then_import_round_trips(world: World, fmt: str, media: str) -> N
 def test_a_bad_gift_file_is_refused_with_its_line(world: World) -> None:
     api = world.client
     assert api is not None
-    staff = world.headers(world.user("author", Role.INSTRUCTOR))
+    staff = world.headers(world.author())
     bad = b"::ok:: What is 1+1? {=2 ~3}\n\n::broken:: Unclosed {=yes ~no\n"
     reply = api.post("/api/v1/items/import", headers=staff, params={"format": "gift"}, content=bad)
     assert reply.status_code == 400
@@ -35,3 +36,16 @@ def test_a_bad_gift_file_is_refused_with_its_line(world: World) -> None:
     assert api.get("/api/v1/items", headers=staff, params={"q": "ok"}).json() == []
     unknown = api.post("/api/v1/items/import", headers=staff, params={"format": "docx"}, content=b"x")
     assert unknown.status_code == 400 and "known: yaml, qti3, qti2, gift, moodlexml" in unknown.text
+
+
+def test_an_import_of_an_item_another_bank_holds_is_refused_whole(world: World) -> None:
+    """An instructor may read the library's items, not replace them: the import is refused and
+    says how to go on."""
+    api = world.client
+    assert api is not None
+    staff = world.headers(world.author())
+    exported = api.get("/api/v1/items/export", headers=staff, params={"format": "gift", "q": "numeric"})
+    imported = api.post("/api/v1/items/import", headers=staff, params={"format": "gift"}, content=exported.content)
+    assert imported.status_code == 409
+    assert imported.json()["error"]["code"] == "item_in_another_bank"
+    assert "give this one another id" in imported.json()["error"]["message"]

@@ -52,13 +52,22 @@ from sqlalchemy.orm import Session
 
 from assessments.app import create_app
 from assessments.auth.tokens import Scope
+from assessments.bank.repository import course_bank
+from assessments.bank.service import save_definition
 from assessments.config import Settings
 from assessments.db import Database
 from assessments.lti.schemas import RegistrationCreate
 from assessments.lti.service import register
-from assessments.models import CourseRole, Role
+from assessments.models import Bank, BankGrant, CourseRole, Role
 from tests.assessments.conftest import Clock, World, serve_from
-from tests.assessments.test_authorization import LTI_PLATFORM, access_token, bearer, personal_token, undone
+from tests.assessments.test_authorization import (
+    LTI_PLATFORM,
+    _definition,
+    access_token,
+    bearer,
+    personal_token,
+    undone,
+)
 
 CALLERS = ("anonymous", "student", "instructor", "admin", "scoped_token")
 """Who calls: nobody; a student of the course; its instructor; an administrator; the instructor's
@@ -98,6 +107,14 @@ def build_scene(world: World, settings_: Settings, clock: Clock) -> tuple[dict[s
     token_id, secret = personal_token(world.db, teacher, clock, Scope.READ, Scope.WRITE)
     headers["scoped_token"] = bearer(secret)
     register(world.db, RegistrationCreate.model_validate(LTI_PLATFORM), clock.now)
+    # The bank's ownership: the course's own bank with an item, and a bank it shares with another course.
+    other = world.course("rl", (world.user("other-teacher", Role.INSTRUCTOR), CourseRole.INSTRUCTOR))
+    save_definition(world.db, _definition("short", id="llms-private"), source="fuzz", actor_id=None, now=clock.now,
+                    bank=course_bank(world.db, course))
+    shared = Bank(slug="llms-shared", title="Shared", course_id=course.id, created_at=clock.now)
+    world.db.add(shared)
+    world.db.flush()
+    world.db.add(BankGrant(bank_id=shared.id, course_id=other.id, can_edit=True, created_at=clock.now))
 
     api = world.client
     assert api is not None
@@ -110,7 +127,8 @@ def build_scene(world: World, settings_: Settings, clock: Clock) -> tuple[dict[s
     assert api.post(f"/api/v1/attempts/{finished}/submit", headers=headers["student"]).status_code == 200
     ids: dict[str, list[Any]] = {
         "course": ["llms"], "quiz_id": [quiz.id, essay.id], "attempt_id": [attempt.json()["id"], finished],
-        "slot": [1, 2, 3], "key": ["numeric", "essay", "seed", "dpo-loss-value"], "token_id": [token_id],
+        "slot": [1, 2, 3], "key": ["numeric", "essay", "seed", "dpo-loss-value", "llms-private"],
+        "token_id": [token_id], "bank": ["course:llms", "library", "llms-shared"],
     }
     return headers, ids
 

@@ -1,4 +1,5 @@
-"""Regrade over REST: an item is fixed through the API, a dry run shows each student's diff and
+"""Regrade over REST: an item is fixed through the API and the quiz moved to the new version, a
+dry run shows each student's diff and
 changes nothing, the commit replaces question attempts (keeping the old ones) and the new
 fractions show; a second regrade finds nothing to do."""
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from assessments.models import Attempt, ItemVersion, QuestionAttempt, Step
+from assessments.models import Attempt, Item, ItemVersion, QuestionAttempt, QuizItem, Step
 from engine.functions import ranking_loss
 from tests.assessments.conftest import T0, Clock, World
 from tests.assessments.test_grading_support import Classroom, classroom
@@ -31,8 +32,16 @@ def _definition(room: Classroom, key: str) -> dict[str, Any]:
 
 
 def _put(room: Classroom, key: str, definition: dict[str, Any]) -> int:
+    """The teacher publishes a new version, and moves every quiz of the course that gives the
+    item to it (a new version reaches a quiz only when its instructors choose it)."""
     saved = room.api.put(f"/api/v1/items/{key}", headers=room.as_(room.teacher), json=definition)
     assert saved.status_code == 200, saved.text
+    quizzes = room.world.db.scalars(select(QuizItem.quiz_id).join(Item, Item.id == QuizItem.item_id)
+                                    .where(Item.key == key).distinct())
+    for quiz_id in quizzes:
+        moved = room.api.post(f"/api/v1/quizzes/{quiz_id}/pins?dry_run=false", headers=room.as_(room.teacher),
+                              json={"items": [key]})
+        assert moved.status_code == 200, moved.text
     return int(saved.json()["version"])
 
 

@@ -13,8 +13,20 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from assessments.bank.repository import library
 from assessments.bank.service import variant_of
-from assessments.models import Course, CourseRole, Enrolment, ItemVersion, QuestionAttempt, Quiz, Role, Step, User
+from assessments.models import (
+    BankGrant,
+    Course,
+    CourseRole,
+    Enrolment,
+    ItemVersion,
+    QuestionAttempt,
+    Quiz,
+    Role,
+    Step,
+    User,
+)
 from engine.qtypes import qtype_for
 from engine.variants import Variant
 from tests.assessments.conftest import World
@@ -24,7 +36,8 @@ Answer = dict[str, Any] | str | Callable[[int, int], dict[str, Any]]
 
 @dataclass
 class Classroom:
-    """A course ``llms`` with an instructor and two students; an outsider teaches ``other``."""
+    """A course ``llms`` with an instructor and two students; an outsider teaches ``other``. The
+    course may edit the shared library (where the samples live)."""
 
     world: World
     course: Course
@@ -114,4 +127,7 @@ def classroom(world: World) -> Classroom:
     course = world.course("llms", (teacher, CourseRole.INSTRUCTOR), (alice, CourseRole.STUDENT),
                           (bob, CourseRole.STUDENT))
     world.course("other", (outsider, CourseRole.INSTRUCTOR))
+    # The samples live in the shared library; this course may publish new versions of them.
+    world.db.add(BankGrant(bank_id=library(world.db).id, course_id=course.id, can_edit=True))
+    world.db.flush()
     return Classroom(world, course, teacher, alice, bob, outsider)

@@ -57,6 +57,8 @@ def person(world: World, username: str, role: Role = Role.STUDENT) -> User:
     user = User(username=username, display_name=username.title(), role=role, password_hash=CHEAP.hash(PASSWORD))
     world.db.add(user)
     world.db.flush()
+    if username == "author":  # an author teaches a course: their new items go into its bank
+        world.course("authoring", (user, CourseRole.INSTRUCTOR))
     return user
 
 

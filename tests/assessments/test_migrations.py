@@ -123,3 +123,73 @@ def test_the_partial_unique_indexes_are_built_partial(backend: str, tmp_path: Pa
                 assert where is not None and word in str(where), index
         finally:
             engine.dispose()
+
+
+def _revision_before(revision: str) -> str:
+    script = ScriptDirectory.from_config(alembic_config())
+    down = script.get_revision(revision).down_revision
+    assert isinstance(down, str)
+    return down
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_bank_migration_puts_items_in_the_library_and_pins_every_quiz(backend: str, tmp_path: Path) -> None:
+    """0007 on a database with a bank and quizzes: every item joins the open library, and each
+    quiz is pinned to what it gave at that moment (fixed items at their current versions, each
+    draw's pool as its tags, text and type matched)."""
+    with empty_database(backend, tmp_path) as url:
+        upgrade(url, _revision_before("0007"))
+        engine = create_engine(url, poolclass=pool.NullPool)
+        at = "2026-11-02 09:00:00+00:00"
+        try:
+            with engine.begin() as connection:
+                run = connection.execute
+                run(text("INSERT INTO courses (id, slug, title, created_at) VALUES (1, 'llms', 'LLMs', :at)"),
+                    {"at": at})
+                for n, (key, type_, current) in enumerate(
+                        [("fixed", "numeric", 2), ("dpo", "numeric", 1), ("ppo", "numeric", 1),
+                         ("essay", "essay", 1), ("other-chapter", "numeric", 1)], start=1):
+                    run(text("INSERT INTO items (id, key, current_number, created_at) VALUES (:id, :key, :n, :at)"),
+                        {"id": n, "key": key, "n": current, "at": at})
+                    for number in range(1, current + 1):
+                        run(text("INSERT INTO item_versions (id, item_id, number, definition, content_hash, type, "
+                                 "title, is_computed, created_at) VALUES (:id, :item, :number, :definition, "
+                                 ":hash, :type, :title, true, :at)"),
+                            {"id": n * 10 + number, "item": n, "number": number, "definition": "{}",
+                             "hash": f"{n * 10 + number:064x}", "type": type_, "title": f"{key} v{number}", "at": at})
+                    chapter = "Ch.2 Generative Models" if key == "other-chapter" else "Ch.4 Alignment > RLHF"
+                    run(text("INSERT INTO item_tags (item_id, facet, value) VALUES (:item, 'chapter', :value)"),
+                        {"item": n, "value": chapter})
+                sections = ('[{"items": ["fixed"]}, {"draw": {"tags": ["chapter:Ch.4 Alignment"], '
+                            '"type": "numeric", "count": 1}}, {"draw": {"q": "PPO", "count": 1}}]')
+                run(text("INSERT INTO quizzes (id, course_id, title, description, settings, sections, created_at, "
+                         "updated_at) VALUES (1, 1, 'Quiz', '', '{}', :sections, :at, :at)"),
+                    {"sections": sections, "at": at})
+            upgrade(url)
+            with engine.connect() as connection:
+                banks = connection.execute(text("SELECT id, slug, open_to_all, course_id FROM banks")).all()
+                assert [(slug, bool(open_), course) for _, slug, open_, course in banks] == [("library", True, None)]
+                assert set(connection.scalars(text("SELECT bank_id FROM items"))) == {banks[0][0]}
+                pins = connection.execute(text(
+                    "SELECT quiz_items.section, items.key, item_versions.number FROM quiz_items "
+                    "JOIN items ON items.id = quiz_items.item_id "
+                    "JOIN item_versions ON item_versions.id = quiz_items.item_version_id "
+                    "ORDER BY quiz_items.section, items.key")).all()
+            assert [tuple(p) for p in pins] == [(0, "fixed", 2), (1, "dpo", 1), (1, "fixed", 2), (1, "ppo", 1),
+                                                (2, "ppo", 1)]
+            assert differences(engine) == []
+        finally:
+            engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_bank_migration_leaves_an_empty_database_empty(backend: str, tmp_path: Path) -> None:
+    """A restore's target must be empty after its migrations: the library is made on first use."""
+    with empty_database(backend, tmp_path) as url:
+        upgrade(url)
+        engine = create_engine(url, poolclass=pool.NullPool)
+        try:
+            with engine.connect() as connection:
+                assert connection.scalar(text("SELECT count(*) FROM banks")) == 0
+        finally:
+            engine.dispose()

@@ -60,18 +60,17 @@ def test_instructor_grades_an_essay_and_opens_the_statistics(browser: Any, live_
     from sqlalchemy import select
 
     from assessments.db import session_scope
-    from assessments.models import Course, Quiz
-    from assessments.quizzes.schemas import QuizSettings, Section
+    from assessments.models import Course, utcnow
+    from assessments.quizzes.schemas import QuizCreate, QuizSettings, Section
+    from assessments.quizzes.service import add_quiz
 
     database = live_server.database()
     with session_scope(database) as session:
         course = session.scalars(select(Course)).one()
-        quiz = Quiz(course_id=course.id, title="Case study", settings=QuizSettings(attempts_allowed=None)
-                    .model_dump(mode="json"),
-                    sections=[Section(items=["rlhf-reward-hacking-spike-root-cause", SEED_ITEM])
-                              .model_dump(mode="json", exclude_defaults=True)])
-        session.add(quiz)
-        session.flush()
+        quiz = add_quiz(session, course.id, QuizCreate(
+            title="Case study", settings=QuizSettings(attempts_allowed=None),
+            sections=[Section(items=["rlhf-reward-hacking-spike-root-cause", SEED_ITEM])]),
+            created_by_id=None, now=utcnow())
         quiz_id = quiz.id
     database.dispose()
 

@@ -136,19 +136,19 @@ def test_the_timer_submits_the_attempt_when_time_is_up(page: Any, live_server: L
 
 def test_every_item_of_the_bank_renders_accessibly(page: Any, live_server: LiveServer) -> None:
     """One attempt holding the whole bank: every question type and every item's text on one page."""
-    from assessments.models import Item, Quiz
-    from assessments.quizzes.schemas import QuizSettings, Section
+    from assessments.models import Item
+    from assessments.quizzes.schemas import QuizCreate, QuizSettings, Section
+    from assessments.quizzes.service import add_quiz
 
     database = live_server.database()
     with session_scope(database) as session:
         keys = list(session.scalars(select(Item.key).order_by(Item.key)))
         course = session.scalars(select(Course)).first()
         assert course is not None and len(keys) >= 60
-        quiz = Quiz(course_id=course.id, title="The whole bank",
-                    settings=QuizSettings(attempts_allowed=None).model_dump(mode="json"),
-                    sections=[Section(items=keys).model_dump(mode="json", exclude_defaults=True)])
-        session.add(quiz)
-        session.flush()
+        quiz = add_quiz(session, course.id, QuizCreate(title="The whole bank",
+                                                       settings=QuizSettings(attempts_allowed=None),
+                                                       sections=[Section(items=keys)]),
+                        created_by_id=None, now=utcnow())
         quiz_id = quiz.id
     database.dispose()
     sign_in(page, live_server, "student")

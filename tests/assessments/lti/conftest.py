@@ -13,7 +13,8 @@ from assessments.lti import http, tokens
 from assessments.lti.schemas import RegistrationCreate
 from assessments.lti.service import register
 from assessments.models import Course, Enrolment, LtiContext, LtiResourceLink, Quiz, User, utcnow
-from assessments.quizzes.schemas import QuizSettings, Section
+from assessments.quizzes import service as quizzes
+from assessments.quizzes.schemas import QuizCreate, QuizSettings, Section
 from tests.assessments.conftest import Clock
 from tests.assessments.lti.platform import INSTRUCTOR, Platform
 
@@ -48,9 +49,6 @@ def lti_course(db: Session, lms: Platform, *items: str) -> tuple[Course, Quiz]:
 
 
 def add_quiz(db: Session, course: Course, *items: str) -> Quiz:
-    quiz = Quiz(course_id=course.id, title="Reward models", settings=QuizSettings().model_dump(mode="json"),
-                sections=[Section(items=list(items or ["numeric"])).model_dump(mode="json", exclude_defaults=True)],
-                created_at=utcnow(), updated_at=utcnow())
-    db.add(quiz)
-    db.flush()
-    return quiz
+    return quizzes.add_quiz(db, course.id, QuizCreate(title="Reward models", settings=QuizSettings(),
+                                                      sections=[Section(items=list(items or ["numeric"]))]),
+                            created_by_id=None, now=utcnow())
