@@ -70,7 +70,7 @@ PARTICULAR: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/items/export"): (400, 404),                 # an unknown format; no such bank
     ("POST", "/api/v1/items/import"): (400, 404, 409),           # a file with problems: all of them, where; as POST
     ("PUT", "/api/v1/items/{key}"): (400,),                      # as POST, or an id that is not the path's
-    ("POST", "/api/v1/banks"): (404, 409),                       # no such course that the caller teaches; the slug is taken
+    ("POST", "/api/v1/banks"): (404, 409),                       # not a course the caller teaches; a taken slug
     ("POST", "/api/v1/courses/{course}/quizzes"): (400,),        # items that do not exist, bad settings
     ("POST", "/api/v1/quizzes/{quiz_id}/attempts"): (409,),      # no attempts left, or the quiz is closed
     # A stale seq (the reply says the current one), or an attempt that is finished:
