@@ -1,20 +1,35 @@
-"""Creating quizzes, listing them, and choosing each attempt's questions."""
+"""Creating quizzes, listing them, and choosing each attempt's questions.
+
+A new quiz's settings are checked (an interactive quiz must show correctness during the attempt)
+and its instructor is warned of what is allowed but risky (options in authored order), with
+figures measured on the bank."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from assessments.auth.access import course_by_slug, require_instructor
 from assessments.bank import repository as bank
+from assessments.bank.service import item_model
 from assessments.deps import Principal
 from assessments.errors import Invalid, NotFound
 from assessments.models import Attempt, Course, CourseRole, Enrolment, Item, ItemVersion, QuestionAttempt, Quiz
-from assessments.quizzes.schemas import QuizCreate, QuizOut, QuizSettings, QuizSummary, Section
+from assessments.quizzes.schemas import (
+    BehaviourName,
+    QuizCreate,
+    QuizOut,
+    QuizSettings,
+    QuizSummary,
+    QuizWarning,
+    Section,
+)
+from engine.variants import VariantError, generate_batch
 
 
 @dataclass(frozen=True)
@@ -38,8 +53,24 @@ def _draw_pool(session: Session, section: Section) -> list[tuple[Item, ItemVersi
     return [(item, version) for item, version in session.execute(query).all()]
 
 
-def _check_sections(session: Session, sections: list[Section]) -> None:
-    problems = []
+INTERACTIVE_NEEDS_CORRECTNESS = (
+    "Turn on correctness during the attempt, or choose another behaviour: an interactive question "
+    "offers Try again only after a try that is not right, so it tells students whether an answer "
+    "was right while they take the quiz.")
+
+
+def settings_problems(settings: QuizSettings) -> list[dict[str, Any]]:
+    """What a new quiz's settings may not be, each at its field (checked when a quiz is made, not
+    when one is read: quizzes stored before a rule keep working as they were)."""
+    problems: list[dict[str, Any]] = []
+    if settings.behaviour == BehaviourName.INTERACTIVE and not settings.review.during.correctness:
+        problems.append({"path": ["settings", "review", "during", "correctness"],
+                         "message": INTERACTIVE_NEEDS_CORRECTNESS})
+    return problems
+
+
+def _section_problems(session: Session, sections: list[Section]) -> list[dict[str, Any]]:
+    problems: list[dict[str, Any]] = []
     for n, section in enumerate(sections):
         for key in section.items:
             item = bank.item_by_key(session, key)
@@ -54,15 +85,16 @@ def _check_sections(session: Session, sections: list[Section]) -> None:
             if found < section.draw.count:
                 problems.append({"path": ["sections", n, "draw"],
                                  "message": f"draws {section.draw.count} items but only {found} match"})
-    if problems:
-        raise Invalid("the quiz cannot be built", details=problems, code="invalid_quiz")
+    return problems
 
 
 def create_quiz(session: Session, principal: Principal, course_slug: str, data: QuizCreate,
                 now: datetime) -> Quiz:
     course = course_by_slug(session, course_slug)
     require_instructor(session, principal, course)
-    _check_sections(session, data.sections)
+    problems = settings_problems(data.settings) + _section_problems(session, data.sections)
+    if problems:
+        raise Invalid("the quiz cannot be built", details=problems, code="invalid_quiz")
     quiz = Quiz(course_id=course.id, title=data.title, description=data.description,
                 settings=data.settings.model_dump(mode="json"),
                 sections=[s.model_dump(mode="json", exclude_defaults=True) for s in data.sections],
@@ -70,6 +102,71 @@ def create_quiz(session: Session, principal: Principal, course_slug: str, data: 
     session.add(quiz)
     session.flush()
     return quiz
+
+
+# --- what an instructor is warned of -----------------------------------------------------------
+
+FIRST_KEY_SEEDS = 16
+"""Variants per single-choice item that :func:`first_keys` measures."""
+FIRST_KEY_ITEMS = 200
+"""At most this many single-choice items (the first by key) are measured: it bounds the cost."""
+
+
+@dataclass(frozen=True)
+class FirstKeys:
+    """How often a single-choice variant of the bank, options in authored order, has its right
+    answer first: ``first`` of ``variants``, over ``items`` items."""
+
+    first: int
+    variants: int
+    items: int
+
+    @property
+    def share(self) -> float:
+        return self.first / self.variants
+
+
+_FIRST_KEYS: dict[tuple[str, ...], FirstKeys | None] = {}
+
+
+def first_keys(session: Session) -> FirstKeys | None:
+    """Measured on the bank's current single-choice versions (once per state of the bank: the
+    figure is kept by their content hashes); None when the bank has none."""
+    query = bank.current_versions_query([], None, "single_choice").limit(FIRST_KEY_ITEMS)
+    versions = [version for _, version in session.execute(query).all()]
+    hashes = tuple(v.content_hash for v in versions)
+    if hashes in _FIRST_KEYS:
+        return _FIRST_KEYS[hashes]
+    first = variants = items = 0
+    for version in versions:
+        try:
+            model = item_model(version)
+            batch = generate_batch(model.model_copy(update={"shuffle": False}), range(FIRST_KEY_SEEDS))
+        except (Invalid, VariantError):
+            continue  # an item the engine no longer builds has no variants to count
+        first += int(batch.key["correct"][:, 0].sum())
+        variants += len(batch)
+        items += 1
+    found = FirstKeys(first, variants, items) if variants else None
+    _FIRST_KEYS.clear()  # only the bank as it is now
+    _FIRST_KEYS[hashes] = found
+    return found
+
+
+def unshuffled_warning(session: Session) -> QuizWarning:
+    """What a quiz that shows options as authored risks, in figures from the bank."""
+    measured = first_keys(session)
+    figure = (f"in this bank the right answer of a single-choice question is its first option in "
+              f"{measured.share:.0%} of variants ({measured.items} single-choice items, "
+              f"{FIRST_KEY_SEEDS} variants each)" if measured is not None
+              else "authors often write the right answer first")
+    return QuizWarning(code="options_not_shuffled", path=["settings", "shuffle_options"],
+                       message=f"Without shuffling, options show in the order they were written, and {figure}: "
+                               f"students who notice can pick the first option.")
+
+
+def quiz_warnings(session: Session, data: QuizCreate) -> list[QuizWarning]:
+    return [] if data.settings.shuffle_options else [unshuffled_warning(session)]
 
 
 def quiz_for(session: Session, principal: Principal, quiz_id: int) -> tuple[Quiz, Course]:
