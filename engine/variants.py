@@ -10,7 +10,8 @@ the bit, and grid parameters are rounded to their step's decimals). Generation, 
 3. if any constraint (over parameters and computed values) fails, draw them all again from the
    same generator, at most :data:`MAX_DRAWS` times, then give up with a :class:`VariantError`
    that says so; the question type prepares the key from the values;
-4. shuffle the options (those not ``fixed``) with the same generator, if the item shuffles.
+4. shuffle the options (those not ``fixed``) with the same generator, if the item shuffles (a
+   matching item's answer pool always: see ``QuestionType.always_shuffles``).
 
 :func:`generate_batch` does this for many seeds at once: the draws are per seed, every
 expression is evaluated once over the whole batch. A single variant is a batch of one, so the
@@ -208,17 +209,18 @@ def generate_batch(item: ItemBase, seeds: Iterable[int] | np.ndarray) -> Variant
         draws += k
 
     qtype = qtype_for(item)
-    order = _shuffle(item, qtype.option_count(item), qtype.fixed_positions(item), rngs)
+    shuffles = item.shuffle or qtype.always_shuffles
+    order = _shuffle(shuffles, qtype.option_count(item), qtype.fixed_positions(item), rngs)
     key = qtype.prepare(item, values, batch)
     return VariantBatch(item, seed_array, values, order, key)
 
 
-def _shuffle(item: ItemBase, count: int, fixed: tuple[int, ...],
+def _shuffle(shuffles: bool, count: int, fixed: tuple[int, ...],
              rngs: list[np.random.Generator]) -> np.ndarray | None:
     if count == 0:
         return None
     order = np.tile(np.arange(count), (len(rngs), 1))
-    if not item.shuffle:
+    if not shuffles:
         return order
     movable = np.array([n for n in range(count) if n not in fixed], dtype=np.int64)
     for row, rng in enumerate(rngs):

@@ -92,17 +92,26 @@ class Asked:
     behaviour: str
     behaviour_options: dict[str, Any]
     max_mark: float
+    shown: tuple[int, ...] | None = None
+    """The option order stored with it: the one its student saw."""
 
     @classmethod
     def of(cls, row: QuestionAttempt) -> Asked:
         return cls(row.id, row.attempt_id, row.slot, row.item_version_id, row.seed,
-                   bool(row.variant.get("shuffle", True)), row.behaviour, row.behaviour_options, row.max_mark)
+                   bool(row.variant.get("shuffle", True)), row.behaviour, row.behaviour_options, row.max_mark,
+                   _shown(row.variant))
 
     @classmethod
     def from_row(cls, row: Any) -> Asked:
         """From a row of ``question_attempts`` columns (its id as ``qa_id``)."""
         return cls(row.qa_id, row.attempt_id, row.slot, row.item_version_id, row.seed,
-                   bool(row.variant.get("shuffle", True)), row.behaviour, row.behaviour_options, row.max_mark)
+                   bool(row.variant.get("shuffle", True)), row.behaviour, row.behaviour_options, row.max_mark,
+                   _shown(row.variant))
+
+
+def _shown(variant: dict[str, Any]) -> tuple[int, ...] | None:
+    order = variant.get("order")
+    return tuple(order) if order is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,7 +80,7 @@ def engine_attempt(session: Session, row: QuestionAttempt | Asked, steps: list[d
         return found
 
     digest = content_hash if content_hash is not None else version().content_hash
-    variant = cached_variant(digest, asked.seed, asked.shuffle, version)
+    variant = cached_variant(digest, asked.seed, asked.shuffle, version, asked.shown)
     return EngineAttempt.from_json(
         {"behaviour": {"name": asked.behaviour, "options": asked.behaviour_options},
          "max_mark": asked.max_mark, "seed": asked.seed, "steps": steps},

@@ -11,10 +11,11 @@ content loading, the engine's caches) are the service's own.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from threading import Lock
 from typing import Any
@@ -97,17 +98,26 @@ def item_model(version: ItemVersion) -> ItemBase:
     return cached
 
 
-def variant_of(version: ItemVersion, seed: int, *, shuffle: bool = True) -> Variant:
+def variant_of(version: ItemVersion, seed: int, *, shuffle: bool = True, shown: Sequence[int] | None = None) -> Variant:
     """The variant of a stored version for a seed (cached: generating one costs a millisecond).
 
-    ``shuffle=False`` keeps options in their authored order (a quiz that does not shuffle).
+    ``shuffle=False`` keeps options in their authored order (a quiz that does not shuffle) where
+    the question type allows it. ``shown`` is the option order a question attempt stored: the
+    order its student saw (see :func:`cached_variant`).
     """
-    return cached_variant(version.content_hash, seed, shuffle, lambda: version)
+    return cached_variant(version.content_hash, seed, shuffle, lambda: version, shown)
 
 
-def cached_variant(content_hash: str, seed: int, shuffle: bool, load: Callable[[], ItemVersion]) -> Variant:
+def cached_variant(content_hash: str, seed: int, shuffle: bool, load: Callable[[], ItemVersion],
+                   shown: Sequence[int] | None = None) -> Variant:
     """:func:`variant_of` by the version's content hash; ``load`` fetches the version (with its
-    definition) only when neither the variant nor the parsed item is cached."""
+    definition) only when neither the variant nor the parsed item is cached.
+
+    A question attempt's options keep the order it stored (``shown``) where that differs from
+    the order generated now and is an order of as many options: an attempt is reviewed and
+    regraded as it was taken. (Until matching pools were always shuffled, a quiz without
+    shuffling, or a matching item with ``shuffle: false``, showed the pool in authored order.)
+    """
     key = (content_hash, seed, shuffle)
     cached: Variant | None = _VARIANTS.get(key)
     if cached is None:
@@ -118,7 +128,15 @@ def cached_variant(content_hash: str, seed: int, shuffle: bool, load: Callable[[
             model = model.model_copy(update={"shuffle": False})
         cached = generate(model, seed)
         _VARIANTS.put(key, cached)
-    return cached
+    if shown is None or cached.order is None or tuple(shown) == cached.order:
+        return cached
+    if sorted(shown) != list(range(len(cached.order))):
+        return cached  # a regrade against a version with other options: its own order
+    as_shown: Variant | None = _VARIANTS.get((*key, tuple(shown)))
+    if as_shown is None:
+        as_shown = dataclasses.replace(cached, order=tuple(int(n) for n in shown))
+        _VARIANTS.put((*key, tuple(shown)), as_shown)
+    return as_shown
 
 
 _RENDERED = _LRU(50_000)

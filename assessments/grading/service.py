@@ -190,7 +190,7 @@ def _plan(session: Session, attempt: Attempt, pins: dict[int, ItemVersion],
             continue
         shuffle = bool(question.row.variant.get("shuffle", True))
         try:
-            variant = variant_of(version, question.row.seed, shuffle=shuffle)
+            variant = variant_of(version, question.row.seed, shuffle=shuffle, shown=question.row.variant.get("order"))
             replays.append(_Replay(question, version, variant, shuffle, question.qa.regrade(variant)))
         except (AttemptError, DomainError, ValueError) as exc:
             problems.append(RegradeProblem(

@@ -10,18 +10,27 @@ from assessments.deps import CurrentPrincipal, NowDep, RowId, SessionDep
 from assessments.models import Course
 from assessments.pagination import PageDep
 from assessments.quizzes import service
-from assessments.quizzes.schemas import PinChanges, PinUpdate, QuizCreate, QuizOut, QuizPins, QuizSummary
+from assessments.quizzes.schemas import (
+    PinChanges,
+    PinUpdate,
+    QuizCreate,
+    QuizCreated,
+    QuizOut,
+    QuizPins,
+    QuizSummary,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["quizzes"])
 
 
-@router.post("/courses/{course}/quizzes", response_model=QuizOut, status_code=status.HTTP_201_CREATED)
+@router.post("/courses/{course}/quizzes", response_model=QuizCreated, status_code=status.HTTP_201_CREATED)
 def create_quiz(course: str, body: QuizCreate, principal: CurrentPrincipal, session: SessionDep,
-                now: NowDep) -> QuizOut:
+                now: NowDep) -> QuizCreated:
     quiz = service.create_quiz(session, principal, course, body, now)
     row = session.get(Course, quiz.course_id)
     assert row is not None
-    return service.quiz_out(quiz, row)
+    made = service.quiz_out(quiz, row)
+    return QuizCreated(**made.model_dump(), warnings=service.quiz_warnings(session, body))
 
 
 @router.get("/quizzes", response_model=list[QuizSummary])

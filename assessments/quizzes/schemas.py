@@ -133,6 +133,21 @@ class QuizOut(BaseModel):
     max_marks: float
 
 
+class QuizWarning(BaseModel):
+    """Something about a new quiz its instructor should know; the quiz is made all the same."""
+
+    code: str
+    path: list[str | int]
+    """The setting it is about, as an error's details name a field."""
+    message: str
+
+
+class QuizCreated(QuizOut):
+    """The quiz as made, with what its instructor is warned of (never shown to students)."""
+
+    warnings: list[QuizWarning] = Field(default_factory=list)
+
+
 class QuizSummary(BaseModel):
     id: int
     course: str

@@ -5,6 +5,10 @@ A quiz pins the version of every item it may give (``quiz_items``): its fixed it
 draw's pool as it matched when the quiz was built, from the banks the quiz's course may use.
 Attempts take the pinned versions, so a new version (whoever publishes it) reaches a quiz only
 when its instructors choose it (:func:`update_pins`), and a regrade replays towards the pins.
+
+A new quiz's settings are checked (an interactive quiz must show correctness during the attempt)
+and its instructor is warned of what is allowed but risky (options in authored order), with
+figures measured on the bank.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, defer
@@ -19,6 +24,7 @@ from sqlalchemy.orm import Session, defer
 from assessments.auth.access import course_by_slug, require_instructor
 from assessments.bank import repository as bank
 from assessments.bank.access import usable_in_course
+from assessments.bank.service import item_model
 from assessments.deps import Principal
 from assessments.errors import Forbidden, Invalid, NotFound
 from assessments.models import (
@@ -34,6 +40,7 @@ from assessments.models import (
     QuizItem,
 )
 from assessments.quizzes.schemas import (
+    BehaviourName,
     PinChange,
     PinChanges,
     PinOut,
@@ -43,8 +50,10 @@ from assessments.quizzes.schemas import (
     QuizPins,
     QuizSettings,
     QuizSummary,
+    QuizWarning,
     Section,
 )
+from engine.variants import VariantError, generate_batch
 
 
 @dataclass(frozen=True)
@@ -74,10 +83,10 @@ def _draw_pool(session: Session, course_id: int, section: Section) -> list[tuple
     return [(item, version) for item, version in session.execute(query).all()]
 
 
-def _resolve(session: Session, course_id: int, sections: list[Section]) -> list[Pin]:
+def _resolve(session: Session, course_id: int, sections: list[Section]) -> tuple[list[Pin], list[dict[str, Any]]]:
     """What each section pins now: its fixed items, or its draw's pool, at their current
-    versions; :class:`Invalid` listing every section that cannot be built."""
-    problems: list[dict[str, object]] = []
+    versions; and the problems of every section that cannot be built."""
+    problems: list[dict[str, Any]] = []
     pins: list[Pin] = []
     usable = set(session.scalars(select(Bank.id).where(usable_in_course(course_id))))
     for n, section in enumerate(sections):
@@ -100,23 +109,41 @@ def _resolve(session: Session, course_id: int, sections: list[Section]) -> list[
                 problems.append({"path": [*where, "draw"],
                                  "message": f"draws {section.draw.count} items but only {len(pool)} match"})
             pins.extend((n, item, version) for item, version in pool)
-    if problems:
-        raise Invalid("the quiz cannot be built", details=problems, code="invalid_quiz")
-    return pins
+    return pins, problems
+
+
+INTERACTIVE_NEEDS_CORRECTNESS = (
+    "Turn on correctness during the attempt, or choose another behaviour: an interactive question "
+    "offers Try again only after a try that is not right, so it tells students whether an answer "
+    "was right while they take the quiz.")
+
+
+def settings_problems(settings: QuizSettings) -> list[dict[str, Any]]:
+    """What a new quiz's settings may not be, each at its field (checked when a quiz is made, not
+    when one is read: quizzes stored before a rule keep working as they were)."""
+    problems: list[dict[str, Any]] = []
+    if settings.behaviour == BehaviourName.INTERACTIVE and not settings.review.during.correctness:
+        problems.append({"path": ["settings", "review", "during", "correctness"],
+                         "message": INTERACTIVE_NEEDS_CORRECTNESS})
+    return problems
 
 
 def create_quiz(session: Session, principal: Principal, course_slug: str, data: QuizCreate,
                 now: datetime) -> Quiz:
     course = course_by_slug(session, course_slug)
     require_instructor(session, principal, course)
-    return add_quiz(session, course.id, data, created_by_id=principal.user.id, now=now)
+    return add_quiz(session, course.id, data, created_by_id=principal.user.id, now=now,
+                    problems=settings_problems(data.settings))
 
 
 def add_quiz(session: Session, course_id: int, data: QuizCreate, *, created_by_id: int | None,
-             now: datetime) -> Quiz:
+             now: datetime, problems: list[dict[str, Any]] | None = None) -> Quiz:
     """A quiz of the course with its items pinned at their current versions (no rights checked:
-    the caller's job)."""
-    pins = _resolve(session, course_id, data.sections)
+    the caller's job); :class:`Invalid` listing ``problems`` the caller found and every section
+    that cannot be built."""
+    pins, found = _resolve(session, course_id, data.sections)
+    if problems or found:
+        raise Invalid("the quiz cannot be built", details=[*(problems or []), *found], code="invalid_quiz")
     quiz = Quiz(course_id=course_id, title=data.title, description=data.description,
                 settings=data.settings.model_dump(mode="json"),
                 sections=[s.model_dump(mode="json", exclude_defaults=True) for s in data.sections],
@@ -127,6 +154,71 @@ def add_quiz(session: Session, course_id: int, data: QuizCreate, *, created_by_i
                     for n, item, version in pins)
     session.flush()
     return quiz
+
+
+# --- what an instructor is warned of -----------------------------------------------------------
+
+FIRST_KEY_SEEDS = 16
+"""Variants per single-choice item that :func:`first_keys` measures."""
+FIRST_KEY_ITEMS = 200
+"""At most this many single-choice items (the first by key) are measured: it bounds the cost."""
+
+
+@dataclass(frozen=True)
+class FirstKeys:
+    """How often a single-choice variant of the bank, options in authored order, has its right
+    answer first: ``first`` of ``variants``, over ``items`` items."""
+
+    first: int
+    variants: int
+    items: int
+
+    @property
+    def share(self) -> float:
+        return self.first / self.variants
+
+
+_FIRST_KEYS: dict[tuple[str, ...], FirstKeys | None] = {}
+
+
+def first_keys(session: Session) -> FirstKeys | None:
+    """Measured on the bank's current single-choice versions (once per state of the bank: the
+    figure is kept by their content hashes); None when the bank has none."""
+    query = bank.current_versions_query([], None, "single_choice").limit(FIRST_KEY_ITEMS)
+    versions = [version for _, version in session.execute(query).all()]
+    hashes = tuple(v.content_hash for v in versions)
+    if hashes in _FIRST_KEYS:
+        return _FIRST_KEYS[hashes]
+    first = variants = items = 0
+    for version in versions:
+        try:
+            model = item_model(version)
+            batch = generate_batch(model.model_copy(update={"shuffle": False}), range(FIRST_KEY_SEEDS))
+        except (Invalid, VariantError):
+            continue  # an item the engine no longer builds has no variants to count
+        first += int(batch.key["correct"][:, 0].sum())
+        variants += len(batch)
+        items += 1
+    found = FirstKeys(first, variants, items) if variants else None
+    _FIRST_KEYS.clear()  # only the bank as it is now
+    _FIRST_KEYS[hashes] = found
+    return found
+
+
+def unshuffled_warning(session: Session) -> QuizWarning:
+    """What a quiz that shows options as authored risks, in figures from the bank."""
+    measured = first_keys(session)
+    figure = (f"in this bank the right answer of a single-choice question is its first option in "
+              f"{measured.share:.0%} of variants ({measured.items} single-choice items, "
+              f"{FIRST_KEY_SEEDS} variants each)" if measured is not None
+              else "authors often write the right answer first")
+    return QuizWarning(code="options_not_shuffled", path=["settings", "shuffle_options"],
+                       message=f"Without shuffling, options show in the order they were written, and {figure}: "
+                               f"students who notice can pick the first option.")
+
+
+def quiz_warnings(session: Session, data: QuizCreate) -> list[QuizWarning]:
+    return [] if data.settings.shuffle_options else [unshuffled_warning(session)]
 
 
 # --- pins ----------------------------------------------------------------------------------------

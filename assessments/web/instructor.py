@@ -120,12 +120,32 @@ def quiz_from_form(form: Any) -> QuizCreate:
                       settings=settings, sections=sections)
 
 
+def _field(path: list[Any]) -> str | None:
+    """The builder's field a setting's problem is about (its element's id), where it has one."""
+    if len(path) == 4 and path[:2] == ["settings", "review"]:
+        return f"review-{path[2]}-{path[3]}"
+    return None
+
+
+def _problem(path: list[Any], message: str) -> dict[str, str | None]:
+    """A problem as the page shows it: at its field in the user's words, or with the setting's path."""
+    field = _field(path)
+    return {"field": field, "message": message if field else f"{'.'.join(map(str, path))}: {message}"}
+
+
+def _builder(request: Request, session: Session, principal: Principal, course: Any, form: Any,
+             problems: list[dict[str, str | None]], status_code: int = 200) -> Response:
+    return page(request, "builder.html", status_code=status_code, course=course, defaults=QuizSettings(),
+                problems=problems, at_field={p["field"]: p["message"] for p in problems if p["field"]},
+                form=form, moments=REVIEW_MOMENTS, switches=REVIEW_SWITCHES, facets=_facets(session, principal),
+                shuffle_warning=quizzes.unshuffled_warning(session).message)
+
+
 @router.get("/courses/{course}/quizzes/new")
 def builder_page(course: str, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
     row = course_by_slug(session, course)
     require_instructor(session, principal, row)
-    return page(request, "builder.html", course=row, defaults=QuizSettings(), problems=[], form={},
-                moments=REVIEW_MOMENTS, switches=REVIEW_SWITCHES, facets=_facets(session, principal))
+    return _builder(request, session, principal, row, {}, [])
 
 
 @router.post("/courses/{course}/quizzes/new")
@@ -133,16 +153,14 @@ def build_quiz(course: str, request: Request, principal: WebPrincipal, session: 
                      now: NowDep, form: CheckedForm) -> Response:
     row = course_by_slug(session, course)
     require_instructor(session, principal, row)
-    problems: list[str] = []
+    problems: list[dict[str, str | None]] = []
     try:
         quiz = quizzes.create_quiz(session, principal, course, quiz_from_form(form), now)
     except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        problems = [_problem(list(e["loc"]), e["msg"]) for e in exc.errors()]
     except (ValueError, Invalid) as exc:
         details = getattr(exc, "details", None) or []
-        problems = [f"{'.'.join(map(str, d['path']))}: {d['message']}" for d in details] or [str(exc)]
+        problems = [_problem(d["path"], d["message"]) for d in details] or [{"field": None, "message": str(exc)}]
     else:
         return RedirectResponse(f"/quizzes/{quiz.id}", status_code=303)
-    return page(request, "builder.html", status_code=400, course=row, defaults=QuizSettings(),
-                problems=problems, form=form, moments=REVIEW_MOMENTS, switches=REVIEW_SWITCHES,
-                facets=_facets(session, principal))
+    return _builder(request, session, principal, row, form, problems, status_code=400)

@@ -29,7 +29,7 @@ from assessments.models import AttemptState, Quiz, Role
 from assessments.quizzes.schemas import QuizSettings
 from assessments.quizzes.service import list_quizzes, quiz_for, settings_of
 from assessments.web.forms import response_from_form
-from assessments.web.plots import ranking_loss_plot, ranking_pairs
+from assessments.web.plots import review_plots
 from assessments.web.security import CSRF_FIELD, CheckedForm, check_csrf, csrf_token
 from assessments.web.templating import page
 
@@ -253,11 +253,8 @@ def review_page(attempt_id: RowId, request: Request, principal: WebPrincipal, se
     if view.state == AttemptState.IN_PROGRESS.value:
         return _redirect(f"/attempts/{attempt_id}")
     plots = {}
-    with_feedback = {q.slot for q in view.questions if q.feedback is not None}
-    if with_feedback:  # the plot shows the student's own numbers and losses: feedback only
+    shown = [q for q in view.questions if q.feedback is not None or q.right_answer is not None]
+    if shown:  # the plot shows what the view allows: the pairs with feedback, losses with the key
         attempt, _, _ = attempts.attempt_for(session, principal, attempt_id)
-        for row, qa in attempts.engine_attempts(session, attempt):
-            pairs = ranking_pairs(qa.variant) if row.slot in with_feedback else None
-            if pairs:
-                plots[row.slot] = ranking_loss_plot(pairs)
+        plots = review_plots(shown, {row.slot: qa.variant for row, qa in attempts.engine_attempts(session, attempt)})
     return page(request, "review.html", view=view, quiz=quiz, plots=plots)

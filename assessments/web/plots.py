@@ -1,15 +1,31 @@
-"""Small server-drawn SVG charts: no script, no CDN, readable without colour."""
+"""Small server-drawn SVG charts: no script, no CDN, readable without colour.
+
+The review page's ranking-loss plot follows the review policy as the question's view holds it
+(:mod:`assessments.attempts.review` decided that view): the curve −log σ(Δ) and the tie's log 2
+are the stem's own function, and each of the student's pairs, at its Δ = r_w − r_l, is their own
+numbers, shown with feedback. Where a pair lands on the curve (its loss, and so whether it costs
+more than a tie) is the key of a "which pairs are penalised" item, and a mean of the losses is
+the key of a numeric one: those show only with the right answer. Pairs are numbered as the
+student saw them: by the display position of their option.
+"""
 
 from __future__ import annotations
 
+import ast
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from markupsafe import Markup, escape
 
+from assessments.attempts.schemas import QuestionView
 from engine.functions import ranking_loss
+from engine.items import ItemBase
 from engine.variants import Variant
+
+TIE = math.log(2)
+"""A tie's loss, −log σ(0): the dashed line."""
 
 
 @dataclass(frozen=True)
@@ -28,48 +44,106 @@ class Frame:
         return self.height - self.bottom - (value - lo) / (hi - lo) * (self.height - self.top - self.bottom)
 
 
-def ranking_pairs(variant: Variant) -> list[tuple[float, float]] | None:
-    """(Δ, loss) of the pairs a ranking-loss item showed: from each ``ranking_loss(a, b)`` it computes."""
-    import ast
+@dataclass(frozen=True)
+class Pair:
+    """One preferred/less-preferred pair of a variant: its number as shown, its Δ and its loss."""
 
-    found: list[tuple[float, float]] = []
-    for source in variant.item.compute.values():
+    number: int
+    delta: float
+    loss: float
+
+    @property
+    def penalised(self) -> bool:
+        return self.loss > TIE
+
+
+def _plain_calls(item: ItemBase) -> list[tuple[str, str]]:
+    """The (chosen, rejected) names of each ``ranking_loss(a, b)`` the item computes, once each.
+
+    Only the plain loss is drawn: a call with a margin (or on expressions) computes another
+    curve than the one plotted, and its pairs' verdicts would contradict the item's key."""
+    found: list[tuple[str, str]] = []
+    for source in item.compute.values():
         tree = ast.parse(source, mode="eval").body
         if (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "ranking_loss"
-                and len(tree.args) >= 2 and all(isinstance(a, ast.Name) for a in tree.args[:2])):
-            names = [a.id for a in tree.args[:2]]  # type: ignore[attr-defined]
-            if all(n in variant.values for n in names):
-                chosen = np.atleast_1d(variant.values[names[0]][0])
-                rejected = np.atleast_1d(variant.values[names[1]][0])
-                delta = np.broadcast_to(chosen - rejected, np.broadcast_shapes(chosen.shape, rejected.shape))
-                found.extend((float(d), float(ranking_loss(d, 0.0))) for d in delta.ravel())
-    return found or None
+                and len(tree.args) == 2 and not tree.keywords
+                and all(isinstance(a, ast.Name) for a in tree.args)):
+            names = (tree.args[0].id, tree.args[1].id)  # type: ignore[attr-defined]
+            if names not in found:
+                found.append(names)
+    return found
 
 
-def ranking_loss_plot(pairs: list[tuple[float, float]]) -> Markup:
-    """The curve −log σ(Δ) with the student's pairs marked, and the tie's log 2 as a line."""
+def _shown_numbers(variant: Variant, count: int) -> list[int] | None:
+    """Pair i's number as shown, where the item's options are a ``for_each`` over the pairs
+    (option i shows pair i): the display position of option i, from the variant's shuffle."""
+    options = getattr(variant.item, "options", None)
+    template = getattr(options, "template", None)
+    if template is None or variant.order is None or list(template.for_each.values) != list(range(count)):
+        return None
+    return [variant.order.index(i) + 1 for i in range(count)]
+
+
+def ranking_pairs(variant: Variant) -> list[Pair] | None:
+    """The pairs a ranking-loss item showed, in the order shown: from each plain
+    ``ranking_loss(a, b)`` it computes (None when it computes none)."""
+    deltas: list[float] = []
+    for chosen_name, rejected_name in _plain_calls(variant.item):
+        if chosen_name in variant.values and rejected_name in variant.values:
+            chosen = np.atleast_1d(variant.values[chosen_name][0])
+            rejected = np.atleast_1d(variant.values[rejected_name][0])
+            shape = np.broadcast_shapes(chosen.shape, rejected.shape)
+            deltas.extend(float(d) for d in np.broadcast_to(chosen - rejected, shape).ravel())
+    if not deltas:
+        return None
+    numbers = _shown_numbers(variant, len(deltas)) or list(range(1, len(deltas) + 1))
+    pairs = [Pair(n, d, float(ranking_loss(d, 0.0))) for n, d in zip(numbers, deltas, strict=True)]
+    return sorted(pairs, key=lambda p: p.number)
+
+
+def _number(value: float) -> str:
+    """A student's own number as they would write it (Δ of scores on a grid: 1.3, −0.25)."""
+    text = f"{round(value, 4):g}"
+    return "0" if text == "-0" else text.replace("-", "−")
+
+
+def ranking_loss_plot(pairs: list[Pair], *, key: bool) -> Markup:
+    """The curve −log σ(Δ) and the tie's log 2 as a line, with the student's pairs: each on the
+    Δ axis at its Δ; with ``key`` (the review shows the right answer), each on the curve, with
+    its loss and whether it costs more than a tie."""
     frame = Frame()
-    span = max(4.0, max(abs(d) for d, _ in pairs) + 0.5)
+    span = max(4.0, max(abs(p.delta) for p in pairs) + 0.5)
     lo_x, hi_x = -span, span
     hi_y = float(ranking_loss(-span, 0.0)) * 1.05
     xs = np.linspace(lo_x, hi_x, 120)
     curve = " ".join(f"{frame.x(x, lo_x, hi_x):.1f},{frame.y(float(ranking_loss(x, 0.0)), 0, hi_y):.1f}" for x in xs)
-    tie_y = frame.y(math.log(2), 0, hi_y)
-    marks = []
-    for n, (delta, loss) in enumerate(pairs):
-        cx, cy = frame.x(delta, lo_x, hi_x), frame.y(loss, 0, hi_y)
-        shape = "penalised" if loss > math.log(2) else "fine"
-        marks.append(
-            f'<g class="pair {shape}"><circle cx="{cx:.1f}" cy="{cy:.1f}" r="5"/>'
-            f'<text x="{cx + 7:.1f}" y="{cy - 7:.1f}">{n + 1}</text>'
-            f"<title>pair {n + 1}: Δ = {delta:.1f}, loss = {loss:.3f}</title></g>"
-        )
+    tie_y = frame.y(TIE, 0, hi_y)
     axis_y = frame.height - frame.bottom
+    marks = []
+    for pair in pairs:
+        cx = frame.x(pair.delta, lo_x, hi_x)
+        said = f"pair {pair.number}: Δ = {_number(pair.delta)}"
+        if key:
+            cy = frame.y(pair.loss, 0, hi_y)
+            verdict = "penalised" if pair.penalised else "fine"
+            cost = "more than a tie" if pair.penalised else "no more than a tie"
+            marks.append(
+                f'<g class="pair {verdict}"><circle cx="{cx:.1f}" cy="{cy:.1f}" r="5"/>'
+                f'<text x="{cx + 7:.1f}" y="{cy - 7:.1f}">{pair.number}</text>'
+                f"<title>{escape(said)}, loss = {pair.loss:.3f}, {cost}</title></g>"
+            )
+        else:
+            marks.append(
+                f'<g class="pair"><circle cx="{cx:.1f}" cy="{axis_y}" r="4"/>'
+                f'<text x="{cx:.1f}" y="{axis_y - 8}" text-anchor="middle">{pair.number}</text>'
+                f"<title>{escape(said)}</title></g>"
+            )
     ticks = "".join(
         f'<text x="{frame.x(t, lo_x, hi_x):.1f}" y="{axis_y + 16}" text-anchor="middle">{t:g}</text>'
         for t in range(-int(span), int(span) + 1, max(1, int(span) // 2))
     )
-    label = escape("−log σ(Δ) against Δ = r_w − r_l; points: your pairs; dashed: a tie's loss, log 2")
+    points = "points: your pairs on the curve" if key else "marks on the Δ axis: your pairs"
+    label = escape(f"−log σ(Δ) against Δ = r_w − r_l; {points}; dashed: a tie's loss, log 2")
     return Markup(  # noqa: S704 - every value above is a number or escaped
         f'<svg class="plot" viewBox="0 0 {frame.width} {frame.height}" role="img" aria-label="{label}">'
         f'<line class="axis" x1="{frame.left}" y1="{axis_y}" x2="{frame.width - frame.right}" y2="{axis_y}"/>'
@@ -79,3 +153,36 @@ def ranking_loss_plot(pairs: list[tuple[float, float]]) -> Markup:
         f'<text x="{frame.width / 2}" y="{frame.height - 4}" text-anchor="middle">Δ = r_w − r_l</text>'
         f'<text x="12" y="{frame.top + 10}" class="ylabel">loss</text></svg>'
     )
+
+
+CAPTION = {
+    True: "The ranking loss −log σ(Δ): each point is one of your pairs, numbered as the options were; "
+          "above the dashed line a pair costs more than a tie.",
+    False: "The ranking loss −log σ(Δ): each mark on the Δ axis is one of your pairs, numbered as the "
+           "options were; above the dashed line a pair would cost more than a tie.",
+}
+
+
+def review_plot(variant: Variant, *, feedback: bool, right_answer: bool) -> Markup | None:
+    """The plot of a reviewed question, as its view allows: nothing unless it shows feedback or
+    the right answer; the key's parts only with the right answer."""
+    if not (feedback or right_answer):
+        return None
+    pairs = ranking_pairs(variant)
+    if not pairs:
+        return None
+    return Markup(  # noqa: S704 - the plot is built from numbers; the caption is ours
+        f'<figure class="plot-figure">{ranking_loss_plot(pairs, key=right_answer)}'
+        f"<figcaption>{escape(CAPTION[right_answer])}</figcaption></figure>"
+    )
+
+
+def review_plots(views: Iterable[QuestionView], variants: Mapping[int, Variant]) -> dict[int, Markup]:
+    """Per slot, the plot its review shows (``variants`` by slot: the student's own)."""
+    plots = {}
+    for view in views:
+        plot = review_plot(variants[view.slot], feedback=view.feedback is not None,
+                           right_answer=view.right_answer is not None)
+        if plot is not None:
+            plots[view.slot] = plot
+    return plots

@@ -132,6 +132,8 @@ class QuestionType(ABC, Generic[ItemT]):
 
     name: ClassVar[str]
     has_options: ClassVar[bool] = False
+    always_shuffles: ClassVar[bool] = False
+    """Options are shuffled whatever the item's ``shuffle`` says (their authored order is the key)."""
 
     # --- phase 1: the key ---------------------------------------------------------------------
     @abstractmethod

@@ -1,8 +1,10 @@
 """Matching: pair each prompt with one answer from a shuffled pool (pair answers + distractors).
 
 Prompts show in authored order; the answer pool is shuffled per variant, so a response names
-answers by display position. ``partial`` (the default) scores the share of prompts matched
-right; ``all_or_nothing`` needs every one.
+answers by display position. The pool is always shuffled, whatever the item's ``shuffle`` or a
+quiz's ``shuffle_options`` say: prompt n's answer is the n-th authored entry, so a pool in
+authored order would show every key straight down the list. ``partial`` (the default) scores
+the share of prompts matched right; ``all_or_nothing`` needs every one.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from engine.variants import Variant
 class Matching(QuestionType[MatchingItem]):
     name = "matching"
     has_options = True
+    always_shuffles = True
 
     def option_count(self, item: MatchingItem) -> int:
         return len(item.pairs) + len(item.distractors)

@@ -59,6 +59,18 @@ def fold(text: str) -> str:
     return " ".join(text.split())
 
 
+SPOKEN = ("aria-label", "title", "alt")
+"""Attributes whose words people and screen readers meet."""
+
+
+def shown_words(markup: str) -> str:
+    """What some HTML (an SVG plot, say) shows: its visible text (an SVG's ``<text>`` and
+    ``<title>`` included) and the words of its :data:`SPOKEN` attributes."""
+    parser = _Markup()
+    parser.feed(markup)
+    return " ".join([fold("".join(parser.text)), *(value for name, value in parser.attributes if name in SPOKEN)])
+
+
 @dataclass
 class Reply:
     """One response as the student received it."""
@@ -102,22 +114,67 @@ class Reply:
     def holds(self, secret: str) -> bool:
         return any(secret in haystack for haystack in self.haystacks)
 
-    def holds_number(self, number: str) -> bool:
-        """``number`` written out as a number of its own (not the start or end of a longer one:
-        a key of 0.168 is not in 0.1682, nor in a plot's coordinate 120.168)."""
-        pattern = re.compile(rf"(?<![\d.]){re.escape(number)}(?!\d)")
-        return any(pattern.search(haystack) for haystack in self.haystacks)
+    @functools.cached_property
+    def numbers(self) -> Numbers:
+        return Numbers.of(*self.haystacks)
+
+    def holds_number(self, key: KeyNumber) -> bool:
+        """``key`` printed as a number of its own, at its precision or finer (see :class:`Numbers`)."""
+        return self.numbers.hold(key)
 
     def class_tokens(self) -> set[str]:
         return {token for name, value in self.attributes if name == "class" for token in value.split()}
 
     def words(self) -> str:
         """Visible text and the words of attributes people and screen readers meet."""
-        spoken = [value for name, value in self.attributes if name in ("aria-label", "title", "alt")]
+        spoken = [value for name, value in self.attributes if name in SPOKEN]
         return " ".join([self.visible, *spoken])
 
     def __str__(self) -> str:
         return f"{self.label} -> {self.status}"
+
+
+@dataclass(frozen=True)
+class KeyNumber:
+    """A secret number: its value, and the fewest decimals a page or feedback prints it with."""
+
+    value: float
+    decimals: int
+
+    @classmethod
+    def printed(cls, value: float, *texts: str) -> KeyNumber:
+        """``value`` as ``texts`` print it (``0.168``, ``0.1678``): the fewest decimals among them."""
+        return cls(value, min(len(t.partition(".")[2]) for t in texts))
+
+
+_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?!\d)")
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Every number written out in some text, by how many decimals it has.
+
+    A secret number is held when the text prints it rounded to as many decimals as one of its
+    numbers has, and at least to the secret's own precision: a key of 0.167786 printed as 0.168
+    is "0.168" and "0.16779", not "0.17" (too coarse to be the key as printed), "0.1682" nor a
+    plot's coordinate "120.168" (other numbers). Signs and exponents are not read: a number
+    is compared by its digits alone (so "−0.168" holds the key 0.168, and a typed
+    "1.67786e-1" is the number 1.67786).
+    """
+
+    by_decimals: dict[int, frozenset[str]]
+
+    @classmethod
+    def of(cls, *texts: str) -> Numbers:
+        found: dict[int, set[str]] = {}
+        for text in texts:
+            for token in _NUMBER.findall(text):
+                found.setdefault(len(token.partition(".")[2]), set()).add(token)
+        return cls({d: frozenset(tokens) for d, tokens in found.items()})
+
+    def hold(self, key: KeyNumber) -> bool:
+        magnitude = abs(key.value)
+        return any(f"{magnitude:.{d}f}" in tokens for d, tokens in self.by_decimals.items() if d >= key.decimals)
 
 
 def strings_in(data: Any) -> Iterator[str]:

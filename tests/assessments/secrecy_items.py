@@ -17,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from assessments.web.plots import ranking_pairs
 from engine.attempts import QuestionAttempt as EngineAttempt
 from engine.content.loader import load_item_text
 from engine.items import EssayItem, ItemBase
 from engine.qtypes.common import misconception_feedback, render_text
 from engine.texts import render
-from tests.assessments.secrecy_crawl import fold
+from tests.assessments.secrecy_crawl import KeyNumber, Numbers, fold
 
 SINGLE = """
 id: secrecy-single
@@ -316,12 +317,16 @@ class QuestionSecrets:
     ``feedback`` is every text the engine could give this variant as feedback (each option's, each
     misconception's and what it says, true/false and short-text answer feedback, the worked
     solution, the grader's comment), not only the one this student earned: a text the student did
-    not earn must never appear. ``key_texts`` are the key in the forms the type prints it (the
-    numeric key to 3 significant figures, 3, 4 and 6 places; the short-text answer the engine would
-    show, and its pattern); ``key_order`` finds the right order of an ordering item's options
-    written out in sequence. Choice, true/false and matching keys have no text of their own (their
-    option ids and texts are on the question): their secret is the *marking*, so it is looked for
-    as ``correct`` held under any name but the student's own ``response``, and as the pages' key
+    not earn must never appear. ``key_texts`` are the key in the texts the type prints it (the
+    short-text answer the engine would show, and its pattern); ``key_numbers`` are numbers that
+    give the key away, found as numbers (:class:`~tests.assessments.secrecy_crawl.Numbers`), not
+    as text: the numeric key at the
+    precision it is printed with, and each ranking-loss pair's loss as the review's plot prints it
+    (whether a pair costs more than a tie is a "which pairs" item's key; their mean is a numeric
+    item's). ``key_order`` finds the right order of an ordering item's options written out in
+    sequence. Choice, true/false and matching keys have no text of their own (their option ids
+    and texts are on the question): their secret is the *marking*, so it is looked for as
+    ``correct`` held under any name but the student's own ``response``, and as the pages' key
     markers.
     """
 
@@ -330,6 +335,7 @@ class QuestionSecrets:
     correct: dict[str, Any] | None
     feedback: set[str] = field(default_factory=set)
     key_texts: set[str] = field(default_factory=set)
+    key_numbers: list[KeyNumber] = field(default_factory=list)
     key_order: re.Pattern[str] | None = None
 
     def drop_public(self, public: str) -> None:
@@ -337,6 +343,8 @@ class QuestionSecrets:
         a number in a stem is no leak, and an assertion on it would mean nothing."""
         self.feedback = {t for t in self.feedback if t not in public}
         self.key_texts = {t for t in self.key_texts if t not in public}
+        numbers = Numbers.of(public)
+        self.key_numbers = [n for n in self.key_numbers if not numbers.hold(n)]
         if self.key_order is not None and self.key_order.search(public):
             self.key_order = None
 
@@ -374,9 +382,11 @@ def secrets_of(slot: int, qa: EngineAttempt) -> QuestionSecrets:
     kind = item.type_name
     correct = None if kind == "essay" else dict(qtype.correct_response(item, variant))
     found = QuestionSecrets(slot, kind, correct, potential_feedback(qa))
+    found.key_numbers = [KeyNumber(pair.loss, 3) for pair in ranking_pairs(variant) or ()]
     if kind == "numeric":
         key = float(variant.key["answer"][0])
-        found.key_texts = {f"{key:#.3g}", f"{key:.3f}", f"{key:.4f}", f"{key:.6g}", str(correct and correct["answer"])}
+        found.key_numbers.append(KeyNumber.printed(
+            key, f"{key:#.3g}", f"{key:.3f}", f"{key:.4f}", f"{key:.6g}", str(correct and correct["answer"])))
     elif kind == "short_text":
         accepted = {a.match for a in getattr(item, "answers", ()) if a.fraction == 1}
         found.key_texts = {str(correct and correct["answer"])} | accepted

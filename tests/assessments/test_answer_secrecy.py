@@ -20,7 +20,12 @@ on alone at every moment while the others are off. Each reply is held against th
 question, worked out by the engine from the student's own variant: a switch that is off leaves no
 trace of its secrets (texts, numbers, the key's marking in JSON, the pages' markers), and a switch
 that is on shows them where the behaviour has revealed the question (so the test cannot pass by
-seeing nothing).
+seeing nothing). A page's plot counts as what it shows: its SVG's text, titles and label are
+content like feedback, and its marks on each ranking-loss pair are key markers. Keys that are
+numbers are found as numbers (:class:`~tests.assessments.secrecy_crawl.Numbers`), not as text.
+
+Each run crawls the variants of a random attempt seed, printed with a failure;
+``ASSAY_SECRECY_SEED=<seed>`` crawls the same ones again.
 """
 
 from __future__ import annotations
@@ -34,18 +39,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from markupsafe import Markup
 
 from assessments.attempts.service import engine_attempts
 from assessments.bank.service import save_definition
 from assessments.models import Attempt, CourseRole, Quiz, Role
 from assessments.quizzes.schemas import QuizCreate, QuizSettings, Section
 from assessments.quizzes.service import add_quiz
+from assessments.web.plots import review_plot
 from assessments.web.security import CSRF_FIELD
 from engine.attempts import QuestionAttempt as EngineAttempt
 from engine.qtypes import Verdict
 from engine.texts import render
 from tests.assessments.conftest import T0, Clock, World
-from tests.assessments.secrecy_crawl import Crawler, Reply, entries, fold
+from tests.assessments.secrecy_crawl import Crawler, Numbers, Reply, entries, fold, shown_words
 from tests.assessments.secrecy_items import (
     ESSAY_COMMENT,
     FIELDS,
@@ -87,8 +94,9 @@ NEVER_NAMES = {"fraction", "fractions"}
 """A student is told marks (as the policy allows), never the engine's fractions."""
 GRADED_STATES = {"right", "partial", "wrong"}
 CLASS_MARKERS = {"correctness": GRADED_STATES | {"correct", "incorrect"}, "marks": {"mark"},
-                 "feedback": {"feedback", "solution"}, "right_answer": {"key"}}
-"""Class names a page marks a switch's data with."""
+                 "feedback": {"feedback", "solution"}, "right_answer": {"key", "penalised", "fine"}}
+"""Class names a page marks a switch's data with (the plot's verdict on each ranking-loss pair,
+whether it costs more than a tie, is a "which pairs" item's key)."""
 WORD_MARKERS = {
     "correctness": re.compile(r"\b(?:in)?correct\b|\bpartly correct\b|:\s*(?:right|wrong|partial)\b", re.IGNORECASE),
     "feedback": re.compile(r"\bworked solution\b", re.IGNORECASE),
@@ -175,14 +183,15 @@ class Session:
 
 @pytest.fixture
 def start_session(world: World, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Any:
-    # The attempt's seed (and so every variant) is fixed, so every run crawls the same numbers;
-    # ASSAY_SECRECY_SEED=random (or a number) crawls other variants (the seed is printed).
-    chosen = os.environ.get("ASSAY_SECRECY_SEED", "20261128")
-    seed = secrets.randbits(62) if chosen == "random" else int(chosen)
-    print(f"attempt seed {seed} (ASSAY_SECRECY_SEED={seed} repeats this run)")  # noqa: T201 - shown on failure
-    monkeypatch.setattr("assessments.attempts.service.secrets.randbits", lambda _bits: seed)
+    # Every run crawls other variants: the attempt's seed is random, and printed (pytest shows it
+    # with a failure); ASSAY_SECRECY_SEED=<that seed> crawls the same variants again.
+    chosen = os.environ.get("ASSAY_SECRECY_SEED", "random")
 
-    def start(behaviour: str, policy: dict[str, dict[str, bool]]) -> Session:
+    def start(behaviour: str, policy: dict[str, dict[str, bool]], seed: int | None = None) -> Session:
+        if seed is None:
+            seed = secrets.SystemRandom().getrandbits(62) if chosen == "random" else int(chosen)
+        print(f"attempt seed {seed} (ASSAY_SECRECY_SEED={seed} repeats this run)")  # noqa: T201 - shown on failure
+        monkeypatch.setattr("assessments.attempts.service.secrets.randbits", lambda _bits: seed)
         teacher = world.user("teacher", Role.INSTRUCTOR)
         ada = world.user("ada")
         course = world.course("llms", (teacher, CourseRole.INSTRUCTOR), (ada, CourseRole.STUDENT))
@@ -235,6 +244,14 @@ class Expected:
             return render(qa.item.solution, qa.variant.values)
         return None
 
+    def plot(self, slot: int) -> Markup | None:
+        """The ranking-loss plot the review shows of a question, where it shows one."""
+        visible = self.visible[slot]
+        if self.moment == "during":
+            return None
+        return review_plot(self.questions[slot].variant, feedback="feedback" in visible,
+                           right_answer="right_answer" in visible)
+
 
 def revealed(session: Session, point: str, slot: int) -> set[str]:
     """The switches a behaviour lets through for a question at this point of the session."""
@@ -259,10 +276,13 @@ def hold(session: Session, expected: Expected, marks: set[str]) -> None:
     shown_texts = [fold(t) for s in session.secrets for t in
                    [*expected.shown_feedback(s), expected.solution(s) or ""]
                    if "feedback" in expected.visible[s] and t]
+    # A plot's words (its SVG's text, titles and label, its caption) are shown content, as feedback is.
+    shown_texts += [shown_words(str(plot)) for s in session.secrets if (plot := expected.plot(s)) is not None]
+    shown_numbers = Numbers.of(*shown_texts)
     for reply in replies:
         for slot, secret in session.secrets.items():
             hidden = set(FIELDS) - expected.visible[slot]
-            assert_no_secret_texts(reply, secret, hidden, shown_texts)
+            assert_no_secret_texts(reply, secret, hidden, shown_texts, shown_numbers)
         if not expected.anywhere("marks"):
             for text in marks:
                 assert not reply.holds(text), f"marks {text!r} in {reply}: {reply.body[:3000]}"
@@ -272,16 +292,20 @@ def hold(session: Session, expected: Expected, marks: set[str]) -> None:
             assert_page_marks_nothing_hidden(reply, expected)
 
 
-def assert_no_secret_texts(reply: Reply, secret: QuestionSecrets, hidden: set[str], shown: list[str]) -> None:
-    """No feedback the student has not been shown, no key in any printed form unless allowed."""
+def assert_no_secret_texts(reply: Reply, secret: QuestionSecrets, hidden: set[str], shown: list[str],
+                           shown_numbers: Numbers) -> None:
+    """No feedback the student has not been shown, no key in any printed form unless allowed
+    (feedback and plots the policy shows may work a key out: what they show is no leak)."""
     for text in secret.feedback:
         if not any(text in line for line in shown):
             assert not reply.holds(text), f"slot {secret.slot}: feedback {text!r} in {reply}"
     if "right_answer" in hidden:
         for text in secret.key_texts:
-            if not any(text in line for line in shown):  # feedback the policy shows may work the key out
-                held = reply.holds_number(text) if secret.kind == "numeric" else reply.holds(text)
-                assert not held, f"slot {secret.slot}: the key {text!r} in {reply}"
+            if not any(text in line for line in shown):
+                assert not reply.holds(text), f"slot {secret.slot}: the key {text!r} in {reply}"
+        for number in secret.key_numbers:
+            if not shown_numbers.hold(number):
+                assert not reply.holds_number(number), f"slot {secret.slot}: the key's {number} in {reply}"
         if secret.key_order is not None:
             assert not any(secret.key_order.search(h) for h in reply.haystacks), (
                 f"slot {secret.slot}: the right order in {reply}")
@@ -349,6 +373,9 @@ def assert_views_show_what_is_allowed(session: Session, expected: Expected, repl
                 lines.append(expected.solution(slot) or "")
             for line in lines:
                 assert any(page.holds(fold(line)) for page in pages), f"slot {slot}'s feedback {line!r} not shown"
+        plot = expected.plot(slot)
+        if plot is not None:  # shown as the policy allows it (its key's parts only with the right answer)
+            assert any(str(plot) in page.body for page in pages), f"slot {slot}'s plot is not on the review"
         if "right_answer" in visible:
             assert question["right_answer"] == secret.correct
             if expected.moment != "during":  # the attempt page is for answering; the review shows keys
@@ -498,3 +525,26 @@ def test_no_reply_shows_what_the_review_policy_withholds(start_session: Any, beh
     review(session)
     assert session.crawler.crawls >= 3 and len(session.replies) > 50
 
+
+
+PLOT_LEAK_SEED = 899952199436984714
+"""The attempt seed of a failure that was a leak (found with random seeds): the review's plot
+of the "which pairs cost more than a tie" question (slot 2) printed each pair's loss with
+feedback alone, and one of them, ``loss = 0.168``, read as the numeric question's key."""
+
+
+def test_the_plot_shows_no_loss_with_feedback_alone(start_session: Any) -> None:
+    session = start_session("deferredfeedback", POLICIES["rotation0"], seed=PLOT_LEAK_SEED)
+    assert session.policy["later_while_open"] == {f: f == "feedback" for f in FIELDS}
+    take_the_quiz(session, every_point=False)
+    review(session)  # holds every reply to the secrets: this is where the leak was found
+    numeric_key = session.secrets[4].key_numbers
+    assert [n.value for n in numeric_key] == [pytest.approx(0.167786, abs=5e-7)]
+    assert session.attempt is not None
+    page = f"later_while_open: GET /attempts/{session.attempt.id}/review"
+    later = next(r for r in session.replies if r.label == page)
+    plot = re.search(r'<figure class="plot-figure">.*?</figure>', later.body, re.DOTALL)
+    assert plot is not None and "pair 4: Δ = " in plot.group()  # the plot is there, with the student's pairs
+    printed = Numbers.of(shown_words(plot.group()))
+    assert not [n for n in [*session.secrets[2].key_numbers, *numeric_key] if printed.hold(n)]
+    assert not {"penalised", "fine"} & set(re.findall(r'class="pair ?(\w*)"', plot.group()))

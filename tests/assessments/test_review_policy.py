@@ -12,14 +12,21 @@ a view taken at the wrong moment would show too much and fail.
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from assessments.models import CourseRole, Quiz, Role
+from assessments.models import CourseRole, QuestionAttempt, Quiz, Role
+from assessments.web.plots import ranking_pairs
+from engine.content.loader import load_item_text
 from engine.functions import bradley_terry_prob, ranking_loss, sigmoid
+from engine.variants import generate
 from tests.assessments.conftest import T0, Clock, World
+from tests.assessments.test_authorization import session_cookie
 from tests.assessments.test_walkthroughs import (
     Student,
     bradley_terry_scores,
@@ -305,3 +312,119 @@ def test_the_instructor_of_the_course_sees_everything_whatever_the_policy(klass:
     mine = me.api.get(url, headers=me.headers)
     assert [set(q) for q in mine.json()["questions"]] == [BASE_KEYS, BASE_KEYS]
     assert_nothing_beyond(mine.text, ())
+
+
+# --- the review page's ranking-loss plot ------------------------------------------------------------------
+
+PLOT = re.compile(r'<figure class="plot-figure">(.*?)</figure>', re.DOTALL)
+TITLE = re.compile(r"<title>(.*?)</title>")
+PLOT_SEED = 7
+"""An attempt seed whose seed item shows its options shuffled (so that numbering as shown and
+numbering as authored differ)."""
+
+
+def review_page(klass: Class, me: Student) -> str:
+    """The student's review page, fetched with their signed session cookie."""
+    api = me.api
+    settings = api.app.state.settings  # type: ignore[attr-defined]
+    api.cookies.set(*session_cookie(settings, user_id=klass.ada.id, csrf="plot")["cookie"].split("=", 1))
+    page = api.get(f"/attempts/{me.attempt_id}/review")
+    assert page.status_code == 200, page.text[:2000]
+    return page.text
+
+
+def shown_pairs(question: dict[str, Any]) -> dict[int, float]:
+    """Each pair's Δ = r_w − r_l by its number as shown (its option's display position, from 1)."""
+    pairs = {}
+    for option in question["options"]:
+        r_w, r_l = numbers(r"preferred (\S+), rejected (\S+)$", option["text"])
+        pairs[option["id"] + 1] = r_w - r_l
+    return pairs
+
+
+def plotted_seed_item(klass: Class, monkeypatch: pytest.MonkeyPatch, *switches: str) -> tuple[str, dict[int, float]]:
+    """The seed item (four pairs: which cost more than a tie?) answered partly right, then its
+    review page's plot immediately after, with ``switches`` on; and the pairs as shown."""
+    monkeypatch.setattr("assessments.attempts.service.secrets.randbits", lambda _bits: PLOT_SEED)
+    quiz = klass.quiz(["seed"], review=policy("immediately_after", *switches))
+    me = klass.student(quiz)
+    ok(me.start(), 201)
+    shown = klass.world.db.scalars(select(QuestionAttempt.variant).where(
+        QuestionAttempt.attempt_id == me.attempt_id)).one()["order"]
+    assert shown != sorted(shown), "the options are shown as authored: numbering them proves nothing"
+    question = me.question(1)
+    ok(me.save(1, partly_right(question)))
+    ok(me.submit())
+    page = review_page(klass, me)
+    found = PLOT.search(page)
+    assert found is not None, "the review shows no plot"
+    return found.group(1), shown_pairs(question)
+
+
+def test_with_feedback_alone_the_plot_shows_the_students_pairs_but_not_their_losses(
+        klass: Class, monkeypatch: pytest.MonkeyPatch) -> None:
+    plot, pairs = plotted_seed_item(klass, monkeypatch, "feedback")
+    # Numbered as the options were shown, each at its Δ: the student's own numbers.
+    assert TITLE.findall(plot) == [f"pair {n}: Δ = {f'{round(d, 4):g}'.replace('-', '−')}"
+                                   for n, d in sorted(pairs.items())]
+    losses = [float(ranking_loss(d, 0.0)) for d in pairs.values()]
+    assert sorted(pairs) == [1, 2, 3, 4] and len(set(losses)) == 4
+    # No pair is called penalised or fine, and no loss is printed (the key of "which pairs cost
+    # more than a tie"; their mean would be a numeric item's key).
+    assert "penalised" not in plot and "fine" not in plot and "loss =" not in plot
+    printed = {float(x) for x in re.findall(r"\d+\.\d{3}\b", plot)}
+    assert not printed & {round(loss, 3) for loss in losses}
+
+
+def test_with_the_right_answer_the_plot_shows_each_pairs_loss_and_verdict_as_shown(
+        klass: Class, monkeypatch: pytest.MonkeyPatch) -> None:
+    plot, pairs = plotted_seed_item(klass, monkeypatch, "right_answer")
+    expected = []
+    for n, delta in sorted(pairs.items()):
+        loss = float(ranking_loss(delta, 0.0))
+        cost = "more than a tie" if loss > math.log(2) else "no more than a tie"
+        expected.append(f"pair {n}: Δ = {f'{round(delta, 4):g}'.replace('-', '−')}, loss = {loss:.3f}, {cost}")
+    assert TITLE.findall(plot) == expected
+    verdicts = re.findall(r'<g class="pair (penalised|fine)">', plot)
+    assert verdicts == ["penalised" if float(ranking_loss(d, 0.0)) > math.log(2) else "fine"
+                        for _, d in sorted(pairs.items())]
+
+
+def test_without_feedback_or_the_right_answer_the_review_has_no_plot(
+        klass: Class, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("assessments.attempts.service.secrets.randbits", lambda _bits: PLOT_SEED)
+    quiz = klass.quiz(["seed"], review=policy("immediately_after", "correctness", "marks"))
+    me = klass.student(quiz)
+    ok(me.start(), 201)
+    ok(me.save(1, partly_right(me.question(1))))
+    ok(me.submit())
+    page = review_page(klass, me)
+    assert "<svg" not in page and "plot-figure" not in page
+
+
+MARGINS = """
+id: margins
+type: numeric
+title: Margins
+stem: "Pairs {{ r_w }} and {{ r_l }}; margin {{ m }}. What is the mean loss with the margin?"
+params:
+  r_w: {value: [1.0, -0.5, 2.0]}
+  r_l: {value: [0.0, 0.5, 2.5]}
+  m: {value: 1.0}
+compute:
+  with_margin: ranking_loss(r_w, r_l, margin=m)
+  plain: ranking_loss(r_w, r_l)
+  again: ranking_loss(r_w, r_l)
+answer: mean(with_margin)
+"""
+
+
+def test_the_plot_draws_each_plain_pair_once_in_the_order_shown() -> None:
+    item = load_item_text(MARGINS)
+    pairs = ranking_pairs(generate(item, 0))
+    # The margin's loss is another curve: only the plain call is drawn, and only once; with no
+    # options, the pairs are numbered as the stem lists them.
+    assert pairs is not None
+    assert [(p.number, p.delta, p.penalised) for p in pairs] == [(1, 1.0, False), (2, -1.0, True), (3, -0.5, True)]
+    margin_only = item.model_copy(update={"compute": {"with_margin": "ranking_loss(r_w, r_l, margin=m)"}})
+    assert ranking_pairs(generate(margin_only, 0)) is None
