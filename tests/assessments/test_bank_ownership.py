@@ -125,7 +125,7 @@ def test_listings_hold_only_the_banks_the_caller_reads(scene: Scene, caller: str
     assert keys & set(ITEMS) == expected
     banks = {b["slug"]: b for b in scene.api.get("/api/v1/banks", headers=scene.as_(caller)).json()}
     readable = {"admin": {"course:llms", "llms-shared", "library"}, "owner": {"course:llms", "llms-shared", "library"},
-                "user": {"llms-shared", "library"}, "outsider": {"library"}}[caller]
+                "user": {"course:rl", "llms-shared", "library"}, "outsider": {"course:cv", "library"}}[caller]
     assert readable <= set(banks) and not ({"course:llms", "llms-shared"} - readable) & set(banks)
     if "llms-shared" in banks:
         assert banks["llms-shared"]["can_edit"] is (caller in {"admin", "owner"})
