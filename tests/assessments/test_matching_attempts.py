@@ -88,6 +88,8 @@ def test_an_attempt_taken_with_the_pool_in_authored_order_reviews_and_regrades_a
     assert version is not None
     definition = dict(version.definition)
     save_definition(room.world.db, {**definition, "title": "Match, fixed"}, source="test", actor_id=None, now=T0)
+    moved = room.api.post(f"/api/v1/quizzes/{quiz.id}/pins?dry_run=false", headers=room.as_(room.teacher), json={})
+    assert moved.status_code == 200 and len(moved.json()["changes"]) == 1, moved.text
     regraded = room.api.post(f"/api/v1/quizzes/{quiz.id}/regrade?dry_run=false", headers=room.as_(room.teacher))
     assert regraded.status_code == 200, regraded.text
     replayed = [q for s in regraded.json()["students"] for a in s["attempts"] for q in a["questions"]]
