@@ -10,6 +10,15 @@ library (:mod:`engine.functions`), numpy reductions and elementwise maths. It ha
 access, no dunder names, no lambdas, comprehensions, f-strings, imports or assignment; exponents,
 literals, sizes and the source length are bounded.
 
+Work is bounded before it is done. Every operation works out the shape of its result from the
+shapes of its operands (numpy's broadcasting rules, a library function's rows and pairs, an
+``arange``'s bounds) and refuses a value of more than :data:`MAX_ARRAY_SIZE` numbers before numpy
+allocates anything; then it charges its work to the :class:`WorkBudget` in force (one per
+evaluation, or one that a caller opens with :func:`work_budget` around a whole batch of variants),
+which refuses once :data:`MAX_WORK` units are spent. The units are deterministic (numbers
+computed, weighted, plus a fixed cost per operation), so an item is accepted or refused alike on
+every machine.
+
 Values are **batched**. Axis 0 of every value is the variant axis: evaluating once over a batch of
 B variants gives every student's value at once, and a single variant is a batch of one. A literal
 has a batch axis of length 1 and broadcasts against any batch. The rest of the shape is the value
@@ -25,25 +34,33 @@ import functools
 import inspect
 import math
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from engine.functions.registry import REGISTRY
+from engine.functions.registry import REGISTRY, FunctionSpec
 
 __all__ = [
     "MAX_ARRAY_SIZE",
+    "MAX_CHECK_WORK",
     "MAX_EXPONENT",
     "MAX_LENGTH",
     "MAX_NODES",
+    "MAX_ROUND_DIGITS",
+    "MAX_WORK",
     "Expression",
     "ExpressionError",
+    "WorkBudget",
     "align",
     "as_batch",
+    "charge",
     "compile_expression",
     "evaluate",
     "known_functions",
+    "work_budget",
 ]
 
 MAX_LENGTH = 2000
@@ -58,6 +75,33 @@ MAX_ARRAY_SIZE = 100_000
 """Most elements any one value may hold (across the batch)."""
 MAX_STRING = 64
 """Longest string literal (strings only name options such as ``kind="k3"``)."""
+MAX_ROUND_DIGITS = 15
+"""Most decimal places ``round(x, digits)`` takes, either way (float64 holds about 15 digits)."""
+
+MAX_WORK = 1_000_000_000
+"""Most work units (:class:`WorkBudget`) one evaluation may spend: an expression evaluated on its
+own, or an item's values for a batch of up to 200 variants or for one student's variant."""
+MAX_CHECK_WORK = 2 * MAX_WORK
+"""Most work units checking an item as it is saved may spend: its 200 variants generated (at most
+:data:`MAX_WORK` of it), every text filled in for each, the self-tests graded."""
+MAX_TEXT_WORK = MAX_WORK // 5
+"""Most work units filling in one text may spend (its fields, then their numbers formatted), as
+part of its item's budget when there is one."""
+OPERATION_COST = 20_000
+"""Work units of one operation or built-in function, whatever its size (its Python overhead)."""
+NUMBER_COST = 10
+"""Work units per number an operation or built-in function computes (an addition takes about 1 ns
+a number, exp about 10)."""
+LIBRARY_CALL_COST = 500_000
+"""Work units of one call of a library function, whatever its size (binding its arguments,
+checking them, compensated sums)."""
+LIBRARY_NUMBER_COST = 400
+"""Work units per number a library function computes (each is several numpy passes: from 1 ns a
+number for ``ranking_error`` to 400 for ``value_clip_loss``)."""
+SORT_COST = 4 * NUMBER_COST
+"""Work units per number of a sort, an argsort or a median (n log n, not n)."""
+STEP_COST = 300_000
+"""Work units per step of a library function that loops over its last axis (``gae``)."""
 
 Array = np.ndarray
 Evaluator = Callable[[Mapping[str, Any]], Any]
@@ -77,6 +121,102 @@ class ExpressionError(ValueError):
         self.column = column
         where = f" at column {column + 1}" if column is not None else ""
         super().__init__(f"{message}{where} in expression {source!r}" if source else message)
+
+
+# --------------------------------------------------------------------------------------------
+# The work budget
+
+
+class WorkBudget:
+    """The work that evaluating an item may do, counted in units before each operation runs.
+
+    A unit is about a nanosecond of computing on the machine the costs were measured on (see
+    :data:`OPERATION_COST` and its kin): each operation costs a fixed amount plus an amount per
+    number it computes, worked out from the shapes of its operands before it runs. The count
+    depends only on the item, its seeds and its texts, never on the machine or the clock, so the
+    same item is accepted or refused everywhere. Charging past ``limit`` (or past the limit of the
+    ``parent`` budget that this one is part of) raises :class:`ExpressionError`.
+    """
+
+    __slots__ = ("limit", "parent", "used", "what")
+
+    def __init__(self, limit: int = MAX_WORK, parent: WorkBudget | None = None,
+                 what: str = "the item's values") -> None:
+        self.limit = limit
+        self.parent = parent
+        self.what = what
+        self.used = 0
+
+    def charge(self, units: int) -> None:
+        """Count ``units`` here and in every budget this one is part of; raise if any is spent."""
+        spent: WorkBudget | None = None
+        budget: WorkBudget | None = self
+        while budget is not None:
+            budget.used += units
+            if spent is None and budget.used > budget.limit:
+                spent = budget
+            budget = budget.parent
+        if spent is not None:
+            raise ExpressionError(
+                f"too much computation: more than {spent.limit:,} work units (about a nanosecond "
+                f"each) for {spent.what}; use fewer or shorter vectors, or fewer values"
+            )
+
+
+_BUDGET: ContextVar[WorkBudget | None] = ContextVar("assay_work_budget", default=None)
+
+
+class _BudgetScope:
+    """The block of :func:`work_budget` (a class, not a generator: it wraps every text)."""
+
+    __slots__ = ("budget", "token")
+
+    def __init__(self, budget: WorkBudget) -> None:
+        self.budget = budget
+        self.token: Token[WorkBudget | None] | None = None
+
+    def __enter__(self) -> WorkBudget:
+        self.token = _BUDGET.set(self.budget)
+        return self.budget
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.token is not None:
+            _BUDGET.reset(self.token)
+            self.token = None
+
+
+def work_budget(limit: int = MAX_WORK, what: str = "the item's values") -> AbstractContextManager[WorkBudget]:
+    """Count every evaluation inside the block against a budget of ``limit`` units.
+
+    Inside another budget's block the new budget is part of the outer one: its work counts
+    against both, so a nested block can never grant more than its caller allowed (and may allow
+    less). Outside any block, each :func:`evaluate` has a budget of its own.
+    """
+    return _BudgetScope(WorkBudget(limit, _BUDGET.get(), what))
+
+
+def charge(units: int) -> None:
+    """Charge ``units`` to the budget in force (outside one, to a budget of :data:`MAX_WORK`)."""
+    budget = _BUDGET.get()
+    (budget if budget is not None else WorkBudget()).charge(units)
+
+
+def _reserve(numbers: int, *, cost: int = NUMBER_COST, base: int = OPERATION_COST) -> None:
+    """Before an operation computes ``numbers`` numbers: refuse a value larger than
+    :data:`MAX_ARRAY_SIZE`, then charge the work (``base`` plus ``cost`` per number)."""
+    if numbers > MAX_ARRAY_SIZE:
+        raise ExpressionError(f"a value would hold {numbers} numbers (at most {MAX_ARRAY_SIZE})")
+    budget = _BUDGET.get()
+    (budget if budget is not None else WorkBudget()).charge(base + cost * numbers)
+
+
+def _broadcast(*arrays: Array) -> tuple[int, ...]:
+    """The shape numpy's broadcasting gives ``arrays`` (already aligned), without computing it."""
+    try:
+        return np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        shapes = " and ".join(str(a.shape[1:]) for a in arrays)
+        raise ExpressionError(f"shapes {shapes} do not match") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -114,13 +254,11 @@ def _binary(op: Callable[[Array, Array], Array]) -> Callable[[Array, Array], Arr
             raise ExpressionError("operators apply to numbers, not to strings")
         a, b = align(left, right)
         try:
-            return _check_size(op(a, b))
-        except ExpressionError:
-            raise
-        except ValueError as exc:
-            raise ExpressionError(
-                f"shapes {left.shape[1:]} and {right.shape[1:]} do not match"
-            ) from exc
+            shape = np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise ExpressionError(f"shapes {left.shape[1:]} and {right.shape[1:]} do not match") from None
+        _reserve(math.prod(shape))
+        return _check_size(op(a, b))
 
     return apply
 
@@ -135,6 +273,7 @@ def _unary(op: Callable[[Array], Array]) -> Callable[[Array], Array]:
     def apply(operand: Array) -> Array:
         if not isinstance(operand, np.ndarray):
             raise ExpressionError("operators apply to numbers, not to strings")
+        _reserve(operand.size)
         return op(operand)
 
     return apply
@@ -168,25 +307,26 @@ def _value_axes(a: Array) -> tuple[int, ...]:
     return tuple(range(1, a.ndim))
 
 
-def _reduction(op: Callable[..., Array]) -> Callable[[Array], Array]:
+def _reduction(op: Callable[..., Array], cost: int = NUMBER_COST) -> Callable[[Array], Array]:
     """A reduction over the whole per-variant value (``sum(x)`` sums a variant's vector)."""
 
     def reduce(x: Array) -> Array:
+        _reserve(x.size, cost=cost)  # a reduction reads every number (a median sorts them)
         return op(x, axis=_value_axes(x))
 
     return reduce
 
 
-def _last_axis(op: Callable[..., Array], *, as_float: bool = False) -> Callable[[Array], Array]:
+def _last_axis(op: Callable[..., Array], *, as_float: bool = False,
+               cost: int = NUMBER_COST) -> Callable[[Array], Array]:
     """A function along the last per-variant axis (``argmax``, ``sort``, ``cumsum``)."""
 
     def apply(x: Array) -> Array:
         if x.ndim < 2:
             raise ExpressionError(f"{getattr(op, '__name__', 'this function')} needs a vector")
+        _reserve(x.size, cost=cost)
         result = op(x, axis=-1)
         return result.astype(np.float64) if as_float else result
-
-    return apply
 
     return apply
 
@@ -196,8 +336,10 @@ def _extreme(elementwise: Callable[..., Array], whole: Callable[..., Array]) -> 
 
     def apply(*args: Array) -> Array:
         if len(args) == 1:
+            _reserve(args[0].size)
             return whole(args[0], axis=_value_axes(args[0]))
         arrays = align(*args)
+        _reserve(math.prod(_broadcast(*arrays)), cost=NUMBER_COST * (len(arrays) - 1))
         return functools.reduce(elementwise, arrays)
 
     return apply
@@ -218,7 +360,9 @@ def _elementwise(op: Callable[..., Array], least: int = 1, most: int | None = No
         for a in args:
             if not isinstance(a, np.ndarray):
                 raise ExpressionError(f"{name} takes numbers")
-        return _check_size(op(*align(*args)))
+        arrays = align(*args)
+        _reserve(math.prod(_broadcast(*arrays)), cost=NUMBER_COST * len(arrays))
+        return _check_size(op(*arrays))
 
     return apply
 
@@ -226,18 +370,30 @@ def _elementwise(op: Callable[..., Array], least: int = 1, most: int | None = No
 def _len(x: Array) -> Array:
     if x.ndim < 2:
         raise ExpressionError("len() needs a vector")
+    _reserve(1)
     return np.full((1,), float(x.shape[-1]))
 
 
 def _round(x: Array, ndigits: Array | None = None) -> Array:
+    if not isinstance(x, np.ndarray):
+        raise ExpressionError("round takes numbers")
     digits = 0 if ndigits is None else _constant_int(ndigits, "round's ndigits")
+    if abs(digits) > MAX_ROUND_DIGITS:
+        raise ExpressionError(f"round's ndigits must lie between -{MAX_ROUND_DIGITS} and {MAX_ROUND_DIGITS}")
+    _reserve(x.size)
     return np.round(x, digits)
 
 
 def _arange(*args: Array) -> Array:
-    bounds = [_constant_int(a, "arange's bounds") for a in args]
-    if not 1 <= len(bounds) <= 3:
+    if not 1 <= len(args) <= 3:  # arange(stop), arange(start, stop), arange(start, stop, step)
         raise ExpressionError("arange takes 1 to 3 whole numbers")
+    bounds = [_constant_int(a, "arange's bounds") for a in args]
+    if any(abs(b) > MAX_LITERAL for b in bounds):
+        raise ExpressionError(f"arange's bounds must lie within ±{MAX_LITERAL:g}")
+    start, stop, step = [0, *bounds, 1] if len(bounds) == 1 else [*bounds, 1][:3]
+    if step == 0:
+        raise ExpressionError("arange's step cannot be zero")
+    _reserve(len(range(start, stop, step)))  # Python's range knows the length without the numbers
     result = np.arange(*bounds, dtype=np.float64)
     return _check_size(result[np.newaxis, :])
 
@@ -250,6 +406,7 @@ def _constant_int(value: Array, what: str) -> int:
 
 
 def _count(x: Array) -> Array:
+    _reserve(x.size)
     return np.count_nonzero(x, axis=_value_axes(x)).astype(np.float64)
 
 
@@ -260,7 +417,7 @@ _BUILTINS: dict[str, Callable[..., Array]] = {
     "prod": _reduction(np.prod),
     "std": _reduction(np.std),
     "var": _reduction(np.var),
-    "median": _reduction(np.median),
+    "median": _reduction(np.median, SORT_COST),
     "any": _reduction(np.any),
     "all": _reduction(np.all),
     "count": _count,
@@ -269,8 +426,8 @@ _BUILTINS: dict[str, Callable[..., Array]] = {
     # along the last axis
     "argmax": _last_axis(np.argmax, as_float=True),
     "argmin": _last_axis(np.argmin, as_float=True),
-    "sort": _last_axis(np.sort),
-    "argsort": _last_axis(functools.partial(np.argsort, kind="stable"), as_float=True),
+    "sort": _last_axis(np.sort, cost=SORT_COST),
+    "argsort": _last_axis(functools.partial(np.argsort, kind="stable"), as_float=True, cost=SORT_COST),
     "cumsum": _last_axis(np.cumsum),
     "len": _len,
     # elementwise maths
@@ -312,7 +469,8 @@ _VECTOR_ARGUMENTS: dict[str, tuple[str, ...]] = {
 _FORBIDDEN_KEYWORDS = frozenset({"axis"})  # axis 0 is the variant axis: never the author's
 
 
-def _library_function(name: str, func: Callable[..., Any]) -> Callable[..., Array]:
+def _library_function(spec: FunctionSpec) -> Callable[..., Array]:
+    name, func = spec.name, spec.func
     signature = inspect.signature(func)
     vector_args = _VECTOR_ARGUMENTS.get(name, ())
 
@@ -336,9 +494,13 @@ def _library_function(name: str, func: Callable[..., Any]) -> Callable[..., Arra
                 if k in aligned:
                     continue
                 aligned[k] = align(v, np.empty((1,) * (ndim - 1)))[0]
+            _reserve_library_call(spec, [aligned[k] for k in vectors],
+                                  [v for k, v in aligned.items() if k not in vectors])
         else:
             keys = list(numeric)
             aligned = dict(zip(keys, align(*numeric.values()), strict=True)) if keys else {}
+            size = math.prod(_broadcast(*aligned.values())) if aligned else 1
+            _reserve(size, cost=LIBRARY_NUMBER_COST, base=LIBRARY_CALL_COST)
         bound.arguments.update(aligned)
         try:
             result = func(*bound.args, **bound.kwargs)
@@ -350,11 +512,28 @@ def _library_function(name: str, func: Callable[..., Any]) -> Callable[..., Arra
     return call
 
 
+def _reserve_library_call(spec: FunctionSpec, vectors: list[Array], per_row: list[Array]) -> None:
+    """Refuse or charge a call along the last axis before it runs, as the function will shape it:
+    its vectors broadcast together, and each row of them meets its per-row parameters (a
+    temperature of shape (B, N) against logits (B, K) makes B×N rows of K, not B rows)."""
+    series = _broadcast(*vectors)
+    length = series[-1]
+    if spec.max_length is not None and length > spec.max_length:
+        raise ExpressionError(f"{spec.name}() takes vectors of at most {spec.max_length} numbers, not {length}")
+    try:
+        rows = math.prod(np.broadcast_shapes(series[:-1], *(p.shape for p in per_row)))
+    except ValueError:
+        raise ExpressionError(f"{spec.name}(): its parameters do not match the rows of its vectors") from None
+    per_row_numbers = length * (length - 1) // 2 if spec.pairwise else length
+    steps = length if spec.loops_over_last_axis else 0
+    _reserve(rows * per_row_numbers, cost=LIBRARY_NUMBER_COST, base=LIBRARY_CALL_COST + steps * STEP_COST)
+
+
 @functools.cache
 def _functions() -> Mapping[str, Callable[..., Array]]:
     table = dict(_BUILTINS)
     for spec in REGISTRY.values():
-        table[spec.name] = _library_function(spec.name, spec.func)
+        table[spec.name] = _library_function(spec)
     return table
 
 
@@ -604,7 +783,13 @@ def _compile_unaryop(node: ast.UnaryOp, source: str) -> Evaluator:
 def _compile_boolop(node: ast.BoolOp, source: str) -> Evaluator:
     op = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
     operands = [_compile(v, source) for v in node.values]
-    return lambda names: functools.reduce(op, align(*[operand(names) for operand in operands]))
+
+    def combine(names: Mapping[str, Any]) -> Array:
+        arrays = align(*[operand(names) for operand in operands])
+        _reserve(math.prod(_broadcast(*arrays)), cost=NUMBER_COST * (len(arrays) - 1))
+        return functools.reduce(op, arrays)
+
+    return combine
 
 
 _AND = _binary(np.logical_and)
@@ -631,7 +816,13 @@ def _compile_compare(node: ast.Compare, source: str) -> Evaluator:
 
 def _compile_ifexp(node: ast.IfExp, source: str) -> Evaluator:
     test, body, orelse = (_compile(n, source) for n in (node.test, node.body, node.orelse))
-    return lambda names: np.where(*align(test(names), body(names), orelse(names)))
+
+    def choose(names: Mapping[str, Any]) -> Array:
+        arrays = align(test(names), body(names), orelse(names))
+        _reserve(math.prod(_broadcast(*arrays)))
+        return np.where(*arrays)
+
+    return choose
 
 
 def _compile_call(node: ast.Call, source: str) -> Evaluator:
@@ -651,9 +842,14 @@ def _compile_call(node: ast.Call, source: str) -> Evaluator:
 
         return undefined
 
+    numbers_only = name in _BUILTINS  # text names an option of a library function, nothing else
+
     def call(names: Mapping[str, Any]) -> Array:
         given = {key: value(names) for key, value in keywords}
-        return func(*[arg(names) for arg in args], **given)
+        values = [arg(names) for arg in args]
+        if numbers_only and any(isinstance(v, str) for v in [*values, *given.values()]):
+            raise ExpressionError(f"{name}() takes numbers, not text", source)
+        return func(*values, **given)
 
     return call
 
@@ -669,8 +865,12 @@ def _compile_sequence(node: ast.List | ast.Tuple, source: str) -> Evaluator:
             raise ExpressionError("lists hold numbers only", source)
         aligned = align(*values)
         batch = max(v.shape[0] for v in aligned)
-        shape = np.broadcast_shapes(*(v.shape[1:] for v in aligned))
+        try:
+            shape = np.broadcast_shapes(*(v.shape[1:] for v in aligned))
+        except ValueError:
+            raise ExpressionError("the elements of a list have shapes that do not match", source) from None
         full = (batch, *shape)
+        _reserve(batch * len(aligned) * math.prod(shape))
         return _check_size(np.stack([v if v.shape == full else np.broadcast_to(v, full) for v in aligned], axis=1))
 
     return sequence
@@ -701,7 +901,9 @@ def _compile_subscript(node: ast.Subscript, source: str) -> Evaluator:
             parts = [None if bound is None else _constant_int(bound(names), "a slice bound") for bound in bounds]
             if parts[2] == 0:
                 raise ExpressionError("slice step cannot be zero", source, column)
-            return container[:, slice(*parts)]
+            result = container[:, slice(*parts)]  # a view: nothing is copied
+            _reserve(0)
+            return result
 
         return sliced
 
@@ -744,6 +946,7 @@ def _take(container: Array, index: Array, source: str, column: int) -> Array:
         position = int(value)
         if not -length <= position < length:
             raise ExpressionError(f"index out of range for a vector of {length}", source, column)
+        _reserve(0)  # a view: nothing is copied
         return container[:, position + length if position < 0 else position]
     if not np.isfinite(index).all() or not (index == np.round(index)).all():
         raise ExpressionError("an index must be a whole number", source, column)
@@ -752,9 +955,11 @@ def _take(container: Array, index: Array, source: str, column: int) -> Array:
         raise ExpressionError(f"index out of range for a vector of {length}", source, column)
     positions = np.where(positions < 0, positions + length, positions)
     if positions.ndim == 1 and positions.shape[0] == 1:
+        _reserve(0)
         return container[:, int(positions[0])]
     # per-variant indices: gather row by row (broadcasting only what is not yet the batch's size)
     batch = max(container.shape[0], positions.shape[0])
+    _reserve(batch * math.prod(positions.shape[1:]) * math.prod(container.shape[2:]))
     rows = np.arange(batch).reshape((batch,) + (1,) * (positions.ndim - 1))
     if positions.shape[0] != batch:
         positions = np.broadcast_to(positions, (batch, *positions.shape[1:]))
@@ -772,6 +977,7 @@ def evaluate(expression: Expression | str, names: Mapping[str, Any]) -> Array:
     missing = expr.names - names.keys()
     if missing:
         raise ExpressionError(f"unknown name {min(missing)!r}", expr.source)
+    own = _BUDGET.set(WorkBudget()) if _BUDGET.get() is None else None
     try:
         with np.errstate(all="ignore"):
             result = expr.run(names)
@@ -779,8 +985,12 @@ def evaluate(expression: Expression | str, names: Mapping[str, Any]) -> Array:
         if not exc.source:
             raise ExpressionError(exc.message, expr.source, exc.column) from None
         raise
-    except (IndexError, ValueError, TypeError) as exc:
+    except (IndexError, ValueError, TypeError, ArithmeticError, MemoryError) as exc:
+        # ArithmeticError: numpy's OverflowError for a number too large for an integer argument
         raise ExpressionError(f"cannot evaluate: {exc}", expr.source) from None
+    finally:
+        if own is not None:
+            _BUDGET.reset(own)
     if not isinstance(result, np.ndarray):
         raise ExpressionError("an expression must give numbers, not text", expr.source)
     return result

@@ -16,25 +16,49 @@ the bit, and grid parameters are rounded to their step's decimals). Generation, 
 :func:`generate_batch` does this for many seeds at once: the draws are per seed, every
 expression is evaluated once over the whole batch. A single variant is a batch of one, so the
 two paths cannot disagree.
+
+Generation is bounded: one :func:`~engine.expressions.work_budget` covers every draw and every
+evaluation of a batch (redraws included), and the numbers its values hold together are at most
+:data:`MAX_VALUES`; past either, a :class:`VariantError` says which value, before the work is done.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.expressions import ExpressionError, compile_expression, evaluate
+from engine.expressions import (
+    MAX_WORK,
+    NUMBER_COST,
+    OPERATION_COST,
+    ExpressionError,
+    charge,
+    compile_expression,
+    evaluate,
+    work_budget,
+)
+from engine.texts import render_rows
 
 if TYPE_CHECKING:
     from engine.items import ItemBase
 
-__all__ = ["MAX_DRAWS", "Variant", "VariantBatch", "VariantError", "generate", "generate_batch"]
+__all__ = ["MAX_DRAWS", "MAX_VALUES", "Variant", "VariantBatch", "VariantError", "generate", "generate_batch",
+           "text_problems"]
 
 MAX_DRAWS = 1000
 """How many times a variant's parameters are redrawn before its constraints are declared unmeetable."""
+
+MAX_VALUES = 1_000_000
+"""Most numbers the parameters and computed values of one batch may hold together (8 MB). A value
+counts once per variant, as it is stored: ``arange(1000)`` holds 200,000 numbers in 200 variants."""
+
+BUDGET_VARIANTS = 200
+"""Variants one :data:`~engine.expressions.MAX_WORK` covers (as many as the content checker
+checks): a batch of more seeds, which only code asks for, gets a budget in proportion."""
 
 SPECULATIVE_ROWS = 64
 """Candidate draws evaluated together while few variants still fail their constraints (a pass of
@@ -122,6 +146,12 @@ def _draw(item: ItemBase, rngs: list[np.random.Generator], rows: np.ndarray, wid
     """``candidates`` successive draws of every parameter for each of ``rows`` (row-major: the
     draws of ``rows[0]`` first): one generator call per row, then numpy per parameter. Drawing
     ``k × width`` doubles at once gives the same doubles as ``k`` calls for ``width``."""
+    numbers = len(rows) * candidates * width
+    _hold(numbers, 0, "params", ("params",))
+    try:
+        charge(OPERATION_COST * (1 + len(item.params)) + NUMBER_COST * numbers)  # the doubles, then each mapping
+    except ExpressionError as exc:
+        raise VariantError(f"params: {exc}", ("params",)) from exc
     uniforms = np.empty((len(rows) * candidates, width))
     for n, row in enumerate(rows):
         uniforms[n * candidates : (n + 1) * candidates] = rngs[row].random(candidates * width).reshape(
@@ -134,14 +164,28 @@ def _draw(item: ItemBase, rngs: list[np.random.Generator], rows: np.ndarray, wid
     return drawn
 
 
+def _hold(numbers: int, held: int, what: str, path: tuple[str | int, ...]) -> int:
+    """``held`` plus ``numbers`` about to be stored; a :class:`VariantError` past :data:`MAX_VALUES`."""
+    total = held + numbers
+    if total > MAX_VALUES:
+        raise VariantError(
+            f"{what}: the item's values would hold more than {MAX_VALUES:,} numbers for these "
+            f"variants (a value counts once per variant); use shorter vectors or fewer values",
+            path,
+        )
+    return total
+
+
 def _compute(item: ItemBase, scope: dict[str, np.ndarray], rows: int) -> dict[str, np.ndarray]:
     """Evaluate ``compute`` in order into ``scope`` for ``rows`` variants; return the new values."""
     computed: dict[str, np.ndarray] = {}
+    held = sum(rows * math.prod(value.shape[1:]) for value in scope.values())
     for name, source in item.compute.items():
         try:
             result = evaluate(compile_expression(source), scope)
         except ExpressionError as exc:
             raise VariantError(f"compute {name!r}: {exc}", ("compute", name)) from exc
+        held = _hold(rows * math.prod(result.shape[1:]), held, f"compute {name!r}", ("compute", name))
         if result.shape[0] != rows:
             result = np.broadcast_to(result, (rows, *result.shape[1:]))
         scope[name] = computed[name] = result
@@ -162,12 +206,23 @@ def _satisfied(item: ItemBase, scope: Mapping[str, np.ndarray], rows: int) -> np
 
 
 def generate_batch(item: ItemBase, seeds: Iterable[int] | np.ndarray) -> VariantBatch:
-    """Variants of ``item`` for every seed, identical to :func:`generate` seed by seed."""
-    from engine.qtypes import qtype_for
+    """Variants of ``item`` for every seed, identical to :func:`generate` seed by seed.
 
+    The whole batch (draws, redraws, computed values, the key) is one work budget of
+    :data:`~engine.expressions.MAX_WORK` per :data:`BUDGET_VARIANTS` seeds (within any budget in
+    force): an item that asks for too much raises :class:`VariantError` naming the value that
+    ran out of it.
+    """
     seed_array = np.asarray(list(seeds) if not isinstance(seeds, np.ndarray) else seeds, dtype=np.int64)
     if seed_array.ndim != 1 or (seed_array < 0).any():
         raise VariantError("seeds must be non-negative integers")
+    with work_budget(MAX_WORK * max(1, -(-len(seed_array) // BUDGET_VARIANTS))):
+        return _generate(item, seed_array)
+
+
+def _generate(item: ItemBase, seed_array: np.ndarray) -> VariantBatch:
+    from engine.qtypes import qtype_for
+
     batch = len(seed_array)
     rngs = [np.random.default_rng(int(s)) for s in seed_array]
     width = sum(spec.width for spec in item.params.values())
@@ -211,8 +266,20 @@ def generate_batch(item: ItemBase, seeds: Iterable[int] | np.ndarray) -> Variant
     qtype = qtype_for(item)
     shuffles = item.shuffle or qtype.always_shuffles
     order = _shuffle(shuffles, qtype.option_count(item), qtype.fixed_positions(item), rngs)
-    key = qtype.prepare(item, values, batch)
+    try:
+        key = qtype.prepare(item, values, batch)
+    except ValueError as exc:  # an ExpressionError, or a condition that gives a vector
+        raise VariantError(f"cannot work out the key: {exc}", _path_of(item, exc)) from exc
     return VariantBatch(item, seed_array, values, order, key)
+
+
+def _path_of(item: ItemBase, error: ValueError) -> tuple[str | int, ...]:
+    """Where the expression an error names is authored (the item itself when it names none)."""
+    source = getattr(error, "source", "")
+    for path, expression, _ in item.expressions():
+        if source and expression.source == source:
+            return path
+    return ()
 
 
 def _shuffle(shuffles: bool, count: int, fixed: tuple[int, ...],
@@ -232,3 +299,24 @@ def generate(item: ItemBase, seed: int) -> Variant:
     """The variant of ``item`` for ``seed``."""
     return generate_batch(item, [seed])[0]
 
+
+def text_problems(batch: VariantBatch, rows: int | None = None) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every text of the batch's item filled in for its first ``rows`` variants (all by default;
+    an option template once per option), as (path, message) for each text that cannot be: an
+    expression that fails for some of these numbers, a text longer than
+    :data:`~engine.texts.MAX_RENDERED_LENGTH` once filled in, or the work budget run out.
+
+    Each field is evaluated once over the batch, as :func:`generate_batch` evaluates values.
+    """
+    count = len(batch) if rows is None else min(rows, len(batch))
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for path, text, binding in batch.item.templates():
+        if any(path == seen for seen, _ in problems):
+            continue
+        scope: dict[str, np.ndarray] = dict(batch.values)
+        scope.update({k: np.array([float(v)]) for k, v in binding.items()})
+        try:
+            render_rows(text, scope, range(count))
+        except ExpressionError as exc:
+            problems.append((path, f"cannot fill in this text: {exc}"))
+    return problems

@@ -44,10 +44,11 @@ from assessments.models import Bank, BankGrant, Course, CourseRole, Enrolment, I
 from engine.content.checker import variant_problems
 from engine.content.loader import definition_problems
 from engine.content.source import parse_yaml_documents
+from engine.expressions import ExpressionError
 from engine.items import ItemBase
 from engine.qtypes import qtype_for
 from engine.texts import render
-from engine.variants import Variant, generate
+from engine.variants import Variant, VariantError, generate
 
 __all__ = ["cached_variant", "content_hash", "item_model", "rendered_question", "save_definition", "variant_of"]
 
@@ -457,8 +458,19 @@ def get_item(session: Session, principal: Principal, key: str) -> ItemOut:
 
 
 def preview(session: Session, principal: Principal, key: str, seed: int) -> Preview:
-    """A variant as a student sees it, with the key, the key's feedback and the solution."""
+    """A variant as a student sees it, with the key, the key's feedback and the solution; a
+    variant that cannot be made (a version stored before a check that would refuse it) is a 400
+    that says where, as on save."""
     _, version, _ = readable_current(session, principal, key)
+    try:
+        return _preview(version, key, seed)
+    except (ExpressionError, VariantError) as exc:
+        problem = {"path": list(getattr(exc, "path", ())), "message": str(exc)}
+        raise Invalid(f"the variant of seed {seed} cannot be made", details=[problem],
+                      code="invalid_variant") from exc
+
+
+def _preview(version: ItemVersion, key: str, seed: int) -> Preview:
     model = item_model(version)
     variant = variant_of(version, seed)
     qtype = qtype_for(model)

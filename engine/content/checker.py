@@ -21,10 +21,10 @@ import numpy as np
 from engine.content.bank import Bank, load_bank
 from engine.content.loader import LoadedItem, item_files, load_items
 from engine.content.source import Problem
-from engine.expressions import ExpressionError
+from engine.expressions import MAX_CHECK_WORK, ExpressionError, work_budget
 from engine.items import ItemBase
 from engine.qtypes import qtype_for
-from engine.variants import VariantBatch, VariantError, generate_batch
+from engine.variants import VariantBatch, VariantError, generate_batch, text_problems
 
 __all__ = ["VARIANTS", "CheckReport", "check", "check_item", "variant_problems"]
 
@@ -197,6 +197,11 @@ _TYPE_CHECKS = {
 def _check_rendering(batch: VariantBatch, found: _Findings) -> None:
     item = batch.item
     qtype = qtype_for(item)
+    texts = text_problems(batch, RENDERED)  # every text, the solution included
+    for path, message in texts:
+        found.add(path, message)
+    if texts:
+        return
     for row in range(min(len(batch), RENDERED)):
         variant = batch[row]
         try:
@@ -219,7 +224,18 @@ def _check_rendering(batch: VariantBatch, found: _Findings) -> None:
 
 
 def variant_problems(item: ItemBase, variants: int = VARIANTS) -> tuple[list[tuple[Path_, str]], int]:
-    """Problems with an item's variants as (path, message), and how many variants were checked."""
+    """Problems with an item's variants as (path, message), and how many variants were checked.
+
+    The whole check (every variant generated, every text filled in, the self-tests) is one work
+    budget, so checking an item is bounded whatever the item asks for."""
+    try:
+        with work_budget(MAX_CHECK_WORK, "checking the item"):
+            return _variant_problems(item, variants)
+    except ExpressionError as exc:  # the budget ran out outside an expression that names a field
+        return [((), f"cannot check the item: {exc}")], 0
+
+
+def _variant_problems(item: ItemBase, variants: int) -> tuple[list[tuple[Path_, str]], int]:
     found = _Findings()
     count = variants if item.is_computed else 1
     try:

@@ -68,7 +68,13 @@ def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Nod
     return None
 
 
-def _duplicates(node: yaml.Node | None, file: str) -> list[Problem]:
+def _duplicates(node: yaml.Node | None, file: str, seen_nodes: set[int] | None = None) -> list[Problem]:
+    # An alias is the node it names, met again: each node is looked at once, so that a document of
+    # nested aliases (a "billion laughs") costs its size, not the size it would expand to.
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if node is None or id(node) in seen_nodes:
+        return []
+    seen_nodes.add(id(node))
     problems: list[Problem] = []
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
@@ -79,10 +85,10 @@ def _duplicates(node: yaml.Node | None, file: str) -> list[Problem]:
                         Problem(file, key.start_mark.line + 1, f"duplicate key {key.value!r}")
                     )
                 seen.add(key.value)
-            problems.extend(_duplicates(value, file))
+            problems.extend(_duplicates(value, file, seen_nodes))
     elif isinstance(node, yaml.SequenceNode):
         for value in node.value:
-            problems.extend(_duplicates(value, file))
+            problems.extend(_duplicates(value, file, seen_nodes))
     return problems
 
 

@@ -41,6 +41,13 @@ class FunctionSpec:
     ``reduces_last_axis`` is True when the result drops the input's last axis (a loss over the
     K responses, the V classes or the T tokens of each row) and False when it keeps the shape
     (elementwise functions, softmax, log_softmax, gae).
+
+    The last three fields say how much work a call does, so that the expression language can
+    charge it to an item's work budget and refuse it before it runs: ``pairwise`` when the
+    function forms every pair along the last axis (K(K-1)/2 numbers per row of K),
+    ``loops_over_last_axis`` when it takes one numpy pass per entry of that axis, and
+    ``max_length``, the longest last axis an item may pass (``None``: only the size bound of a
+    value applies), set where the cost grows faster than the vector or step by step.
     """
 
     name: str
@@ -49,15 +56,27 @@ class FunctionSpec:
     summary: str
     reference: str
     reduces_last_axis: bool
+    pairwise: bool = False
+    loops_over_last_axis: bool = False
+    max_length: int | None = None
+
+
+MAX_RANKED_RESPONSES = 64
+"""Longest vector of scores ``kwise_ranking_loss`` takes from an item: 2,016 pairs per ranking
+(InstructGPT ranks 4 to 9 responses per prompt)."""
+MAX_TRAJECTORY_STEPS = 1000
+"""Longest trajectory ``gae`` takes from an item: its recursion takes one numpy pass per step."""
 
 
 def _spec(
-    func: Callable[..., FloatArray], latex: str, reference: str, reduces_last_axis: bool = False
+    func: Callable[..., FloatArray], latex: str, reference: str, reduces_last_axis: bool = False,
+    *, pairwise: bool = False, loops_over_last_axis: bool = False, max_length: int | None = None,
 ) -> FunctionSpec:
     # The summary is the docstring's first line, so the two cannot drift; under ``python -OO``,
     # which strips docstrings, it falls back to the name.
     summary = (func.__doc__ or func.__name__).strip().splitlines()[0]
-    return FunctionSpec(func.__name__, func, latex, summary, reference, reduces_last_axis)
+    return FunctionSpec(func.__name__, func, latex, summary, reference, reduces_last_axis,
+                        pairwise, loops_over_last_axis, max_length)
 
 
 _INSTRUCTGPT = "Ouyang et al. 2022, Training language models to follow instructions, eq. 1"
@@ -82,6 +101,8 @@ _SPECS = (
         r"\frac{1}{\binom{K}{2}} \sum_{i < j} -\log\sigma(s_i - s_j)",
         _INSTRUCTGPT,
         reduces_last_axis=True,
+        pairwise=True,
+        max_length=MAX_RANKED_RESPONSES,
     ),
     _spec(
         dpo_loss,
@@ -114,6 +135,8 @@ _SPECS = (
         gae,
         r"\hat{A}_t = \delta_t + \gamma\lambda\hat{A}_{t+1}",
         "Schulman et al. 2016, Generalized advantage estimation, eq. 16",
+        loops_over_last_axis=True,
+        max_length=MAX_TRAJECTORY_STEPS,
     ),
     _spec(softmax, r"\frac{e^{z_i / T}}{\sum_j e^{z_j / T}}", _SOFTMAX),
     _spec(log_softmax, r"\frac{z_i}{T} - \log\sum_j e^{z_j / T}", _SOFTMAX),

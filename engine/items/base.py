@@ -11,23 +11,39 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from engine.expressions import Expression, compile_expression, known_functions
+from engine.items.limits import (
+    MAX_COMPUTE,
+    MAX_CONSTRAINTS,
+    MAX_LINKS,
+    MAX_LONG_TEXT_LENGTH,
+    MAX_MISCONCEPTIONS,
+    MAX_NAME_LENGTH,
+    MAX_OPTIONS,
+    MAX_PARAMS,
+    MAX_TEXT_LENGTH,
+    MAX_TITLE_LENGTH,
+    at_most,
+)
 from engine.items.metadata import Slug, Tags
 from engine.items.params import ParamSpec
-from engine.texts import TemplateText, parse_template
+from engine.texts import parse_template
 
 __all__ = [
     "MAX_OPTIONS",
     "Expr",
     "ForEach",
     "ItemBase",
+    "LongTemplate",
+    "LongText",
     "Misconception",
     "Scoring",
+    "Template",
+    "Text",
 ]
 
-MAX_OPTIONS = 26
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _RESERVED = frozenset({"pi", "e", "i", "j", "k"})  # constants and loop variables
 
@@ -41,13 +57,32 @@ Expr = Annotated[str, AfterValidator(_check_expression)]
 """A pydantic field type: the source of a checked expression."""
 
 
+def _check_template(source: str) -> str:
+    parse_template(source)
+    return source
+
+
+# The length is checked first (a constraint pydantic applies before any validator), so an
+# over-long text is refused before it is parsed.
+Template = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH), AfterValidator(_check_template)]
+"""A pydantic field type: a short text (an option, a feedback) whose ``{{ }}`` fields are checked."""
+LongTemplate = Annotated[str, StringConstraints(max_length=MAX_LONG_TEXT_LENGTH),
+                         AfterValidator(_check_template)]
+"""A stem or a solution: a text of up to :data:`MAX_LONG_TEXT_LENGTH` characters with fields."""
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
+"""A short plain text (a misconception's ``says``, a rubric level's description)."""
+LongText = Annotated[str, StringConstraints(max_length=MAX_LONG_TEXT_LENGTH)]
+"""A long plain text (a rubric criterion's guidance for graders)."""
+Title = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TITLE_LENGTH)]
+
+
 def _check_identifier(name: str) -> str:
     if not _IDENTIFIER.match(name):
         raise ValueError(f"{name!r} is not a valid name (a letter, then letters, digits or _)")
     return name
 
 
-Identifier = Annotated[str, AfterValidator(_check_identifier)]
+Identifier = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH), AfterValidator(_check_identifier)]
 
 
 class ForEach(BaseModel):
@@ -84,8 +119,8 @@ class Misconception(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    says: str = Field(min_length=1)
-    feedback: TemplateText | None = None
+    says: Text = Field(min_length=1)
+    feedback: Template | None = None
     selects: Expr | None = None
     value: Expr | None = None
     answer: bool | Expr | None = None
@@ -125,20 +160,23 @@ class ItemBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
     id: Slug
-    title: str = Field(min_length=1, max_length=300)
+    title: Title
     tags: Tags = Field(default_factory=lambda: Tags({}))
-    concepts: tuple[Slug, ...] = ()
-    related: tuple[Slug, ...] = ()
-    stem: TemplateText = Field(min_length=1)
-    params: dict[Identifier, ParamSpec] = Field(default_factory=dict)
-    constraints: tuple[Expr, ...] = ()
-    compute: dict[Identifier, Expr] = Field(default_factory=dict)
-    misconceptions: dict[Slug, Misconception] = Field(default_factory=dict)
-    solution: TemplateText | None = None
+    concepts: Annotated[tuple[Slug, ...], at_most(MAX_LINKS, "concepts")] = ()
+    related: Annotated[tuple[Slug, ...], at_most(MAX_LINKS, "related items")] = ()
+    stem: LongTemplate = Field(min_length=1)
+    params: Annotated[dict[Identifier, ParamSpec], at_most(MAX_PARAMS, "parameters")] = Field(
+        default_factory=dict)
+    constraints: Annotated[tuple[Expr, ...], at_most(MAX_CONSTRAINTS, "constraints")] = ()
+    compute: Annotated[dict[Identifier, Expr], at_most(MAX_COMPUTE, "computed values")] = Field(
+        default_factory=dict)
+    misconceptions: Annotated[dict[Slug, Misconception], at_most(MAX_MISCONCEPTIONS, "misconceptions")] = Field(
+        default_factory=dict)
+    solution: LongTemplate | None = None
     scoring: Scoring = Field(default_factory=Scoring)
     max_mark: float = Field(default=1.0, gt=0, le=1000)
     shuffle: bool = True
-    expect: bool | float | tuple[int, ...] | None = None
+    expect: bool | float | Annotated[tuple[int, ...], at_most(MAX_OPTIONS, "indices")] | None = None
     """A key the author states by hand (a number, true/false, or authored option indices).
 
     Never used to grade: the checker holds it against the computed key in every variant, so a
@@ -201,6 +239,15 @@ class ItemBase(BaseModel):
         return texts
 
     def _type_expressions(self) -> list[tuple[tuple[str | int, ...], Expression, frozenset[str]]]:
+        return []
+
+    def templates(self) -> list[tuple[tuple[str | int, ...], str, dict[str, int]]]:
+        """Every text with its location and each loop binding it is filled in with (an option
+        template once per option), as the question types render them: what a check of the item
+        fills in to prove that every text can be, within its bounds."""
+        return [(path, text, {}) for path, text in self._texts()] + self._type_templates()
+
+    def _type_templates(self) -> list[tuple[tuple[str | int, ...], str, dict[str, int]]]:
         return []
 
     # --- semantic checks: problems with paths, so that a file can say which line -------------

@@ -12,7 +12,9 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, RootModel, model_validator
+from pydantic import AfterValidator, RootModel, StringConstraints, model_validator
+
+from engine.items.limits import MAX_FACET_LENGTH, MAX_FACETS, MAX_SLUG_LENGTH, MAX_TAG_LENGTH, MAX_TAG_VALUES
 
 __all__ = ["SLUG", "Slug", "TagPath", "Tags", "normalise_path", "split_path"]
 
@@ -28,7 +30,7 @@ def _check_slug(value: str) -> str:
     return value
 
 
-Slug = Annotated[str, AfterValidator(_check_slug)]
+Slug = Annotated[str, StringConstraints(max_length=MAX_SLUG_LENGTH), AfterValidator(_check_slug)]
 
 
 def split_path(value: str) -> tuple[str, ...]:
@@ -44,7 +46,7 @@ def normalise_path(value: str) -> str:
     return f" {PATH_SEPARATOR} ".join(split_path(value))
 
 
-TagPath = Annotated[str, AfterValidator(normalise_path)]
+TagPath = Annotated[str, StringConstraints(max_length=MAX_TAG_LENGTH), AfterValidator(normalise_path)]
 
 
 class Tags(RootModel[dict[str, tuple[TagPath, ...]]]):
@@ -54,11 +56,18 @@ class Tags(RootModel[dict[str, tuple[TagPath, ...]]]):
     @classmethod
     def _lists(cls, data: Any) -> Any:
         if isinstance(data, Mapping):
+            if len(data) > MAX_FACETS:
+                raise ValueError(f"at most {MAX_FACETS} tag facets, not {len(data)}")
             out = {}
             for facet, values in data.items():
+                if isinstance(facet, str) and len(facet) > MAX_FACET_LENGTH:
+                    raise ValueError(f"a facet is at most {MAX_FACET_LENGTH} characters ({facet[:20]!r}...)")
                 if not isinstance(facet, str) or not re.match(r"^[a-z][a-z0-9_]*$", facet):
                     raise ValueError(f"facet {facet!r} must be a lower-case identifier")
-                out[facet] = (values,) if isinstance(values, str) else values
+                values = (values,) if isinstance(values, str) else values  # noqa: PLW2901
+                if isinstance(values, list | tuple) and len(values) > MAX_TAG_VALUES:
+                    raise ValueError(f"at most {MAX_TAG_VALUES} values of facet {facet!r}, not {len(values)}")
+                out[facet] = values
             return out
         return data
 

@@ -19,9 +19,12 @@ from typing import Annotated, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from engine.items.limits import MAX_CHOICES, at_most
+
 __all__ = ["MAX_PARAM_SIZE", "ParamSpec"]
 
 MAX_PARAM_SIZE = 64
+"""Most numbers one parameter holds (its ``size``, or a fixed ``value`` list's length) [5]."""
 MAX_GRID = 10_000_000
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
@@ -35,8 +38,8 @@ class ParamSpec(BaseModel):
     uniform: tuple[Number, Number] | None = None
     step: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     integers: tuple[int, int] | None = None
-    choice: tuple[Number, ...] | None = None
-    value: Number | tuple[Number, ...] | None = None
+    choice: Annotated[tuple[Number, ...], at_most(MAX_CHOICES, "choices")] | None = None
+    value: Number | Annotated[tuple[Number, ...], at_most(MAX_PARAM_SIZE, "numbers in a value")] | None = None
     size: Annotated[int, Field(ge=1, le=MAX_PARAM_SIZE)] | None = None
 
     @model_validator(mode="after")

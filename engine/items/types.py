@@ -13,9 +13,10 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.expressions import Expression, compile_expression
-from engine.items.base import MAX_OPTIONS, Expr, ForEach, ItemBase
+from engine.items.base import MAX_OPTIONS, Expr, ForEach, ItemBase, LongText, Template, Text, Title
+from engine.items.limits import MAX_ANSWERS, MAX_LEVELS, MAX_RUBRIC_CRITERIA, at_most
 from engine.items.metadata import Slug
-from engine.texts import TemplateText, parse_template
+from engine.texts import parse_template
 
 __all__ = [
     "ChoiceOptions",
@@ -39,6 +40,7 @@ __all__ = [
 
 Path = tuple[str | int, ...]
 Found = list[tuple[Path, Expression, frozenset[str]]]
+Templates = list[tuple[Path, str, dict[str, int]]]
 
 
 class OptionSpec(BaseModel):
@@ -46,11 +48,11 @@ class OptionSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    text: TemplateText
+    text: Template
     correct: bool | Expr = False
     rank: Expr | None = None
     """Ordering items: the value the options are sorted by."""
-    feedback: TemplateText | None = None
+    feedback: Template | None = None
     misconception: Slug | None = None
     fixed: bool = False
     """Keep this option in place when options are shuffled (e.g. 'none of these')."""
@@ -72,7 +74,7 @@ class ChoiceOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    listed: tuple[OptionSpec, ...] | None = None
+    listed: Annotated[tuple[OptionSpec, ...], at_most(MAX_OPTIONS, "options")] | None = None
     template: OptionTemplate | None = None
 
     @model_validator(mode="before")
@@ -123,6 +125,19 @@ def _option_expressions(options: ChoiceOptions, fields: tuple[str, ...]) -> Foun
             source = getattr(option, name)
             if isinstance(source, str):
                 found.append(((*path, name), compile_expression(source), scope))
+    return found
+
+
+def _texts_of(parts: list[tuple[Path, Any]], *names: str, binding: dict[str, int] | None = None) -> Templates:
+    """The texts ``names`` of each (path, part) that has them, with the loop binding."""
+    return [((*path, name), text, dict(binding or {})) for path, part in parts for name in names
+            if (text := getattr(part, name))]
+
+
+def _option_templates(options: ChoiceOptions) -> Templates:
+    found: Templates = []
+    for option, binding, path in options.expand():
+        found.extend(_texts_of([(path, option)], "text", "feedback", binding=binding))
     return found
 
 
@@ -178,6 +193,9 @@ class _ChoiceItem(ItemBase):
             *_misconception_expressions(self, "selects", self.options.loop_variables | {"i"}),
         ]
 
+    def _type_templates(self) -> Templates:
+        return _option_templates(self.options)
+
     def _type_problems(self) -> Problems:
         linked = frozenset(o.misconception for o, _, _ in self.options.expand() if o.misconception)
         problems = _leads_to(self, "selects", linked)
@@ -212,8 +230,8 @@ class TrueFalseItem(ItemBase):
     def _expect_kind(self) -> tuple[str, int]:
         return ("bool", 0)
     answer: bool | Expr
-    feedback_true: TemplateText | None = None
-    feedback_false: TemplateText | None = None
+    feedback_true: Template | None = None
+    feedback_false: Template | None = None
     shuffle: bool = False
 
     def _type_expressions(self) -> Found:
@@ -223,6 +241,9 @@ class TrueFalseItem(ItemBase):
         for name in ("feedback_true", "feedback_false"):
             found.extend(_text_expressions((name,), getattr(self, name)))
         return found
+
+    def _type_templates(self) -> Templates:
+        return _texts_of([((), self)], "feedback_true", "feedback_false")
 
     def _type_problems(self) -> Problems:
         return _leads_to(self, "answer") + _methods(self, (None, "all_or_nothing"))
@@ -288,6 +309,9 @@ class OrderingItem(ItemBase):
             *_misconception_expressions(self, "order_by", self.options.loop_variables | {"i"}),
         ]
 
+    def _type_templates(self) -> Templates:
+        return _option_templates(self.options)
+
     def _type_problems(self) -> Problems:
         problems = _leads_to(self, "order_by") + _methods(
             self, (None, "all_or_nothing", "absolute_position", "relative_to_correct",
@@ -308,8 +332,8 @@ class OrderingItem(ItemBase):
 class MatchPair(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    prompt: TemplateText
-    answer: TemplateText
+    prompt: Template
+    answer: Template
 
 
 class Distractor(BaseModel):
@@ -317,7 +341,7 @@ class Distractor(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    text: TemplateText
+    text: Template
     misconception: Slug | None = None
 
     @model_validator(mode="before")
@@ -330,8 +354,8 @@ class MatchingItem(ItemBase):
     """Match each prompt to one answer; extra answers may be distractors."""
 
     type: Literal["matching"]
-    pairs: tuple[MatchPair, ...] = Field(min_length=2, max_length=MAX_OPTIONS)
-    distractors: tuple[Distractor, ...] = ()
+    pairs: Annotated[tuple[MatchPair, ...], at_most(MAX_OPTIONS, "pairs")] = Field(min_length=2)
+    distractors: Annotated[tuple[Distractor, ...], at_most(MAX_OPTIONS, "distractors")] = ()
 
     def _type_expressions(self) -> Found:
         found: Found = []
@@ -341,6 +365,10 @@ class MatchingItem(ItemBase):
         for n, distractor in enumerate(self.distractors):
             found.extend(_text_expressions(("distractors", n, "text"), distractor.text))
         return found
+
+    def _type_templates(self) -> Templates:
+        return (_texts_of([(("pairs", n), pair) for n, pair in enumerate(self.pairs)], "prompt", "answer")
+                + _texts_of([(("distractors", n), d) for n, d in enumerate(self.distractors)], "text"))
 
     def _type_problems(self) -> Problems:
         linked = frozenset(d.misconception for d in self.distractors if d.misconception)
@@ -361,10 +389,10 @@ class ShortTextAnswer(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    match: TemplateText = Field(min_length=1, max_length=200)
+    match: Template = Field(min_length=1, max_length=200)
     fraction: float = Field(default=1.0, ge=0, le=1)
     """Credit for this answer: 1 by default, 0 by default when it names a misconception."""
-    feedback: TemplateText | None = None
+    feedback: Template | None = None
     misconception: Slug | None = None
 
     @model_validator(mode="before")
@@ -379,7 +407,7 @@ class ShortTextItem(ItemBase):
     """A short typed answer, compared after normalising case and spaces."""
 
     type: Literal["short_text"]
-    answers: tuple[ShortTextAnswer, ...] = Field(min_length=1)
+    answers: Annotated[tuple[ShortTextAnswer, ...], at_most(MAX_ANSWERS, "answers")] = Field(min_length=1)
     case_sensitive: bool = False
     shuffle: bool = False
 
@@ -389,6 +417,9 @@ class ShortTextItem(ItemBase):
             for name in ("match", "feedback"):
                 found.extend(_text_expressions(("answers", n, name), getattr(a, name)))
         return found
+
+    def _type_templates(self) -> Templates:
+        return _texts_of([(("answers", n), a) for n, a in enumerate(self.answers)], "match", "feedback")
 
     def _type_problems(self) -> Problems:
         problems: Problems = []
@@ -411,18 +442,18 @@ class ShortTextItem(ItemBase):
 class RubricLevel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    points: float = Field(ge=0)
-    label: str = Field(min_length=1)
-    description: str = ""
+    points: float = Field(ge=0, le=1000, allow_inf_nan=False)
+    label: Title
+    description: Text = ""
 
 
 class RubricCriterion(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: Slug
-    title: str = Field(min_length=1)
-    description: str = ""
-    levels: tuple[RubricLevel, ...] = Field(min_length=2)
+    title: Title
+    description: LongText = ""
+    levels: Annotated[tuple[RubricLevel, ...], at_most(MAX_LEVELS, "levels")] = Field(min_length=2)
 
     @property
     def max_points(self) -> float:
@@ -432,7 +463,7 @@ class RubricCriterion(BaseModel):
 class Rubric(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    criteria: tuple[RubricCriterion, ...] = Field(min_length=1)
+    criteria: Annotated[tuple[RubricCriterion, ...], at_most(MAX_RUBRIC_CRITERIA, "criteria")] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _unique(self) -> Self:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.expressions import compile_expression, evaluate
+from engine.expressions import ExpressionError, compile_expression, evaluate
 from engine.texts import render
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def batch_value(source: str | bool, names: Names, batch: int, *, as_bool: bool =
     result = evaluate(compile_expression(source), names)
     if result.ndim > 1:
         if result.size // result.shape[0] != 1:
-            raise ValueError(f"{source!r} must give one value per variant, not a vector")
+            raise ExpressionError("must give one value per variant, not a vector", source)
         result = result.reshape(result.shape[0])
     if result.shape != (batch,):
         result = np.broadcast_to(result, (batch,))

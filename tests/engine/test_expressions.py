@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +12,13 @@ import pytest
 
 from engine.expressions import (
     MAX_LENGTH,
+    NUMBER_COST,
+    OPERATION_COST,
     ExpressionError,
     as_batch,
     compile_expression,
     evaluate,
+    work_budget,
 )
 
 
@@ -206,3 +210,96 @@ def test_functions_with_their_arguments_still_answer() -> None:
     assert value("isclose(x, 1.0)", x=1.0)
     assert value("isclose(x, 1.1, 0.5, 0)", x=1.0)
     assert value("maximum(x, 3)", x=2.0) == pytest.approx(3.0)
+
+
+# --- work is bounded before it is done (red team: work bombs inside allowed expressions) ---
+
+
+def _peak_bytes(source: str) -> int:
+    """The most memory Python and numpy held while ``source`` was refused."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(ExpressionError):
+            evaluate(source, batched(x=[1.0, 2.0]))
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(("source", "bomb"), [
+    ("kwise_ranking_loss(arange(8000))", "32 million pairs: 4 s and 2.2 GB"),
+    ("softmax(arange(10000), arange(1, 10001))", "one temperature per row: 10,000 × 10,000 logits"),
+    ("arange(2e8)", "1.6 GB of float64"),
+    ("sum([" + ", ".join(f"[{n}]" for n in range(40)) + "] * arange(100000))", "40 × 100,000 broadcast: 32 MB"),
+    ("gae(arange(5000), arange(5000))", "5,000 steps of a Python loop"),
+])
+def test_work_bombs_are_refused_before_numpy_allocates(source: str, bomb: str) -> None:
+    assert _peak_bytes(source) < 2_000_000, bomb  # the operands: a vector of 100,000 is 0.8 MB
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("kwise_ranking_loss(arange(65))", "at most 64 numbers, not 65"),
+    ("gae(arange(1001), arange(1001))", "at most 1000 numbers, not 1001"),
+    ("softmax(arange(400), arange(1, 401))", "a value would hold 160000 numbers"),
+    ("arange(100001)", "a value would hold 100001 numbers"),
+    ("arange(0, 1e15, 1e9)", "a value would hold 1000000 numbers"),
+    ("arange(1e16)", "number literal too large"),
+    ("arange(10 ** 15 * 10)", "arange's bounds must lie within"),
+    ("arange(0, 5, 0)", "step cannot be zero"),
+])
+def test_sizes_are_worked_out_from_the_operands(source: str, message: str) -> None:
+    with pytest.raises(ExpressionError, match=re.escape(message)):
+        evaluate(source, {})
+
+
+def test_allowed_sizes_still_evaluate() -> None:
+    assert value("kwise_ranking_loss(arange(64))") == pytest.approx(
+        float(np.mean([math.log1p(math.exp(j - i)) for i in range(64) for j in range(i + 1, 64)])))
+    assert value("len(arange(0, 10, 3))") == 4.0
+    assert value("len(arange(10, 0, -4))") == 3.0
+    assert value("len(arange(5, 1))") == 0.0
+    assert value("sum(softmax(arange(300), arange(1, 301)))") == pytest.approx(300.0)
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("round(x, 1e10)", "round's ndigits must lie between -15 and 15"),  # was an OverflowError
+    ("arange(1e15)", "a value would hold 1000000000000000 numbers"),    # was a MemoryError
+    ("round(x, 16)", "round's ndigits must lie between -15 and 15"),    # was nan for 400
+    ('sum("a")', "sum() takes numbers, not text"),                       # was an AttributeError
+    ('max(x, "b")', "max() takes numbers, not text"),
+])
+def test_evaluation_errors_are_expression_errors(source: str, message: str) -> None:
+    with pytest.raises(ExpressionError, match=re.escape(message)):
+        evaluate(source, batched(x=[1.25, 2.5]))
+    assert value("round(x, 1)", x=1.25) == 1.2
+    assert value("round(x, -15)", x=1.25) == 0.0
+
+
+def test_one_budget_counts_every_operation_of_an_evaluation() -> None:
+    with work_budget() as budget:
+        evaluate("x + 1", batched(x=[1.0, 2.0, 3.0]))
+    assert budget.used == OPERATION_COST + NUMBER_COST * 3  # a deterministic count: the same everywhere
+    with work_budget(limit=OPERATION_COST * 3) as small, pytest.raises(ExpressionError, match="too much computation"):
+        evaluate("x + x + x + x", batched(x=[1.0]))  # three operations within, the fourth past it
+    assert small.used <= OPERATION_COST * 4 + NUMBER_COST * 4
+
+
+def test_a_nested_budget_cannot_grant_more_than_its_caller() -> None:
+    with work_budget(limit=50_000) as outer, work_budget(limit=10**12) as inner:
+        for _ in range(2):
+            evaluate("x * 2", batched(x=[1.0]))
+        with pytest.raises(ExpressionError, match="more than 50,000 work units"):
+            evaluate("x * 2", batched(x=[1.0]))  # the third: past the outer budget, whatever the inner
+    assert inner.used == outer.used > outer.limit
+    with work_budget(limit=10**12) as roomy, work_budget(limit=30_000, what="this text") as text, \
+            pytest.raises(ExpressionError, match="for this text"):
+        evaluate("x * 2 * 2", batched(x=[1.0]))
+    assert roomy.used == text.used
+
+
+def test_an_evaluation_outside_any_budget_has_one_of_its_own() -> None:
+    source = " + ".join(["sum(exp(arange(100000)))"] * 30)  # 30 times the largest value: allowed
+    assert evaluate(source, {}).shape == (1,)
+    many = " + ".join(["sum(gae(arange(1000), arange(1000)))"] * 10)  # 10 × 1,000 steps × STEP_COST
+    with pytest.raises(ExpressionError, match="too much computation"):
+        evaluate(many, {})

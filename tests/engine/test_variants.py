@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
-from engine.variants import MAX_DRAWS, VariantError, generate, generate_batch
+from engine.items import ItemBase, parse_item
+from engine.variants import MAX_DRAWS, MAX_VALUES, VariantError, generate, generate_batch, text_problems
 from tests.engine import samples
 
 
@@ -117,3 +120,81 @@ def test_variant_json_holds_what_is_stored() -> None:
 def test_seeds_must_be_non_negative() -> None:
     with pytest.raises(VariantError, match="non-negative"):
         generate_batch(samples.item(samples.NUMERIC), [-1])
+
+
+# --- generation is bounded, at save time and at every attempt start -------------------------
+
+
+def _numeric(**fields: object) -> ItemBase:
+    data: dict[str, object] = {"id": "bounded", "type": "numeric", "title": "t", "stem": "x = {{ x }}",
+                               "params": {"x": {"uniform": [0, 1]}}, "answer": "x"}
+    data.update(fields)
+    return parse_item(data)
+
+
+def test_many_allowed_operations_in_sequence_exhaust_one_budget() -> None:
+    """Each value is allowed (40 vectors of 100,000 summed); 32 of them, for 200 variants, are not:
+    the batch has one budget, and so has one student's variant."""
+    item = _numeric(compute={f"c{n}": "sum(" + " + ".join(["arange(100000)"] * 40) + ")" for n in range(32)})
+    with pytest.raises(VariantError, match="too much computation") as caught:
+        generate_batch(item, range(200))
+    assert caught.value.path[0] == "compute"
+    with pytest.raises(VariantError, match="too much computation"):
+        generate(item, 0)  # an attempt start: the same values, the same budget
+
+
+def test_redraws_share_the_batchs_budget() -> None:
+    """Constraints that never hold make 1,000 passes; each costs the same work again."""
+    heavy = " + ".join(["ranking_loss(x, 1)"] * 40)
+    item = _numeric(compute={f"c{n}": heavy for n in range(32)}, constraints=["x > 2"])
+    with pytest.raises(VariantError, match="too much computation"):
+        generate(item, 0)
+
+
+def test_a_value_computed_once_counts_once_per_variant_it_is_stored_for() -> None:
+    """``arange(10000)`` is one vector, but a batch stores it for every variant: 2 million numbers."""
+    item = _numeric(compute={"ticks": "arange(10000)"}, answer="x + ticks[0]")
+    tracemalloc.start()
+    try:
+        with pytest.raises(VariantError, match="would hold more than 1,000,000 numbers") as caught:
+            generate_batch(item, range(200))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert caught.value.path == ("compute", "ticks")
+    assert peak < MAX_VALUES * 8 // 4  # refused before the 16 MB of stored copies
+    assert generate(item, 0).value("ticks")[:3] == [0.0, 1.0, 2.0]  # one variant holds 10,000
+
+
+def test_a_size_drawn_per_student_is_refused_before_it_is_allocated() -> None:
+    """A parameter's value may set a size (``arange(n)``); no seed may make it unbounded."""
+    item = _numeric(params={"n": {"integers": [10**11, 10**12]}}, compute={"s": "sum(arange(n))"}, answer="s",
+                    stem="n = {{ n }}")
+    tracemalloc.start()
+    try:
+        with pytest.raises(VariantError, match="a value would hold"):
+            generate(item, 3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000
+
+
+def test_a_condition_that_gives_a_vector_says_where() -> None:
+    item = parse_item({"id": "v", "type": "single_choice", "title": "t", "stem": "s",
+                       "params": {"x": {"value": [1.0, 2.0]}},
+                       "options": [{"text": "a", "correct": "x > 0"}, {"text": "b"}]})
+    with pytest.raises(VariantError, match="one value per variant") as caught:
+        generate(item, 0)
+    assert caught.value.path == ("options", 0, "correct")
+
+
+def test_text_problems_fill_in_every_text_for_every_variant() -> None:
+    item = _numeric(params={"n": {"integers": [0, 5]}}, answer="n",
+                    solution="the third is {{ arange(3)[n] }}", stem="all: {{ arange(n * 1000) }}")
+    batch = generate_batch(item, range(50))
+    problems = dict(text_problems(batch))
+    assert "index out of range" in problems[("solution",)]  # some seeds draw n > 2
+    assert "arange's bounds must be one whole number" in problems[("stem",)]
+    fine = generate_batch(samples.item(samples.SEED), range(50))
+    assert text_problems(fine) == []

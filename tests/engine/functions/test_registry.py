@@ -44,6 +44,15 @@ def test_reduces_last_axis_marks_exactly_the_reducing_functions():
     assert {name for name, spec in REGISTRY.items() if spec.reduces_last_axis} == REDUCING_LAST_AXIS
 
 
+def test_work_beyond_the_vector_is_declared_with_a_longest_vector():
+    """kwise_ranking_loss forms K(K-1)/2 pairs and gae steps through T in Python: each takes a
+    bounded vector from an item; the others cost what their broadcast inputs hold."""
+    assert {name: spec.max_length for name, spec in REGISTRY.items() if spec.max_length} == {
+        "kwise_ranking_loss": 64, "gae": 1000}
+    assert {name for name, spec in REGISTRY.items() if spec.pairwise} == {"kwise_ranking_loss"}
+    assert {name for name, spec in REGISTRY.items() if spec.loops_over_last_axis} == {"gae"}
+
+
 def test_registry_is_read_only():
     with pytest.raises(TypeError):
         REGISTRY["eval"] = REGISTRY["sigmoid"]  # type: ignore[index]
