@@ -42,7 +42,10 @@ def course_bank(session: Session, course: Course) -> Bank:
 
 
 def bank_for_slug(session: Session, slug: str) -> Bank | None:
-    """The bank of that slug; ``course:<course>`` is the course's own bank (made on first use)."""
+    """The bank of that slug; ``course:<course>`` is the course's own bank, and ``library`` the
+    shared library (each made on first use)."""
+    if slug == LIBRARY:
+        return library(session)
     bank = bank_by_slug(session, slug)
     if bank is None and slug.startswith(COURSE_BANK_PREFIX):
         course = session.scalars(select(Course).where(Course.slug == slug.removeprefix(COURSE_BANK_PREFIX))).first()

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from assessments.app import create_app
+from assessments.auth.tokens import FIRST_GENERATION
 from assessments.config import Settings
 from assessments.db import Database, done_reading, phased
 from assessments.deps import Credentials, Principal
@@ -56,7 +57,7 @@ def run_together(database: Database, lane: threading.Semaphore | None, works: in
     async def one(user_id: int) -> None:
         session = phased(database.sessions())
         try:
-            credentials = Credentials("PUT", "access", user_id=user_id, lane=lane)
+            credentials = Credentials("PUT", "access", user_id=user_id, generation=FIRST_GENERATION, lane=lane)
             await credentials.run(session, utcnow(), lambda principal: work(principal, session))
         finally:
             session.close()

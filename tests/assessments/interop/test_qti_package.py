@@ -23,7 +23,6 @@ from assessments.interop.qti.package import (
     MAX_PACKAGE_BYTES,
     read_package,
 )
-from assessments.models import Role
 from tests.assessments.conftest import World
 from tests.assessments.interop.test_qti_import import _item, _manifest, _zip
 
@@ -191,7 +190,7 @@ def test_each_file_is_inflated_once() -> None:
 def test_a_refused_package_changes_nothing_in_the_bank(world: World) -> None:
     api = world.client
     assert api is not None
-    staff = world.headers(world.user("author", Role.INSTRUCTOR))
+    staff = world.headers(world.author())
     before = api.get("/api/v1/items", headers=staff).json()
     package = _zip({"imsmanifest.xml": _manifest(["good.xml", "a.xml", "a.xml"]), "good.xml": _item(name="good"),
                     "a.xml": _item()})
