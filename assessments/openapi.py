@@ -72,7 +72,8 @@ PARTICULAR: dict[tuple[str, str], tuple[int, ...]] = {
     ("PUT", "/api/v1/items/{key}"): (400,),                      # as POST, or an id that is not the path's
     ("POST", "/api/v1/banks"): (404, 409),                       # not a course the caller teaches; a taken slug
     ("POST", "/api/v1/courses/{course}/quizzes"): (400,),        # items that do not exist, bad settings
-    ("POST", "/api/v1/quizzes/{quiz_id}/attempts"): (409,),      # no attempts left, or the quiz is closed
+    # No attempts left, or the quiz is closed; a question that cannot be made (its item needs a fix):
+    ("POST", "/api/v1/quizzes/{quiz_id}/attempts"): (409, 503),
     # A stale seq (the reply says the current one), or an attempt that is finished:
     ("PUT", "/api/v1/attempts/{attempt_id}/responses/{slot}"): (409,),
     ("POST", "/api/v1/attempts/{attempt_id}/slots/{slot}/check"): (409,),

@@ -11,6 +11,7 @@ refused instead of overwriting a newer answer.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from assessments.auth.access import course_role
 from assessments.bank.service import cached_variant, item_model, variant_of
 from assessments.db import done_reading, reading, written
 from assessments.deps import Principal
-from assessments.errors import Conflict, Forbidden, Invalid, NotFound
+from assessments.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from assessments.models import (
     Attempt,
     AttemptState,
@@ -43,17 +44,50 @@ from engine.attempts import Action, AttemptError
 from engine.attempts import QuestionAttempt as EngineAttempt
 from engine.attempts import Step as EngineStep
 from engine.behaviours import behaviour_for
+from engine.expressions import ExpressionError
 from engine.states import QuestionState
+from engine.variants import Variant, VariantError
 
 SYSTEM = "system"
 
 _A = TypeVar("_A", Attempt, Answering)
 
+log = logging.getLogger("assay")
 
-def slot_seed(attempt_seed: int, slot: int) -> int:
-    """A variant seed per slot, deterministic from the attempt's seed (56 bits)."""
-    digest = hashlib.sha256(f"{attempt_seed}:{slot}".encode()).digest()
+
+def slot_seed(attempt_seed: int, slot: int, retry: int = 0) -> int:
+    """A variant seed per slot, deterministic from the attempt's seed (56 bits); ``retry`` gives
+    the slot's next seeds, for an item that cannot make the variant of the first."""
+    name = f"{attempt_seed}:{slot}" if retry == 0 else f"{attempt_seed}:{slot}:{retry}"
+    digest = hashlib.sha256(name.encode()).digest()
     return int.from_bytes(digest[:7], "big")
+
+
+SEEDS_PER_SLOT = 5
+"""Seeds a slot tries before its question is declared unavailable: the content checker proves a
+shipped item makes thousands of variants, but an item may still fail for a rare seed (constraints
+never met within their draws), and a student should not pay for it."""
+
+
+class QuestionUnavailable(DomainError):
+    """A question of the quiz cannot be made for this attempt: the item needs its author."""
+
+    status_code = 503
+    code = "question_unavailable"
+
+
+def _slot_variant(slot: Slot, attempt_seed: int, shuffle: bool) -> tuple[int, Variant]:
+    """The slot's variant seed and variant: the first of the slot's seeds whose variant the item
+    can make. The failures are logged for the instructor; the student sees none of them (an
+    error's text holds the item's expressions, which are not for students)."""
+    for retry in range(SEEDS_PER_SLOT):
+        variant_seed = slot_seed(attempt_seed, slot.number, retry)
+        try:
+            return variant_seed, variant_of(slot.version, variant_seed, shuffle=shuffle)
+        except (VariantError, ExpressionError) as exc:
+            log.warning("item version %s cannot make the variant of seed %s: %s", slot.version.id, variant_seed, exc)
+    raise QuestionUnavailable(f"question {slot.number} of this quiz cannot be prepared: tell your instructor, "
+                              "who can see which item needs a fix in the server's log")
 
 
 def behaviour_of(settings: QuizSettings, item_type: str) -> tuple[str, dict[str, Any]]:
@@ -196,8 +230,7 @@ def _questions_for(principal: Principal, settings: QuizSettings, slots: list[Slo
     for slot in slots:
         model = item_model(slot.version)
         name, options = behaviour_of(settings, model.type_name)
-        variant_seed = slot_seed(seed, slot.number)
-        variant = variant_of(slot.version, variant_seed, shuffle=shuffle)
+        variant_seed, variant = _slot_variant(slot, seed, shuffle)
         row = {"slot": slot.number, "item_version_id": slot.version.id, "seed": variant_seed,
                "variant": {**variant.to_json(), "shuffle": shuffle}, "behaviour": name,
                "behaviour_options": options, "max_mark": slot.mark}
