@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET  # only to write XML; all parsing goes through defusedxml
 
-from assessments.interop._moodle_model import Answer, Question, category_path, percent
+from assessments.interop.moodle.model import Answer, Question, category_path, percent
 
 __all__ = ["category_element", "question_element"]
 

@@ -17,10 +17,10 @@ from xml.sax.xmlreader import AttributesImpl, InputSource, Locator
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.sax import make_parser
 
-from assessments.interop._moodle_cloze import cloze_faults
-from assessments.interop._moodle_model import TRIM, Answer, Question
-from assessments.interop._moodle_text import to_markdown
 from assessments.interop.base import Problem
+from assessments.interop.moodle.model import TRIM, Answer, Question
+from assessments.interop.moodle.text import to_markdown
+from assessments.interop.moodlexml.cloze import cloze_faults
 
 __all__ = ["READS", "Node", "QuestionReader", "XmlError", "parse_xml", "unsupported"]
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from assessments.interop._moodle_model import Answer, Question, moodle_grade, nearest_grade, percent
 from assessments.interop.base import ExportItem
+from assessments.interop.moodle.model import Answer, Question, moodle_grade, nearest_grade, percent
 from engine.items import (
     EssayItem,
     ItemBase,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from assessments.interop._moodle_model import Question, percent
+from assessments.interop.moodle.model import Question, percent
 
 __all__ = ["one_line", "write_question"]
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from assessments.interop._moodle_model import (
+from assessments.interop.moodle.model import (
     Answer,
     Ids,
     Question,
@@ -24,7 +24,7 @@ from assessments.interop._moodle_model import (
     percent,
     slugify,
 )
-from assessments.interop._moodle_text import plain_words
+from assessments.interop.moodle.text import plain_words
 from engine.content.checker import variant_problems
 from engine.content.loader import definition_problems
 from engine.items.metadata import split_path

@@ -2,8 +2,8 @@
 
 Both Moodle formats describe the same questions (Moodle's ``multichoice``, ``truefalse``,
 ``shortanswer``, ``numerical``, ``match``, ``essay``, ``description``), so each reader fills a
-:class:`Question` and one converter (:mod:`assessments.interop._moodle_import`) makes Assay
-definitions of them; on the way out one builder (:mod:`assessments.interop._moodle_export`) makes
+:class:`Question` and one converter (:mod:`assessments.interop.moodle.to_assay`) makes Assay
+definitions of them; on the way out one builder (:mod:`assessments.interop.moodle.from_assay`) makes
 :class:`Question` records of Assay items and each writer prints them. Here also: Moodle's list of
 allowed grades, question categories as Assay's ``category`` tag, Moodle tags as Assay facets, and
 item ids made from names.

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from assessments.interop._moodle_model import TRIM, Answer, Question, parse_number
-from assessments.interop._moodle_text import to_markdown
+from assessments.interop.moodle.model import TRIM, Answer, Question, parse_number
+from assessments.interop.moodle.text import to_markdown
 
 __all__ = ["GiftError", "QuestionReader", "blocks", "idnumber_of", "unescape"]
 

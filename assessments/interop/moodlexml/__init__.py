@@ -16,6 +16,9 @@ problem rejects the whole file.
 Writing prints each item's variant as Moodle's exporter does, texts in ``markdown`` format,
 the item's id as the question's ``idnumber`` and its tags as ``facet:value`` tags, so that an
 export imports back to the same items.
+
+Reading is :mod:`.reader` (cloze questions diagnosed by :mod:`.cloze`), writing :mod:`.writer`;
+this module holds the format object.
 """
 
 from __future__ import annotations
@@ -23,12 +26,12 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET  # only to write XML; all parsing goes through defusedxml
 
-from assessments.interop._moodle_export import question_of
-from assessments.interop._moodle_import import to_definition
-from assessments.interop._moodle_model import Ids, category_value, slugify
-from assessments.interop._moodlexml_reader import READS, Node, QuestionReader, XmlError, parse_xml, unsupported
-from assessments.interop._moodlexml_writer import category_element, question_element
 from assessments.interop.base import Exported, ExportItem, Imported, Problem
+from assessments.interop.moodle.from_assay import question_of
+from assessments.interop.moodle.model import Ids, category_value, slugify
+from assessments.interop.moodle.to_assay import to_definition
+from assessments.interop.moodlexml.reader import READS, Node, QuestionReader, XmlError, parse_xml, unsupported
+from assessments.interop.moodlexml.writer import category_element, question_element
 
 __all__ = ["MOODLE_XML", "MoodleXmlFormat", "parse_xml"]
 
