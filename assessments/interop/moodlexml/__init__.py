@@ -2,8 +2,9 @@
 
 Reading follows Moodle's importer (question/format/xml/format.php) for ``multichoice`` (one or
 several answers, fractions in percent), ``truefalse``, ``shortanswer`` (``*`` wildcards),
-``numerical`` (absolute tolerance, a unit), ``matching``, ``essay``, ``category`` (the category
-of the questions after it, as Assay's ``category`` tag) and ``description`` (skipped with a note).
+``numerical`` (absolute tolerances, partial credit, units with multipliers and the unit
+penalty), ``matching``, ``essay``, ``category`` (the category of the questions after it, as
+Assay's ``category`` tag) and ``description`` (skipped with a note).
 Cloze (``multianswer``) and calculated questions are problems: Assay has no such types (a cloze
 question is still checked, so a malformed one is reported for what is wrong with it). Answer
 fractions must be among Moodle's grades, as Moodle's import insists.
