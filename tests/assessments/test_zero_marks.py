@@ -12,16 +12,7 @@ import math
 from assessments.models import CourseRole, Role
 from tests.assessments.conftest import World
 from tests.assessments.test_walkthroughs import Student, ok, work_out
-
-
-def _sign_in(world: World, username: str) -> None:
-    api = world.client
-    assert api is not None
-    page = api.get("/login").text
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    reply = api.post("/login", data={"csrf_token": token, "username": username,
-                                     "password": "correct horse battery"}, follow_redirects=False)
-    assert reply.status_code == 303
+from tests.assessments.test_web import _sign_in as sign_in
 
 
 def test_a_wrong_true_false_answer_is_worth_0_in_the_api_and_on_the_review_page(world: World) -> None:
@@ -47,7 +38,7 @@ def test_a_wrong_true_false_answer_is_worth_0_in_the_api_and_on_the_review_page(
     assert (override.json()["fraction"], override.json()["mark"]) == (0.0, 0.0)
     assert "-0.0" not in override.text
 
-    _sign_in(world, "ada")
+    sign_in(world, "ada")
     page = me.api.get(f"/attempts/{me.attempt_id}/review")
     assert page.status_code == 200
     assert '<span class="mark">0 / 1</span>' in page.text

@@ -27,6 +27,7 @@ from engine.qtypes import ResponseError, qtype_for
 from engine.variants import generate
 from tests.assessments.conftest import World
 from tests.assessments.test_walkthroughs import Student, ok
+from tests.assessments.test_web import _sign_in as sign_in
 from tests.engine import samples
 
 
@@ -264,4 +265,8 @@ def test_an_imported_question_with_units_is_taken_and_graded_as_moodle_grades_it
         page = ok(me.start(), 201)
         assert page["questions"][0]["question"]["units"] == ["nats", "bits"]
         assert ok(me.save(1, {"answer": typed}))["state"] == "answered"
+        if student is ada:  # the page asks for the unit too
+            sign_in(world, "ada")
+            shown = api.get(f"/attempts/{me.attempt_id}")
+            assert shown.status_code == 200 and "Your answer and its unit (nats, bits)</label>" in shown.text
         assert ok(me.submit())["marks"] == pytest.approx(mark)
