@@ -284,6 +284,22 @@ def test_numeric_wrong_answers_become_misconceptions() -> None:
     assert any("the answer 0.6931 (0%) is not carried" in n for n in result.notes)
 
 
+def test_several_numeric_answers_keep_their_credit_and_moodles_order_is_noted() -> None:
+    """The issue's {#=%50%7.45:0.1 =%100%7.5:0.05}: the 50% answer is carried as partial credit.
+    Moodle tries answers in the order listed (qtype_numerical question.php get_matching_answer),
+    so there 7.45 ± 0.1 covers 7.5 ± 0.05 and the 100% answer can never be reached; Assay tries its
+    key first, and the import says where the two differ."""
+    result = gift("""
+        ::Rate::What is the rate? {#=%50%7.45:0.1 =%100%7.5:0.05}
+    """)
+    assert result.problems == []
+    [definition] = result.definitions
+    assert (definition["answer"], definition["tolerance"]) == ("7.5", {"absolute": 0.05})
+    assert definition["partial_credit"] == [{"value": "7.45", "tolerance": {"absolute": 0.1}, "fraction": 0.5}]
+    assert result.notes == [("question 'Rate' (line 1): the answer 7.45 (50%) is listed before 7.5 (100%) and their "
+                            "ranges overlap: where they do, Moodle gives 50% and Assay 100%")]
+
+
 def test_an_id_comment_names_the_item_and_a_category_becomes_a_tag() -> None:
     result = gift("""
         $CATEGORY: $course$/top/Physics/Waves//Sound
