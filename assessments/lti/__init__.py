@@ -18,9 +18,9 @@ The flow and where it lives:
   Students land on ``/quizzes/{id}``, instructors on ``/quizzes/{id}/manage``.
 - ``/lti/deep-link``: an instructor picks a quiz of the course; the answer is an auto-submitting
   form posting a signed LtiDeepLinkingResponse to the platform (``deep_linking``).
-- Grades: call :func:`assessments.lti.ags.score_changed` ``(session, quiz_id, user_id)`` when a
-  student's attempt finishes or is graded; it queues ``lti.score`` jobs the runner retries with
-  backoff. ``ags.poll_scores`` (job ``lti.scores.poll``, ``assay lti sync-scores``) catches what no
+- Grades: :mod:`ags` listens for the attempts' and grading's events (``assessments.events``: an
+  attempt finished, a grade changed) and queues ``lti.score`` jobs the runner retries with
+  backoff; no domain calls LTI. ``ags.poll_scores`` (job ``lti.scores.poll``, ``assay lti sync-scores``) catches what no
   hook announced. Rosters: ``nrps.sync_roster`` (job ``lti.roster``, ``assay lti sync-roster``).
 
 Cross-site launches need ``ASSAY_COOKIE_SECURE=true`` (HTTPS): the state cookie is then
