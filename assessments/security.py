@@ -185,7 +185,7 @@ def carry_token(html: bytes, token: str) -> bytes:
 
     def carry(match: re.Match[bytes]) -> bytes:
         url = match.group(2).decode()
-        if url.startswith("/static/"):
+        if url.startswith(("/static/", "/lti/assets/")):
             return match.group(0)
         carried = with_token(url.replace("&amp;", "&"), token).replace("&", "&amp;")
         return match.group(1) + b'="' + carried.encode() + b'"'

@@ -1,9 +1,9 @@
 """Assignment and Grade Services: a student's quiz grade goes back to the platform through the outbox.
 
 The outbox is the job table: :func:`score_changed` listens for the attempts' and grading's events
-(:class:`~assessments.events.AttemptFinished`, :class:`~assessments.events.GradeChanged`, published
-in the transaction of the change) and enqueues one ``lti.score`` job per place the grade goes,
-keyed so that asking twice sends once. The job reads the grade when it runs, so it always sends the latest; a platform that
+(``AttemptFinished``, ``GradeChanged`` in :mod:`assessments.events`, published in the transaction
+of the change) and enqueues one ``lti.score`` job per place the grade goes, keyed so that asking
+twice sends once. The job reads the grade when it runs, so it always sends the latest; a platform that
 is down makes the job fail and the runner retries it with backoff, so a score is never lost.
 :func:`poll_scores` (job ``lti.scores.poll``, ``assay lti sync-scores``) enqueues every target
 whose grade differs from what the platform last acknowledged: a safety net for changes no hook saw.
