@@ -62,8 +62,17 @@ def _sweeper(app: FastAPI, stop: threading.Event) -> None:
             log.exception("the overdue-attempt sweep failed")
 
 
+def lti_cookie_warning(settings: Settings, registered: int) -> str | None:
+    """What to say at start when platforms are registered but a launch's cookies cannot work in their
+    frames (browsers refuse ``SameSite=None`` without ``Secure``); None when all is well."""
+    if settings.secure_cookies or not registered:
+        return None
+    return (f"{registered} LTI platform(s) are registered but cookies are not Secure (ASSAY_PUBLIC_URL is "
+            f"{settings.public_url or 'unset'}): browsers refuse SameSite=None cookies without Secure, so "
+            "launches inside an LMS's frame will fail. Set ASSAY_PUBLIC_URL to Assay's https address.")
+
+
 def _warn_about_lti_cookies(app: FastAPI) -> None:
-    """Say at start when platforms are registered but a launch's cookies cannot work in their frames."""
     settings: Settings = app.state.settings
     if settings.secure_cookies:
         return
@@ -72,11 +81,9 @@ def _warn_about_lti_cookies(app: FastAPI) -> None:
             registered = session.scalar(select(func.count()).select_from(LtiPlatform)) or 0
     except SQLAlchemyError:  # a database not yet upgraded has nothing registered to warn about
         return
-    if registered:
-        log.warning(
-            "%d LTI platform(s) are registered but cookies are not Secure (ASSAY_PUBLIC_URL is %s): browsers "
-            "refuse SameSite=None cookies without Secure, so launches inside an LMS's frame will fail. "
-            "Set ASSAY_PUBLIC_URL to Assay's https address.", registered, settings.public_url or "unset")
+    message = lti_cookie_warning(settings, registered)
+    if message:
+        log.warning(message)
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None, *,

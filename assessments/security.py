@@ -161,6 +161,21 @@ class SecurityHeaders:
 # --- sessions -----------------------------------------------------------------------------------
 
 
+def set_cookie(name: str, value: str, *, max_age: int, path: str = "/", httponly: bool = True,
+               secure: bool, third_party: bool) -> str:
+    """A ``Set-Cookie`` value. ``third_party``: the cookie must come back in another site's frame, so
+    it is ``SameSite=None; Secure; Partitioned`` where cookies can be Secure (``SameSite=None`` needs
+    it) and ``SameSite=Lax`` otherwise. (Written here: Python's ``http.cookies``, under Starlette's
+    ``set_cookie``, knows ``Partitioned`` only from Python 3.14.) ``max_age`` 0 clears the cookie."""
+    expiry = f"Max-Age={max_age}" if max_age > 0 else "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+    flags = "; HttpOnly" if httponly else ""
+    if secure and third_party:
+        flags += "; SameSite=None; Secure; Partitioned"
+    else:
+        flags += "; SameSite=Lax" + ("; Secure" if secure else "")
+    return f"{name}={value}; Path={path}; {expiry}{flags}"
+
+
 def carried_in_page(session: Any) -> bool:
     """Whether the session is a launch's that lives in its page (the browser keeps no cookie)."""
     lti = session.get(LTI_KEY) if isinstance(session, dict) else None
@@ -196,8 +211,8 @@ def carry_token(html: bytes, token: str) -> bytes:
 
 
 class Sessions:
-    """The session: read from the signed cookie or, for a launch that lives in its page, from the
-    launch token; written back the same way (pure ASGI; it buffers only the HTML pages of a session
+    """The session: read from the launch token a request carries (a launch that lives in its page),
+    else from the signed cookie; written back the same way (pure ASGI; it buffers only the HTML pages of a session
     carried in the page, to put the token in their links and forms).
 
     The cookie is ``HttpOnly``, ``Path=/``, ``Max-Age`` 12 hours; ``SameSite=Lax`` for a session
@@ -242,16 +257,12 @@ class Sessions:
     def _cookie(self, session: dict[str, Any] | None, *, lti: bool) -> str:
         """The ``Set-Cookie`` value that keeps ``session`` (None: that clears the cookie); ``lti``:
         a launch's session, whose cookie must work in the platform's frame."""
-        if self.secure and lti:
-            flags = "; HttpOnly; SameSite=None; Secure; Partitioned"
-        else:
-            flags = "; HttpOnly; SameSite=Lax" + ("; Secure" if self.secure else "")
         if session is None:
-            return f"{SESSION_COOKIE}=null; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT{flags}"
+            return set_cookie(SESSION_COOKIE, "null", max_age=0, secure=self.secure, third_party=lti)
         data = self.signer.sign(b64encode(json.dumps(session).encode())).decode()
-        return f"{SESSION_COOKIE}={data}; Path=/; Max-Age={SESSION_MAX_AGE}{flags}"
+        return set_cookie(SESSION_COOKIE, data, max_age=SESSION_MAX_AGE, secure=self.secure, third_party=lti)
 
-    def _start(self, message: Message, session: Session, from_cookie: Session | None) -> str | None:
+    def _start(self, message: Message, session: Session, from_cookie: bool, was_lti: bool) -> str | None:
         """Keep the session in the response's start; the launch token when the body is a page
         that must carry it."""
         headers = MutableHeaders(scope=message)
@@ -266,8 +277,8 @@ class Sessions:
             return token if headers.get("content-type", "").startswith("text/html") else None
         if session.modified and session:
             headers.append("set-cookie", self._cookie(session, lti=LTI_KEY in session))
-        elif session.modified and from_cookie is not None:
-            headers.append("set-cookie", self._cookie(None, lti=LTI_KEY in from_cookie))
+        elif session.modified and from_cookie:
+            headers.append("set-cookie", self._cookie(None, lti=was_lti))
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -275,16 +286,18 @@ class Sessions:
             await self.app(scope, receive, send)
             return
         connection = HTTPConnection(scope)
-        from_cookie = self._from_cookie(connection)
-        scope["session"] = from_cookie or self._from_token(connection) or Session()
+        from_token = self._from_token(connection)  # named by this very request: it comes first
+        from_cookie = None if from_token is not None else self._from_cookie(connection)
+        scope["session"] = from_token or from_cookie or Session()
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        was_lti = from_cookie is not None and LTI_KEY in from_cookie  # before the endpoint changes it
         page: dict[str, Any] = {}
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                token = self._start(message, scope["session"], from_cookie)
+                token = self._start(message, scope["session"], from_cookie is not None, was_lti)
                 if token is not None:
                     page.update(start=message, token=token, body=[])
                     return

@@ -36,7 +36,7 @@ from assessments.auth import sessions
 from assessments.lti import repository
 from assessments.lti.service import STATE_COOKIE_PREFIX, Launch
 from assessments.models import LtiPlatform
-from assessments.security import LTI_KEY, csrf_token, origin_of
+from assessments.security import LTI_KEY, csrf_token, origin_of, set_cookie
 
 STORAGE_TARGET = "lti_storage_target"
 PROBE_COOKIE = "assay_lti_probe"
@@ -94,8 +94,15 @@ def set_login_cookies(response: Response, state: str, secure: bool, *, probe: bo
     Secure, so that they come back in the platform's frame; ``Lax`` otherwise (development over http)."""
     names = [STATE_COOKIE_PREFIX + state] + ([PROBE_COOKIE] if probe else [])
     for name in names:
-        response.set_cookie(name, "1", max_age=STATE_SECONDS, path="/lti/", httponly=name != PROBE_COOKIE,
-                            secure=secure, samesite="none" if secure else "lax", partitioned=secure)
+        response.headers.append("set-cookie", set_cookie(name, "1", max_age=STATE_SECONDS, path="/lti/",
+                                                         httponly=name != PROBE_COOKIE, secure=secure,
+                                                         third_party=True))
+
+
+def clear_state_cookie(response: Response, state: str, secure: bool) -> None:
+    """The launch has used the login's state: its cookie goes (in the partition it was kept in)."""
+    response.headers.append("set-cookie", set_cookie(STATE_COOKIE_PREFIX + state, "", max_age=0, path="/lti/",
+                                                     secure=secure, third_party=True))
 
 
 @dataclass(frozen=True)

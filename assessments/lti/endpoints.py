@@ -193,7 +193,7 @@ def _finish_launch(request: Request, done: service.Launch, state: str, carrier: 
         response = RedirectResponse(f"/quizzes/{done.quiz.id}/manage", status_code=303)
     else:
         response = RedirectResponse(f"/quizzes/{done.quiz.id}", status_code=303)
-    response.delete_cookie(embedding.STATE_COOKIE_PREFIX + state, path="/lti/")
+    embedding.clear_state_cookie(response, state, request.app.state.settings.secure_cookies)
     return response
 
 

@@ -30,9 +30,11 @@ def _render(request: Request, name: str, status_code: int = 200, *, frames: Sequ
             **context: Any) -> HTMLResponse:
     """The page; ``frames``: the origins that may frame it, for a page shown before a launch has
     signed anyone in (its own policy, whatever the session's)."""
-    body = templates.get_template(name).render(request=request, user=getattr(request.state, "user", None),
-                                                csrf=csrf_token(request), TOOL_CONFIGURATION=TOOL_CONFIGURATION,
-                                                **context)
+    user = getattr(request.state, "user", None)
+    # Only a signed-in page has forms of its own to protect: a page shown before a launch makes no
+    # session (its cookie would only get in the way of the one the launch begins).
+    body = templates.get_template(name).render(request=request, user=user, csrf=csrf_token(request) if user else "",
+                                                TOOL_CONFIGURATION=TOOL_CONFIGURATION, **context)
     response = HTMLResponse(body, status_code=status_code)
     if frames is not None:
         response.headers["content-security-policy"] = content_security_policy(frames=frames)
