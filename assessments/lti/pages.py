@@ -27,9 +27,9 @@ from assessments.web.templating import templates
 
 
 def _render(request: Request, name: str, status_code: int = 200, *, frames: Sequence[str] | None = None,
-            **context: Any) -> HTMLResponse:
+            form_action: str | None = None, **context: Any) -> HTMLResponse:
     """The page; ``frames``: the origins that may frame it, for a page shown before a launch has
-    signed anyone in (its own policy, whatever the session's)."""
+    signed anyone in (its own policy, whatever the session's); ``form_action``: where its forms may go."""
     user = getattr(request.state, "user", None)
     # Only a signed-in page has forms of its own to protect: a page shown before a launch makes no
     # session (its cookie would only get in the way of the one the launch begins).
@@ -37,7 +37,7 @@ def _render(request: Request, name: str, status_code: int = 200, *, frames: Sequ
                                                 TOOL_CONFIGURATION=TOOL_CONFIGURATION, **context)
     response = HTMLResponse(body, status_code=status_code)
     if frames is not None:
-        response.headers["content-security-policy"] = content_security_policy(frames=frames)
+        response.headers["content-security-policy"] = content_security_policy(frames=frames, form_action=form_action)
     response.headers["cache-control"] = "no-store"
     return response
 
@@ -53,7 +53,10 @@ def notice(request: Request, title: str, message: str) -> HTMLResponse:
 def login(request: Request, redirect: LoginRedirect, target: str | None, relaunch: dict[str, str]) -> HTMLResponse:
     """The framed login: keeps the state in the platform's storage (if it offers one), then goes on."""
     storage_origin = origin_of(redirect.platform.auth_login_url) or ""
-    return _render(request, "lti/login.html", frames=redirect.platform.frame_origins, redirect=redirect,
+    # The new window's form posts to /lti/login, which redirects to the platform: a policy's
+    # form-action holds for the redirect too.
+    return _render(request, "lti/login.html", frames=redirect.platform.frame_origins,
+                   form_action=f"'self' {storage_origin}".strip(), redirect=redirect,
                    target=target, storage_origin=storage_origin, relaunch=relaunch, probe_cookie=PROBE_COOKIE)
 
 

@@ -27,7 +27,7 @@
       window.location.replace(data.authUrl);
       return;
     }
-    progress.textContent = "Assay cannot keep you signed in inside this page.";
+    progress.textContent = "Assay needs a window of its own here.";
     document.getElementById("lti-new-window").hidden = false;
   })();
 })();

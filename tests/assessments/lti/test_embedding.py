@@ -117,15 +117,14 @@ def test_a_framed_login_keeps_its_state_in_the_platforms_storage_and_offers_a_ne
         "a storage target that is not a frame's name is ignored"
 
 
-def _launch_form(lms: Platform, page: str) -> dict[str, Any]:
+def _launch_form(lms: Platform, page: str, quiz_id: int) -> dict[str, Any]:
     preflight = {k: v[0] for k, v in parse_qs(urlsplit(_data(page, "auth-url")).query).items()}
-    return dict(lms.id_token(preflight, "student-1", [LEARNER], custom=lms.custom))
+    return dict(lms.id_token(preflight, "student-1", [LEARNER], custom={"quiz_id": str(quiz_id)}))
 
 
 @pytest.fixture
 def quiz_link(lms: Platform, db: Session) -> int:
     _, quiz = lti_course(db, lms)
-    lms.custom = {"quiz_id": str(quiz.id)}  # type: ignore[attr-defined]
     lms.client.cookies.clear()
     return quiz.id
 
@@ -133,7 +132,7 @@ def quiz_link(lms: Platform, db: Session) -> int:
 def test_a_launch_that_lost_its_cookie_is_checked_in_the_platforms_storage_and_lives_in_its_page(
         lms: Platform, db: Session, quiz_link: int) -> None:
     page = _framed_login(lms, lti_storage_target="_parent")
-    form = _launch_form(lms, page)
+    form = _launch_form(lms, page, quiz_link)
     lms.client.cookies.clear()  # the frame keeps no cookie
     before = counts(db)
     check = lms.client.post("/lti/launch", data={"id_token": form["id_token"], "state": form["state"],
@@ -179,7 +178,7 @@ def test_a_launch_that_lost_its_cookie_is_checked_in_the_platforms_storage_and_l
 
 def test_a_launch_without_cookie_or_storage_is_refused_where_the_lms_can_show_it(
         lms: Platform, db: Session, quiz_link: int) -> None:
-    form = _launch_form(lms, _framed_login(lms))
+    form = _launch_form(lms, _framed_login(lms), quiz_link)
     lms.client.cookies.clear()
     before = counts(db)
     reply = lms.client.post("/lti/launch", data={"id_token": form["id_token"], "state": form["state"]},
