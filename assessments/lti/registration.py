@@ -3,17 +3,18 @@
 1. An Assay administrator opens a registration link (:func:`open_link`): one use, an hour long; only
    its SHA-256 is stored.
 2. The LMS opens the link with ``openid_configuration`` (the URL of its OpenID configuration) and,
-   usually, ``registration_token`` (DR §3.3). Assay reads the configuration (:func:`read_platform`)
-   and checks it (DR §3.4, §3.5): an https issuer on the host the configuration came from, the
-   endpoints an LTI 1.3 tool needs, ``private_key_jwt`` and RS256, and signed metadata, if any, that
-   verifies against the platform's own key set and says what the plain document says. A key set
-   without an RS256 signing key is refused too: such a platform could not sign a launch.
+   usually, ``registration_token`` (DR step 1, the registration initiation request). Assay reads
+   the configuration (:func:`read_platform`) and checks it: an https issuer on the host the
+   configuration came from (DR §3.5.1, Issuer and OpenID Configuration URL Match), the endpoints an
+   LTI 1.3 tool needs, ``private_key_jwt`` and RS256, and signed metadata, if any, that verifies
+   against the platform's own key set and says what the plain document says. A key set without an
+   RS256 signing key is refused too: such a platform could not sign a launch.
 3. The administrator confirms; Assay posts its tool configuration to the platform's
-   ``registration_endpoint`` with the registration token (DR §3.5.2: redirect URIs, key set, the
-   AGS and NRPS scopes the platform offers, the resource link and deep linking messages, the
-   claims it needs), reads the client_id (and deployment_id, if any) it answers (DR §3.6), and
-   stores the registration, which the page shows; it then asks the LMS to close the dialog
-   (``org.imsglobal.lti.close``, DR §3.7).
+   ``registration_endpoint`` with the registration token (DR's tool configuration: redirect URIs,
+   key set, the AGS and NRPS scopes the platform offers, the resource link and deep linking
+   messages, the claims it needs), reads the client_id (and deployment_id, if any) it answers
+   (DR §3.6.1, Successful Registration), and stores the registration, which the page shows; its
+   Done button asks the LMS to close the dialog (``org.imsglobal.lti.close``).
 
 Every refusal is a :class:`RegistrationRefused` (400) that says what was wrong, and provisions nothing.
 """
@@ -210,7 +211,7 @@ def _check_signed_metadata(document: dict[str, Any], keys: dict[str, Any]) -> No
 
 
 def read_platform(openid_configuration: str) -> PlatformConfiguration:
-    """Read and check a platform's OpenID configuration (DR §3.4, §3.5)."""
+    """Read and check a platform's OpenID configuration (DR's platform configuration, §3.5.1)."""
     where = _secure_url(openid_configuration, "openid_configuration URL")
     document = _fetch_json(where, "the platform's OpenID configuration", headers={"accept": "application/json"})
     issuer = _secure_url(document.get("issuer"), "issuer")
@@ -244,7 +245,7 @@ def read_platform(openid_configuration: str) -> PlatformConfiguration:
 
 
 def tool_configuration(base_url: str, platform: PlatformConfiguration) -> dict[str, Any]:
-    """What Assay asks the platform to register (DR §3.5.2), within what the platform supports."""
+    """What Assay asks the platform to register (DR's tool configuration), within what it supports."""
     launch = f"{base_url}/lti/launch"
     scopes = [s for s in SCOPES if platform.scopes is None or s in platform.scopes]
     kinds = [RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST]

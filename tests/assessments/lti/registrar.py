@@ -1,11 +1,11 @@
 """An LMS's side of LTI Dynamic Registration 1.0, in-process: the platform of ``platform.Platform``
 (its issuer, endpoints and keys) also serves its OpenID configuration and a registration endpoint.
 
-The registration endpoint checks a tool's request the way the spec says a platform does (DR §3.5.2:
-a web application using ``private_key_jwt``, the ``id_token`` response type, the implicit and
-client_credentials grants, login and redirect URIs on the tool's domain, a key set, the
+The registration endpoint checks a tool's request the way the spec says a platform does (DR's tool
+configuration: a web application using ``private_key_jwt``, the ``id_token`` response type, the
+implicit and client_credentials grants, login and redirect URIs on the tool's domain, a key set, the
 lti-tool-configuration claim with its messages) and the registration token (a bearer, single use),
-then answers a client_id and a deployment_id (DR §3.6). Tests turn it hostile by editing
+then answers a client_id and a deployment_id (DR §3.6.1). Tests turn it hostile by editing
 ``configuration`` or ``answer``, or by what ``handle`` serves.
 """
 

@@ -79,7 +79,7 @@ def test_an_lms_registers_assay_and_its_launches_then_work(world: World, client:
     assert done.status_code == 200, done.text
     assert "Assay is registered" in done.text and CLIENT_ID in done.text and DEPLOYMENT in done.text
 
-    [sent] = registrar.requests  # what Assay asked the platform to register (DR §3.5.2)
+    [sent] = registrar.requests  # what Assay asked the platform to register (DR's tool configuration)
     assert sent["initiate_login_uri"] == f"{TOOL}/lti/login" and sent["redirect_uris"] == [f"{TOOL}/lti/launch"]
     assert sent["jwks_uri"] == f"{TOOL}/lti/jwks" and sent["token_endpoint_auth_method"] == "private_key_jwt"
     assert sent["scope"].split() == [
