@@ -5,7 +5,15 @@ from assessments.models.audit import GradeChange, GradeChangeKind
 from assessments.models.bank import Bank, BankGrant, Concept, Item, ItemConcept, ItemLink, ItemTag, ItemVersion
 from assessments.models.base import Base, utcnow
 from assessments.models.jobs import Job, JobState
-from assessments.models.lti import LtiContext, LtiKey, LtiNonce, LtiPlatform, LtiResourceLink, LtiScoreTarget
+from assessments.models.lti import (
+    LtiContext,
+    LtiKey,
+    LtiNonce,
+    LtiPlatform,
+    LtiRegistrationLink,
+    LtiResourceLink,
+    LtiScoreTarget,
+)
 from assessments.models.quizzes import Quiz, QuizItem
 from assessments.models.users import ApiToken, Course, CourseRole, Enrolment, Role, User
 
@@ -33,6 +41,7 @@ __all__ = [
     "LtiKey",
     "LtiNonce",
     "LtiPlatform",
+    "LtiRegistrationLink",
     "LtiResourceLink",
     "LtiScoreTarget",
     "QuestionAttempt",
