@@ -7,20 +7,24 @@ True without reading) or when an item whose answer space allows three keys has f
 :data:`MIN_DISTINCT_KEYS` (an ordering that only ever comes out one way or its reverse).
 
 A key is what a student could learn to answer without the numbers: true or false; a numeric
-value; the options marked right and an ordering's sequence, when the options read the same in
-every variant (listed statements, or ``β = 0.1`` in a template). Options whose text moves with
-the numbers (four score pairs drawn per student) cannot be recognised from one variant to the
-next, so their positions are no key to learn.
+value; the options marked right and an ordering's sequence, when each option is recognisable
+from one variant to the next: listed options whose words tell them apart are statements
+(whatever numbers they quote), and a template's option is recognisable when it reads the same in
+every variant (``β = 0.1``). Options told apart only by their numbers (``Â = 0.412`` beside
+``Â = 0.530``, four score pairs drawn per student) are positions, not statements, so which of
+them is right is no key to learn.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import numpy as np
 
 from engine.content.findings import WARNING, Findings, Path_
 from engine.items import ItemBase
+from engine.texts import parse_template
 
 __all__ = ["MIN_DISTINCT_KEYS", "MIN_VARIANTS", "SAME_KEY_SHARE", "KeyCounts"]
 
@@ -28,8 +32,19 @@ SAME_KEY_SHARE = 0.9
 """A key that holds in this share of the variants or more is guessable."""
 MIN_DISTINCT_KEYS = 3
 """A computed item whose answer space allows it must have at least this many distinct keys."""
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 MIN_VARIANTS = 100
 """Fewer variants than this say too little about how keys are spread: no warning is given."""
+
+
+def _told_apart_by_words(item: ItemBase) -> bool:
+    """Whether listed options differ in their words, not only in the numbers they show."""
+    options = getattr(item, "options", None)
+    if options is None or options.listed is None:
+        return True
+    skeletons = [_NUMBER.sub("#", "".join(p if isinstance(p, str) else "#" for p in parse_template(o.text).parts))
+                 for o in options.listed]
+    return len(set(skeletons)) == len(skeletons)
 
 
 class KeyCounts:
@@ -41,7 +56,7 @@ class KeyCounts:
         self.labels: dict[bytes, str] = {}
         self.total = 0
         self.option_texts: dict[int, object] = {}
-        self.options_vary = False
+        self.options_vary = not _told_apart_by_words(item)
 
     @property
     def kind(self) -> str:
@@ -59,7 +74,10 @@ class KeyCounts:
         }.get(self.kind, np.inf)
 
     def see_options(self, member: int, texts: np.ndarray) -> None:
-        """An option's rendered texts in a chunk: does the option read the same everywhere?"""
+        """A template option's rendered texts in a chunk: does it read the same everywhere?"""
+        options = getattr(self.item, "options", None)
+        if options is None or options.template is None:
+            return
         distinct = set(texts.tolist())
         known = self.option_texts.setdefault(member, next(iter(distinct)))
         if len(distinct) > 1 or known not in distinct:

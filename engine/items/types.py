@@ -60,6 +60,12 @@ class OptionSpec(BaseModel):
     ("A is better, because ..."). Never used to grade: the checker proves a wrong option wrong
     in its conclusion, not only in its reason."""
 
+    @field_validator("rank", mode="before")
+    @classmethod
+    def _number_rank(cls, value: Any) -> Any:
+        """``rank: 2`` is the expression ``2`` (a listed order written out)."""
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
 
 class OptionTemplate(OptionSpec):
     """``for_each: i in 0..3`` plus an option whose fields may use ``i``."""
