@@ -26,6 +26,8 @@ _LOW32 = _U64(0xFFFFFFFF)
 _MULTIPLIER = 0x2360ED051FC65DA44385DF649FCCF645
 """PCG64's 128-bit LCG multiplier."""
 _TWO_128 = 1 << 128
+_BLOCK = 4096
+"""Numbers computed at once: blocks of a few thousand stay in cache (measured 5x faster than 48,000)."""
 
 # SeedSequence's hash constants (O'Neill's seed_seq_fe, as NumPy's SeedSequence uses them)
 _INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875
@@ -164,14 +166,23 @@ class SeedStreams:
         return _add128(high, low, ih, il)
 
     def words(self, rows: np.ndarray, count: int, start: np.ndarray | int = 0) -> np.ndarray:
-        """The 64-bit outputs ``start`` .. ``start + count - 1`` ahead of ``rows``, (rows, count)."""
+        """The 64-bit outputs ``start`` .. ``start + count - 1`` ahead of ``rows``, (rows, count).
+
+        Rows are taken a block at a time: the 128-bit arithmetic makes a dozen temporaries per
+        step, and arrays that stay in the processor's cache are several times faster."""
         rows = np.asarray(rows, dtype=np.int64)
-        ahead = np.asarray(start, dtype=np.int64).reshape(-1, 1) + np.arange(1, count + 1)
-        high, low = self._jumped(rows[:, np.newaxis], ahead)
-        # XSL-RR: xor the halves, rotate right by the top six bits
-        x = high ^ low
-        rotation = high >> _U64(58)
-        return (x >> rotation) | (x << ((_U64(64) - rotation) & _U64(63)))
+        starts = np.broadcast_to(np.asarray(start, dtype=np.int64), rows.shape)
+        out = np.empty((len(rows), count), dtype=np.uint64)
+        block = max(1, _BLOCK // max(count, 1))
+        for first in range(0, len(rows), block):
+            part = slice(first, first + block)
+            ahead = starts[part].reshape(-1, 1) + np.arange(1, count + 1)
+            high, low = self._jumped(rows[part, np.newaxis], ahead)
+            # XSL-RR: xor the halves, rotate right by the top six bits
+            x = high ^ low
+            rotation = high >> _U64(58)
+            out[part] = (x >> rotation) | (x << ((_U64(64) - rotation) & _U64(63)))
+        return out
 
     def doubles(self, rows: np.ndarray, count: int) -> np.ndarray:
         """The next ``count`` doubles of ``rows`` (as ``Generator.random``), not advancing them."""

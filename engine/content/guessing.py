@@ -84,27 +84,33 @@ class KeyCounts:
             self.options_vary = True
 
     def add(self, key: dict[str, np.ndarray]) -> None:
-        rows = self._rows(key)
-        if rows is None:
+        codes = self._codes(key)
+        if codes is None:
             return
-        unique, first, counts = np.unique(rows, axis=0, return_index=True, return_counts=True)
-        for row, at, n in zip(unique, first, counts, strict=True):
-            signature = row.tobytes()
+        unique, first, counts = np.unique(codes, axis=0, return_index=True, return_counts=True)
+        for code, at, n in zip(unique, first, counts, strict=True):
+            signature = np.asarray(code).tobytes()
             self.counts[signature] += int(n)
-            self.labels.setdefault(signature, self._label(key, int(at)))
-        self.total += len(rows)
+            if signature not in self.labels:
+                self.labels[signature] = self._label(key, int(at))
+        self.total += len(codes)
 
-    def _rows(self, key: dict[str, np.ndarray]) -> np.ndarray | None:
+    def _codes(self, key: dict[str, np.ndarray]) -> np.ndarray | None:
+        """One code per variant, equal for equal keys (a number where one will do: np.unique is
+        far faster on a vector than on the rows of a matrix)."""
         if self.kind == "true_false":
-            return key["answer"].astype(np.int8)[:, np.newaxis]
+            return key["answer"].astype(np.int64)
         if self.kind == "numeric":
-            # keys equal to twelve significant digits are one answer (noise in the last bits is not)
-            answer = key["answer"]
-            return np.array([float(f"{v:.12g}") for v in answer])[:, np.newaxis]
+            return key["answer"].astype(np.float64)  # a computed key is exact: equal inputs, equal bits
         if self.kind in {"single_choice", "multiple_response"}:
-            return key["correct"].astype(np.int8)
+            correct = key["correct"].astype(np.int64)
+            return correct @ (np.int64(1) << np.arange(correct.shape[1], dtype=np.int64))
         if self.kind == "ordering":
-            return key["sequence"].astype(np.int64)
+            sequence = key["sequence"].astype(np.int64)
+            width = sequence.shape[1]
+            if width ** width < 2**62:
+                return sequence @ (np.int64(width) ** np.arange(width, dtype=np.int64))
+            return sequence
         return None
 
     def _label(self, key: dict[str, np.ndarray], row: int) -> str:

@@ -65,6 +65,7 @@ def _braces(formula: str) -> str | None:
     return "a '{' that is never closed" if depth else None
 
 
+@functools.lru_cache(maxsize=8192)
 def _formula_problem(formula: str, *, display: bool) -> str | None:
     latex = formula.replace(_ESCAPED_DOLLAR, "\\$").strip()
     unbalanced = _braces(latex)

@@ -108,12 +108,10 @@ class RenderFailure:
 
 @dataclass
 class Number:
-    """One number a text shows: the value behind it, the value as shown, and half a unit of its
-    last shown digit (0 for an exact whole number)."""
+    """One number a text shows: the value behind it, and the value as a student reads it."""
 
     value: np.ndarray
     shown: np.ndarray
-    half_unit: np.ndarray
 
 
 @dataclass
@@ -122,8 +120,9 @@ class Rendered:
     went wrong."""
 
     texts: np.ndarray | None = None
-    skeletons: np.ndarray | None = None
-    """The text with every number written ``#`` (what is left to tell two texts apart)."""
+    skeletons: np.ndarray | str | None = None
+    """The text with every number written ``#`` (what is left to tell two texts apart): one
+    string for every row, unless the text prints a true/false."""
     numbers: list[Number] = field(default_factory=list)
     failures: list[RenderFailure] = field(default_factory=list)
 
@@ -138,22 +137,18 @@ def _field_values(part: Field, scope: Mapping[str, np.ndarray], rows: int) -> np
     return value.reshape(rows, -1)
 
 
-def _read(shown: str) -> tuple[float, float] | None:
-    """A number as a student reads it, and half a unit of its last digit; None if not a number."""
+def _read(shown: str) -> float:
+    """A number as a student reads it (``50%`` is 0.5); NaN if it is not a number."""
     text = shown.strip().replace(",", "").replace("_", "")
     if not text or not _SHOWN_NUMBER.match(text):
-        return None
+        return np.nan
     scale = 1.0
     if text.endswith("%"):
         text, scale = text[:-1], 0.01
-    mantissa, _, exponent = text.lower().partition("e")
-    decimals = len(mantissa.partition(".")[2])
     try:
-        value = float(text) * scale
+        return float(text) * scale
     except ValueError:
-        return None
-    power = int(exponent) if exponent else 0
-    return value, 0.5 * 10.0 ** (power - decimals) * scale
+        return np.nan
 
 
 def render_batch(rendering: Rendering, batch: VariantBatch, *, texts: bool = False) -> Rendered:
@@ -185,16 +180,18 @@ def render_batch(rendering: Rendering, batch: VariantBatch, *, texts: bool = Fal
                 out.failures.append(RenderFailure(
                     source, f"{rendering.label} prints {word} for {{{{ {source} }}}}", bad))
         if texts:
-            shown = _format_rows(values, part.spec)
+            printed, inverse = _format_rows(values, part.spec)
+            shown = printed[inverse]
             pieces.append(shown)
             if values.dtype.kind == "b":
                 skeleton.append(shown)
             else:
                 skeleton.append(", ".join(["#"] * values.shape[1]))
-                _numbers(out, values, shown)
+                out.numbers += _numbers(values, printed, inverse)
     if texts and not out.failures:
         out.texts = _join(pieces, rows)
-        out.skeletons = _join(skeleton, rows)
+        words = [p for p in skeleton if isinstance(p, str)]
+        out.skeletons = "".join(words) if len(words) == len(skeleton) else _join(skeleton, rows)
     return out
 
 
@@ -202,34 +199,31 @@ def _literal_numbers(text: str, rows: int) -> list[Number]:
     """The numbers written in a template's own text (``0.5`` in "a tie costs 0.5")."""
     found = []
     for match in _LITERAL_NUMBER.finditer(text):
-        value, half = _read(match.group(0)) or (float(match.group(0)), 0.0)
-        full = np.full(rows, value)
-        found.append(Number(full, full, np.full(rows, half)))
+        full = np.full(rows, float(match.group(0)))
+        found.append(Number(full, full))
     return found
 
 
-def _format_rows(values: np.ndarray, spec: str) -> np.ndarray:
-    """Each row's value as :func:`engine.texts.format_value` prints it, each distinct row once."""
+def _format_rows(values: np.ndarray, spec: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct row's value as :func:`engine.texts.format_value` prints it, and the row of
+    every variant in them (each distinct value is formatted once)."""
     if values.shape[1] == 1:
         unique, inverse = np.unique(values[:, 0], return_inverse=True)
-        printed = np.array([format_value(v, spec) for v in unique], dtype=object)
     else:
         unique, inverse = np.unique(values, axis=0, return_inverse=True)
-        printed = np.array([format_value(v, spec) for v in unique], dtype=object)
-    return printed[inverse.reshape(-1)]
+    printed = np.array([format_value(v, spec) for v in unique], dtype=object)
+    return printed, inverse.reshape(-1)
 
 
-def _numbers(out: Rendered, values: np.ndarray, shown: np.ndarray) -> None:
-    unique, inverse = np.unique(shown, return_inverse=True)
-    read = []
-    for text in unique:
-        parts = [_read(p) for p in str(text).split(", ")]
-        read.append(parts if len(parts) == values.shape[1] else [None] * values.shape[1])
-    for column in range(values.shape[1]):
-        pairs = [r[column] or (np.nan, 0.0) for r in read]
-        shown_value = np.array([p[0] for p in pairs])[inverse]
-        half = np.array([p[1] for p in pairs])[inverse]
-        out.numbers.append(Number(values[:, column].astype(np.float64), shown_value, half))
+def _numbers(values: np.ndarray, printed: np.ndarray, inverse: np.ndarray) -> list[Number]:
+    """The numbers a field shows, read back from each distinct printed text."""
+    width = values.shape[1]
+    read = np.full((len(printed), width), np.nan)
+    for n, text in enumerate(printed):
+        parts = str(text).split(", ")
+        if len(parts) == width:
+            read[n] = [_read(p) for p in parts]
+    return [Number(values[:, column].astype(np.float64), read[inverse, column]) for column in range(width)]
 
 
 def _join(pieces: list[np.ndarray | str], rows: int) -> np.ndarray:
@@ -249,7 +243,9 @@ def same_reading(a: Rendered, b: Rendered) -> tuple[np.ndarray, np.ndarray]:
     rows = len(identical)
     if a.skeletons is None or b.skeletons is None or len(a.numbers) != len(b.numbers):
         return identical, np.zeros(rows, dtype=bool)
-    same = (a.skeletons == b.skeletons).astype(bool)
+    same = np.broadcast_to(np.asarray(a.skeletons == b.skeletons, dtype=bool), (rows,)).copy()
+    if not same.any():
+        return identical, same
     for x, y in zip(a.numbers, b.numbers, strict=True):
         scale = np.maximum(np.abs(x.value), np.abs(y.value))
         with np.errstate(invalid="ignore"):

@@ -46,8 +46,9 @@ from engine.variants import VariantBatch
 
 __all__ = ["SELF_TESTED", "VariantChecker"]
 
-SELF_TESTED = 20
-"""Variants that also go through the question type's own render and self-test, one by one."""
+SELF_TESTED = 5
+"""Variants that also go through the question type's own render and self-test, one by one (every
+variant is rendered and graded as a batch; these exercise the path a student's request takes)."""
 _RELATIVE_TIE = 1e-9
 _REASON = re.compile(r",?\s+\b(?:because|since)\b|:\s")
 _ASKS_WHY = re.compile(r"\b(?:why|reasons?|reasoning|explains?|explanation|justif\w*|because)\b",
@@ -550,19 +551,19 @@ class VariantChecker:
 
 
 def _rounded(values: np.ndarray, asked: Asked) -> tuple[np.ndarray, np.ndarray]:
-    """``values`` as a student types them to the precision asked, and one unit of its last digit."""
-    out = np.empty_like(values)
-    unit = np.empty_like(values)
-    unique, inverse = np.unique(values, return_inverse=True)
-    typed = np.array([float(_shown(v, asked)) for v in unique])
-    out[:] = typed[inverse]
+    """``values`` as a student types them to the precision asked, and one unit of their last
+    digit (rounding that carries into a new digit, 9.996 to 10.0, takes the new digit's unit)."""
     if asked.decimals is not None:
-        unit[:] = 10.0 ** -asked.decimals
-    else:
-        assert asked.sigfigs is not None
-        magnitude = np.where(out != 0, np.abs(out), 1.0)
-        unit[:] = 10.0 ** (np.floor(np.log10(magnitude)) - asked.sigfigs + 1)
-    return out, unit
+        return np.round(values, asked.decimals), np.full_like(values, 10.0 ** -asked.decimals)
+    assert asked.sigfigs is not None
+
+    def unit_of(x: np.ndarray) -> np.ndarray:
+        magnitude = np.where(x != 0, np.abs(x), 1.0)
+        return np.asarray(10.0 ** (np.floor(np.log10(magnitude)) - asked.sigfigs + 1))
+
+    scale = unit_of(values)
+    typed = np.round(values / scale) * scale
+    return typed, unit_of(typed)
 
 
 def _keys_at(keys: np.ndarray) -> Callable[[int], str]:
