@@ -7,8 +7,8 @@ checker reads every text the same way (a ``{{ field }}`` stands in as a number) 
 - a formula latex2mathml rejects (``\\left(`` without ``\\right)``, ``x^`` with nothing raised);
 - a command latex2mathml does not know (it would print ``\\foo`` as a letter string);
 - braces that do not balance (latex2mathml quietly closes or drops them);
-- a ``$`` that opens no formula or is never closed (it would show as a dollar sign, and the
-  formula as plain text); write ``\\$`` for a dollar sign.
+- a ``$`` that opens a formula (a non-space follows it) that is never closed: the page shows a
+  dollar sign and the formula as plain text; write ``\\$`` for a dollar sign.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ __all__ = ["latex_problems"]
 
 _ESCAPED_DOLLAR = "\ue000"  # a private-use character: \$ while the dollars are read
 _UNKNOWN_COMMAND = re.compile(r">(\\[A-Za-z]+)<")
+_OPENER = re.compile(r"\$(?=\S)")
 _PLACEHOLDER = "0"
 _REASONS = {
     "ExtraLeftOrMissingRightError": "a \\left without its \\right",
@@ -97,9 +98,11 @@ def latex_problems(text: str) -> tuple[tuple[str, str], ...]:
                 problem = _formula_problem(child.content, display=child.type == "math_inline_double")
                 if problem:
                     found.append((problem, child.content.strip().replace(_ESCAPED_DOLLAR, "\\$")))
-            elif child.type == "text" and "$" in child.content:
-                stray = child.content[child.content.index("$"):]
-                message = (f"a $ that opens no formula, or one that is never closed, near "
+            elif child.type == "text" and (opener := _OPENER.search(child.content)):
+                # a $ before a space or at the end is a dollar sign on the page; one before
+                # anything else opens a formula, which here was never closed
+                stray = child.content[opener.start():]
+                message = (f"a $ that opens a formula that is never closed, near "
                            f"{stray[:30].strip()!r} (write \\$ for a dollar sign)")
                 found.append((message, stray.replace(_ESCAPED_DOLLAR, "\\$")))
     return tuple(found)

@@ -123,6 +123,8 @@ class Rendered:
     skeletons: np.ndarray | str | None = None
     """The text with every number written ``#`` (what is left to tell two texts apart): one
     string for every row, unless the text prints a true/false."""
+    computed: bool = False
+    """Whether the text shows a computed value (two fixed texts are compared as texts only)."""
     numbers: list[Number] = field(default_factory=list)
     failures: list[RenderFailure] = field(default_factory=list)
 
@@ -167,6 +169,7 @@ def render_batch(rendering: Rendering, batch: VariantBatch, *, texts: bool = Fal
                 out.numbers += _literal_numbers(part, rows)
             continue
         source = part.expression.source
+        out.computed = True
         try:
             values = _field_values(part, scope, rows)
         except ExpressionError as exc:
@@ -236,12 +239,14 @@ def _join(pieces: list[np.ndarray | str], rows: int) -> np.ndarray:
 def same_reading(a: Rendered, b: Rendered) -> tuple[np.ndarray, np.ndarray]:
     """Per row: whether two texts read the same (identical), and whether they show the same
     values in another format (the same words around numbers that are equal as shown, or equal
-    behind the display to a relative 1e-9: ``0.500`` beside ``0.5``, ``50%`` beside ``0.5``)."""
+    behind the display to a relative 1e-9: ``0.500`` beside ``0.5``, ``50%`` beside ``0.5``).
+    Two texts that show no computed value are compared as texts only."""
     assert a.texts is not None
     assert b.texts is not None
     identical = (a.texts == b.texts).astype(bool)
     rows = len(identical)
-    if a.skeletons is None or b.skeletons is None or len(a.numbers) != len(b.numbers):
+    if (a.skeletons is None or b.skeletons is None or len(a.numbers) != len(b.numbers)
+            or not (a.computed or b.computed)):
         return identical, np.zeros(rows, dtype=bool)
     same = np.broadcast_to(np.asarray(a.skeletons == b.skeletons, dtype=bool), (rows,)).copy()
     if not same.any():

@@ -92,7 +92,11 @@ class VariantChecker:
         self.renderings = renderings(item)
         self.sites = domain_sites(item)
         self.keys = KeyCounts(item)
-        self.asked: Asked | None = asked_precision(item)[0] if isinstance(item, NumericItem) else None
+        # the precision a student types to, held for a computed item (a fixed one, imported from
+        # GIFT with a tolerance of ±5, say, says no more than its tolerance) or a declared one
+        self.asked: Asked | None = (
+            asked_precision(item)[0]
+            if isinstance(item, NumericItem) and (item.is_computed or item.precision is not None) else None)
         self.deferred = Findings()  # misconceptions inside the tolerance: placed when all is counted
         self.conditional = Findings()  # errors only if they hold in every variant
         self.when_some: dict[tuple[Path_, str], tuple[str | None, str]] = {}

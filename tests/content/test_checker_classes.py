@@ -227,7 +227,7 @@ options:
         r"uses \\loss, a LaTeX command the pages cannot show"),
     "latex-unclosed-dollar": (
         _replace(GOOD, "What is the ranking loss?", "What is $-\\log\\sigma(r_w - r_l) now?"), 8,
-        r"a \$ that opens no formula, or one that is never closed"),
+        r"a \$ that opens a formula that is never closed"),
     # --- matching prompts --------------------------------------------------------------------------
     "matching-duplicate-prompts": ("""\
 id: matching-duplicate-prompts
