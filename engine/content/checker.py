@@ -19,6 +19,7 @@ probability 1 − (299/300)^2000 ≈ 99.87%.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ VARIANTS = 2000
 variant in 300 is missed with probability (299/300)^2000 ≈ 0.13%."""
 CHUNK = 2000
 """Most variants generated and checked at once; more are checked chunk by chunk."""
+_TOO_LARGE = "a value would hold"
+"""What the expression language says when a value passes its bound (engine.expressions)."""
 _VALUE_HEADROOM = 8
 """Per-variant sizes times this must stay within the expression language's bound on one value
 (intermediate values inside an expression may be larger than the values kept)."""
@@ -84,12 +87,11 @@ class CheckReport:
 
 
 def _chunk_size(item: ItemBase) -> int:
-    """Variants per batch: as many as keep every value of the item within the value bound."""
-    try:
-        probe = generate_batch(item, [0])
-    except (VariantError, ExpressionError):
-        return CHUNK
-    widest = max([v[0].size for v in probe.values.values()] + [v[0].size for v in probe.key.values()] + [1])
+    """Variants per batch: as many as keep the item's vectors (its widest parameter, one value
+    per option) well within the value bound; a batch that still trips it is halved."""
+    options = getattr(item, "options", None)
+    widest = max([math.prod(spec.shape) for spec in item.params.values()]
+                 + [len(options.expand()) if options is not None else 1, 1])
     return max(1, min(CHUNK, MAX_ARRAY_SIZE // (_VALUE_HEADROOM * widest)))
 
 
@@ -100,16 +102,17 @@ def _batches(item: ItemBase, count: int, found: Findings) -> Iterator[VariantBat
     while start < count:
         stop = min(count, start + size)
         try:
-            yield generate_batch(item, range(start, stop))
-        except VariantError as exc:
-            found.add(exc.path, str(exc))
-            return
-        except ExpressionError as exc:
-            if "would hold" in str(exc) and size > 1:
+            batch = generate_batch(item, range(start, stop))
+        except (VariantError, ExpressionError) as exc:
+            if _TOO_LARGE in str(exc) and size > 1:  # the bound is on a whole batch: halve it
                 size = max(1, size // 2)
                 continue
-            found.add((), f"cannot compute: {exc}")
+            if isinstance(exc, VariantError):
+                found.add(exc.path, str(exc))
+            else:
+                found.add((), f"cannot compute: {exc}")
             return
+        yield batch
         start = stop
 
 

@@ -298,6 +298,26 @@ def test_many_variants_are_checked_in_chunks(tmp_path: Path) -> None:
     assert report.variants == 13_000
 
 
+def test_a_chunk_whose_values_outgrow_the_bound_is_halved(tmp_path: Path) -> None:
+    # ten copies of a 64-vector: 640 numbers a variant, where the parameters alone suggest 64
+    wide = """\
+    id: wider
+    type: true_false
+    title: A wide computed value
+    tags: {chapter: Ch.4 Alignment}
+    stem: "Is the largest of {{ len(x) }} scores above 0.5? The largest is {{ max(x):.2f }}."
+    params:
+      x: {uniform: [0, 1], step: 0.01, size: 64}
+    compute:
+      copies: "[x, x, x, x, x, x, x, x, x, x]"
+      top: max(copies)
+    answer: top > 0.98
+    """
+    report = check(bank(tmp_path, wider=wide), variants=1000)
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.variants == 1000
+
+
 def test_the_save_path_refuses_what_the_checker_refuses() -> None:
     item = load_item_text(BROKEN["ambiguous"][0])
     found, count = variant_problems(item)
