@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,6 +28,7 @@ from assessments.jobs import work
 from assessments.lti.endpoints import api as lti_api_router
 from assessments.lti.endpoints import router as lti_router
 from assessments.models import LtiPlatform, utcnow
+from assessments.query import known_query_parameters
 from assessments.quizzes.endpoints import router as quizzes_router
 from assessments.reports.endpoints import router as reports_router
 from assessments.security import SecurityHeaders, Sessions
@@ -116,7 +117,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         for thread in threads:
             thread.join(timeout=5)
 
-    app = FastAPI(title="Assay", version="1", description=API_DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Assay", version="1", description=API_DESCRIPTION, lifespan=lifespan,
+                  dependencies=[Depends(known_query_parameters)])
     app.state.settings = settings
     app.state.database = database
     limits.install(app, settings)  # first: its middleware runs inside the session's

@@ -42,7 +42,7 @@ from engine.items.types import ChoiceOptions
 from engine.qtypes import ManualGradingRequired, ResponseError, qtype_for
 from engine.qtypes.base import FRACTION_EPSILON, Responses
 from engine.qtypes.common import batch_value, option_scope
-from engine.variants import VariantBatch
+from engine.variants import VariantBatch, text_problems
 
 __all__ = ["SELF_TESTED", "VariantChecker"]
 
@@ -82,6 +82,11 @@ def _conclusion(text: str) -> str | None:
     return " ".join(words) or None
 
 
+FILLED_IN = 200
+"""Variants whose every text is written out in full (its length is bounded:
+:data:`engine.texts.MAX_RENDERED_LENGTH`); the values of every variant are checked above."""
+
+
 class VariantChecker:
     """One item's checks, fed batches of variants in seed order."""
 
@@ -117,6 +122,9 @@ class VariantChecker:
         }.get(self.item.type_name, lambda _batch: None)(batch)
         self._expect(batch)
         rendered = self._render(batch)
+        if self.total == len(batch):  # the first batch: every text written out, within its length
+            for path, message in text_problems(batch, FILLED_IN):
+                self.found.add(path, message)
         if isinstance(self.item, OrderingItem):
             self._ordering_ties(batch, rendered)
         check_domains(self.item, batch, self.sites, self.found)

@@ -133,3 +133,17 @@ def test_an_unknown_particular_operation_is_refused(tmp_path: Path) -> None:
             app.openapi()
     finally:
         del openapi.PARTICULAR[("GET", "/api/v1/gone")]
+
+
+def test_an_unknown_query_parameter_is_refused_naming_it(world: World) -> None:
+    """A mistyped ``dryrun`` would otherwise be ignored, and the dry run taken for a commit."""
+    api = world.client
+    assert api is not None
+    staff = world.headers(world.author())
+    reply = api.get("/api/v1/items", headers=staff, params={"limit": 1, "qq": "typo"})
+    assert reply.status_code == 422
+    [detail] = reply.json()["error"]["details"]
+    assert detail["loc"] == ["query", "qq"]
+    assert "this operation takes: bank, limit, offset, q, tag, type" in detail["message"]
+    assert api.get("/api/v1/items", headers=staff, params={"limit": 1, "q": "loss"}).status_code == 200
+    assert api.get("/bank", params={"anything": "1"}, follow_redirects=False).status_code in {200, 303}
