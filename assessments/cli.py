@@ -325,7 +325,7 @@ def content_import(
                                            "for a course's own.")] = "library",
 ) -> None:
     """Import items into one of the database's banks: all of them or, on any problem, none."""
-    from assessments.bank import repository, service
+    from assessments.bank import exchange, repository
     from assessments.db import session_scope
     from assessments.errors import DomainError, Invalid
     from assessments.models import utcnow
@@ -338,7 +338,7 @@ def content_import(
                 typer.echo(f"error: no bank {bank!r} (banks: {', '.join(repository.bank_slugs_all(session))})",
                            err=True)
                 raise typer.Exit(1)
-            result = service.import_file(session, file.read_bytes(), format=format, name=file.name,
+            result = exchange.import_file(session, file.read_bytes(), format=format, name=file.name,
                                          actor_id=None, now=utcnow(), bank=target)
     except Invalid as exc:
         for problem in exc.details or []:
@@ -362,20 +362,20 @@ def content_export(
     seed: Annotated[int, typer.Option(min=0, help="The variant computed items leave as.")] = 0,
 ) -> None:
     """Export the database's bank (or the items with every --tag) to a file, with a report."""
-    from assessments.bank import service
+    from assessments.bank import exchange
     from assessments.db import session_scope
     from assessments.interop.formats import FORMATS, KNOWN
 
     _upgrade()
     with session_scope(_database()) as session:
         if format == "yaml":
-            out.write_text(service.export_yaml(session, tag or [], None))
+            out.write_text(exchange.export_yaml(session, tag or [], None))
             typer.echo(f"wrote {out}")
             return
         if format not in FORMATS:
             typer.echo(f"error: unknown format {format!r} (known: {KNOWN})", err=True)
             raise typer.Exit(2)
-        exported = FORMATS[format].export_items(service.export_entries(session, tag or [], None, seed),
+        exported = FORMATS[format].export_items(exchange.export_entries(session, tag or [], None, seed),
                                                 title="Assay export")
     out.write_bytes(exported.content)
     for note in exported.notes:

@@ -14,8 +14,9 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from assessments.bank import repository
+from assessments.bank.exchange import import_result
 from assessments.bank.schemas import ImportResult
-from assessments.bank.service import import_result, save_definition
+from assessments.bank.service import save_definition
 from assessments.errors import Invalid
 from engine.content.bank import load_bank
 from engine.content.checker import check

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import PlainTextResponse, Response
 
-from assessments.bank import service
+from assessments.bank import banks, exchange, service
 from assessments.bank.schemas import (
     BankCreate,
     BankOut,
@@ -71,12 +71,12 @@ def export_items(
     or Moodle XML. Computed items leave the exchange formats as the variant of ``seed``; the
     ``x-assay-export-notes`` header counts what the format could not carry as it is."""
     if format == "yaml":
-        return PlainTextResponse(service.export_yaml(session, tag or [], q, principal=principal, bank_slug=bank),
+        return PlainTextResponse(exchange.export_yaml(session, tag or [], q, principal=principal, bank_slug=bank),
                                  media_type="application/yaml")
     exporter = FORMATS.get(format)
     if exporter is None:
         raise Invalid(f"unknown export format {format!r} (known: {KNOWN})")
-    entries = service.export_entries(session, tag or [], q, seed, principal=principal, bank_slug=bank)
+    entries = exchange.export_entries(session, tag or [], q, seed, principal=principal, bank_slug=bank)
     exported = exporter.export_items(entries, title="Assay export")
     return Response(exported.content, media_type=exported.media_type, headers={
         "content-disposition": f'attachment; filename="{exported.filename}"',
@@ -102,7 +102,7 @@ def import_items(
     """Import items as YAML (``---`` between them), QTI 3.0 or 2.2 (an item file or a package),
     GIFT or Moodle XML: all of them, or none; problems say where. New items go into ``bank`` (as
     for ``POST /api/v1/items``); items that exist already must be in it."""
-    return service.import_for(session, principal, raw, format=format, bank_slug=bank, now=now)
+    return exchange.import_for(session, principal, raw, format=format, bank_slug=bank, now=now)
 
 
 @router.get("/{key}", response_model=ItemOut)
@@ -138,19 +138,19 @@ def preview_item(key: str, principal: CurrentPrincipal, session: SessionDep,
 @banks_router.get("", response_model=list[BankOut])
 def list_banks(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> list[BankOut]:
     """The banks you may read, and what you may do in each."""
-    banks = service.list_banks(session, principal)
-    return page.rows(banks[page.offset: page.offset + page.fetch])
+    found = banks.list_banks(session, principal)
+    return page.rows(found[page.offset: page.offset + page.fetch])
 
 
 @banks_router.post("", response_model=BankOut, status_code=status.HTTP_201_CREATED)
 def create_bank(body: BankCreate, principal: CurrentPrincipal, session: SessionDep, now: NowDep) -> BankOut:
     """A bank owned by a course you teach, to share with other courses."""
-    return service.create_bank(session, principal, body, now)
+    return banks.create_bank(session, principal, body, now)
 
 
 @banks_router.get("/{bank}", response_model=BankOut)
 def get_bank(bank: str, principal: CurrentPrincipal, session: SessionDep) -> BankOut:
-    return service.get_bank(session, principal, bank)
+    return banks.get_bank(session, principal, bank)
 
 
 @banks_router.put("/{bank}/grants/{course}", response_model=BankOut)
@@ -158,10 +158,10 @@ def grant(bank: str, course: str, body: GrantIn, principal: CurrentPrincipal, se
           now: NowDep) -> BankOut:
     """Share the bank with a course: its instructors read and use the items, and with
     ``can_edit`` publish new versions of them."""
-    return service.set_grant(session, principal, bank, course, can_edit=body.can_edit, now=now)
+    return banks.set_grant(session, principal, bank, course, can_edit=body.can_edit, now=now)
 
 
 @banks_router.delete("/{bank}/grants/{course}", response_model=BankOut)
 def revoke(bank: str, course: str, principal: CurrentPrincipal, session: SessionDep) -> BankOut:
     """Stop sharing the bank with a course; its quizzes keep the versions they pinned."""
-    return service.revoke_grant(session, principal, bank, course)
+    return banks.revoke_grant(session, principal, bank, course)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from assessments.auth.access import course_by_slug, require_instructor
 from assessments.bank import service as bank
 from assessments.bank.access import BankRights
+from assessments.bank.banks import current
 from assessments.deps import NowDep, Principal, SessionDep
 from assessments.errors import Invalid
 from assessments.models import Bank, Item, ItemTag
@@ -60,7 +61,7 @@ def item_page(key: str, request: Request, principal: WebPrincipal, session: Sess
               seed: Annotated[int, Query(ge=0, le=2**62)] = 0) -> Response:
     item = bank.get_item(session, principal, key)
     preview = bank.preview(session, principal, key, seed)
-    _, version = bank.current(session, key)
+    _, version = current(session, key)
     model = bank.item_model(version)
     variant = bank.variant_of(version, seed)
     misconceptions = []
