@@ -55,6 +55,7 @@ MEANINGS = {
     413: "The request body is too large",
     422: "The request does not match its schema: details lists where",
     429: "Too many requests: wait as long as Retry-After says",
+    503: "Not possible just now: the message says why (a question's item needs its author; the database is busy)",
 }
 
 PARTICULAR: dict[tuple[str, str], tuple[int, ...]] = {
