@@ -184,3 +184,10 @@ def current(session: Session, key: str) -> tuple[Item, ItemVersion]:
     return item, version
 
 
+
+
+def can_edit_item(session: Session, principal: Principal, key: str) -> bool:
+    """Whether the caller may publish a new version of the item (an item they may read)."""
+    item = repository.item_by_key(session, key)
+    bank = session.get(Bank, item.bank_id) if item is not None else None
+    return bank is not None and BankRights.of(session, principal).can_edit(session, bank)

@@ -3,6 +3,7 @@ what the caller may read."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,8 +15,8 @@ from assessments.bank.banks import target_bank
 from assessments.bank.schemas import ImportResult, SaveResult
 from assessments.bank.service import _current_versions, _readable_banks, item_model, save_definition, variant_of
 from assessments.deps import Principal
-from assessments.errors import Invalid
-from assessments.models import Bank, Item, ItemVersion
+from assessments.errors import Conflict, Invalid
+from assessments.models import Bank, Item, ItemVersion, VersionOrigin
 from engine.content.checker import variant_problems
 from engine.content.loader import definition_problems
 from engine.content.source import parse_yaml_documents
@@ -45,7 +46,8 @@ def import_yaml(session: Session, text: str, *, name: str, actor_id: int | None,
         raise Invalid("the import was rejected; nothing was changed", details=found, code="invalid_import")
     if not checked:
         raise Invalid("no items in the import", code="invalid_import")
-    results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, item=item, bank=bank)
+    results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, item=item, bank=bank,
+                               origin=VersionOrigin.IMPORT)
                for data, item in checked]
     return import_result(results)
 
@@ -98,7 +100,8 @@ def import_definitions(session: Session, definitions: list[dict[str, Any]], *, n
     bad one raises, and the request's rollback leaves the bank as it was)."""
     if not definitions:
         raise Invalid("no items in the import", code="invalid_import")
-    results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, bank=bank)
+    results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, bank=bank,
+                               origin=VersionOrigin.IMPORT)
                for data in definitions]
     return import_result(results)
 
@@ -132,3 +135,31 @@ def export_yaml(session: Session, tags: list[str], text: str | None, *, principa
         "---\n" + yaml.safe_dump(version.definition, sort_keys=False, allow_unicode=True, width=100)
         for _, version in rows
     )
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What an import would do, worked out by doing it and rolling it back: per item, or the
+    problems that would refuse it whole."""
+
+    result: ImportResult | None
+    problems: list[dict[str, Any]]
+    message: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+
+def dry_run(session: Session, data: bytes, *, format: str, name: str, actor_id: int | None,  # noqa: A002
+            now: datetime, bank: Bank) -> DryRun:
+    """:func:`import_file` inside a savepoint that is rolled back: the same checks and the same
+    outcome per item as the real import, and nothing kept."""
+    savepoint = session.begin_nested()
+    try:
+        result = import_file(session, data, format=format, name=name, actor_id=actor_id, now=now, bank=bank)
+    except (Invalid, Conflict) as exc:
+        return DryRun(None, list(exc.details or []), exc.message)
+    finally:
+        savepoint.rollback()
+    return DryRun(result, [], None)

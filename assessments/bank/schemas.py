@@ -88,9 +88,26 @@ class SaveResult(BaseModel):
     """False when the definition equals an existing version (then that version became current)."""
 
 
+class CheckProblem(BaseModel):
+    line: int
+    """The 1-based line of the item's YAML where the problem is."""
+    message: str
+
+
+class CheckOut(BaseModel):
+    """What the checker says of an item text, before anything is saved."""
+
+    ok: bool
+    key: str | None
+    type: str | None
+    title: str | None
+    problems: list[CheckProblem]
+
+
 class Preview(BaseModel):
     key: str
-    version: int
+    version: int | None
+    """None for an item being written (not saved yet)."""
     seed: int
     params: dict[str, Any]
     question: dict[str, Any]
@@ -106,3 +123,10 @@ class ImportResult(BaseModel):
     unchanged: int
     notes: list[str] = []
     """What the source format said that Assay carries differently (or not at all)."""
+
+
+class PreviewCheck(BaseModel):
+    """A posted item checked, and its preview when it loads."""
+
+    check: CheckOut
+    preview: Preview | None

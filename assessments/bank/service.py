@@ -37,7 +37,7 @@ from assessments.bank.schemas import (
 )
 from assessments.deps import Principal
 from assessments.errors import Conflict, Forbidden, Invalid
-from assessments.models import Bank, Item, ItemVersion
+from assessments.models import Bank, Item, ItemVersion, VersionOrigin
 from engine.content.checker import variant_problems
 from engine.content.loader import definition_problems
 from engine.expressions import ExpressionError
@@ -168,11 +168,13 @@ def validate_definition(data: Any) -> ItemBase:
 
 def save_definition(session: Session, data: dict[str, Any], *, source: str | None,
                     actor_id: int | None, now: datetime, item: ItemBase | None = None,
-                    bank: Bank | None = None) -> SaveResult:
+                    bank: Bank | None = None, origin: VersionOrigin = VersionOrigin.FILE,
+                    source_text: str | None = None) -> SaveResult:
     """Store a definition as the item's current version (validating it unless ``item`` is given).
 
     A new item goes into ``bank`` (the shared library when None); an existing item stays in its
-    bank, and naming another one is a conflict (moving is :func:`move_item`'s job).
+    bank, and naming another one is a conflict (moving is :func:`move_item`'s job). A new version
+    records where it came from (``origin``, ``source``) and, when it came as YAML, the text.
     """
     model = item if item is not None else validate_definition(data)
     digest = content_hash(data)
@@ -191,7 +193,8 @@ def save_definition(session: Session, data: dict[str, Any], *, source: str | Non
         existing = ItemVersion(
             item_id=row.id, number=repository.last_number(session, row) + 1, definition=data,
             content_hash=digest, type=model.type_name, title=model.title,
-            is_computed=model.is_computed, source=source, created_by_id=actor_id, created_at=now,
+            is_computed=model.is_computed, source=source, origin=origin, source_text=source_text,
+            created_by_id=actor_id, created_at=now,
         )
         session.add(existing)
         session.flush()
@@ -202,9 +205,11 @@ def save_definition(session: Session, data: dict[str, Any], *, source: str | Non
 
 
 def save_for(session: Session, principal: Principal, data: dict[str, Any], *, bank_slug: str | None,
-             now: datetime, key: str | None = None) -> SaveResult:
+             now: datetime, key: str | None = None, item: ItemBase | None = None,
+             origin: VersionOrigin = VersionOrigin.API, source_text: str | None = None) -> SaveResult:
     """An instructor's save: a new version of an item they may edit, or a new item in a bank
-    they may edit. ``key`` (an update of that item) must be the definition's id."""
+    they may edit. ``key`` (an update of that item) must be the definition's id; ``item`` is the
+    engine's model when the caller has checked the definition already."""
     principal.require_staff()
     if key is not None:
         editable_item(session, principal, key)
@@ -221,7 +226,9 @@ def save_for(session: Session, principal: Principal, data: dict[str, Any], *, ba
         bank = home if bank_slug is None else editable_bank(session, principal, bank_slug)
     else:
         bank = target_bank(session, principal, bank_slug)
-    return save_definition(session, data, source="api", actor_id=principal.user.id, now=now, bank=bank)
+    return save_definition(session, data, source=None if origin == VersionOrigin.BROWSER else "api",
+                           actor_id=principal.user.id, now=now, bank=bank, item=item, origin=origin,
+                           source_text=source_text)
 
 
 def move_item(session: Session, principal: Principal, key: str, bank_slug: str) -> ItemOut:
@@ -297,14 +304,18 @@ def preview(session: Session, principal: Principal, key: str, seed: int) -> Prev
 
 
 def _preview(version: ItemVersion, key: str, seed: int) -> Preview:
-    model = item_model(version)
-    variant = variant_of(version, seed)
+    return preview_of(item_model(version), variant_of(version, seed), key=key, version=version.number, seed=seed)
+
+
+def preview_of(model: ItemBase, variant: Variant, *, key: str, version: int | None, seed: int) -> Preview:
+    """What an instructor's preview shows of a variant: the question, the key, the key's
+    feedback and the solution (a stored version, or an item being written)."""
     qtype = qtype_for(model)
     key_response = qtype.correct_response(model, variant)
     feedback: list[str] = []
     if model.type_name != "essay":
         feedback = list(qtype.grade(model, variant, qtype.parse(model, variant, key_response)).feedback)
     solution = render(model.solution, variant.values) if model.solution else None
-    return Preview(key=key, version=version.number, seed=seed, params=variant.params,
+    return Preview(key=key, version=version, seed=seed, params=variant.params,
                    question=qtype.render(model, variant), key_response=dict(key_response),
                    key_feedback=feedback, solution=solution)
