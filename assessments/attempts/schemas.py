@@ -6,10 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from assessments.marks import Mark
 
 
 class QuestionView(BaseModel):
+    model_config = ConfigDict(validate_assignment=True)  # a mark set after construction is a Mark too
+
     slot: int
     seq: int
     """The last step's number: send it back with the next save (a stale one gets 409)."""
@@ -23,7 +27,7 @@ class QuestionView(BaseModel):
     max_mark: float
     tries_left: int | None = None
     outcome: str | None = None
-    mark: float | None = None
+    mark: Mark | None = None
     feedback: list[str] | None = None
     solution: str | None = None
     right_answer: dict[str, Any] | None = None
@@ -42,7 +46,7 @@ class AttemptView(BaseModel):
     """Absent while the attempt is in progress."""
     review: str
     """during, immediately_after, later_while_open or after_close (or staff)."""
-    marks: float | None = None
+    marks: Mark | None = None
     max_marks: float
     needs_grading: bool | None = None
     questions: list[QuestionView]
@@ -64,5 +68,5 @@ class SubmitResult(BaseModel):
     id: int
     state: str
     finished_at: datetime | None = None
-    marks: float | None = None
+    marks: Mark | None = None
     max_marks: float

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from assessments.marks import Mark
 from assessments.models import GradeChangeKind
 
 MAX_LIMIT = 200
@@ -44,14 +45,14 @@ class GradeChangeOut(BaseModel):
     new_version: int
     old_state: str
     new_state: str
-    old_fraction: float | None
-    new_fraction: float | None
-    old_mark: float | None
-    new_mark: float | None
+    old_fraction: Mark | None
+    new_fraction: Mark | None
+    old_mark: Mark | None
+    new_mark: Mark | None
     max_mark: float
-    old_marks: float | None
+    old_marks: Mark | None
     """The attempt's total before the change (None while a question awaited a grader)."""
-    new_marks: float | None
+    new_marks: Mark | None
     max_marks: float
     comment: str | None
     """The comment given to the student with this change."""

@@ -49,12 +49,38 @@ from engine.variants import Variant, VariantError, generate
 __all__ = ["cached_variant", "content_hash", "item_model", "rendered_question", "save_definition", "variant_of"]
 
 
+def _numbers_normalised(value: Any) -> Any:
+    """``value`` with every integral float written as its integer (``1.0`` as ``1``, ``-0.0`` as
+    ``0``): one number to every item field, and one way to write it."""
+    if isinstance(value, float) and value.is_integer():  # exactly that integer, however large
+        return int(value)
+    if isinstance(value, dict):
+        return {_numbers_normalised(k): _numbers_normalised(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_numbers_normalised(v) for v in value]
+    return value  # a bool is no float: true stays apart from 1
+
+
 def canonical(definition: dict[str, Any]) -> str:
-    return json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The definition as one JSON text: keys sorted, no spaces, numbers normalised, so that the
+    same content saved twice (``points: 0`` from YAML, ``points: 0.0`` back from QTI) is one text.
+    A definition whose numbers are integers has the same text as before numbers were normalised."""
+    return json.dumps(_numbers_normalised(definition), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
 
 
 def content_hash(definition: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(definition).encode()).hexdigest()
+
+
+def _same_content(session: Session, item: Item, digest: str) -> ItemVersion | None:
+    """A version of ``item`` whose stored definition has ``digest`` by today's :func:`canonical`,
+    though stored under another hash: one saved before numbers were normalised (its hash then was
+    of its numbers as written). Stored hashes are not rewritten: they name their rows, and two old
+    versions that differ only by ``0``/``0.0`` would then share one. The current version first."""
+    found = [v for v in repository.versions(session, item) if content_hash(v.definition) == digest]
+    current = [v for v in found if v.number == item.current_number]
+    return next(iter(current or found[::-1]), None)  # versions come in number order
 
 
 class _LRU:
@@ -187,7 +213,7 @@ def save_definition(session: Session, data: dict[str, Any], *, source: str | Non
     elif bank is not None and row.bank_id != bank.id:
         raise Conflict(f"an item {model.id!r} already exists in another bank: give this one another id, or "
                        "save it into the item's own bank", code="item_in_another_bank")
-    existing = repository.version_by_hash(session, row, digest)
+    existing = repository.version_by_hash(session, row, digest) or _same_content(session, row, digest)
     created = existing is None
     if existing is None:
         existing = ItemVersion(

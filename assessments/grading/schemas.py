@@ -10,6 +10,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from assessments.marks import Mark
 from assessments.quizzes.schemas import GradingMethod
 
 MAX_COMMENT = 20_000
@@ -40,10 +41,10 @@ class ManualGradeResult(BaseModel):
     state: str
     """The engine's state of the question: mangrright, mangrpartial, mangrwrong, mangaveup,
     manfinished, or needsgrading when only a comment was given on an ungraded answer."""
-    fraction: float | None
-    mark: float | None
+    fraction: Mark | None
+    mark: Mark | None
     max_mark: float
-    marks: float | None
+    marks: Mark | None
     """The attempt's marks: None while any of its questions still needs grading."""
     max_marks: float
     needs_grading: bool
@@ -56,17 +57,17 @@ class RegradedQuestion(BaseModel):
     new_version: int
     old_state: str
     new_state: str
-    old_fraction: float | None
-    new_fraction: float | None
-    old_mark: float | None
-    new_mark: float | None
+    old_fraction: Mark | None
+    new_fraction: Mark | None
+    old_mark: Mark | None
+    new_mark: Mark | None
 
 
 class RegradedAttempt(BaseModel):
     attempt_id: int
     number: int
-    old_marks: float | None
-    new_marks: float | None
+    old_marks: Mark | None
+    new_marks: Mark | None
     max_marks: float
     questions: list[RegradedQuestion]
 
@@ -115,7 +116,7 @@ class StudentGrade(BaseModel):
     """Finished attempts."""
     pending: int
     """Finished attempts still waiting for a person to grade them (they count for no grade)."""
-    grade: float | None
+    grade: Mark | None
     """The quiz grade by the quiz's grading method, in marks; None without a graded attempt
     (or, for first and last, while that attempt is pending)."""
 
@@ -139,7 +140,7 @@ class GradebookCell(BaseModel):
     quiz_id: int
     attempts: int
     pending: int
-    grade: float | None
+    grade: Mark | None
 
 
 class GradebookRow(BaseModel):

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from assessments.config import ROOT
+from assessments.marks import unsigned
 from assessments.web.rendering import plain_text, render_inline, render_markdown
 from assessments.web.security import CSRF_FIELD, csrf_token
 
@@ -30,8 +31,8 @@ templates.env.filters["when"] = _when
 
 
 def _marks(value: float | None) -> str:
-    """Marks as people write them: 2, 0.67, 3.5."""
-    return "–" if value is None else f"{round(value, 2):g}"
+    """Marks as people write them: 2, 0.67, 3.5 (and 0, never -0)."""
+    return "–" if value is None else f"{unsigned(round(value, 2)):g}"
 
 
 templates.env.filters["marks"] = _marks

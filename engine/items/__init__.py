@@ -17,12 +17,14 @@ from engine.items.types import (
     NumericItem,
     OptionSpec,
     OrderingItem,
+    PartialAnswer,
     Rubric,
     ShortTextItem,
     SingleChoiceItem,
     Tolerance,
     TrueFalseItem,
 )
+from engine.items.units import Units
 
 __all__ = [
     "QUESTION_TYPES",
@@ -38,6 +40,7 @@ __all__ = [
     "OptionSpec",
     "OrderingItem",
     "ParamSpec",
+    "PartialAnswer",
     "Rubric",
     "Scoring",
     "ShortTextItem",
@@ -45,6 +48,7 @@ __all__ = [
     "Tags",
     "Tolerance",
     "TrueFalseItem",
+    "Units",
     "parse_item",
 ]
 

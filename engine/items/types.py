@@ -16,6 +16,7 @@ from engine.expressions import Expression, compile_expression
 from engine.items.base import MAX_OPTIONS, Expr, ForEach, ItemBase, LongText, Template, Text, Title
 from engine.items.limits import MAX_ANSWERS, MAX_LEVELS, MAX_RUBRIC_CRITERIA, at_most
 from engine.items.metadata import Slug
+from engine.items.units import Units, unit_key, unit_name_problem
 from engine.texts import parse_template
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "NumericItem",
     "OptionSpec",
     "OrderingItem",
+    "PartialAnswer",
     "Rubric",
     "RubricCriterion",
     "RubricLevel",
@@ -37,6 +39,8 @@ __all__ = [
     "Tolerance",
     "TrueFalseItem",
 ]
+
+MAX_PARTIAL_ANSWERS = 20
 
 Path = tuple[str | int, ...]
 Found = list[tuple[Path, Expression, frozenset[str]]]
@@ -271,8 +275,27 @@ class Tolerance(BaseModel):
         )
 
 
+class PartialAnswer(BaseModel):
+    """Another accepted value of a numeric item, worth part of the mark (Moodle's numerical
+    answers after the first; GIFT's ``=%50%1822:2``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: Expr | None = None
+    """Computed like the item's answer; the answer itself when omitted, so that a wider
+    ``tolerance`` earns part of the mark."""
+    tolerance: Tolerance | None = None
+    """The item's tolerance when omitted."""
+    fraction: float = Field(gt=0, lt=1)
+    feedback: Template | None = None
+
+
 class NumericItem(ItemBase):
-    """A number, right within a tolerance of the computed ``answer``."""
+    """A number, right within a tolerance of the computed ``answer``.
+
+    A response takes the credit of the first range that holds it: the answer's (1), then each of
+    ``partial_credit`` in order, then each misconception's (0, with its feedback). ``units``
+    lets a response carry a unit (see :mod:`engine.items.units`)."""
 
     type: Literal["numeric"]
 
@@ -282,15 +305,37 @@ class NumericItem(ItemBase):
     tolerance: Tolerance = Field(default_factory=lambda: Tolerance(relative=0.01))
     unit: str | None = Field(default=None, max_length=40)
     shuffle: bool = False
+    partial_credit: tuple[PartialAnswer, ...] = Field(default=(), max_length=MAX_PARTIAL_ANSWERS)
+    units: Units | None = None
 
     def _type_expressions(self) -> Found:
-        return [
+        found: Found = [
             (("answer",), compile_expression(self.answer), frozenset()),
             *_misconception_expressions(self, "value", frozenset()),
         ]
+        for n, partial in enumerate(self.partial_credit):
+            if partial.value is not None:
+                found.append((("partial_credit", n, "value"), compile_expression(partial.value), frozenset()))
+            found.extend(_text_expressions(("partial_credit", n, "feedback"), partial.feedback))
+        return found
 
     def _type_problems(self) -> Problems:
-        return _leads_to(self, "value") + _methods(self, (None, "all_or_nothing"))
+        problems = _leads_to(self, "value") + _methods(self, (None, "all_or_nothing"))
+        if self.partial_credit and self.scoring.method == "all_or_nothing":
+            problems.append((("partial_credit",), "partial credit cannot go with all-or-nothing scoring"))
+        if self.units is not None:
+            problems.extend(self._unit_problems(self.units))
+        return problems
+
+    def _unit_problems(self, units: Units) -> Problems:
+        if self.unit is None:
+            return [(("units",), "units need the unit of the answer: give the item a unit")]
+        problem = unit_name_problem(self.unit, before=units.before)
+        if problem:
+            return [(("unit",), problem)]
+        if any(unit_key(name) == unit_key(self.unit) for name in units.multipliers):
+            return [(("units", "multipliers"), f"{self.unit!r} is the answer's own unit (its multiplier is 1)")]
+        return []
 
 
 class OrderingItem(ItemBase):

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assessments.models import Role
 from tests.assessments.conftest import World
 
 NUMERIC: dict[str, Any] = {
@@ -23,7 +22,7 @@ NUMERIC: dict[str, Any] = {
 
 @pytest.fixture
 def staff(world: World) -> dict[str, str]:
-    return world.headers(world.user("author", Role.INSTRUCTOR))
+    return world.headers(world.author())
 
 
 def _problems(world: World, staff: dict[str, str], definition: dict[str, Any]) -> dict[tuple[Any, ...], str]:

@@ -13,10 +13,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assessments.interop._gift_reader import unescape
-from assessments.interop._gift_writer import _escape
 from assessments.interop.base import ExportItem, Format
 from assessments.interop.gift import GIFT
+from assessments.interop.gift.reader import unescape
+from assessments.interop.gift.writer import _escape
 from assessments.interop.moodlexml import MOODLE_XML
 from engine.items import NumericItem, parse_item
 from engine.qtypes import qtype_for

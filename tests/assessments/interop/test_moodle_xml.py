@@ -279,13 +279,14 @@ def test_numerical_with_tolerance_unit_and_wrong_answers() -> None:
     assert definition["answer"] == "9.81"
     assert definition["tolerance"] == {"absolute": 0.05}
     assert definition["unit"] == "m/s²"
+    assert definition["units"] == {"multipliers": {"cm/s²": 100.0}}  # units listed, none graded: optional
     assert definition["misconceptions"] == {"units-m-s2-not-mm-s2": {
         "says": "Units: m/s², not mm/s².", "value": "9810", "feedback": "Units: m/s², not mm/s²."}}
-    notes = " | ".join(result.notes)
-    for fragment in ("units other than the base unit dropped", "the right answer's feedback 'Right' is not carried",
-                     "the answer 10 (50%) is not carried",
-                     "the feedback for any other answer ('Think of a falling apple.') is not carried"):
-        assert fragment in notes
+    assert definition["partial_credit"] == [{"value": "10", "tolerance": {"absolute": 0.5}, "fraction": 0.5,
+                                             "feedback": "Close"}]
+    assert result.notes == ["question 'Q' (line 3): the right answer's feedback 'Right' is not carried",
+                            ("question 'Q' (line 3): the feedback for any other answer ('Think of a falling apple.') "
+                            "is not carried")]
 
 
 def test_shortanswer_matching_and_essay() -> None:

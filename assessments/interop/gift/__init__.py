@@ -11,7 +11,8 @@ Text after the block continues the question, a ``_____`` marking the missing wor
 
 Unlike Moodle, a problem anywhere rejects the whole file (with the line of each problem), and a
 second answer block or an unclosed name is a problem rather than text. The questions then become
-Assay definitions through :mod:`assessments.interop._moodle_import`.
+Assay definitions through :mod:`assessments.interop.moodle.to_assay`. Reading is :mod:`.reader`,
+writing :mod:`.writer`; this module holds the format object.
 
 Writing prints each item's variant as Moodle's exporter would, with the question text marked
 ``[markdown]`` (Assay's texts are Markdown) and a ``// question: <id>  name: <title>`` comment
@@ -20,12 +21,12 @@ that a later import reads back as the item's id.
 
 from __future__ import annotations
 
-from assessments.interop._gift_reader import GiftError, QuestionReader, blocks, idnumber_of, unescape
-from assessments.interop._gift_writer import one_line, write_question
-from assessments.interop._moodle_export import question_of
-from assessments.interop._moodle_import import to_definition
-from assessments.interop._moodle_model import Ids, category_path, category_value, slugify
 from assessments.interop.base import Exported, ExportItem, Imported, Problem
+from assessments.interop.gift.reader import GiftError, QuestionReader, blocks, idnumber_of, unescape
+from assessments.interop.gift.writer import one_line, write_question
+from assessments.interop.moodle.from_assay import question_of
+from assessments.interop.moodle.model import Ids, category_path, category_value, slugify
+from assessments.interop.moodle.to_assay import to_definition
 
 __all__ = ["GIFT", "GiftFormat"]
 

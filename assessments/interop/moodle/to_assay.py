@@ -1,11 +1,12 @@
 """Moodle questions (read from GIFT or Moodle XML) as Assay item definitions.
 
-One converter for both formats. Each question type maps to its Assay type; what Moodle can say
-and Assay cannot (partial credit on a single-choice option, a second numeric answer, weights that
-differ from Assay's 1/n rule) becomes a note, or a problem where the item would grade differently
-in a way that matters (two fully right options). Every definition made here is then validated as
-the bank would (:func:`engine.content.loader.definition_problems` and the variant checker), so an
-import never hands the bank a definition it would refuse.
+One converter for both formats. Each question type maps to its Assay type (numerical questions
+through :mod:`.numerical`); what Moodle can say and Assay cannot (partial credit on a
+single-choice option, weights that differ from Assay's 1/n rule) becomes a note, or a problem
+where the item would grade differently in a way that matters (two fully right options). Every
+definition made here is then validated as the bank would
+(:func:`engine.content.loader.definition_problems` and the variant checker), so an import never
+hands the bank a definition it would refuse.
 """
 
 from __future__ import annotations
@@ -14,17 +15,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from assessments.interop._moodle_model import (
+from assessments.interop.moodle.model import (
     Answer,
     Ids,
     Question,
     moodle_grade,
-    number_text,
-    parse_number,
     percent,
-    slugify,
 )
-from assessments.interop._moodle_text import plain_words
+from assessments.interop.moodle.numerical import numeric_fields
+from assessments.interop.moodle.text import plain_words
 from engine.content.checker import variant_problems
 from engine.content.loader import definition_problems
 from engine.items.metadata import split_path
@@ -147,52 +146,7 @@ class _Builder:
         return {"type": "short_text", "answers": answers, "case_sensitive": self.q.case_sensitive}
 
     def numerical(self) -> dict[str, Any]:
-        full = [a for a in self.q.answers if a.fraction >= 1]
-        if not full:
-            raise self.problem("no answer is fully right (100%)")
-        if len(full) > 1:
-            values = ", ".join(a.text for a in full)
-            raise self.problem(f"Assay's numeric item has one right answer; this question has {len(full)} "
-                               f"({values})")
-        key = full[0]
-        value = parse_number(key.text)
-        if value is None:
-            raise self.problem(f"the right answer {key.text!r} is not a number (Assay cannot accept any number)",
-                               key.line)
-        if key.feedback:
-            self.note(f"the right answer's feedback {key.feedback!r} is not carried")
-        fields: dict[str, Any] = {"type": "numeric", "answer": number_text(value),
-                                  "tolerance": {"absolute": key.tolerance}}
-        misconceptions = self._numeric_misconceptions(float(value), key.tolerance)
-        if misconceptions:
-            fields["misconceptions"] = misconceptions
-        if self.q.unit:
-            fields["unit"] = self.q.unit
-        return fields
-
-    def _numeric_misconceptions(self, key: float, tolerance: float) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for a in self.q.answers:
-            if a.fraction >= 1:
-                continue
-            value = parse_number(a.text)
-            if value is None:
-                if a.feedback:
-                    self.note(f"the feedback for any other answer ({a.feedback!r}) is not carried")
-                continue
-            if a.fraction > 0 or abs(float(value) - key) <= tolerance:
-                self.note(f"the answer {a.text} ({percent(a.fraction)}%) is not carried: an Assay numeric item "
-                          "gives marks only within the tolerance of its one answer")
-                continue
-            if a.tolerance != tolerance:
-                self.note(f"the wrong answer {a.text} is matched with the key's tolerance, not its own")
-            name = slugify(" ".join(a.feedback.split()[:6]), 40) or slugify(f"answers {a.text}", 40)
-            while name in found or not name:
-                name = f"{name or 'answer'}-{len(found) + 1}"
-            says = plain_words(a.feedback, 200) or f"answers {a.text}"
-            found[name] = {"says": says, "value": number_text(value)} | (
-                {"feedback": a.feedback} if a.feedback else {})
-        return found
+        return numeric_fields(self.q, self)
 
     def match(self) -> dict[str, Any]:
         pairs = [(p, a) for p, a in self.q.pairs if p.strip()]

@@ -2,8 +2,9 @@
 
 Reading follows Moodle's importer (question/format/xml/format.php) for ``multichoice`` (one or
 several answers, fractions in percent), ``truefalse``, ``shortanswer`` (``*`` wildcards),
-``numerical`` (absolute tolerance, a unit), ``matching``, ``essay``, ``category`` (the category
-of the questions after it, as Assay's ``category`` tag) and ``description`` (skipped with a note).
+``numerical`` (absolute tolerances, partial credit, units with multipliers and the unit
+penalty), ``matching``, ``essay``, ``category`` (the category of the questions after it, as
+Assay's ``category`` tag) and ``description`` (skipped with a note).
 Cloze (``multianswer``) and calculated questions are problems: Assay has no such types (a cloze
 question is still checked, so a malformed one is reported for what is wrong with it). Answer
 fractions must be among Moodle's grades, as Moodle's import insists.
@@ -16,6 +17,9 @@ problem rejects the whole file.
 Writing prints each item's variant as Moodle's exporter does, texts in ``markdown`` format,
 the item's id as the question's ``idnumber`` and its tags as ``facet:value`` tags, so that an
 export imports back to the same items.
+
+Reading is :mod:`.reader` (cloze questions diagnosed by :mod:`.cloze`), writing :mod:`.writer`;
+this module holds the format object.
 """
 
 from __future__ import annotations
@@ -23,12 +27,12 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET  # only to write XML; all parsing goes through defusedxml
 
-from assessments.interop._moodle_export import question_of
-from assessments.interop._moodle_import import to_definition
-from assessments.interop._moodle_model import Ids, category_value, slugify
-from assessments.interop._moodlexml_reader import READS, Node, QuestionReader, XmlError, parse_xml, unsupported
-from assessments.interop._moodlexml_writer import category_element, question_element
 from assessments.interop.base import Exported, ExportItem, Imported, Problem
+from assessments.interop.moodle.from_assay import question_of
+from assessments.interop.moodle.model import Ids, category_value, slugify
+from assessments.interop.moodle.to_assay import to_definition
+from assessments.interop.moodlexml.reader import READS, Node, QuestionReader, XmlError, parse_xml, unsupported
+from assessments.interop.moodlexml.writer import category_element, question_element
 
 __all__ = ["MOODLE_XML", "MoodleXmlFormat", "parse_xml"]
 

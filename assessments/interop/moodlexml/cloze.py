@@ -13,7 +13,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from assessments.interop._moodle_model import parse_number
+from assessments.interop.moodle.model import parse_number
 
 __all__ = ["cloze_faults"]
 

@@ -18,8 +18,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from assessments.interop._moodle_model import Answer, Question, moodle_grade, nearest_grade, percent
 from assessments.interop.base import ExportItem
+from assessments.interop.moodle.model import (
+    UNIT_INPUT,
+    UNIT_NONE,
+    UNIT_OPTIONAL,
+    UNIT_PENALTY_OF_QUESTION,
+    UNIT_PENALTY_OF_RESPONSE,
+    Answer,
+    NumericalUnits,
+    Question,
+    moodle_grade,
+    nearest_grade,
+    percent,
+)
 from engine.items import (
     EssayItem,
     ItemBase,
@@ -154,6 +166,8 @@ class _Exporter:
         return question
 
     def numeric(self) -> Question:
+        """Answers in the order Assay tries them (Moodle tries its answers in the order listed):
+        the key, the partial credit, the misconceptions at 0%; and the units with their options."""
         item = self.item
         assert isinstance(item, NumericItem)
         question = self.base("numerical")
@@ -162,12 +176,18 @@ class _Exporter:
         if item.tolerance.absolute is None:
             self.note(f"the {item.tolerance.mode} tolerance is written as the absolute error "
                       f"{question.answers[0].tolerance:g} around this variant's answer")
+        for n, partial in enumerate(item.partial_credit):
+            value = float(self.variant.key["partial_values"][0, n])
+            tolerance = partial.tolerance or item.tolerance
+            fraction = self.grade(partial.fraction, f"the credit of partial answer {n + 1}")
+            question.answers.append(Answer(repr(value), fraction, render_text(partial.feedback, self.variant).strip(),
+                                           tolerance=absolute_width(tolerance, value)))
         values = self.variant.key["misconception_values"][0]
         for m, name in enumerate(item.misconceptions):
             value = float(values[m])
             question.answers.append(Answer(repr(value), 0.0, self.misconception_text(name),
                                            tolerance=absolute_width(item.tolerance, value)))
-        question.unit = item.unit
+        question.units = _units(item)
         return question
 
     def short_text(self) -> Question:
@@ -213,6 +233,22 @@ class _Exporter:
         question.min_words = item.response.min_words or None
         question.max_words = item.response.max_words
         return question
+
+
+def _units(item: NumericItem) -> NumericalUnits:
+    """Moodle's unit options for the item: a unit only shown is Moodle's "no units" (a response
+    is a bare number in both); units read with the number are typed with it (``showunits`` 0),
+    graded with the penalty of the response's grade (1) or the question's (2), or not (0)."""
+    if item.unit is None:
+        return NumericalUnits()
+    units = item.units
+    if units is None:
+        return NumericalUnits(units=[(item.unit, 1.0)], show=UNIT_NONE)
+    grading = UNIT_OPTIONAL
+    if units.graded:
+        grading = UNIT_PENALTY_OF_QUESTION if units.penalty_of == "question" else UNIT_PENALTY_OF_RESPONSE
+    return NumericalUnits(units=[(item.unit, 1.0), *units.multipliers.items()], grading=grading,
+                          penalty=units.penalty, show=UNIT_INPUT, left=units.before)
 
 
 _TYPES: dict[str, Callable[[_Exporter], Question]] = {

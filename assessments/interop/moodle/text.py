@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import ClassVar
 
-from assessments.interop._moodle_model import TRIM
+from assessments.interop.moodle.model import TRIM
 
 __all__ = ["Converted", "plain_words", "template_safe", "to_markdown"]
 

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from assessments.interop._moodle_model import TRIM, Answer, Question, parse_number
-from assessments.interop._moodle_text import to_markdown
+from assessments.interop.moodle.model import TRIM, Answer, Question, parse_number
+from assessments.interop.moodle.text import to_markdown
 
 __all__ = ["GiftError", "QuestionReader", "blocks", "idnumber_of", "unescape"]
 
@@ -22,6 +22,8 @@ _DECODE = str.maketrans({v: k for k, v in _LITERAL.items()})
 _WEIGHT = re.compile(r"^%(-?\d+(?:\.\d*)?)%")
 _FORMAT = re.compile(r"^\[(moodle|html|plain|markdown)\]")
 _ID_COMMENT = re.compile(r"^//\s*question:\s*(\S+)")
+_WITH_UNIT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*[^\d\s.:+-]")
+"""A number, then what looks like a unit (``0.125 nats``)."""
 _TRUE_FALSE = {"T": True, "TRUE": True, "F": False, "FALSE": False}
 
 
@@ -272,7 +274,8 @@ class QuestionReader:
         value, _, error = text.partition(":")
         number, tolerance = parse_number(value), parse_number(error) if error else Decimal(0)
         if number is None or tolerance is None:
-            raise GiftError(f"{text!r} is not a number (write 1822, 1822:2 or 3.141..3.142)", line)
+            unit = " (GIFT has no units: give the number alone, or use Moodle XML)" if _WITH_UNIT.match(text) else ""
+            raise GiftError(f"{text!r} is not a number (write 1822, 1822:2 or 3.141..3.142){unit}", line)
         return value.strip(TRIM), abs(float(tolerance))
 
 

@@ -2,8 +2,8 @@
 
 Both Moodle formats describe the same questions (Moodle's ``multichoice``, ``truefalse``,
 ``shortanswer``, ``numerical``, ``match``, ``essay``, ``description``), so each reader fills a
-:class:`Question` and one converter (:mod:`assessments.interop._moodle_import`) makes Assay
-definitions of them; on the way out one builder (:mod:`assessments.interop._moodle_export`) makes
+:class:`Question` and one converter (:mod:`assessments.interop.moodle.to_assay`) makes Assay
+definitions of them; on the way out one builder (:mod:`assessments.interop.moodle.from_assay`) makes
 :class:`Question` records of Assay items and each writer prints them. Here also: Moodle's list of
 allowed grades, question categories as Assay's ``category`` tag, Moodle tags as Assay facets, and
 item ids made from names.
@@ -21,8 +21,16 @@ from engine.items.metadata import SLUG, split_path
 __all__ = [
     "GRADE_TOLERANCE",
     "TRIM",
+    "UNIT_INPUT",
+    "UNIT_NONE",
+    "UNIT_OPTIONAL",
+    "UNIT_PENALTY_OF_QUESTION",
+    "UNIT_PENALTY_OF_RESPONSE",
+    "UNIT_RADIO",
+    "UNIT_SELECT",
     "Answer",
     "Ids",
+    "NumericalUnits",
     "Question",
     "category_path",
     "category_value",
@@ -97,6 +105,34 @@ class Answer:
     line: int = 0
 
 
+UNIT_INPUT, UNIT_RADIO, UNIT_SELECT, UNIT_NONE = 0, 1, 2, 3
+"""Moodle's ``showunits``: the unit typed with the number, chosen by radio buttons or from a
+menu, or no units at all (qtype_numerical::UNITINPUT ... UNITNONE)."""
+UNIT_OPTIONAL, UNIT_PENALTY_OF_RESPONSE, UNIT_PENALTY_OF_QUESTION = 0, 1, 2
+"""Moodle's ``unitgradingtype``: units not graded; the unit penalty a fraction of the response's
+grade (UNITGRADEDOUTOFMARK); of the question's grade (UNITGRADEDOUTOFMAX)."""
+
+
+@dataclass
+class NumericalUnits:
+    """A numerical question's units as Moodle stores them (question_numerical_units and
+    question_numerical_options): each unit's multiplier (the answer in that unit is the answer ×
+    multiplier; the answer's own unit has 1), how a unit is given and graded, and the penalty."""
+
+    units: list[tuple[str, float]] = field(default_factory=list)
+    grading: int = UNIT_OPTIONAL
+    penalty: float = 0.1
+    """Moodle's default unit penalty (format/xml reads 0.1 when none is given)."""
+    show: int = UNIT_NONE
+    left: bool = False
+    """Units written before the number (``unitsleft``)."""
+
+    @property
+    def base(self) -> str | None:
+        """The unit of the answers: the first whose multiplier is 1."""
+        return next((name for name, multiplier in self.units if multiplier == 1), None)
+
+
 @dataclass
 class Question:
     """A Moodle question, its texts already Assay Markdown. ``line`` is where it starts (1-based)."""
@@ -120,7 +156,7 @@ class Question:
     feedback_true: str = ""
     feedback_false: str = ""
     case_sensitive: bool = False
-    unit: str | None = None
+    units: NumericalUnits = field(default_factory=NumericalUnits)
     grader_info: str = ""
     min_words: int | None = None
     max_words: int | None = None

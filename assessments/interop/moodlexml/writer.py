@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET  # only to write XML; all parsing goes through defusedxml
 
-from assessments.interop._moodle_model import Answer, Question, category_path, percent
+from assessments.interop.moodle.model import Answer, Question, category_path, percent
 
 __all__ = ["category_element", "question_element"]
 
@@ -22,6 +22,12 @@ def _text(parent: ET.Element, tag: str, text: str, text_format: str | None = "ma
 
 def _value(parent: ET.Element, tag: str, text: str) -> None:
     ET.SubElement(parent, tag).text = text
+
+
+def _number(value: float) -> str:
+    """A float exactly, without a trailing ``.0`` (Moodle writes ``1``, not ``1.0``)."""
+    text = repr(value)
+    return text.removesuffix(".0")
 
 
 def category_element(value: str) -> ET.Element:
@@ -62,11 +68,17 @@ def _numerical(element: ET.Element, question: Question) -> None:
         node = _answer(element, answer, "moodle_auto_format")
         node.insert(1, ET.Element("tolerance"))
         node[1].text = repr(answer.tolerance)
-    if question.unit:
-        unit = ET.SubElement(ET.SubElement(element, "units"), "unit")
-        _value(unit, "multiplier", "1")
-        _value(unit, "unit_name", question.unit)
-    _value(element, "showunits", "3")  # units are not graded; the base unit is shown beside the answer
+    units = question.units
+    if units.units:
+        listed = ET.SubElement(element, "units")
+        for name, multiplier in units.units:
+            unit = ET.SubElement(listed, "unit")
+            _value(unit, "multiplier", _number(multiplier))
+            _value(unit, "unit_name", name)
+    _value(element, "unitgradingtype", str(units.grading))
+    _value(element, "unitpenalty", _number(units.penalty))
+    _value(element, "showunits", str(units.show))
+    _value(element, "unitsleft", "1" if units.left else "0")
 
 
 def _matching(element: ET.Element, question: Question) -> None:

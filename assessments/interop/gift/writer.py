@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from assessments.interop._moodle_model import Question, percent
+from assessments.interop.moodle.model import UNIT_NONE, Question, percent
 
 __all__ = ["one_line", "write_question"]
 
@@ -101,8 +101,11 @@ def _lost(question: Question) -> list[str]:
         lost.append("its fixed option order")
     if question.tags:
         lost.append("its tags, concepts and related items")
-    if question.unit:
-        lost.append(f"its unit ({question.unit!r})")
+    if question.units.units:
+        names = ", ".join(repr(name) for name, _ in question.units.units)
+        graded = " (Moodle reads a GIFT numerical question's response as a bare number)" if (
+            question.units.show != UNIT_NONE) else ""
+        lost.append(f"its units ({names}){graded}")
     if question.case_sensitive:
         lost.append("case-sensitive matching")
     if question.qtype == "essay":

@@ -17,10 +17,10 @@ from xml.sax.xmlreader import AttributesImpl, InputSource, Locator
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.sax import make_parser
 
-from assessments.interop._moodle_cloze import cloze_faults
-from assessments.interop._moodle_model import TRIM, Answer, Question
-from assessments.interop._moodle_text import to_markdown
 from assessments.interop.base import Problem
+from assessments.interop.moodle.model import TRIM, UNIT_INPUT, UNIT_NONE, UNIT_OPTIONAL, Answer, Question
+from assessments.interop.moodle.text import to_markdown
+from assessments.interop.moodlexml.cloze import cloze_faults
 
 __all__ = ["READS", "Node", "QuestionReader", "XmlError", "parse_xml", "unsupported"]
 
@@ -216,17 +216,41 @@ class QuestionReader:
         self._answers(rich=False)
 
     def numerical(self) -> None:
+        """Answers with tolerances, then the units and their options, read with Moodle's
+        defaults (format/xml import_numerical): grading 0, penalty 0.1, units shown for typing
+        when there are any, else none."""
         self._answers(rich=False)
         for answer, node in zip(self.q.answers, self.node.all("answer"), strict=True):
             answer.text = answer.text or "*"
             answer.tolerance = abs(self.number(node.value("tolerance", default="0") or "0", "the tolerance", node.line))
-        units = (self.node.first("units") or Node("", {}, 0)).all("unit")
-        base = [u.value("unit_name") for u in units if self.number(u.value("multiplier", default="1"), "the unit "
-                                                                   "multiplier", u.line) == 1]
-        if base:
-            self.q.unit = base[0]
-        if len(units) > len(base[:1]):
-            self.q.notes.append("units other than the base unit dropped")
+        units = self.q.units
+        for unit in (self.node.first("units") or Node("", {}, 0)).all("unit"):
+            name = unit.value("unit_name")
+            multiplier = self.number(unit.value("multiplier") or "1", "the multiplier", unit.line)
+            if name and multiplier != 0:  # Moodle's save_units discards a unit without either
+                units.units.append((name, multiplier))
+        units.grading = self._option("unitgradingtype", UNIT_OPTIONAL, (0, 1, 2))
+        units.penalty = self.number(self.node.value("unitpenalty") or "0.1", "the unit penalty", self.node.line)
+        units.show = self._option("showunits", UNIT_INPUT if units.units else UNIT_NONE, (0, 1, 2, 3))
+        units.left = _is_true(self.node.value("unitsleft", default="0"))
+        base = units.base
+        if base and units.show != UNIT_NONE:  # Moodle strips the unit from an answer written with it
+            for answer in self.q.answers:
+                if answer.text != base and answer.text.endswith(base):
+                    answer.text = answer.text[: -len(base)].strip(TRIM)
+
+    def _option(self, tag: str, default: int, allowed: tuple[int, ...]) -> int:
+        text = self.node.value(tag)
+        if not text:
+            return default
+        try:
+            value = int(float(text))
+        except ValueError:
+            value = -1
+        if value not in allowed or float(text) != value:
+            raise XmlError(f"<{tag}> is {text!r}; Moodle reads one of {', '.join(map(str, allowed))}",
+                           (self.node.first(tag) or self.node).line)
+        return value
 
     def matching(self) -> None:
         self.q.qtype = "match"
