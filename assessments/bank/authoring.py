@@ -67,10 +67,16 @@ class Checked:
     def ok(self) -> bool:
         return self.item is not None and not self.problems
 
+    def _field(self, name: str) -> str | None:
+        """A top-level field as written (when the item does not load, what it says of itself)."""
+        data = self.document.data if self.document is not None else None
+        value = data.get(name) if isinstance(data, dict) else None
+        return value if isinstance(value, str) else None
+
     def out(self) -> CheckOut:
-        return CheckOut(ok=self.ok, key=self.item.id if self.item else None,
-                        type=self.item.type_name if self.item else None,
-                        title=self.item.title if self.item else None,
+        return CheckOut(ok=self.ok, key=self.item.id if self.item else self._field("id"),
+                        type=self.item.type_name if self.item else self._field("type"),
+                        title=self.item.title if self.item else self._field("title"),
                         problems=[CheckProblem(line=p.line, message=p.message) for p in sorted(self.problems)])
 
 

@@ -152,6 +152,7 @@ def target_bank(session: Session, principal: Principal, slug: str | None) -> Ban
 
 
 def editable_item(session: Session, principal: Principal, key: str) -> Item:
+    principal.require_staff()
     item = repository.item_by_key(session, key)
     bank = session.get(Bank, item.bank_id) if item is not None else None
     rights = BankRights.of(session, principal)

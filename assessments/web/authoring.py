@@ -204,14 +204,17 @@ def _format_of(name: str, chosen: str) -> str:
 async def import_upload(request: Request, principal: WebPrincipal, session: SessionDep, form: CheckedForm,
                         now: NowDep) -> Response:
     """Keep the uploaded file as a draft and show what importing it would do."""
-    principal.require_staff()
     upload = form.get("file")
     chosen = str(form.get("format", "auto"))
     fields = {"format": chosen, "bank": str(form.get("bank", ""))}
     problem = None
     if not isinstance(upload, UploadFile) or not upload.filename:
         problem = "Choose a file to import"
-    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    data = b""
+    if isinstance(upload, UploadFile):
+        data = await upload.read()
+        await upload.close()  # before anything can refuse: the file's spool is closed whatever happens
+    principal.require_staff()
     if problem is None and not data:
         problem = "The file is empty: choose the file again"
     if problem is not None:
@@ -229,6 +232,7 @@ async def import_upload(request: Request, principal: WebPrincipal, session: Sess
 
 
 def _draft(session: Session, principal: Principal, token: str, now: Any) -> ImportDraft:
+    principal.require_staff()
     draft = session.scalars(select(ImportDraft).where(ImportDraft.token == token)).first()
     if draft is None or draft.user_id != principal.user.id or draft.created_at < now - DRAFT_LIFETIME:
         raise NotFound("this import has expired or was not yours: upload the file again")
