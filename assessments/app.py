@@ -29,6 +29,7 @@ from assessments.lti.endpoints import router as lti_router
 from assessments.models import utcnow
 from assessments.quizzes.endpoints import router as quizzes_router
 from assessments.reports.endpoints import router as reports_router
+from assessments.web.apidocs import router as apidocs_router
 from assessments.web.authoring import router as authoring_router
 from assessments.web.instructor import router as instructor_router
 from assessments.web.pages import router as pages_router
@@ -91,7 +92,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         for thread in threads:
             thread.join(timeout=5)
 
-    app = FastAPI(title="Assay", version="1", description=API_DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Assay", version="1", description=API_DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # served by assessments.web.apidocs, without a CDN
     app.state.settings = settings
     app.state.database = database
     limits.install(app, settings)  # first: its middleware runs inside the session's
@@ -104,7 +106,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.error_page = error_page
     for router in (auth_router, courses_router, banks_router, bank_router, quizzes_router, attempts_router,
                    grading_router, reports_router, pages_router, authoring_router, instructor_router, teaching_router,
-                   lti_api_router, lti_router):
+                   lti_api_router, lti_router, apidocs_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -11,7 +11,7 @@ CODEMIRROR=(codemirror@6.0.2 @codemirror/state@6.7.6 @codemirror/view@6.44.2 @co
             @codemirror/language@6.13.1 @codemirror/lang-yaml@6.1.3)
 ESBUILD=esbuild@0.28.2
 SWAGGER=swagger-ui-dist@5.36.0
-REDOC=redoc@3.0.1
+REDOC=redoc@2.5.4  # 3.x sends telemetry to its vendor and loads its logo from a CDN
 
 out=assessments/web/static/vendor
 tmp="$(mktemp -d)"

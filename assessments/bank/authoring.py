@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from assessments.bank import repository
 from assessments.bank.access import BankRights
 from assessments.bank.banks import readable_current
-from assessments.bank.schemas import CheckOut, CheckProblem, Preview, SaveResult
+from assessments.bank.schemas import CheckOut, CheckProblem, ItemSaved, Preview
 from assessments.bank.service import preview_of, save_for
 from assessments.deps import Principal
 from assessments.errors import Invalid, NotFound
@@ -153,7 +153,7 @@ def preview_text(session: Session, principal: Principal, text: str, seed: int, *
 
 def save_text(session: Session, principal: Principal, text: str, *, bank_slug: str | None, now: datetime,
               editing: str | None = None, new: bool = False,
-              origin: VersionOrigin = VersionOrigin.BROWSER) -> tuple[Checked, SaveResult | None]:
+              origin: VersionOrigin = VersionOrigin.BROWSER) -> tuple[Checked, ItemSaved | None]:
     """Save the text as a new version when the checker finds nothing; otherwise nothing is saved
     and the problems say why."""
     checked = check_text(session, principal, text, editing=editing, new=new)

@@ -22,10 +22,10 @@ from assessments.bank.schemas import (
     ImportResult,
     ItemMove,
     ItemOut,
+    ItemSaved,
     ItemSummary,
     Preview,
     PreviewCheck,
-    SaveResult,
 )
 from assessments.deps import CurrentPrincipal, NowDep, Principal, SessionDep
 from assessments.errors import Invalid
@@ -99,10 +99,10 @@ async def item_body(request: Request) -> ItemBody:
 ItemBodyDep = Annotated[ItemBody, Depends(item_body)]
 
 
-@router.post("", response_model=SaveResult, status_code=status.HTTP_201_CREATED, openapi_extra=ITEM_BODY,
-             responses={200: {"model": SaveResult, "description": "the item is identical to an existing version"}})
+@router.post("", response_model=ItemSaved, status_code=status.HTTP_201_CREATED, openapi_extra=ITEM_BODY,
+             responses={200: {"model": ItemSaved, "description": "the item is identical to an existing version"}})
 def create_item(body: ItemBodyDep, principal: CurrentPrincipal, session: SessionDep, now: NowDep,
-                response: Response, bank: BankQuery = None) -> SaveResult:
+                response: Response, bank: BankQuery = None) -> ItemSaved:
     """Add an item (or a new version of one) from its JSON definition or its YAML text; problems
     say where (YAML: at their lines). A new item goes into ``bank``, or, when you teach one
     course, into that course's own bank. An item identical to a version the bank holds makes no
@@ -118,7 +118,7 @@ def create_item(body: ItemBodyDep, principal: CurrentPrincipal, session: Session
 
 
 def _save_text(session: Session, principal: Principal, text: str, *, bank: str | None, now: datetime,
-               editing: str | None) -> SaveResult:
+               editing: str | None) -> ItemSaved:
     """Save a YAML text, or refuse it (400) with every problem at its line."""
     checked, saved = authoring.save_text(session, principal, text, bank_slug=bank, now=now, editing=editing,
                                          origin=VersionOrigin.API)
@@ -201,9 +201,9 @@ def get_item(key: str, principal: CurrentPrincipal, session: SessionDep) -> Item
     return service.get_item(session, principal, key)
 
 
-@router.put("/{key}", response_model=SaveResult, openapi_extra=ITEM_BODY)
+@router.put("/{key}", response_model=ItemSaved, openapi_extra=ITEM_BODY)
 def update_item(key: str, body: ItemBodyDep, principal: CurrentPrincipal, session: SessionDep,
-                now: NowDep) -> SaveResult:
+                now: NowDep) -> ItemSaved:
     """A new version of the item (its JSON definition or YAML text), if its bank is one you may
     edit. Attempts keep the version they were given, and quizzes the version they pinned until
     their instructors choose the new one."""

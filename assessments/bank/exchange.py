@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from assessments.bank.access import refuse_if_in_open_attempt
 from assessments.bank.banks import target_bank
-from assessments.bank.schemas import ImportResult, SaveResult
+from assessments.bank.schemas import ImportResult, ItemSaved
 from assessments.bank.service import _current_versions, _readable_banks, item_model, save_definition, variant_of
 from assessments.deps import Principal
 from assessments.errors import Conflict, Invalid
@@ -52,7 +52,7 @@ def import_yaml(session: Session, text: str, *, name: str, actor_id: int | None,
     return import_result(results)
 
 
-def import_result(results: list[SaveResult]) -> ImportResult:
+def import_result(results: list[ItemSaved]) -> ImportResult:
     return ImportResult(
         items=results,
         created=sum(1 for r in results if r.created and r.version == 1),

@@ -81,7 +81,7 @@ class ItemOut(ItemSummary):
     versions: list[VersionOut]
 
 
-class SaveResult(BaseModel):
+class ItemSaved(BaseModel):
     key: str
     version: int
     created: bool
@@ -117,7 +117,7 @@ class Preview(BaseModel):
 
 
 class ImportResult(BaseModel):
-    items: list[SaveResult]
+    items: list[ItemSaved]
     created: int
     new_versions: int
     unchanged: int

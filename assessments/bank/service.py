@@ -29,10 +29,10 @@ from assessments.bank.access import BankRights
 from assessments.bank.banks import editable_bank, editable_item, readable_bank, readable_current, target_bank
 from assessments.bank.schemas import (
     ItemOut,
+    ItemSaved,
     ItemSummary,
     Preview,
     Problem,
-    SaveResult,
     VersionOut,
 )
 from assessments.deps import Principal
@@ -195,7 +195,7 @@ def validate_definition(data: Any) -> ItemBase:
 def save_definition(session: Session, data: dict[str, Any], *, source: str | None,
                     actor_id: int | None, now: datetime, item: ItemBase | None = None,
                     bank: Bank | None = None, origin: VersionOrigin = VersionOrigin.FILE,
-                    source_text: str | None = None) -> SaveResult:
+                    source_text: str | None = None) -> ItemSaved:
     """Store a definition as the item's current version (validating it unless ``item`` is given).
 
     A new item goes into ``bank`` (the shared library when None); an existing item stays in its
@@ -227,12 +227,12 @@ def save_definition(session: Session, data: dict[str, Any], *, source: str | Non
     if row.current_number != existing.number:
         row.current_number = existing.number
         repository.replace_search_rows(session, row, dict(model.tags.root), model.concepts, model.related)
-    return SaveResult(key=row.key, version=existing.number, created=created)
+    return ItemSaved(key=row.key, version=existing.number, created=created)
 
 
 def save_for(session: Session, principal: Principal, data: dict[str, Any], *, bank_slug: str | None,
              now: datetime, key: str | None = None, item: ItemBase | None = None,
-             origin: VersionOrigin = VersionOrigin.API, source_text: str | None = None) -> SaveResult:
+             origin: VersionOrigin = VersionOrigin.API, source_text: str | None = None) -> ItemSaved:
     """An instructor's save: a new version of an item they may edit, or a new item in a bank
     they may edit. ``key`` (an update of that item) must be the definition's id; ``item`` is the
     engine's model when the caller has checked the definition already."""
