@@ -73,9 +73,11 @@ def _editor(request: Request, session: Session, principal: Principal, *, text: s
                     bank=bank, current=current, banks=[] if editing else _editable_banks(session, principal),
                     templates=authoring.templates(get_settings().content_dir), style_nonce=nonce,
                     **_results(previewed))
-    # CodeMirror writes its styles into <style> elements: this page lets in those that carry its nonce.
+    # CodeMirror writes its styles into <style> elements, and sizes its gutters with style
+    # attributes: this page lets in the elements that carry its nonce, and style attributes
+    # (which hold no selectors, and so cannot read the page).
     response.headers["content-security-policy"] = CONTENT_SECURITY_POLICY.replace(
-        "style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
+        "style-src 'self'", f"style-src 'self' 'nonce-{nonce}'; style-src-attr 'unsafe-inline'")
     return response
 
 

@@ -66,7 +66,8 @@ function attach(textarea, onChange, nonce) {
         // The page's Content-Security-Policy lets styles in only with its nonce.
         ...(nonce ? [EditorView.cspNonce.of(nonce)] : []),
         EditorState.tabSize.of(2),
-        EditorView.contentAttributes.of({ "aria-label": textarea.getAttribute("aria-label") || "Item YAML" }),
+        // An explicit tab stop: the editing area is what keyboard users reach (and scroll) the editor by.
+        EditorView.contentAttributes.of({ "aria-label": textarea.getAttribute("aria-label") || "Item YAML", tabindex: "0" }),
         EditorView.updateListener.of((update) => {
           if (update.docChanged) {
             textarea.value = update.state.doc.toString();
