@@ -11,7 +11,8 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from assessments import errors, limits, openapi
 from assessments.attempts.endpoints import router as attempts_router
@@ -26,14 +27,14 @@ from assessments.grading.endpoints import router as grading_router
 from assessments.jobs import work
 from assessments.lti.endpoints import api as lti_api_router
 from assessments.lti.endpoints import router as lti_router
-from assessments.models import utcnow
+from assessments.models import LtiPlatform, utcnow
 from assessments.quizzes.endpoints import router as quizzes_router
 from assessments.reports.endpoints import router as reports_router
+from assessments.security import SecurityHeaders, Sessions
 from assessments.web.apidocs import router as apidocs_router
 from assessments.web.authoring import router as authoring_router
 from assessments.web.instructor import router as instructor_router
 from assessments.web.pages import router as pages_router
-from assessments.web.security import SecurityHeaders
 from assessments.web.teaching import router as teaching_router
 from assessments.web.templating import STATIC, error_page
 
@@ -63,6 +64,30 @@ def _sweeper(app: FastAPI, stop: threading.Event) -> None:
             log.exception("the overdue-attempt sweep failed")
 
 
+def lti_cookie_warning(settings: Settings, registered: int) -> str | None:
+    """What to say at start when platforms are registered but a launch's cookies cannot work in their
+    frames (browsers refuse ``SameSite=None`` without ``Secure``); None when all is well."""
+    if settings.secure_cookies or not registered:
+        return None
+    return (f"{registered} LTI platform(s) are registered but cookies are not Secure (ASSAY_PUBLIC_URL is "
+            f"{settings.public_url or 'unset'}): browsers refuse SameSite=None cookies without Secure, so "
+            "launches inside an LMS's frame will fail. Set ASSAY_PUBLIC_URL to Assay's https address.")
+
+
+def _warn_about_lti_cookies(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    if settings.secure_cookies:
+        return
+    try:
+        with session_scope(app.state.database) as session:
+            registered = session.scalar(select(func.count()).select_from(LtiPlatform)) or 0
+    except SQLAlchemyError:  # a database not yet upgraded has nothing registered to warn about
+        return
+    message = lti_cookie_warning(settings, registered)
+    if message:
+        log.warning(message)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None, *,
                sweeper: bool = False) -> FastAPI:
     settings = settings or get_settings()
@@ -81,6 +106,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         stop = threading.Event()
         threads = []
         if sweeper:
+            _warn_about_lti_cookies(app)
             threads.append(threading.Thread(target=_sweeper, args=(app, stop), daemon=True, name="sweeper"))
             if settings.worker_in_process:
                 threads.append(threading.Thread(target=work, args=(app.state.database, stop), daemon=True,
@@ -97,10 +123,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     limits.install(app, settings)  # first: its middleware runs inside the session's
-    app.add_middleware(SessionMiddleware, secret_key=settings.resolved_secret_key,
-                       session_cookie="assay_session", same_site="lax",
-                       https_only=settings.cookie_secure, max_age=60 * 60 * 12)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders)  # inside the session's: it reads the session's frame policy
+    app.add_middleware(Sessions, secret_key=settings.resolved_secret_key, secure=settings.secure_cookies)
     errors.install(app)
     openapi.install(app)
     app.state.error_page = error_page

@@ -77,14 +77,22 @@ def _print_preview(item: Any, seed: int, as_json: bool) -> None:
 
 @content_app.command("check")
 def content_check(
-    path: Annotated[Path, typer.Argument(help="A bank folder or one item file.")] = DEFAULT_CONTENT,
-    variants: Annotated[int, typer.Option(min=1, max=100_000, help="Variants per computed item.")] = 200,
+    path: Annotated[Path, typer.Argument(help="A bank folder, a folder of one's own, or one item file.")] = (
+        DEFAULT_CONTENT),
+    variants: Annotated[int, typer.Option(min=1, max=100_000, help="Variants per computed item.")] = 2000,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too (a guessable key, say).")] = False,
+    bank: Annotated[Path | None, typer.Option(
+        "--bank", help="The bank.yaml to check against (default: the nearest one above PATH).")] = None,
 ) -> None:
-    """Validate every item file and check many variants of every computed item."""
+    """Validate every item file and check every variant of every computed item.
+
+    Errors fail the check; warnings (a key that is the same in most variants, say) fail it only
+    with --strict. content/README.md lists every check."""
     from engine.content.checker import check
 
-    report = check(path, variants=variants)
-    for problem in report.problems:
+    report = check(path, variants=variants, strict=strict, bank_file=bank)
+    shown = set(report.problems)
+    for problem in [*report.problems, *(w for w in report.warnings if w not in shown)]:
         typer.echo(str(problem), err=True)
     typer.echo(report.summary())
     if not report.ok:

@@ -10,6 +10,7 @@ import functools
 import ipaddress
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,7 +36,14 @@ class Settings(BaseSettings):
     """How long after an attempt's deadline a save is still accepted (network latency)."""
     sweep_seconds: int = Field(default=30, ge=1)
     """How often ``assay serve`` closes and grades overdue attempts."""
-    cookie_secure: bool = False
+    public_url: str | None = None
+    """Where people and LMSs reach Assay (``https://assay.example.edu``, or a path under a host):
+    LTI's absolute URLs (the tool configuration, the launch, the key set) come from it, and cookies
+    are ``Secure`` when it is ``https`` (or a loopback address, which browsers treat as secure:
+    local development over http on 127.0.0.1 or localhost). Unset: the request's own URL, and
+    cookies that are not ``Secure``."""
+    cookie_secure: bool | None = None
+    """Overrides whether cookies are ``Secure`` (by default, as :attr:`public_url` says)."""
     statistics_inline_attempts: int = Field(default=2000, ge=0)
     """Quizzes with more finished attempts get their statistics from a background job."""
     worker_in_process: bool = True
@@ -87,6 +95,29 @@ class Settings(BaseSettings):
     SQLite's write lock (one at a time served a sixth to a fifth more requests/s under
     ``bench/load.py``, with shorter latencies)."""
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL such as https://assay.example.edu")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r} has a query or fragment: give the site's address alone")
+        return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies are ``Secure``: as :attr:`cookie_secure` says, else whether the public
+        URL is https or a loopback address (a secure context for browsers)."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        if self.public_url is None:
+            return False
+        parts = urlsplit(self.public_url)
+        return parts.scheme == "https" or _loopback(parts.hostname or "")
+
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _proxies(cls, value: str) -> str:
@@ -115,6 +146,15 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def proxy_addresses(value: str) -> list[str]:

@@ -20,7 +20,7 @@ from assessments.config import Settings
 from assessments.db import done_reading, phased, reading
 from assessments.errors import Forbidden, Unauthorized
 from assessments.models import ApiToken, Role, User, utcnow
-from assessments.web.security import CSRF_HEADER, SAFE_METHODS, check_csrf
+from assessments.security import CSRF_HEADER, SAFE_METHODS, check_csrf
 
 T = TypeVar("T")
 

@@ -41,6 +41,7 @@ from engine.expressions import (
     evaluate,
     work_budget,
 )
+from engine.streams import SeedStreams
 from engine.texts import render_rows
 
 if TYPE_CHECKING:
@@ -141,21 +142,18 @@ class Variant:
         }
 
 
-def _draw(item: ItemBase, rngs: list[np.random.Generator], rows: np.ndarray, width: int,
+def _draw(item: ItemBase, streams: SeedStreams, rows: np.ndarray, width: int,
           candidates: int) -> dict[str, np.ndarray]:
     """``candidates`` successive draws of every parameter for each of ``rows`` (row-major: the
-    draws of ``rows[0]`` first): one generator call per row, then numpy per parameter. Drawing
-    ``k × width`` doubles at once gives the same doubles as ``k`` calls for ``width``."""
+    draws of ``rows[0]`` first), read ahead of each row's stream without moving it: ``k × width``
+    doubles read at once are the doubles of ``k`` calls for ``width``."""
     numbers = len(rows) * candidates * width
     _hold(numbers, 0, "params", ("params",))
     try:
         charge(OPERATION_COST * (1 + len(item.params)) + NUMBER_COST * numbers)  # the doubles, then each mapping
     except ExpressionError as exc:
         raise VariantError(f"params: {exc}", ("params",)) from exc
-    uniforms = np.empty((len(rows) * candidates, width))
-    for n, row in enumerate(rows):
-        uniforms[n * candidates : (n + 1) * candidates] = rngs[row].random(candidates * width).reshape(
-            candidates, width)
+    uniforms = streams.doubles(rows, candidates * width).reshape(len(rows) * candidates, width)
     drawn: dict[str, np.ndarray] = {}
     column = 0
     for name, spec in item.params.items():
@@ -224,17 +222,19 @@ def _generate(item: ItemBase, seed_array: np.ndarray) -> VariantBatch:
     from engine.qtypes import qtype_for
 
     batch = len(seed_array)
-    rngs = [np.random.default_rng(int(s)) for s in seed_array]
+    streams = SeedStreams(seed_array)  # default_rng(seed) for every seed, as arrays
     width = sum(spec.width for spec in item.params.values())
     values: dict[str, np.ndarray] = {
         name: np.empty((batch, *spec.shape), dtype=np.float64) for name, spec in item.params.items()
     }
-    # Draw, compute, check; redraw only the rows whose constraints fail. When few rows are left
-    # (a single variant, say), each draws several candidates at once and keeps the first that
-    # meets the constraints, its generator then put where that one draw would have left it: the
-    # same variant as one draw at a time, without a pass of every expression per draw.
+    # Draw, compute, check; redraw only the rows whose constraints fail. A row left pending draws
+    # several candidates at once (as many as its share of the batch's first pass allows, and as
+    # the last pass's rate of success says it needs) and keeps the first that meets the
+    # constraints, its stream then moved on only past the draws it used: the same variant as one
+    # draw at a time, without a pass of every expression per draw.
     pending = np.arange(batch)
     draws = 0
+    rate: float | None = None
     while len(pending):
         if draws >= MAX_DRAWS:
             raise VariantError(
@@ -242,11 +242,11 @@ def _generate(item: ItemBase, seed_array: np.ndarray) -> VariantBatch:
                 f"(seed {int(seed_array[pending[0]])}): widen the parameter ranges or relax them",
                 ("constraints",),
             )
-        k = max(1, min(SPECULATIVE_ROWS // len(pending), MAX_DRAWS - draws)) if item.constraints else 1
-        states = [rngs[row].bit_generator.state for row in pending] if k > 1 else []
-        scope = _draw(item, rngs, pending, width, k)
+        k = _candidates(len(pending), batch, rate, MAX_DRAWS - draws) if item.constraints else 1
+        scope = _draw(item, streams, pending, width, k)
         computed = _compute(item, scope, len(pending) * k)
         ok = _satisfied(item, scope, len(pending) * k) if item.constraints else np.ones(len(pending) * k, bool)
+        rate = float(ok.mean())
         by_row = ok.reshape(len(pending), k)
         met = by_row.any(axis=1)
         first = by_row.argmax(axis=1)
@@ -256,16 +256,13 @@ def _generate(item: ItemBase, seed_array: np.ndarray) -> VariantBatch:
             if name not in values:
                 values[name] = np.empty((batch, *result.shape[1:]), dtype=result.dtype)
             values[name][done] = result[kept]
-        for n in np.flatnonzero(met & (first < k - 1)):
-            rng = rngs[pending[n]]
-            rng.bit_generator.state = states[n]
-            rng.random((int(first[n]) + 1) * width)  # as if it had stopped at the kept draw
+        streams.advance(pending, np.where(met, first + 1, k) * width)  # as if it had stopped there
         pending = pending[~met]
         draws += k
 
     qtype = qtype_for(item)
     shuffles = item.shuffle or qtype.always_shuffles
-    order = _shuffle(shuffles, qtype.option_count(item), qtype.fixed_positions(item), rngs)
+    order = _shuffle(shuffles, qtype.option_count(item), qtype.fixed_positions(item), streams)
     try:
         key = qtype.prepare(item, values, batch)
     except ValueError as exc:  # an ExpressionError, or a condition that gives a vector
@@ -282,16 +279,28 @@ def _path_of(item: ItemBase, error: ValueError) -> tuple[str | int, ...]:
     return ()
 
 
-def _shuffle(shuffles: bool, count: int, fixed: tuple[int, ...],
-             rngs: list[np.random.Generator]) -> np.ndarray | None:
+def _candidates(pending: int, batch: int, rate: float | None, left: int) -> int:
+    """Candidate draws per pending row: enough for 99% of them to meet the constraints at the
+    last pass's rate of success, within the rows of the batch's first pass (so that no value
+    grows past the first pass's size) or :data:`SPECULATIVE_ROWS`, and the draws left."""
+    room = max(SPECULATIVE_ROWS, batch) // pending
+    if rate is None or rate <= 0:
+        wanted = room
+    elif rate >= 1:
+        wanted = 1
+    else:
+        wanted = math.ceil(math.log(0.01) / math.log1p(-rate))
+    return max(1, min(room, wanted, left))
+
+
+def _shuffle(shuffles: bool, count: int, fixed: tuple[int, ...], streams: SeedStreams) -> np.ndarray | None:
     if count == 0:
         return None
-    order = np.tile(np.arange(count), (len(rngs), 1))
+    order = np.tile(np.arange(count), (len(streams), 1))
     if not shuffles:
         return order
     movable = np.array([n for n in range(count) if n not in fixed], dtype=np.int64)
-    for row, rng in enumerate(rngs):
-        order[row, movable] = movable[rng.permutation(len(movable))]
+    order[:, movable] = movable[streams.permutations(len(movable))]  # rng.permutation, per seed
     return order
 
 

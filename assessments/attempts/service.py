@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from assessments import events
 from assessments.attempts import repository
 from assessments.attempts.repository import Answering, Asked
 from assessments.attempts.schemas import SaveRequest, SaveResult, SubmitResult
@@ -29,6 +30,7 @@ from assessments.bank.service import cached_variant, item_model, variant_of
 from assessments.db import done_reading, reading, written
 from assessments.deps import Principal
 from assessments.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from assessments.events import AttemptFinished, GradeChanged
 from assessments.models import (
     Attempt,
     AttemptState,
@@ -415,15 +417,12 @@ def finish(session: Session, attempt: Attempt, actor: Principal | None, now: dat
     attempt.marks, _ = totals(questions)
     attempt.state = AttemptState.FINISHED
     attempt.finished_at = now
-    grade_changed(session, attempt, now)
+    events.publish(session, AttemptFinished(attempt.id, attempt.quiz_id, attempt.user_id), now)
 
 
 def grade_changed(session: Session, attempt: Attempt, now: datetime) -> None:
-    """Tell the LMS (in this transaction, through the outbox) that a student's grade may have moved."""
-    from assessments.lti.ags import score_changed  # the LMS integration builds on attempts
-
-    session.flush()
-    score_changed(session, attempt.quiz_id, attempt.user_id, now)
+    """Announce, in this transaction, that a finished attempt's marks changed (a grade or a regrade)."""
+    events.publish(session, GradeChanged(attempt.id, attempt.quiz_id, attempt.user_id), now)
 
 
 def submit(session: Session, principal: Principal, attempt_id: int, now: datetime) -> SubmitResult:

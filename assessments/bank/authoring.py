@@ -64,8 +64,17 @@ class Checked:
     problems: list[Problem]
 
     @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_warning]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_warning]
+
+    @property
     def ok(self) -> bool:
-        return self.item is not None and not self.problems
+        """Nothing stands in the way of saving (warnings are shown, and do not)."""
+        return self.item is not None and not self.errors
 
     def _field(self, name: str) -> str | None:
         """A top-level field as written (when the item does not load, what it says of itself)."""
@@ -77,7 +86,8 @@ class Checked:
         return CheckOut(ok=self.ok, key=self.item.id if self.item else self._field("id"),
                         type=self.item.type_name if self.item else self._field("type"),
                         title=self.item.title if self.item else self._field("title"),
-                        problems=[CheckProblem(line=p.line, message=p.message) for p in sorted(self.problems)])
+                        problems=[CheckProblem(line=p.line, message=p.message, severity=p.severity)
+                                  for p in sorted(self.problems, key=lambda p: (p.is_warning, p.line))])
 
 
 def _text(text: str) -> str:

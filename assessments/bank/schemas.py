@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -92,6 +92,8 @@ class CheckProblem(BaseModel):
     line: int
     """The 1-based line of the item's YAML where the problem is."""
     message: str
+    severity: Literal["error", "warning"] = "error"
+    """An error refuses the save; a warning (a key that is nearly always the same, say) does not."""
 
 
 class CheckOut(BaseModel):

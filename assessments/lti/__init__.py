@@ -3,7 +3,10 @@
 The flow and where it lives:
 
 - ``/api/v1/lti/registrations`` and ``assay lti register``: a platform is its issuer and the
-  client_id it gave Assay, with its deployment ids and its login, token and JWKS URLs (``service``).
+  client_id it gave Assay, with its deployment ids, its login, token and JWKS URLs, and the origins
+  that may frame its launches (``service``); or, by Dynamic Registration, the platform registers
+  Assay from a one-time link an administrator opens (``/lti/registrations``, ``/lti/register/…``:
+  ``registration``).
 - ``/lti/jwks``: Assay's RSA keys, kept in the database; the newest unretired key signs;
   ``assay lti rotate-key`` retires the old key after a grace period (``keys``).
 - ``/lti/login`` (GET or POST): the platform, client and deployment must be registered and
@@ -18,11 +21,14 @@ The flow and where it lives:
   Students land on ``/quizzes/{id}``, instructors on ``/quizzes/{id}/manage``.
 - ``/lti/deep-link``: an instructor picks a quiz of the course; the answer is an auto-submitting
   form posting a signed LtiDeepLinkingResponse to the platform (``deep_linking``).
-- Grades: call :func:`assessments.lti.ags.score_changed` ``(session, quiz_id, user_id)`` when a
-  student's attempt finishes or is graded; it queues ``lti.score`` jobs the runner retries with
-  backoff. ``ags.poll_scores`` (job ``lti.scores.poll``, ``assay lti sync-scores``) catches what no
-  hook announced. Rosters: ``nrps.sync_roster`` (job ``lti.roster``, ``assay lti sync-roster``).
+- Grades: :mod:`ags` listens for the attempts' and grading's events (``assessments.events``: an
+  attempt finished, a grade changed) and queues ``lti.score`` jobs the runner retries with
+  backoff; no domain calls LTI. ``ags.poll_scores`` (job ``lti.scores.poll``,
+  ``assay lti sync-scores``) catches what no event announced. Rosters: ``nrps.sync_roster`` (job
+  ``lti.roster``, ``assay lti sync-roster``).
 
-Cross-site launches need ``ASSAY_COOKIE_SECURE=true`` (HTTPS): the state cookie is then
-``SameSite=None; Secure`` and comes back with the platform's form post.
+Launches inside the LMS's frame (``embedding``): the state and session cookies are
+``SameSite=None; Secure; Partitioned`` when ``ASSAY_PUBLIC_URL`` is https; where the frame keeps no
+cookie, the platform's storage keeps the login's state (``lti_storage_target``, ``lti.put_data``,
+``lti.get_data``; ``/lti/launch/verify``) and the session lives in the page.
 """

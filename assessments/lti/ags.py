@@ -1,8 +1,9 @@
 """Assignment and Grade Services: a student's quiz grade goes back to the platform through the outbox.
 
-The outbox is the job table: :func:`score_changed` (the hook to call when an attempt finishes or
-is graded) enqueues one ``lti.score`` job per place the grade goes, keyed so that asking twice
-sends once. The job reads the grade when it runs, so it always sends the latest; a platform that
+The outbox is the job table: :func:`score_changed` listens for the attempts' and grading's events
+(``AttemptFinished``, ``GradeChanged`` in :mod:`assessments.events`, published in the transaction
+of the change) and enqueues one ``lti.score`` job per place the grade goes, keyed so that asking
+twice sends once. The job reads the grade when it runs, so it always sends the latest; a platform that
 is down makes the job fail and the runner retries it with backoff, so a score is never lost.
 :func:`poll_scores` (job ``lti.scores.poll``, ``assay lti sync-scores``) enqueues every target
 whose grade differs from what the platform last acknowledged: a safety net for changes no hook saw.
@@ -18,7 +19,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assessments import jobs
+from assessments import events, jobs
 from assessments.grading.service import quiz_grade
 from assessments.lti import http, repository
 from assessments.lti.tokens import service_token
@@ -54,14 +55,17 @@ class Grade:
 
 
 def score_changed(session: Session, quiz_id: int, user_id: int, now: datetime | None = None) -> list[Job]:
-    """The hook: a student's grade at a quiz may have changed (an attempt finished or was graded).
-
-    Call it in the same transaction as the change, e.g. at the end of
-    ``assessments.attempts.service.finish`` and after a manual grade: the jobs commit with it.
-    """
+    """A student's grade at a quiz may have changed: queue its passback (in the caller's
+    transaction: the jobs commit with the change)."""
     return [jobs.enqueue(session, SCORE_JOB, {"target_id": t.id}, key=f"lti-score:{t.id}", now=now,
                          max_attempts=SCORE_ATTEMPTS)
             for t in repository.score_targets_for(session, quiz_id, user_id)]
+
+
+@events.subscribe(events.AttemptFinished, events.GradeChanged)
+def _grade_may_have_moved(session: Session, event: events.AttemptFinished | events.GradeChanged,
+                          now: datetime) -> None:
+    score_changed(session, event.quiz_id, event.user_id, now)
 
 
 def current_grade(session: Session, quiz: Quiz, user_id: int) -> Grade | None:

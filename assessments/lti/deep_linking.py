@@ -1,8 +1,10 @@
 """Deep Linking 2.0: an instructor picks a quiz and Assay answers with a signed LtiDeepLinkingResponse.
 
-The request's settings (where to return, the platform's opaque ``data``) wait in the instructor's
-web session between the launch and the choice; the response carries one ``ltiResourceLink`` to
-our launch URL, naming the quiz in a custom parameter, with a ``lineItem`` for its grades.
+The request's settings (where to return, the platform's opaque ``data``, the presentations it
+accepts) wait in the instructor's web session between the launch and the choice; the response
+carries one ``ltiResourceLink`` to our launch URL, naming the quiz in a custom parameter, with a
+``lineItem`` for its grades and the presentation the platform accepts (Deep Linking 2.0 §3.4.3.2 and
+§4.4.1: ``iframe`` with a height where the platform takes it, else ``window``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,22 @@ from assessments.quizzes.service import quiz_out
 
 SESSION_KEY = "lti_deep_link"
 RESPONSE_LIFETIME = timedelta(minutes=5)
+FRAME_HEIGHT = 900
+"""The height (CSS pixels) Assay asks of a platform's iframe: a question, its answer and the
+navigation without a second scroll bar on a laptop."""
+PRESENTATIONS = ("iframe", "window")
+"""What Assay may ask a platform for, best first: in its frame, else a window of its own."""
+
+
+def presentation(accepted: Any) -> dict[str, Any]:
+    """The content item's presentation: the first of :data:`PRESENTATIONS` the platform accepts
+    (``accept_presentation_document_targets``); none when it names neither."""
+    targets = [t for t in accepted if isinstance(t, str)] if isinstance(accepted, list) else []
+    if "iframe" in targets:
+        return {"iframe": {"height": FRAME_HEIGHT}}
+    if "window" in targets:
+        return {"window": {"targetName": "_blank"}}
+    return {}
 
 
 def pending_request(verified: VerifiedToken, course: Course) -> dict[str, Any]:
@@ -29,6 +47,7 @@ def pending_request(verified: VerifiedToken, course: Course) -> dict[str, Any]:
     settings = verified.claims[DL_CLAIM + "deep_linking_settings"]
     return {"platform_id": verified.platform.id, "deployment_id": verified.claim("deployment_id"),
             "return_url": settings["deep_link_return_url"], "data": settings.get("data"),
+            "presentation": presentation(settings.get("accept_presentation_document_targets")),
             "course_id": course.id}
 
 
@@ -62,7 +81,8 @@ def response_jwt(session: Session, principal: Principal, pending: Any, quiz_id: 
     item = {"type": "ltiResourceLink", "title": quiz.title, "url": launch_url,
             "custom": {"quiz_id": str(quiz.id)},
             "lineItem": {"scoreMaximum": quiz_out(quiz, course).max_marks, "label": quiz.title,
-                         "resourceId": f"assay-quiz-{quiz.id}"}}
+                         "resourceId": f"assay-quiz-{quiz.id}"},
+            **(request.get("presentation") or {})}
     claims: dict[str, Any] = {
         "iss": platform.client_id, "aud": [platform.issuer], "azp": platform.client_id,
         "iat": int(now.timestamp()), "exp": int((now + RESPONSE_LIFETIME).timestamp()),

@@ -20,6 +20,25 @@ class RegistrationCreate(BaseModel):
     auth_login_url: AnyHttpUrl
     auth_token_url: AnyHttpUrl
     jwks_url: AnyHttpUrl
+    frame_origins: list[AnyHttpUrl] = Field(default_factory=list, max_length=20)
+    """More origins that may frame launches (the origins of the issuer and the login URL always may):
+    a Canvas school's own domain, say."""
+
+
+class RegistrationUpdate(BaseModel):
+    """What an administrator may change of a registration: its deployments and frame origins."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deployment_ids: list[DeploymentId] | None = Field(default=None, min_length=1, max_length=100)
+    frame_origins: list[AnyHttpUrl] | None = Field(default=None, max_length=20)
+
+
+class RegistrationLinkOut(BaseModel):
+    """A one-time Dynamic Registration link: paste ``url`` into the LMS before ``expires_at``."""
+
+    url: str
+    expires_at: datetime
 
 
 class RegistrationOut(BaseModel):
@@ -32,4 +51,6 @@ class RegistrationOut(BaseModel):
     auth_login_url: str
     auth_token_url: str
     jwks_url: str
+    frame_origins: list[str]
+    registered_by: str
     created_at: datetime

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from assessments.courses.service import RESERVED_SLUG_PREFIX
 from assessments.deps import Principal
-from assessments.errors import Conflict
+from assessments.errors import Conflict, NotFound
 from assessments.lti import repository
 from assessments.lti.roles import course_role
-from assessments.lti.schemas import RegistrationCreate
+from assessments.lti.schemas import RegistrationCreate, RegistrationUpdate
 from assessments.lti.validation import (
     AGS_CLAIM,
     NRPS_CLAIM,
@@ -32,6 +32,7 @@ from assessments.lti.validation import (
     LaunchRefused,
     VerifiedToken,
     check_message,
+    registration_of,
     verify_id_token,
 )
 from assessments.models import (
@@ -47,6 +48,7 @@ from assessments.models import (
     Role,
     User,
 )
+from assessments.security import origins
 
 NONCE_LIFETIME = timedelta(minutes=10)
 MAX_TARGET_LENGTH = 1000
@@ -58,18 +60,36 @@ SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 # --- registrations ------------------------------------------------------------------------------
 
 
-def register(session: Session, body: RegistrationCreate, now: datetime) -> LtiPlatform:
+def register(session: Session, body: RegistrationCreate, now: datetime, *, registered_by: str = "hand",
+             configuration: dict[str, Any] | None = None) -> LtiPlatform:
     if repository.platform(session, body.issuer, body.client_id) is not None:
         raise Conflict(f"the platform {body.issuer!r} with client_id {body.client_id!r} is already registered")
+    frames = origins([body.issuer, str(body.auth_login_url), *(str(o) for o in body.frame_origins)])
     platform = LtiPlatform(issuer=body.issuer, client_id=body.client_id, deployment_ids=list(body.deployment_ids),
                            auth_login_url=str(body.auth_login_url), auth_token_url=str(body.auth_token_url),
-                           jwks_url=str(body.jwks_url), created_at=now)
+                           jwks_url=str(body.jwks_url), frame_origins=frames, registered_by=registered_by,
+                           platform_configuration=configuration, created_at=now)
     try:
         with session.begin_nested():
             session.add(platform)
             session.flush()
     except IntegrityError:
         raise Conflict("that platform was registered at the same moment") from None
+    return platform
+
+
+def update(session: Session, principal: Principal, platform_id: int, body: RegistrationUpdate) -> LtiPlatform:
+    """Change a registration's deployments or frame origins (administrators only)."""
+    principal.require_admin()
+    platform = session.get(LtiPlatform, platform_id)
+    if platform is None:
+        raise NotFound(f"no LTI registration {platform_id}")
+    if body.deployment_ids is not None:
+        platform.deployment_ids = list(dict.fromkeys(body.deployment_ids))
+    if body.frame_origins is not None:
+        platform.frame_origins = origins([platform.issuer, platform.auth_login_url,
+                                          *(str(o) for o in body.frame_origins)])
+    session.flush()
     return platform
 
 
@@ -86,6 +106,8 @@ def registrations(session: Session, principal: Principal, *, limit: int | None =
 class LoginRedirect:
     url: str
     state: str
+    nonce: str
+    platform: LtiPlatform
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -125,7 +147,7 @@ def login(session: Session, params: dict[str, str], our_url: str, now: datetime)
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
     separator = "&" if urlsplit(platform.auth_login_url).query else "?"
-    return LoginRedirect(platform.auth_login_url + separator + urlencode(query), state)
+    return LoginRedirect(platform.auth_login_url + separator + urlencode(query), state, nonce, platform)
 
 
 # --- the launch ---------------------------------------------------------------------------------
@@ -141,6 +163,12 @@ class Launch:
     token: VerifiedToken
     quiz: Quiz | None
     link: LtiResourceLink | None
+
+
+def platform_for_check(session: Session, unverified: dict[str, Any]) -> LtiPlatform:
+    """The registration an unchecked id_token names (to show the page that checks its state in the
+    platform's storage; the launch itself is checked in full afterwards)."""
+    return registration_of(session, unverified)
 
 
 def verify_launch(session: Session, id_token: str, state: str, cookie_state: str | None,

@@ -100,7 +100,7 @@ def platform_key(session: Session, platform: LtiPlatform, kid: str, now: datetim
     return RSAAlgorithm.from_jwk(json.dumps(jwk))
 
 
-def _registration(session: Session, unverified: dict[str, Any]) -> LtiPlatform:
+def registration_of(session: Session, unverified: dict[str, Any]) -> LtiPlatform:
     """The registration a token is for: its issuer's, named by ``azp`` or its one audience.
 
     Every audience must be a client_id Assay holds for that issuer (the Security Framework refuses
@@ -140,7 +140,7 @@ def verify_id_token(session: Session, token: str, now: datetime) -> VerifiedToke
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise LaunchRefused("the id_token's header names no key (kid)")
-    platform = _registration(session, unverified)
+    platform = registration_of(session, unverified)
     key = platform_key(session, platform, kid, now)
     try:
         # The same payload as ``unverified``, now known to be the platform's; times are checked below,

@@ -16,7 +16,15 @@ from assessments.models.bank import (
 )
 from assessments.models.base import Base, utcnow
 from assessments.models.jobs import Job, JobState
-from assessments.models.lti import LtiContext, LtiKey, LtiNonce, LtiPlatform, LtiResourceLink, LtiScoreTarget
+from assessments.models.lti import (
+    LtiContext,
+    LtiKey,
+    LtiNonce,
+    LtiPlatform,
+    LtiRegistrationLink,
+    LtiResourceLink,
+    LtiScoreTarget,
+)
 from assessments.models.quizzes import Quiz, QuizItem
 from assessments.models.users import ApiToken, Course, CourseRole, Enrolment, Role, User
 
@@ -45,6 +53,7 @@ __all__ = [
     "LtiKey",
     "LtiNonce",
     "LtiPlatform",
+    "LtiRegistrationLink",
     "LtiResourceLink",
     "LtiScoreTarget",
     "QuestionAttempt",

@@ -31,7 +31,28 @@ class LtiPlatform(Base):
     jwks_url: Mapped[str] = mapped_column(String(1000))
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
     jwks_fetched_at: Mapped[datetime | None]
+    frame_origins: Mapped[list[str]] = mapped_column(JSONData, default=list)
+    """The origins that may frame the pages of this platform's launches (the LMS's own pages)."""
+    registered_by: Mapped[str] = mapped_column(String(20), default="hand")
+    """``hand`` (the API or the CLI) or ``dynamic`` (LTI Dynamic Registration)."""
+    platform_configuration: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
+    """Dynamic Registration: what the platform said of itself and what it registered."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LtiRegistrationLink(Base):
+    """A one-time, expiring link an administrator opened for a Dynamic Registration (row of
+    ``lti_registration_links``); only the token's SHA-256 is kept. ``platform_id``: what it registered."""
+
+    __tablename__ = "lti_registration_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("lti_platforms.id", ondelete="SET NULL"))
 
 
 class LtiKey(Base):
@@ -112,4 +133,5 @@ class LtiScoreTarget(Base):
     sent_at: Mapped[datetime | None]
 
 
-__all__ = ["LtiContext", "LtiKey", "LtiNonce", "LtiPlatform", "LtiResourceLink", "LtiScoreTarget"]
+__all__ = ["LtiContext", "LtiKey", "LtiNonce", "LtiPlatform", "LtiRegistrationLink", "LtiResourceLink",
+           "LtiScoreTarget"]

@@ -101,7 +101,7 @@ def login(request: Request, session: SessionDep, settings: SettingsDep, now: Now
     # This browser is now known for this username: its own failures are all that can slow it.
     response.set_cookie(devices.COOKIE, limits.devices.issue(user.username, now),
                         max_age=limits.devices.max_age, path=request.scope.get("root_path", "") + devices.PATH,
-                        secure=settings.cookie_secure, httponly=True, samesite="strict")
+                        secure=settings.secure_cookies, httponly=True, samesite="strict")
     return response
 
 

@@ -1,7 +1,10 @@
-"""The bank's declarations (``bank.yaml``): allowed tag facets and values, and the concepts.
+"""The bank's declarations (``bank.yaml``): allowed tag facets and values, the facets every item
+must carry, and the concepts.
 
 An item's tag value is allowed when it is a declared value or an ancestor of one in the
 hierarchy (``Science > Empirical Science`` is allowed once the full path below it is declared).
+A folder of items outside the bank's folder is checked against the nearest ``bank.yaml`` above
+it, or against the one named with ``--bank``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from engine.content.loader import did_you_mean
 from engine.content.source import Problem, SourceDocument, read_yaml
 from engine.items.metadata import Slug, TagPath, split_path
 
@@ -23,6 +27,8 @@ class BankDeclarations(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     facets: dict[str, tuple[TagPath, ...]]
+    required: tuple[str, ...] = ()
+    """Facets every item must carry (a ``kind`` and a ``bloom`` level, say)."""
     concepts: dict[Slug, str]
 
 
@@ -43,26 +49,48 @@ class Bank:
     def tag_problem(self, facet: str, value: str) -> str | None:
         if facet not in self._prefixes:
             known = ", ".join(sorted(self._prefixes))
-            return f"tag facet {facet!r} is not declared in {BANK_FILE} (declared: {known})"
+            return (f"tag facet {facet!r} is not declared in {BANK_FILE}"
+                    f"{did_you_mean(facet, self._prefixes)} (declared: {known})")
         if split_path(value) not in self._prefixes[facet]:
-            return f"tag value {value!r} is not declared for facet {facet!r} in {BANK_FILE}"
+            declared = self.declarations.facets[facet]
+            return (f"tag value {value!r} is not declared for facet {facet!r} in {BANK_FILE}"
+                    f"{did_you_mean(value, declared)} (declared: {', '.join(declared)})")
         return None
+
+    def missing_facet(self, facet: str) -> str:
+        declared = ", ".join(self.declarations.facets.get(facet, ()))
+        return f"every item needs a {facet!r} tag ({BANK_FILE} requires it; its values: {declared})"
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return self.declarations.required
 
     @property
     def concepts(self) -> dict[str, str]:
         return self.declarations.concepts
 
 
-def load_bank(root: Path) -> tuple[Bank | None, list[Problem]]:
-    """Read ``bank.yaml`` from ``root`` (or from the nearest folder above a file)."""
-    folder = root if root.is_dir() else root.parent
-    for candidate in (folder, *folder.parents):
-        path = candidate / BANK_FILE
-        if path.is_file():
-            break
+def load_bank(root: Path, *, explicit: bool = False) -> tuple[Bank | None, list[Problem]]:
+    """Read ``bank.yaml`` from ``root`` or the nearest folder above it; with ``explicit``,
+    ``root`` is the declarations file itself (``--bank FILE``)."""
+    if explicit:
+        path = root
+        if not path.is_file():
+            return None, [Problem(str(root), 1, f"no such file: --bank names the bank's {BANK_FILE}")]
     else:
-        return None, [Problem(str(root), 1, f"no {BANK_FILE} declares the facets and concepts")]
-    document, problems = read_yaml(path, str(path))
+        folder = (root if root.is_dir() else root.parent).resolve()
+        for candidate in (folder, *folder.parents):
+            path = candidate / BANK_FILE
+            if path.is_file():
+                break
+        else:
+            return None, [Problem(str(root), 1, f"no {BANK_FILE} here or in any folder above declares "
+                                  "the facets and concepts: name one with --bank FILE")]
+    try:
+        display = str(path.relative_to(Path.cwd()))
+    except ValueError:
+        display = str(path)
+    document, problems = read_yaml(path, display)
     if document is None:
         return None, problems
     try:
@@ -72,4 +100,8 @@ def load_bank(root: Path) -> tuple[Bank | None, list[Problem]]:
             document.problem(tuple(e["loc"]), f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
             for e in exc.errors(include_url=False)
         ]
+    unknown = [f for f in declarations.required if f not in declarations.facets]
+    if unknown:
+        return None, [document.problem(("required",), f"required facet {unknown[0]!r} is not declared "
+                                       "under facets")]
     return Bank(declarations, document), []

@@ -1,7 +1,8 @@
 """YAML with line numbers: read a content file so that every error can say ``file:line``.
 
-PyYAML's safe loader builds plain data (no tags, no objects: content is data). We keep the
-composed node tree beside it, so that a path such as ``("options", "correct")`` from a validation
+PyYAML's safe loader builds plain data (no tags, no objects: content is data); its C parser
+(libyaml) is used when PyYAML has it, a tenth of the time of the Python one. We keep the
+composed node tree and the text beside the data, so that a path such as ``("options", "correct")`` from a validation
 error or a checker finds the line it came from. Duplicate keys, which PyYAML would silently
 overwrite, are errors here.
 """
@@ -17,18 +18,28 @@ import yaml
 __all__ = ["Problem", "SourceDocument", "parse_yaml", "parse_yaml_documents", "read_yaml"]
 
 MAX_FILE_BYTES = 1_000_000
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class Problem:
-    """One thing wrong with a content file, where it is."""
+    """One thing wrong with a content file, where it is.
+
+    A ``warning`` (a guessable key, say) fails the check only under ``--strict``.
+    """
 
     file: str
     line: int
     message: str
+    severity: str = "error"
+
+    @property
+    def is_warning(self) -> bool:
+        return self.severity == "warning"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        label = "warning: " if self.is_warning else ""
+        return f"{self.file}:{self.line}: {label}{self.message}"
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,8 @@ class SourceDocument:
     file: str
     data: Any
     node: yaml.Node | None
+    text: str | None = None
+    """The document's text, which the nodes' marks index (to find a line inside a value)."""
 
     def line_of(self, path: tuple[str | int, ...]) -> int:
         """The 1-based line of the deepest node along ``path`` that exists."""
@@ -53,8 +66,39 @@ class SourceDocument:
             line = (key_node or node).start_mark.line + 1
         return line
 
-    def problem(self, path: tuple[str | int, ...], message: str) -> Problem:
-        return Problem(self.file, self.line_of(path), message)
+    def line_within(self, path: tuple[str | int, ...], needle: str) -> int:
+        """The line inside the value at ``path`` where ``needle`` is written (a name inside the
+        stem, a ``rank:`` folded into a text), or the line of ``path`` if it is not found there.
+
+        The search reads the file's own text between the value's marks, so a block scalar's
+        lines are the file's lines; a needle split by folding is looked for by its longest
+        first part that is found."""
+        node = self._node(path)
+        if node is None or not needle.strip() or self.text is None:
+            return self.line_of(path)
+        raw = self.text[node.start_mark.index : node.end_mark.index]
+        first = needle.strip().splitlines()[0].strip()
+        for part in dict.fromkeys((first, first[:40], first[:24], first[:12])):
+            at = raw.find(part)
+            if at >= 0:
+                return node.start_mark.line + raw.count("\n", 0, at) + 1
+        return self.line_of(path)
+
+    def _node(self, path: tuple[str | int, ...]) -> yaml.Node | None:
+        node = self.node
+        for part in path:
+            if node is None:
+                return None
+            child = _child(node, part)
+            if child is None:
+                return None
+            node = child[1]
+        return node
+
+    def problem(self, path: tuple[str | int, ...], message: str, *, needle: str | None = None,
+                severity: str = "error") -> Problem:
+        line = self.line_within(path, needle) if needle else self.line_of(path)
+        return Problem(self.file, line, message, severity)
 
 
 def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:
@@ -110,7 +154,7 @@ def read_yaml(path: Path, display: str | None = None) -> tuple[SourceDocument | 
 
 def parse_yaml_documents(text: str, name: str) -> tuple[list[SourceDocument], list[Problem]]:
     """Every document of a ``---``-separated YAML stream, each knowing its lines in ``text``."""
-    loader = yaml.SafeLoader(text)
+    loader = _LOADER(text)
     documents: list[SourceDocument] = []
     try:
         while loader.check_node():
@@ -118,7 +162,7 @@ def parse_yaml_documents(text: str, name: str) -> tuple[list[SourceDocument], li
             problems = _duplicates(node, name)
             if problems:
                 return [], problems
-            documents.append(SourceDocument(name, loader.construct_document(node), node))
+            documents.append(SourceDocument(name, loader.construct_document(node), node, text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(filter(None, [exc.context, exc.problem]))
@@ -132,7 +176,7 @@ def parse_yaml_documents(text: str, name: str) -> tuple[list[SourceDocument], li
 
 def parse_yaml(text: str, name: str) -> tuple[SourceDocument | None, list[Problem]]:
     """Parse YAML text (one document) into a :class:`SourceDocument`."""
-    loader = yaml.SafeLoader(text)
+    loader = _LOADER(text)
     try:
         node = loader.get_single_node()
         problems = _duplicates(node, name)
@@ -148,4 +192,4 @@ def parse_yaml(text: str, name: str) -> tuple[SourceDocument | None, list[Proble
         return None, [Problem(name, 1, f"malformed YAML: {exc}")]
     finally:
         loader.dispose()
-    return SourceDocument(name, data, node), []
+    return SourceDocument(name, data, node, text), []

@@ -9,9 +9,12 @@ them together), so what is displayed never drifts from what is documented.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+
+import numpy as np
 
 from engine.functions._util import FloatArray
 from engine.functions.activations import log_sigmoid, sigmoid, softplus
@@ -172,3 +175,122 @@ def get(name: str) -> FunctionSpec:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         known = ", ".join(sorted(REGISTRY))
         raise KeyError(f"unknown function {name!r}{hint}; known functions: {known}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# What each argument means, and what each result is measured in
+#
+# The functions accept any finite float (they are stable everywhere), but an argument has a
+# meaning: a log-probability is never positive, a temperature or a probability ratio is
+# positive. The content checker evaluates every argument of every call an item makes, over
+# every variant it checks, and reports a variant that feeds a function outside its domain; it
+# holds a numeric item's declared ``unit`` to the unit of the function its key comes from.
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The values an argument is meant to take: what it is, and its bounds."""
+
+    meaning: str
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    whole: bool = False
+    """Only whole numbers (an index)."""
+
+    @property
+    def unbounded(self) -> bool:
+        return self.low == -math.inf and self.high == math.inf and not self.whole
+
+    def holds(self, values: np.ndarray) -> np.ndarray:
+        """Elementwise: whether each value lies in the domain (NaN never does)."""
+        values = np.asarray(values, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            ok = (values > self.low) if self.low_open else (values >= self.low)
+            ok &= (values < self.high) if self.high_open else (values <= self.high)
+            if self.whole:
+                ok &= values == np.round(values)
+        return ok
+
+    def __str__(self) -> str:
+        if self.unbounded:
+            return self.meaning
+        if self.whole:
+            return f"{self.meaning} (a whole number ≥ {self.low:g})"
+        if self.high == math.inf:
+            return f"{self.meaning} ({'>' if self.low_open else '≥'} {self.low:g})"
+        if self.low == -math.inf:
+            return f"{self.meaning} ({'<' if self.high_open else '≤'} {self.high:g})"
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open else "]"
+        return f"{self.meaning} in {left}{self.low:g}, {self.high:g}{right}"
+
+
+REAL = Domain("a real number")
+SCORE = Domain("a reward score")
+LOGIT = Domain("a logit")
+ADVANTAGE = Domain("an advantage")
+REWARD = Domain("a reward")
+VALUE = Domain("a value estimate")
+LOG_PROBABILITY = Domain("a log-probability", high=0.0)
+RATIO = Domain("a probability ratio", low=0.0, low_open=True)
+TEMPERATURE = Domain("a temperature", low=0.0, low_open=True)
+BETA = Domain("a KL strength β", low=0.0, low_open=True)
+MARGIN = Domain("a margin", low=0.0)
+CLIP = Domain("a clip range ε", low=0.0, high=1.0, low_open=True, high_open=True)
+DISCOUNT = Domain("a discount factor", low=0.0, high=1.0)
+LABEL_SMOOTHING = Domain("a label-smoothing rate", low=0.0, high=0.5)
+INDEX = Domain("a class index", low=0.0, whole=True)
+
+DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
+    "sigmoid": {"x": REAL},
+    "log_sigmoid": {"x": REAL},
+    "softplus": {"x": REAL},
+    "bradley_terry_prob": {"r_chosen": SCORE, "r_rejected": SCORE},
+    "ranking_loss": {"r_chosen": SCORE, "r_rejected": SCORE, "margin": MARGIN},
+    "hinge_ranking_loss": {"r_chosen": SCORE, "r_rejected": SCORE, "margin": MARGIN},
+    "ranking_error": {"r_chosen": SCORE, "r_rejected": SCORE},
+    "kwise_ranking_loss": {"scores": SCORE},
+    "dpo_loss": {"policy_chosen_logps": LOG_PROBABILITY, "policy_rejected_logps": LOG_PROBABILITY,
+                 "ref_chosen_logps": LOG_PROBABILITY, "ref_rejected_logps": LOG_PROBABILITY,
+                 "beta": BETA, "label_smoothing": LABEL_SMOOTHING},
+    "ipo_loss": {"policy_chosen_logps": LOG_PROBABILITY, "policy_rejected_logps": LOG_PROBABILITY,
+                 "ref_chosen_logps": LOG_PROBABILITY, "ref_rejected_logps": LOG_PROBABILITY,
+                 "beta": BETA},
+    "ppo_clip_loss": {"ratio": RATIO, "advantage": ADVANTAGE, "clip_eps": CLIP},
+    "value_clip_loss": {"values": VALUE, "old_values": VALUE, "returns": REWARD, "clip_eps": CLIP},
+    "kl_estimator": {"logp_policy": LOG_PROBABILITY, "logp_ref": LOG_PROBABILITY},
+    "gae": {"rewards": REWARD, "values": VALUE, "gamma": DISCOUNT, "lam": DISCOUNT, "last_value": VALUE},
+    "softmax": {"logits": LOGIT, "temperature": TEMPERATURE},
+    "log_softmax": {"logits": LOGIT, "temperature": TEMPERATURE},
+    "entropy": {"logits": LOGIT},
+    "cross_entropy": {"logits": LOGIT, "target": INDEX},
+    "perplexity": {"token_logps": LOG_PROBABILITY},
+})
+"""Each function's numeric arguments and their domains (``axis`` and ``kind`` are not numbers)."""
+
+UNITS: Mapping[str, str] = MappingProxyType({
+    "sigmoid": "probability",
+    "log_sigmoid": "nats",
+    "softplus": "nats",
+    "bradley_terry_prob": "probability",
+    "ranking_loss": "nats",
+    "hinge_ranking_loss": "reward",
+    "ranking_error": "errors",
+    "kwise_ranking_loss": "nats",
+    "dpo_loss": "nats",
+    "ipo_loss": "nats²",
+    "ppo_clip_loss": "reward",
+    "value_clip_loss": "reward²",
+    "kl_estimator": "nats",
+    "gae": "reward",
+    "softmax": "probability",
+    "log_softmax": "nats",
+    "entropy": "nats",
+    "cross_entropy": "nats",
+    "perplexity": "dimensionless",
+})
+"""The unit of each function's result: ``nats`` for losses and log-probabilities in natural
+logarithms, ``probability``, ``reward`` (the scale of the rewards or advantages given), or
+``dimensionless`` (a perplexity is an effective number of choices)."""

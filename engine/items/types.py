@@ -30,6 +30,7 @@ __all__ = [
     "OptionSpec",
     "OrderingItem",
     "PartialAnswer",
+    "Precision",
     "Rubric",
     "RubricCriterion",
     "RubricLevel",
@@ -60,6 +61,16 @@ class OptionSpec(BaseModel):
     misconception: Slug | None = None
     fixed: bool = False
     """Keep this option in place when options are shuffled (e.g. 'none of these')."""
+    conclusion: bool | Expr | None = None
+    """Choice items: whether the option's conclusion holds, when the option also gives a reason
+    ("A is better, because ..."). Never used to grade: the checker proves a wrong option wrong
+    in its conclusion, not only in its reason."""
+
+    @field_validator("rank", mode="before")
+    @classmethod
+    def _number_rank(cls, value: Any) -> Any:
+        """``rank: 2`` is the expression ``2`` (a listed order written out)."""
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 class OptionTemplate(OptionSpec):
@@ -193,7 +204,7 @@ class _ChoiceItem(ItemBase):
 
     def _type_expressions(self) -> Found:
         return [
-            *_option_expressions(self.options, ("correct",)),
+            *_option_expressions(self.options, ("correct", "conclusion")),
             *_misconception_expressions(self, "selects", self.options.loop_variables | {"i"}),
         ]
 
@@ -290,6 +301,25 @@ class PartialAnswer(BaseModel):
     feedback: Template | None = None
 
 
+class Precision(BaseModel):
+    """The precision the stem asks a student to give: significant figures or decimal places.
+
+    The checker grades the key rounded to it (full marks) and one unit off in its last digit
+    (no marks), so that the tolerance fits what a student types.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sigfigs: int | None = Field(default=None, ge=1, le=15)
+    decimals: int | None = Field(default=None, ge=0, le=15)
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.sigfigs is None) == (self.decimals is None):
+            raise ValueError("declare exactly one of sigfigs or decimals")
+        return self
+
+
 class NumericItem(ItemBase):
     """A number, right within a tolerance of the computed ``answer``.
 
@@ -303,6 +333,9 @@ class NumericItem(ItemBase):
         return ("number", 0)
     answer: Expr
     tolerance: Tolerance = Field(default_factory=lambda: Tolerance(relative=0.01))
+    precision: Precision | None = None
+    """What the stem asks for (three significant figures, two decimal places); by default what
+    the tolerance implies (``sigfigs: n``, or ``absolute: t`` as the decimals it rounds to)."""
     unit: str | None = Field(default=None, max_length=40)
     shuffle: bool = False
     partial_credit: tuple[PartialAnswer, ...] = Field(default=(), max_length=MAX_PARTIAL_ANSWERS)
@@ -366,8 +399,8 @@ class OrderingItem(ItemBase):
             message = "give every option a rank, or none (then the listed order is the right one)"
             problems.append((("options",), message))
         for option, _, path in self.options.expand():
-            if option.correct is not False or option.misconception:
-                message = "ordering options take text and rank, not correct or misconception"
+            if option.correct is not False or option.misconception or option.conclusion is not None:
+                message = "ordering options take text and rank, not correct, conclusion or misconception"
                 problems.append((path, message))
         if not self.shuffle:
             problems.append((("shuffle",), "an ordering item must shuffle its options"))

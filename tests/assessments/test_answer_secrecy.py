@@ -210,7 +210,9 @@ def start_session(world: World, clock: Clock, monkeypatch: pytest.MonkeyPatch) -
         api.cookies.set(*cookie)
         headers = token_for(api, ada)
         crawler = Crawler(api, headers, {"attempt_id": [], "quiz_id": [str(quiz.id)], "course": [course.slug],
-                                         "key": keys, "job_id": ["1"], "bank": ["library", f"course:{course.slug}"]},
+                                         "key": keys, "job_id": ["1"], "bank": ["library", f"course:{course.slug}"],
+                                         "token": ["not-a-registration-link"],
+                                         "name": ["launch-session.js", "lti.css"]},
                           {})
         return Session(world, clock, quiz, behaviour, policy, crawler, token_for(api, teacher))
 

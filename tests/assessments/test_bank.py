@@ -73,7 +73,7 @@ def test_validation_errors_say_where(world: World, staff: dict[str, str]) -> Non
     ambiguous = {**NEW_ITEM, "misconceptions": {"same": "ranking_loss(0, 0)"}}
     reply = api.post("/api/v1/items", headers=staff, json=ambiguous)
     assert reply.status_code == 400
-    assert reply.json()["error"]["details"][0]["path"] == ["misconceptions", "same"]
+    assert reply.json()["error"]["details"][0]["path"] == ["misconceptions", "same", "value"]
     assert api.get("/api/v1/items/api-made-item", headers=staff).status_code == 404
 
 

@@ -73,12 +73,16 @@ class LiveServer:
     port: int = field(default_factory=_free_port)
     accounts: dict[str, DemoAccount] = field(default_factory=dict)
     quiz_id: int = 0
+    host_name: str = "127.0.0.1"
+    """The name browsers reach it by (mapped to 127.0.0.1 by Chromium's host resolver rules)."""
+    tls: tuple[str, str] | None = None
+    """A certificate and its key: served over HTTPS."""
     _server: Any = None
     _thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host_name}:{self.port}"
 
     def database(self) -> Database:
         return Database(self.database_url)
@@ -87,7 +91,9 @@ class LiveServer:
         import uvicorn
 
         app = create_app(self.settings, Database(self.database_url))
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        certfile, keyfile = self.tls or (None, None)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
+                                ssl_certfile=certfile, ssl_keyfile=keyfile)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()

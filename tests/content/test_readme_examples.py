@@ -29,3 +29,10 @@ def test_example_checks_clean(block: str) -> None:
     assert item is not None, [str(p) for p in problems]
     found, _ = check_item(LoadedItem(item, document))
     assert not found, [str(p) for p in found]
+
+
+def test_every_file_the_readme_names_exists() -> None:
+    named = re.findall(r"`([\w./-]+\.yaml)`", README)
+    assert "foundations-of-llms/ch4-alignment/reward-models/ranking-loss-which-pair-is-penalised.yaml" in named
+    missing = [name for name in named if "/" in name and not (ROOT / "content" / name).is_file()]
+    assert not missing

@@ -25,6 +25,7 @@ constraints:
   - any(r_w > r_l)
   - all(abs(r_w - r_l) >= 0.2)
   - any((r_w <= 0) != (r_w <= r_l))
+  - min(abs(sort(100 * r_w + r_l)[1:] - sort(100 * r_w + r_l)[:3])) > 0.05  # no two pairs alike
 compute:
   loss: ranking_loss(r_w, r_l)
   tie: ranking_loss(0, 0)

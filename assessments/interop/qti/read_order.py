@@ -114,9 +114,9 @@ def read_order(context: ItemContext) -> dict[str, Any]:
         context.notes.append("an Assay ordering item always shuffles its options")
     if any(c.get("fixed") == "true" for c in choices):
         context.notes.append("fixed positions in the order are not kept")
-    # Options keep their authored order; a constant rank says where each belongs.
-    options = [{"text": context.text(c), **({"rank": str(key.index(i))} if key != ids else {})}
-               for c, i in zip(choices, ids, strict=True)]
+    # Options keep their authored order; a constant rank says where each belongs (always: the
+    # checker refuses an ordering item whose listed order would silently be its key).
+    options = [{"text": context.text(c), "rank": str(key.index(i))} for c, i in zip(choices, ids, strict=True)]
     definition: dict[str, Any] = {"type": "ordering", "stem": context.stem(), "options": options,
                                   "order": "ascending", "scoring": {"method": method}, "max_mark": full}
     common = context.solution([Container("ordered", tuple(key)), Container("ordered", tuple(reversed(key)))])

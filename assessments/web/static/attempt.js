@@ -75,8 +75,11 @@
   });
 
   // Flags: a student's own reminders, kept in this browser.
+  // A browser may deny storage to a page in another site's frame (an LMS's): then flags last the page.
   const flagKey = "assay-flags-" + attemptId;
-  const flags = new Set(JSON.parse(localStorage.getItem(flagKey) || "[]"));
+  let kept = null;
+  try { kept = window.localStorage; kept.getItem(flagKey); } catch (error) { kept = null; }
+  const flags = new Set(JSON.parse((kept && kept.getItem(flagKey)) || "[]"));
   document.querySelectorAll("[data-flag]").forEach(function (box) {
     const slot = box.dataset.flag;
     box.checked = flags.has(slot);
@@ -84,7 +87,7 @@
     if (link) link.classList.toggle("flagged", box.checked);
     box.addEventListener("change", function () {
       if (box.checked) flags.add(slot); else flags.delete(slot);
-      localStorage.setItem(flagKey, JSON.stringify(Array.from(flags)));
+      if (kept) kept.setItem(flagKey, JSON.stringify(Array.from(flags)));
       if (link) link.classList.toggle("flagged", box.checked);
     });
   });

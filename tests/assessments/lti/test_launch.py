@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assessments.lti import keys
+from assessments.lti import deep_linking, keys
 from assessments.models import CourseRole, Enrolment, LtiNonce, LtiResourceLink, Role, User, utcnow
 from tests.assessments.conftest import Clock, World
 from tests.assessments.lti.conftest import counts, lti_course
@@ -21,7 +21,8 @@ def test_an_admin_registers_a_platform_and_lists_registrations(world: World, cli
     body = Platform(client).registration_body()
     made = client.post("/api/v1/lti/registrations", json=body, headers=admin)
     assert made.status_code == 201, made.text
-    assert made.json() | {"id": 0, "created_at": ""} == body | {"id": 0, "created_at": ""}
+    assert made.json() | {"id": 0, "created_at": ""} == body | {
+        "id": 0, "created_at": "", "registered_by": "hand", "frame_origins": ["https://lms.example.edu"]}
     assert client.post("/api/v1/lti/registrations", json=body, headers=admin).status_code == 409
     assert [r["issuer"] for r in client.get("/api/v1/lti/registrations", headers=admin).json()] == [ISSUER]
     for change in ({"jwks_url": "not a url"}, {"deployment_ids": ["d" * 256]}, {"deployment_ids": []}):
@@ -79,7 +80,8 @@ def test_an_instructor_deep_links_a_quiz(lms: Platform, db: Session) -> None:
     assert items == [{"type": "ltiResourceLink", "title": "Reward models", "url": f"{TOOL}/lti/launch",
                       "custom": {"quiz_id": str(quiz.id)},
                       "lineItem": {"scoreMaximum": 1.0, "label": "Reward models",
-                                   "resourceId": f"assay-quiz-{quiz.id}"}}]
+                                   "resourceId": f"assay-quiz-{quiz.id}"},
+                      "iframe": {"height": deep_linking.FRAME_HEIGHT}}]  # the platform accepts iframes
     claims = lms.deep_link_claims
     assert (claims["iss"], claims["aud"]) == (CLIENT_ID, [ISSUER])
     assert claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] == {"opaque": "platform-data"}
@@ -128,3 +130,10 @@ def test_expired_nonces_are_forgotten_at_the_next_login(lms: Platform, db: Sessi
     clock.advance(minutes=30)
     lms.login("student-2")
     assert db.scalars(select(LtiNonce).where(LtiNonce.nonce == old)).first() is None
+
+
+def test_the_deep_link_asks_for_the_presentation_the_platform_accepts() -> None:
+    """Deep Linking 2.0 §4.4.1 accept_presentation_document_targets: iframe (with a height) first."""
+    assert deep_linking.presentation(["iframe", "window"]) == {"iframe": {"height": deep_linking.FRAME_HEIGHT}}
+    assert deep_linking.presentation(["window"]) == {"window": {"targetName": "_blank"}}
+    assert deep_linking.presentation(["embed"]) == {} == deep_linking.presentation(None)
