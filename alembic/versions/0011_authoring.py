@@ -5,7 +5,7 @@ Versions made before this revision get their origin from ``source``: ``api`` was
 ``import.<format>`` an import, anything else a file.
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0011'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
