@@ -4,6 +4,7 @@ and copies, versions compared and chosen for a quiz, and imports reported before
 
 from __future__ import annotations
 
+import math
 import re
 import textwrap
 
@@ -34,14 +35,13 @@ ITEM = textwrap.dedent("""\
     id: tie-loss
     type: numeric
     title: The loss of a tie
-    stem: What is the ranking loss when both scores are {{ r }}?
+    stem: What is the ranking loss when the preferred response scores {{ r }} and the other 0?
     params:
       r: {uniform: [-2, 2], step: 0.1}
-    answer: ranking_loss(r, r)
+    answer: ranking_loss(r, 0)
     tolerance: {sigfigs: 3}
     """)
-"""An item that checks clean (its answer, log 2, is the same for every student: the checker
-says nothing of that today)."""
+"""An item that checks clean."""
 
 
 def principal_of(user: User) -> Principal:
@@ -59,7 +59,7 @@ def author(world: World) -> User:
 def test_a_broken_text_reports_each_problem_at_its_line_and_saves_nothing(world: World, author: User,
                                                                           clock: Clock) -> None:
     me = principal_of(author)
-    broken = ITEM.replace("answer: ranking_loss(r, r)", "answer: ranking_loss(r, q)")
+    broken = ITEM.replace("answer: ranking_loss(r, 0)", "answer: ranking_loss(r, q)")
     checked = authoring.check_text(world.db, me, broken)
     assert not checked.ok
     [problem] = checked.problems
@@ -94,6 +94,16 @@ def test_a_saved_text_is_a_new_version_that_keeps_its_authors_text(world: World,
     assert [p.line for p in renamed.problems] == [2] and "must stay 'tie-loss'" in renamed.problems[0].message
 
 
+def test_warnings_are_shown_and_do_not_refuse_the_save(world: World, author: User, clock: Clock) -> None:
+    """A key that is the same for every student is a warning (``--strict`` refuses it), not an error."""
+    constant = ITEM.replace("answer: ranking_loss(r, 0)", "answer: ranking_loss(r, r)")
+    checked, saved = authoring.save_text(world.db, principal_of(author), constant, bank_slug=None, now=clock.now)
+    assert checked.ok and not checked.errors and saved is not None
+    [warning] = checked.warnings
+    assert warning.line == 8 and "in 2000 of 2000 variants" in warning.message
+    assert checked.out().problems[0].severity == "warning"
+
+
 def test_an_id_of_a_bank_the_author_cannot_see_is_a_problem_at_the_id_line(world: World, author: User) -> None:
     other = world.author("bob")
     authoring.save_text(world.db, principal_of(other), ITEM, bank_slug=None, now=T0, new=True)
@@ -107,8 +117,9 @@ def test_a_preview_of_a_text_shows_the_variant_and_its_key(world: World, author:
     assert previewed.checked.ok and previewed.preview is not None
     assert previewed.preview.version is None and previewed.preview.seed == 3
     r = previewed.preview.params["r"]
-    assert previewed.preview.question["stem"] == f"What is the ranking loss when both scores are {r}?"
-    assert float(previewed.preview.key_response["answer"]) == pytest.approx(0.6931471805599453, abs=1e-4)  # log 2
+    assert previewed.preview.question["stem"] == (f"What is the ranking loss when the preferred response scores {r} "
+                                                  "and the other 0?")
+    assert float(previewed.preview.key_response["answer"]) == pytest.approx(math.log1p(math.exp(-r)), rel=1e-3)
 
 
 def test_every_question_type_has_a_template_that_checks_clean(world: World, author: User) -> None:
@@ -150,7 +161,7 @@ def test_versions_say_who_made_them_from_where_and_which_quizzes_give_them(world
     assert [(line.kind, line.old, line.new) for line in lines if line.kind != "same"] == [
         ("removed", 5, None), ("added", None, 5)]
     assert [line.text for line in lines if line.kind == "added"] == [
-        "stem: What is the ranking loss when both scores are {{ r:.1f }}?"]
+        "stem: What is the ranking loss when the preferred response scores {{ r:.1f }} and the other 0?"]
     # Another course's quiz that gives it is counted, not named, to this author.
     other = world.author("bob")
     world.db.add(BankGrant(bank_id=world.db.scalars(select(Item.bank_id).where(Item.key == "tie-loss")).one(),
@@ -279,7 +290,7 @@ def test_the_api_takes_yaml_checks_and_previews_without_saving(world: World, aut
     assert api is not None
     me = world.headers(author)
     yaml_headers = {**me, "content-type": "application/yaml"}
-    check = api.post("/api/v1/items/check", headers=yaml_headers, content=ITEM.replace("(r, r)", "(r, q)"))
+    check = api.post("/api/v1/items/check", headers=yaml_headers, content=ITEM.replace("(r, 0)", "(r, q)"))
     assert check.status_code == 200
     assert check.json() == {"ok": False, "key": "tie-loss", "type": "numeric", "title": "The loss of a tie",
                             "problems": [check.json()["problems"][0]]}
@@ -294,7 +305,7 @@ def test_the_api_takes_yaml_checks_and_previews_without_saving(world: World, aut
     assert made.status_code == 201 and made.json() == {"key": "tie-loss", "version": 1, "created": True}
     again = api.post("/api/v1/items", headers=yaml_headers, content=ITEM)
     assert again.status_code == 200 and again.json() == {"key": "tie-loss", "version": 1, "created": False}
-    refused = api.put("/api/v1/items/tie-loss", headers=yaml_headers, content=ITEM.replace("(r, r)", "(r, q)"))
+    refused = api.put("/api/v1/items/tie-loss", headers=yaml_headers, content=ITEM.replace("(r, 0)", "(r, q)"))
     assert refused.status_code == 400 and refused.json()["error"]["details"][0]["line"] == 8
     not_json = api.post("/api/v1/items", headers={**me, "content-type": "application/json"}, content=b"id: x")
     assert not_json.status_code == 400 and "send YAML with content-type application/yaml" in not_json.text
