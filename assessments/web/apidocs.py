@@ -13,12 +13,11 @@ from fastapi import APIRouter
 from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 
-from assessments.web.security import CONTENT_SECURITY_POLICY
+from assessments.security import content_security_policy
 
 router = APIRouter(include_in_schema=False)
 
-_DOCS_POLICY = (CONTENT_SECURITY_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
-                + "; worker-src 'self' blob:")  # Redoc searches in a worker it makes from a blob
+_DOCS_POLICY = content_security_policy(inline_styles=True, blob_workers=True)  # Redoc searches in a blob worker
 
 _SWAGGER = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

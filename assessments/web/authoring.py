@@ -27,9 +27,10 @@ from assessments.deps import NowDep, Principal, RowId, SessionDep
 from assessments.errors import Invalid, NotFound
 from assessments.models import Bank, ImportDraft, ItemVersion
 from assessments.quizzes import service as quizzes
+from assessments.security import content_security_policy, frame_origins
 from assessments.web.instructor import FORMAT_NAMES, preview_extras
 from assessments.web.pages import WebPrincipal
-from assessments.web.security import CONTENT_SECURITY_POLICY, CheckedForm
+from assessments.web.security import CheckedForm
 from assessments.web.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -75,9 +76,9 @@ def _editor(request: Request, session: Session, principal: Principal, *, text: s
                     **_results(previewed))
     # CodeMirror writes its styles into <style> elements, and sizes its gutters with style
     # attributes: this page lets in the elements that carry its nonce, and style attributes
-    # (which hold no selectors, and so cannot read the page).
-    response.headers["content-security-policy"] = CONTENT_SECURITY_POLICY.replace(
-        "style-src 'self'", f"style-src 'self' 'nonce-{nonce}'; style-src-attr 'unsafe-inline'")
+    # (which hold no selectors, and so cannot read the page). Framing stays as the session allows.
+    response.headers["content-security-policy"] = content_security_policy(
+        frames=frame_origins(request.session), style_nonce=nonce, style_attributes=True)
     return response
 
 
