@@ -205,11 +205,23 @@ def templates(content_dir: Path) -> list[Template]:
     return sorted(found.values(), key=lambda t: t.type)
 
 
+class _Dumper(yaml.SafeDumper):
+    """YAML as an author writes it: text of several lines as a ``|`` block."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value and not value.startswith(" ") and "\t" not in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
 def text_of(version: ItemVersion) -> str:
     """A version as YAML: the author's own text when it came as YAML, else its definition."""
     if version.source_text is not None:
         return version.source_text
-    return yaml.safe_dump(version.definition, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(version.definition, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 _ID_LINE = re.compile(r"^id:[ \t]*\S.*$", re.MULTILINE)

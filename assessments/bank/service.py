@@ -224,6 +224,8 @@ def save_definition(session: Session, data: dict[str, Any], *, source: str | Non
         )
         session.add(existing)
         session.flush()
+    elif existing.source_text is None and source_text is not None:
+        existing.source_text = source_text  # how the same content was written: for exports, not a change
     if row.current_number != existing.number:
         row.current_number = existing.number
         repository.replace_search_rows(session, row, dict(model.tags.root), model.concepts, model.related)
