@@ -32,6 +32,8 @@ from assessments.query import known_query_parameters
 from assessments.quizzes.endpoints import router as quizzes_router
 from assessments.reports.endpoints import router as reports_router
 from assessments.security import SecurityHeaders, Sessions
+from assessments.web.apidocs import router as apidocs_router
+from assessments.web.authoring import router as authoring_router
 from assessments.web.instructor import router as instructor_router
 from assessments.web.pages import router as pages_router
 from assessments.web.teaching import router as teaching_router
@@ -118,7 +120,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             thread.join(timeout=5)
 
     app = FastAPI(title="Assay", version="1", description=API_DESCRIPTION, lifespan=lifespan,
-                  dependencies=[Depends(known_query_parameters)])
+                  dependencies=[Depends(known_query_parameters)],
+                  docs_url=None, redoc_url=None)  # served by assessments.web.apidocs, without a CDN
     app.state.settings = settings
     app.state.database = database
     limits.install(app, settings)  # first: its middleware runs inside the session's
@@ -128,8 +131,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     openapi.install(app)
     app.state.error_page = error_page
     for router in (auth_router, courses_router, banks_router, bank_router, quizzes_router, attempts_router,
-                   grading_router, reports_router, pages_router, instructor_router, teaching_router,
-                   lti_api_router, lti_router):
+                   grading_router, reports_router, pages_router, authoring_router, instructor_router, teaching_router,
+                   lti_api_router, lti_router, apidocs_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

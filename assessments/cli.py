@@ -301,28 +301,64 @@ def _set_active(username: str, *, active: bool) -> None:
 @content_app.command("load")
 def content_load(
     path: Annotated[Path, typer.Argument(help="The bank folder.")] = DEFAULT_CONTENT,
+    theirs: Annotated[bool, typer.Option("--theirs", help=(
+        "Where a file would change an item last changed in the browser, by the API or an import: the file "
+        "wins."))] = False,
+    ours: Annotated[bool, typer.Option("--ours", help=(
+        "Where a file would change an item last changed in the browser, by the API or an import: the "
+        "database wins (those files are skipped)."))] = False,
 ) -> None:
-    """Load the bank into the database: all of it or (on any problem) none of it."""
+    """Load the bank into the database: all of it or (on any problem) none of it.
+
+    An item changed outside the files since (in the browser, by the API or an import) that a file
+    would change is a conflict: nothing is loaded, and each is reported, unless --theirs or --ours
+    says which side wins."""
     from rich.progress import Progress
 
-    from assessments.bank.content_sync import load_content
+    from assessments.bank.content_sync import Resolve, load_content
     from assessments.db import session_scope
-    from assessments.errors import Invalid
+    from assessments.errors import DomainError
     from assessments.models import utcnow
 
+    if theirs and ours:
+        typer.echo("error: --theirs or --ours, not both", err=True)
+        raise typer.Exit(2)
+    resolve = Resolve.THEIRS if theirs else Resolve.OURS if ours else Resolve.REFUSE
     _upgrade()
     try:
         with Progress(transient=True) as bar, session_scope(_database()) as session:
             task = bar.add_task("loading items", total=None)
             result = load_content(session, path, actor_id=None, now=utcnow(),
-                                  progress=lambda _key: bar.advance(task))
-    except Invalid as exc:
+                                  progress=lambda _key: bar.advance(task), resolve=resolve)
+    except DomainError as exc:
         for problem in exc.details or []:
             typer.echo(f"{problem['file']}:{problem['line']}: {problem['message']}", err=True)
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{len(result.items)} items: {result.created} new, {result.new_versions} new versions, "
                f"{result.unchanged} unchanged")
+
+
+def _export_folder(session: Any, folder: Path, tags: list[str], bank: str | None) -> None:
+    from assessments.bank import repository
+    from assessments.bank.content_sync import export_folder
+    from assessments.config import get_settings
+    from assessments.models import Bank
+
+    if folder.exists() and any(folder.iterdir()):
+        typer.echo(f"error: {folder} is not empty: export into a new folder (nothing is overwritten)", err=True)
+        raise typer.Exit(1)
+    condition = None
+    if bank is not None:
+        found = repository.bank_for_slug(session, bank)
+        if found is None:
+            typer.echo(f"error: no bank {bank!r} (banks: {', '.join(repository.bank_slugs_all(session))})", err=True)
+            raise typer.Exit(1)
+        condition = Bank.id == found.id
+    rows = session.execute(repository.current_versions_query(tags, None, None, condition)).all()
+    folder.mkdir(parents=True, exist_ok=True)
+    exported = export_folder(session, folder, rows, get_settings().content_dir / "bank.yaml")
+    typer.echo(f"wrote {len(exported.files)} items and bank.yaml to {folder}")
 
 
 @content_app.command("import")
@@ -333,7 +369,7 @@ def content_import(
                                            "for a course's own.")] = "library",
 ) -> None:
     """Import items into one of the database's banks: all of them or, on any problem, none."""
-    from assessments.bank import repository, service
+    from assessments.bank import exchange, repository
     from assessments.db import session_scope
     from assessments.errors import DomainError, Invalid
     from assessments.models import utcnow
@@ -346,7 +382,7 @@ def content_import(
                 typer.echo(f"error: no bank {bank!r} (banks: {', '.join(repository.bank_slugs_all(session))})",
                            err=True)
                 raise typer.Exit(1)
-            result = service.import_file(session, file.read_bytes(), format=format, name=file.name,
+            result = exchange.import_file(session, file.read_bytes(), format=format, name=file.name,
                                          actor_id=None, now=utcnow(), bank=target)
     except Invalid as exc:
         for problem in exc.details or []:
@@ -364,26 +400,34 @@ def content_import(
 
 @content_app.command("export")
 def content_export(
-    out: Annotated[Path, typer.Argument(help="The file to write.")],
+    out: Annotated[Path, typer.Argument(help="The file to write; for YAML, a folder (one file per item, and a "
+                                             "bank.yaml) unless it ends in .yaml or .yml.")],
     format: Annotated[str, typer.Option(help="yaml, qti3, qti2, gift or moodlexml")] = "yaml",  # noqa: A002
     tag: Annotated[list[str] | None, typer.Option(help="facet:value (repeatable)")] = None,
+    bank: Annotated[str | None, typer.Option(help="Only this bank's items (its slug).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="The variant computed items leave as.")] = 0,
 ) -> None:
-    """Export the database's bank (or the items with every --tag) to a file, with a report."""
-    from assessments.bank import service
+    """Export the database's bank (or the items with every --tag) to a file, with a report.
+
+    A YAML folder is the bank as files: `assay content load` reads it back without a new version
+    and `assay content check` passes on it, so a course can keep its bank in git."""
+    from assessments.bank import exchange
     from assessments.db import session_scope
     from assessments.interop.formats import FORMATS, KNOWN
 
     _upgrade()
     with session_scope(_database()) as session:
+        if format == "yaml" and out.suffix.lower() not in {".yaml", ".yml"}:
+            _export_folder(session, out, tag or [], bank)
+            return
         if format == "yaml":
-            out.write_text(service.export_yaml(session, tag or [], None))
+            out.write_text(exchange.export_yaml(session, tag or [], None))
             typer.echo(f"wrote {out}")
             return
         if format not in FORMATS:
             typer.echo(f"error: unknown format {format!r} (known: {KNOWN})", err=True)
             raise typer.Exit(2)
-        exported = FORMATS[format].export_items(service.export_entries(session, tag or [], None, seed),
+        exported = FORMATS[format].export_items(exchange.export_entries(session, tag or [], None, seed),
                                                 title="Assay export")
     out.write_bytes(exported.content)
     for note in exported.notes:

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["Backoff", "BodySizeLimit", "Limits", "LimitsDep", "Rate", "RateLimiter", "TooManyRequests",
            "client_address", "install"]
 
-IMPORT_PATHS = frozenset({"/api/v1/items/import"})
+IMPORT_PATHS = frozenset({"/api/v1/items/import", "/bank/import"})
 """Routes that take whole exchange files, and so the larger ``max_import_bytes``."""
 POSTGRES_QUERY_CANCELED = "57014"
 DATABASE_RETRY_SECONDS = 5

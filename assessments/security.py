@@ -73,14 +73,24 @@ def check_csrf(request: Request, given: str | None) -> None:
 
 
 def content_security_policy(*, frames: Sequence[str] = (), script_nonce: str | None = None,
-                            form_action: str | None = None) -> str:
-    """The site's policy; ``frames`` are the origins that may frame the page (none by default)."""
+                            form_action: str | None = None, style_nonce: str | None = None,
+                            style_attributes: bool = False, inline_styles: bool = False,
+                            blob_workers: bool = False) -> str:
+    """The site's policy; ``frames`` are the origins that may frame the page (none by default).
+
+    The rest loosen it for a page that needs it: ``style_nonce`` lets in ``<style>`` elements
+    that carry it, ``style_attributes`` style attributes (no selectors: they cannot read the
+    page), ``inline_styles`` every inline style, and ``blob_workers`` workers made from blobs."""
     scripts = f"'nonce-{script_nonce}'" if script_nonce else "'self'"
     ancestors = " ".join(frames) if frames else "'none'"
     forms = form_action or "'self'"
-    return (f"default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data:; "
+    styles = "'self'" + (f" 'nonce-{style_nonce}'" if style_nonce else "")
+    styles += " 'unsafe-inline'" if inline_styles else ""
+    extra = ("; style-src-attr 'unsafe-inline'" if style_attributes else "") + (
+        "; worker-src 'self' blob:" if blob_workers else "")
+    return (f"default-src 'self'; script-src {scripts}; style-src {styles}; img-src 'self' data:; "
             f"font-src 'self'; connect-src 'self'; frame-ancestors {ancestors}; form-action {forms}; "
-            "base-uri 'none'; object-src 'none'")
+            f"base-uri 'none'; object-src 'none'{extra}")
 
 
 CONTENT_SECURITY_POLICY = content_security_policy()

@@ -3,26 +3,34 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, status
+import yaml
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import PlainTextResponse, Response
+from sqlalchemy.orm import Session
 
-from assessments.bank import service
+from assessments.bank import authoring, banks, exchange, service
 from assessments.bank.schemas import (
     BankCreate,
     BankOut,
+    CheckOut,
     GrantIn,
     ImportResult,
     ItemMove,
     ItemOut,
+    ItemSaved,
     ItemSummary,
     Preview,
-    SaveResult,
+    PreviewCheck,
 )
-from assessments.deps import CurrentPrincipal, NowDep, SessionDep
+from assessments.deps import CurrentPrincipal, NowDep, Principal, SessionDep
 from assessments.errors import Invalid
 from assessments.interop.formats import FORMATS, KNOWN
+from assessments.models import VersionOrigin
 from assessments.pagination import PageDep
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"])
@@ -47,12 +55,93 @@ def list_items(
                                         bank_slug=bank))
 
 
-@router.post("", response_model=SaveResult, status_code=status.HTTP_201_CREATED)
-def create_item(definition: Annotated[dict[str, Any], Body()], principal: CurrentPrincipal,
-                session: SessionDep, now: NowDep, bank: BankQuery = None) -> SaveResult:
-    """Add an item (or a new version of one) from its definition; problems say where. A new item
-    goes into ``bank``, or, when you teach one course, into that course's own bank."""
-    return service.save_for(session, principal, definition, bank_slug=bank, now=now)
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+ITEM_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "additionalProperties": True,
+                                    "description": "the item's definition (content/README.md's format as JSON)"}},
+    "application/yaml": {"schema": {"type": "string", "description": "the item as YAML, as an author writes it"}},
+}}}
+"""An item is posted as its JSON definition or as the YAML text of ``content/README.md``."""
+
+
+@dataclass(frozen=True)
+class ItemBody:
+    """A posted item: its YAML text (problems then name their lines), or its JSON definition."""
+
+    text: str | None
+    definition: dict[str, Any] | None
+
+    def as_text(self) -> str:
+        if self.text is not None:
+            return self.text
+        return yaml.safe_dump(self.definition, sort_keys=False, allow_unicode=True, width=100)
+
+
+async def item_body(request: Request) -> ItemBody:
+    raw = await request.body()
+    media = request.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid("the body is not UTF-8 text", code="bad_body") from None
+    if media in YAML_TYPES:
+        return ItemBody(decoded, None)
+    try:
+        data = json.loads(decoded)
+    except json.JSONDecodeError as exc:
+        raise Invalid(f"the body is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); send YAML with "
+                      "content-type application/yaml", code="bad_body") from None
+    if not isinstance(data, dict):
+        raise Invalid("the body must be an item's definition: a JSON object", code="bad_body")
+    return ItemBody(None, data)
+
+
+ItemBodyDep = Annotated[ItemBody, Depends(item_body)]
+
+
+@router.post("", response_model=ItemSaved, status_code=status.HTTP_201_CREATED, openapi_extra=ITEM_BODY,
+             responses={200: {"model": ItemSaved, "description": "the item is identical to an existing version"}})
+def create_item(body: ItemBodyDep, principal: CurrentPrincipal, session: SessionDep, now: NowDep,
+                response: Response, bank: BankQuery = None) -> ItemSaved:
+    """Add an item (or a new version of one) from its JSON definition or its YAML text; problems
+    say where (YAML: at their lines). A new item goes into ``bank``, or, when you teach one
+    course, into that course's own bank. An item identical to a version the bank holds makes no
+    new version: 200 with that version (201 when something was made)."""
+    if body.text is not None:
+        saved = _save_text(session, principal, body.text, bank=bank, now=now, editing=None)
+    else:
+        assert body.definition is not None
+        saved = service.save_for(session, principal, body.definition, bank_slug=bank, now=now)
+    if not saved.created:
+        response.status_code = status.HTTP_200_OK
+    return saved
+
+
+def _save_text(session: Session, principal: Principal, text: str, *, bank: str | None, now: datetime,
+               editing: str | None) -> ItemSaved:
+    """Save a YAML text, or refuse it (400) with every problem at its line."""
+    checked, saved = authoring.save_text(session, principal, text, bank_slug=bank, now=now, editing=editing,
+                                         origin=VersionOrigin.API)
+    if saved is None:
+        raise Invalid("the item does not check", code="invalid_item", details=[
+            {"path": [], "line": p.line, "message": p.message} for p in checked.out().problems])
+    return saved
+
+
+@router.post("/check", response_model=CheckOut, openapi_extra=ITEM_BODY)
+def check_item(body: ItemBodyDep, principal: CurrentPrincipal, session: SessionDep) -> CheckOut:
+    """Check an item without saving it, as a save would: every problem at its line of the YAML
+    (the text posted, or the JSON definition written out as YAML)."""
+    return authoring.check_text(session, principal, body.as_text()).out()
+
+
+@router.post("/preview", response_model=PreviewCheck, openapi_extra=ITEM_BODY)
+def preview_posted(body: ItemBodyDep, principal: CurrentPrincipal, session: SessionDep,
+                   seed: Annotated[int, Query(ge=0, le=2**62)] = 0) -> PreviewCheck:
+    """Check a posted item and preview the variant of ``seed``, without saving anything: the
+    checker's problems, and (when the item loads) the question, its key, feedback and solution."""
+    previewed = authoring.preview_text(session, principal, body.as_text(), seed)
+    return PreviewCheck(check=previewed.checked.out(), preview=previewed.preview)
 
 
 @router.get("/export", response_class=PlainTextResponse, responses={200: {
@@ -71,12 +160,12 @@ def export_items(
     or Moodle XML. Computed items leave the exchange formats as the variant of ``seed``; the
     ``x-assay-export-notes`` header counts what the format could not carry as it is."""
     if format == "yaml":
-        return PlainTextResponse(service.export_yaml(session, tag or [], q, principal=principal, bank_slug=bank),
+        return PlainTextResponse(exchange.export_yaml(session, tag or [], q, principal=principal, bank_slug=bank),
                                  media_type="application/yaml")
     exporter = FORMATS.get(format)
     if exporter is None:
         raise Invalid(f"unknown export format {format!r} (known: {KNOWN})")
-    entries = service.export_entries(session, tag or [], q, seed, principal=principal, bank_slug=bank)
+    entries = exchange.export_entries(session, tag or [], q, seed, principal=principal, bank_slug=bank)
     exported = exporter.export_items(entries, title="Assay export")
     return Response(exported.content, media_type=exported.media_type, headers={
         "content-disposition": f'attachment; filename="{exported.filename}"',
@@ -102,7 +191,7 @@ def import_items(
     """Import items as YAML (``---`` between them), QTI 3.0 or 2.2 (an item file or a package),
     GIFT or Moodle XML: all of them, or none; problems say where. New items go into ``bank`` (as
     for ``POST /api/v1/items``); items that exist already must be in it."""
-    return service.import_for(session, principal, raw, format=format, bank_slug=bank, now=now)
+    return exchange.import_for(session, principal, raw, format=format, bank_slug=bank, now=now)
 
 
 @router.get("/{key}", response_model=ItemOut)
@@ -112,12 +201,17 @@ def get_item(key: str, principal: CurrentPrincipal, session: SessionDep) -> Item
     return service.get_item(session, principal, key)
 
 
-@router.put("/{key}", response_model=SaveResult)
-def update_item(key: str, definition: Annotated[dict[str, Any], Body()], principal: CurrentPrincipal,
-                session: SessionDep, now: NowDep) -> SaveResult:
-    """A new version of the item, if its bank is one you may edit. Attempts keep the version they
-    were given, and quizzes the version they pinned until their instructors choose the new one."""
-    return service.save_for(session, principal, definition, bank_slug=None, now=now, key=key)
+@router.put("/{key}", response_model=ItemSaved, openapi_extra=ITEM_BODY)
+def update_item(key: str, body: ItemBodyDep, principal: CurrentPrincipal, session: SessionDep,
+                now: NowDep) -> ItemSaved:
+    """A new version of the item (its JSON definition or YAML text), if its bank is one you may
+    edit. Attempts keep the version they were given, and quizzes the version they pinned until
+    their instructors choose the new one."""
+    if body.text is not None:
+        banks.editable_item(session, principal, key)
+        return _save_text(session, principal, body.text, bank=None, now=now, editing=key)
+    assert body.definition is not None
+    return service.save_for(session, principal, body.definition, bank_slug=None, now=now, key=key)
 
 
 @router.post("/{key}/move", response_model=ItemOut)
@@ -138,19 +232,19 @@ def preview_item(key: str, principal: CurrentPrincipal, session: SessionDep,
 @banks_router.get("", response_model=list[BankOut])
 def list_banks(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> list[BankOut]:
     """The banks you may read, and what you may do in each."""
-    banks = service.list_banks(session, principal)
-    return page.rows(banks[page.offset: page.offset + page.fetch])
+    found = banks.list_banks(session, principal)
+    return page.rows(found[page.offset: page.offset + page.fetch])
 
 
 @banks_router.post("", response_model=BankOut, status_code=status.HTTP_201_CREATED)
 def create_bank(body: BankCreate, principal: CurrentPrincipal, session: SessionDep, now: NowDep) -> BankOut:
     """A bank owned by a course you teach, to share with other courses."""
-    return service.create_bank(session, principal, body, now)
+    return banks.create_bank(session, principal, body, now)
 
 
 @banks_router.get("/{bank}", response_model=BankOut)
 def get_bank(bank: str, principal: CurrentPrincipal, session: SessionDep) -> BankOut:
-    return service.get_bank(session, principal, bank)
+    return banks.get_bank(session, principal, bank)
 
 
 @banks_router.put("/{bank}/grants/{course}", response_model=BankOut)
@@ -158,10 +252,10 @@ def grant(bank: str, course: str, body: GrantIn, principal: CurrentPrincipal, se
           now: NowDep) -> BankOut:
     """Share the bank with a course: its instructors read and use the items, and with
     ``can_edit`` publish new versions of them."""
-    return service.set_grant(session, principal, bank, course, can_edit=body.can_edit, now=now)
+    return banks.set_grant(session, principal, bank, course, can_edit=body.can_edit, now=now)
 
 
 @banks_router.delete("/{bank}/grants/{course}", response_model=BankOut)
 def revoke(bank: str, course: str, principal: CurrentPrincipal, session: SessionDep) -> BankOut:
     """Stop sharing the bank with a course; its quizzes keep the versions they pinned."""
-    return service.revoke_grant(session, principal, bank, course)
+    return banks.revoke_grant(session, principal, bank, course)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -81,16 +81,35 @@ class ItemOut(ItemSummary):
     versions: list[VersionOut]
 
 
-class SaveResult(BaseModel):
+class ItemSaved(BaseModel):
     key: str
     version: int
     created: bool
     """False when the definition equals an existing version (then that version became current)."""
 
 
+class CheckProblem(BaseModel):
+    line: int
+    """The 1-based line of the item's YAML where the problem is."""
+    message: str
+    severity: Literal["error", "warning"] = "error"
+    """An error refuses the save; a warning (a key that is nearly always the same, say) does not."""
+
+
+class CheckOut(BaseModel):
+    """What the checker says of an item text, before anything is saved."""
+
+    ok: bool
+    key: str | None
+    type: str | None
+    title: str | None
+    problems: list[CheckProblem]
+
+
 class Preview(BaseModel):
     key: str
-    version: int
+    version: int | None
+    """None for an item being written (not saved yet)."""
     seed: int
     params: dict[str, Any]
     question: dict[str, Any]
@@ -100,9 +119,16 @@ class Preview(BaseModel):
 
 
 class ImportResult(BaseModel):
-    items: list[SaveResult]
+    items: list[ItemSaved]
     created: int
     new_versions: int
     unchanged: int
     notes: list[str] = []
     """What the source format said that Assay carries differently (or not at all)."""
+
+
+class PreviewCheck(BaseModel):
+    """A posted item checked, and its preview when it loads."""
+
+    check: CheckOut
+    preview: Preview | None

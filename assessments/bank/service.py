@@ -1,4 +1,5 @@
-"""The item bank's logic: validate, version, search, preview, import and export.
+"""The item bank's logic: validate, version, search and preview (banks and rights:
+:mod:`assessments.bank.banks`; import and export: :mod:`assessments.bank.exchange`).
 
 A definition is stored exactly as the author wrote it (as JSON) once the engine accepts it: its
 structure, its expressions, and 200 variants checked as the content checker checks them. Saving
@@ -20,30 +21,25 @@ from datetime import datetime
 from threading import Lock
 from typing import Any
 
-import yaml
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Session
 
 from assessments.bank import repository
-from assessments.bank.access import BankRights, refuse_if_in_open_attempt
+from assessments.bank.access import BankRights
+from assessments.bank.banks import editable_bank, editable_item, readable_bank, readable_current, target_bank
 from assessments.bank.schemas import (
-    BankCreate,
-    BankOut,
-    GrantOut,
-    ImportResult,
     ItemOut,
+    ItemSaved,
     ItemSummary,
     Preview,
     Problem,
-    SaveResult,
     VersionOut,
 )
 from assessments.deps import Principal
-from assessments.errors import Conflict, Forbidden, Invalid, NotFound
-from assessments.models import Bank, BankGrant, Course, CourseRole, Enrolment, Item, ItemVersion
+from assessments.errors import Conflict, Forbidden, Invalid
+from assessments.models import Bank, Item, ItemVersion, VersionOrigin
 from engine.content.checker import variant_problems
 from engine.content.loader import definition_problems
-from engine.content.source import parse_yaml_documents
 from engine.expressions import ExpressionError
 from engine.items import ItemBase
 from engine.qtypes import qtype_for
@@ -198,11 +194,13 @@ def validate_definition(data: Any) -> ItemBase:
 
 def save_definition(session: Session, data: dict[str, Any], *, source: str | None,
                     actor_id: int | None, now: datetime, item: ItemBase | None = None,
-                    bank: Bank | None = None) -> SaveResult:
+                    bank: Bank | None = None, origin: VersionOrigin = VersionOrigin.FILE,
+                    source_text: str | None = None) -> ItemSaved:
     """Store a definition as the item's current version (validating it unless ``item`` is given).
 
     A new item goes into ``bank`` (the shared library when None); an existing item stays in its
-    bank, and naming another one is a conflict (moving is :func:`move_item`'s job).
+    bank, and naming another one is a conflict (moving is :func:`move_item`'s job). A new version
+    records where it came from (``origin``, ``source``) and, when it came as YAML, the text.
     """
     model = item if item is not None else validate_definition(data)
     digest = content_hash(data)
@@ -221,172 +219,28 @@ def save_definition(session: Session, data: dict[str, Any], *, source: str | Non
         existing = ItemVersion(
             item_id=row.id, number=repository.last_number(session, row) + 1, definition=data,
             content_hash=digest, type=model.type_name, title=model.title,
-            is_computed=model.is_computed, source=source, created_by_id=actor_id, created_at=now,
+            is_computed=model.is_computed, source=source, origin=origin, source_text=source_text,
+            created_by_id=actor_id, created_at=now,
         )
         session.add(existing)
         session.flush()
+    elif existing.source_text is None and source_text is not None:
+        existing.source_text = source_text  # how the same content was written: for exports, not a change
     if row.current_number != existing.number:
         row.current_number = existing.number
         repository.replace_search_rows(session, row, dict(model.tags.root), model.concepts, model.related)
-    return SaveResult(key=row.key, version=existing.number, created=created)
-
-
-# --- banks and the caller's rights -------------------------------------------------------------------
-
-
-def _bank_out(session: Session, rights: BankRights, bank: Bank, items: int) -> BankOut:
-    course = session.get(Course, bank.course_id) if bank.course_id is not None else None
-    manages = rights.manages(bank)
-    return BankOut(
-        slug=bank.slug, title=bank.title, course=course.slug if course else None, open_to_all=bank.open_to_all,
-        items=items, can_edit=rights.can_edit(session, bank), can_manage=manages,
-        grants=[GrantOut(course=c.slug, can_edit=g.can_edit) for g, c in repository.grants(session, bank)]
-        if manages else None)
-
-
-def list_banks(session: Session, principal: Principal) -> list[BankOut]:
-    """The banks the caller may read, with what they may do in each (the own bank of every
-    course they teach among them, made on first sight)."""
-    principal.require_staff()
-    rights = BankRights.of(session, principal)
-    for course in session.scalars(select(Course).where(Course.id.in_(rights.teaching))):
-        repository.course_bank(session, course)
-    found = repository.banks(session, rights.readable())
-    counts = repository.item_counts(session, [b.id for b in found])
-    return [_bank_out(session, rights, bank, counts.get(bank.id, 0)) for bank in found]
-
-
-def readable_bank(session: Session, principal: Principal, slug: str) -> tuple[Bank, BankRights]:
-    """The bank if the caller may read it (404 otherwise: its existence does not leak)."""
-    principal.require_staff()
-    rights = BankRights.of(session, principal)
-    bank = repository.bank_by_slug(session, slug)
-    if bank is None and slug.startswith(repository.COURSE_BANK_PREFIX):
-        # A course's own bank is made on first use, by its instructors only.
-        course = session.scalars(select(Course).where(
-            Course.slug == slug.removeprefix(repository.COURSE_BANK_PREFIX))).first()
-        if course is not None and (rights.is_admin or course.id in rights.teaching):
-            bank = repository.course_bank(session, course)
-    if bank is None or not rights.can_read(session, bank):
-        raise NotFound(f"no bank {slug!r}")
-    return bank, rights
-
-
-def get_bank(session: Session, principal: Principal, slug: str) -> BankOut:
-    bank, rights = readable_bank(session, principal, slug)
-    return _bank_out(session, rights, bank, repository.item_counts(session, [bank.id]).get(bank.id, 0))
-
-
-def editable_bank(session: Session, principal: Principal, slug: str) -> Bank:
-    bank, rights = readable_bank(session, principal, slug)
-    if not rights.can_edit(session, bank):
-        raise Forbidden(f"you may use the bank {slug!r} but not edit it", code="bank_read_only")
-    return bank
-
-
-def _managed_bank(session: Session, principal: Principal, slug: str) -> Bank:
-    bank, rights = readable_bank(session, principal, slug)
-    if not rights.manages(bank):
-        raise Forbidden(f"only the instructors of the course that owns {slug!r} (or an administrator) may "
-                        "share it", code="bank_not_managed")
-    return bank
-
-
-def create_bank(session: Session, principal: Principal, data: BankCreate, now: datetime) -> BankOut:
-    """A new bank owned by one of the caller's courses (administrators may make unowned and open
-    banks)."""
-    principal.require_staff()
-    rights = BankRights.of(session, principal)
-    course: Course | None = None
-    if data.course is not None:
-        course = session.scalars(select(Course).where(Course.slug == data.course)).first()
-        if course is None or not (rights.is_admin or course.id in rights.teaching):
-            raise NotFound(f"no course {data.course!r} that you teach")
-    elif not rights.is_admin:
-        raise Invalid("name the course that owns the bank (one you teach)", code="bank_course_required",
-                      details=[{"path": ["course"], "message": "required"}])
-    if data.open_to_all and not rights.is_admin:
-        raise Forbidden("only administrators may open a bank to every course", code="bank_open_admin_only")
-    if repository.bank_by_slug(session, data.slug) is not None:
-        raise Conflict(f"a bank {data.slug!r} exists", code="bank_exists")
-    bank = Bank(slug=data.slug, title=data.title, course_id=course.id if course else None,
-                open_to_all=data.open_to_all, created_at=now)
-    session.add(bank)
-    session.flush()
-    return _bank_out(session, rights, bank, 0)
-
-
-def set_grant(session: Session, principal: Principal, slug: str, course_slug: str, *, can_edit: bool,
-              now: datetime) -> BankOut:
-    """Share the bank with another course (to read and use, or also to edit)."""
-    bank = _managed_bank(session, principal, slug)
-    course = session.scalars(select(Course).where(Course.slug == course_slug)).first()
-    if course is None:
-        raise NotFound(f"no course {course_slug!r}")
-    if course.id == bank.course_id:
-        raise Invalid("the bank's own course has every right to it already", code="grant_to_owner")
-    found = repository.grant(session, bank, course)
-    if found is None:
-        session.add(BankGrant(bank_id=bank.id, course_id=course.id, can_edit=can_edit, created_at=now))
-    else:
-        found.can_edit = can_edit
-    session.flush()
-    return get_bank(session, principal, slug)
-
-
-def revoke_grant(session: Session, principal: Principal, slug: str, course_slug: str) -> BankOut:
-    """Stop sharing the bank with a course. Its quizzes keep the versions they pinned."""
-    bank = _managed_bank(session, principal, slug)
-    course = session.scalars(select(Course).where(Course.slug == course_slug)).first()
-    found = repository.grant(session, bank, course) if course is not None else None
-    if found is None:
-        raise NotFound(f"the bank {slug!r} is not shared with {course_slug!r}")
-    session.delete(found)
-    session.flush()
-    return get_bank(session, principal, slug)
-
-
-def target_bank(session: Session, principal: Principal, slug: str | None) -> Bank:
-    """Where the caller's new items go: the bank named, else the caller's one course's bank (an
-    administrator's: the shared library). Refused unless the caller may edit it."""
-    if slug is not None:
-        return editable_bank(session, principal, slug)
-    principal.require_staff()
-    if principal.is_admin:
-        return repository.library(session)
-    teaching = list(session.scalars(select(Course).join(Enrolment, Enrolment.course_id == Course.id).where(
-        Enrolment.user_id == principal.user.id, Enrolment.role == CourseRole.INSTRUCTOR).order_by(Course.slug)))
-    if len(teaching) == 1:
-        return repository.course_bank(session, teaching[0])
-    rights = BankRights.of(session, principal)
-    choices = [b.slug for b in repository.banks(session, rights.editable())]
-    choices += [repository.COURSE_BANK_PREFIX + c.slug for c in teaching
-                if repository.COURSE_BANK_PREFIX + c.slug not in choices]
-    raise Invalid("name the bank for the item (bank=...): "
-                  + (f"you may add items to {', '.join(sorted(choices))}" if choices
-                     else "you teach no course, so there is no bank you may add items to"),
-                  code="bank_required")
-
-
-def _editable_item(session: Session, principal: Principal, key: str) -> Item:
-    item = repository.item_by_key(session, key)
-    bank = session.get(Bank, item.bank_id) if item is not None else None
-    rights = BankRights.of(session, principal)
-    if item is None or bank is None or not rights.can_read(session, bank):
-        raise NotFound(f"no item {key!r}")
-    if not rights.can_edit(session, bank):
-        raise Forbidden(f"the item {key!r} is in the bank {bank.slug!r}, which you may use but not edit: "
-                        "save a copy under another id in a bank of yours", code="bank_read_only")
-    return item
+    return ItemSaved(key=row.key, version=existing.number, created=created)
 
 
 def save_for(session: Session, principal: Principal, data: dict[str, Any], *, bank_slug: str | None,
-             now: datetime, key: str | None = None) -> SaveResult:
+             now: datetime, key: str | None = None, item: ItemBase | None = None,
+             origin: VersionOrigin = VersionOrigin.API, source_text: str | None = None) -> ItemSaved:
     """An instructor's save: a new version of an item they may edit, or a new item in a bank
-    they may edit. ``key`` (an update of that item) must be the definition's id."""
+    they may edit. ``key`` (an update of that item) must be the definition's id; ``item`` is the
+    engine's model when the caller has checked the definition already."""
     principal.require_staff()
     if key is not None:
-        _editable_item(session, principal, key)
+        editable_item(session, principal, key)
         if data.get("id") != key:
             raise Invalid(f"the definition's id must be {key!r}", code="id_mismatch")
     given = data.get("id")
@@ -396,18 +250,20 @@ def save_for(session: Session, principal: Principal, data: dict[str, Any], *, ba
         if home is None or not BankRights.of(session, principal).can_read(session, home):
             raise Conflict(f"an item {existing.key!r} already exists in another bank: give this one another id",
                            code="item_in_another_bank")
-        _editable_item(session, principal, existing.key)
+        editable_item(session, principal, existing.key)
         bank = home if bank_slug is None else editable_bank(session, principal, bank_slug)
     else:
         bank = target_bank(session, principal, bank_slug)
-    return save_definition(session, data, source="api", actor_id=principal.user.id, now=now, bank=bank)
+    return save_definition(session, data, source=None if origin == VersionOrigin.BROWSER else "api",
+                           actor_id=principal.user.id, now=now, bank=bank, item=item, origin=origin,
+                           source_text=source_text)
 
 
 def move_item(session: Session, principal: Principal, key: str, bank_slug: str) -> ItemOut:
     """Move an item (all its versions) to another bank; the caller must manage the bank it
     leaves and edit the one it joins. Quizzes keep the versions they pinned."""
     principal.require_staff()
-    item = _editable_item(session, principal, key)
+    item = editable_item(session, principal, key)
     source = session.get(Bank, item.bank_id)
     assert source is not None
     if not BankRights.of(session, principal).manages(source):
@@ -416,19 +272,6 @@ def move_item(session: Session, principal: Principal, key: str, bank_slug: str) 
     item.bank_id = editable_bank(session, principal, bank_slug).id
     session.flush()
     return get_item(session, principal, key)
-
-
-def readable_current(session: Session, principal: Principal, key: str) -> tuple[Item, ItemVersion, Bank]:
-    """The item and its current version if the caller may read it now: 404 outside their banks,
-    403 while an attempt of theirs in progress was given it."""
-    principal.require_staff()
-    item, version = current(session, key)
-    bank = session.get(Bank, item.bank_id)
-    assert bank is not None
-    if not BankRights.of(session, principal).can_read(session, bank):
-        raise NotFound(f"no item {key!r}")
-    refuse_if_in_open_attempt(session, principal, [item.id], {item.id: item.key})
-    return item, version, bank
 
 
 def _summary(item: Item, version: ItemVersion, bank: str, tags: dict[str, list[str]],
@@ -466,14 +309,6 @@ def list_items(session: Session, principal: Principal, tags: list[str], text: st
             for item, version in rows]
 
 
-def current(session: Session, key: str) -> tuple[Item, ItemVersion]:
-    item = repository.item_by_key(session, key)
-    version = repository.current_version(session, item) if item else None
-    if item is None or version is None:
-        raise NotFound(f"no item {key!r}")
-    return item, version
-
-
 def get_item(session: Session, principal: Principal, key: str) -> ItemOut:
     item, version, bank = readable_current(session, principal, key)
     summary = _summary(item, version, bank.slug, repository.tags_of(session, [item.id])[item.id],
@@ -497,126 +332,18 @@ def preview(session: Session, principal: Principal, key: str, seed: int) -> Prev
 
 
 def _preview(version: ItemVersion, key: str, seed: int) -> Preview:
-    model = item_model(version)
-    variant = variant_of(version, seed)
+    return preview_of(item_model(version), variant_of(version, seed), key=key, version=version.number, seed=seed)
+
+
+def preview_of(model: ItemBase, variant: Variant, *, key: str, version: int | None, seed: int) -> Preview:
+    """What an instructor's preview shows of a variant: the question, the key, the key's
+    feedback and the solution (a stored version, or an item being written)."""
     qtype = qtype_for(model)
     key_response = qtype.correct_response(model, variant)
     feedback: list[str] = []
     if model.type_name != "essay":
         feedback = list(qtype.grade(model, variant, qtype.parse(model, variant, key_response)).feedback)
     solution = render(model.solution, variant.values) if model.solution else None
-    return Preview(key=key, version=version.number, seed=seed, params=variant.params,
+    return Preview(key=key, version=version, seed=seed, params=variant.params,
                    question=qtype.render(model, variant), key_response=dict(key_response),
                    key_feedback=feedback, solution=solution)
-
-
-def import_yaml(session: Session, text: str, *, name: str, actor_id: int | None,
-                now: datetime, bank: Bank | None = None) -> ImportResult:
-    """Every item of a YAML stream, or none: a bad document rejects the whole import."""
-    documents, problems = parse_yaml_documents(text, name)
-    checked: list[tuple[dict[str, Any], ItemBase]] = []
-    found: list[dict[str, Any]] = [
-        {"path": [], "message": p.message, "file": p.file, "line": p.line} for p in problems]
-    seen: set[str] = set()
-    for document in documents:
-        item, item_problems = definition_problems(document.data)
-        if item is not None:
-            item_problems, _ = variant_problems(item)
-            if item.id in seen:
-                item_problems = [(("id",), f"item {item.id!r} appears twice in this import")]
-            seen.add(item.id)
-        found.extend({"path": list(path), "message": message, "file": name,
-                      "line": document.line_of(path)} for path, message in item_problems)
-        if item is not None and not item_problems:
-            checked.append((document.data, item))
-    if found:
-        raise Invalid("the import was rejected; nothing was changed", details=found, code="invalid_import")
-    if not checked:
-        raise Invalid("no items in the import", code="invalid_import")
-    results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, item=item, bank=bank)
-               for data, item in checked]
-    return import_result(results)
-
-
-def import_result(results: list[SaveResult]) -> ImportResult:
-    return ImportResult(
-        items=results,
-        created=sum(1 for r in results if r.created and r.version == 1),
-        new_versions=sum(1 for r in results if r.created and r.version > 1),
-        unchanged=sum(1 for r in results if not r.created),
-    )
-
-
-def import_file(session: Session, data: bytes, *, format: str, name: str, actor_id: int | None,  # noqa: A002
-                now: datetime, bank: Bank | None = None) -> ImportResult:
-    """Items from a file in any known format: all of them or (raising :class:`Invalid`) none.
-
-    They go into ``bank`` (the library when None); an item that exists already must be there."""
-    from assessments.interop.formats import FORMATS, KNOWN
-
-    if format == "yaml":
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise Invalid("the import is not UTF-8 text") from exc
-        return import_yaml(session, text, name=name, actor_id=actor_id, now=now, bank=bank)
-    importer = FORMATS.get(format)
-    if importer is None:
-        raise Invalid(f"unknown import format {format!r} (known: {KNOWN})", code="unknown_format")
-    imported = importer.import_items(data, name)
-    if imported.problems:
-        raise Invalid("the import was rejected; nothing was changed", code="invalid_import", details=[
-            {"path": [], "file": p.file, "line": p.line, "message": p.message} for p in imported.problems])
-    result = import_definitions(session, imported.definitions, name=name, actor_id=actor_id, now=now, bank=bank)
-    result.notes = imported.notes
-    return result
-
-
-def import_for(session: Session, principal: Principal, data: bytes, *, format: str,  # noqa: A002
-               bank_slug: str | None, now: datetime) -> ImportResult:
-    """An instructor's import, into a bank they may edit (see :func:`target_bank`)."""
-    bank = target_bank(session, principal, bank_slug)
-    return import_file(session, data, format=format, name=f"import.{format}", actor_id=principal.user.id,
-                       now=now, bank=bank)
-
-
-def import_definitions(session: Session, definitions: list[dict[str, Any]], *, name: str,
-                       actor_id: int | None, now: datetime, bank: Bank | None = None) -> ImportResult:
-    """Items another format produced: each validated and saved, all in this one transaction (a
-    bad one raises, and the request's rollback leaves the bank as it was)."""
-    if not definitions:
-        raise Invalid("no items in the import", code="invalid_import")
-    results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, bank=bank)
-               for data in definitions]
-    return import_result(results)
-
-
-def _exported(session: Session, principal: Principal | None, tags: list[str], text: str | None,
-              bank_slug: str | None) -> list[tuple[Item, ItemVersion]]:
-    """The current items an export holds: for a caller, those of the banks they may read (none
-    of them given to the caller in an attempt in progress); for the service, every bank."""
-    banks = None if principal is None else _readable_banks(session, principal, bank_slug)
-    rows = [(item, version) for item, version in session.execute(_current_versions(tags, text, None, banks)).all()]
-    if principal is not None:
-        refuse_if_in_open_attempt(session, principal, [item.id for item, _ in rows],
-                                  {item.id: item.key for item, _ in rows})
-    return rows
-
-
-def export_entries(session: Session, tags: list[str], text: str | None, seed: int, *,
-                   principal: Principal | None = None, bank_slug: str | None = None) -> list[Any]:
-    """The current items with the variant of ``seed`` each leaves with (for the exchange formats)."""
-    from assessments.interop.base import ExportItem
-
-    rows = _exported(session, principal, tags, text, bank_slug)
-    return [ExportItem(key=item.key, item=item_model(version), variant=variant_of(version, seed))
-            for item, version in rows]
-
-
-def export_yaml(session: Session, tags: list[str], text: str | None, *, principal: Principal | None = None,
-                bank_slug: str | None = None) -> str:
-    rows = _exported(session, principal, tags, text, bank_slug)
-    return "".join(
-        "---\n" + yaml.safe_dump(version.definition, sort_keys=False, allow_unicode=True, width=100)
-        for _, version in rows
-    )

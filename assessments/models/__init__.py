@@ -2,7 +2,18 @@
 
 from assessments.models.attempts import Attempt, AttemptState, QuestionAttempt, Step
 from assessments.models.audit import GradeChange, GradeChangeKind
-from assessments.models.bank import Bank, BankGrant, Concept, Item, ItemConcept, ItemLink, ItemTag, ItemVersion
+from assessments.models.bank import (
+    Bank,
+    BankGrant,
+    Concept,
+    ImportDraft,
+    Item,
+    ItemConcept,
+    ItemLink,
+    ItemTag,
+    ItemVersion,
+    VersionOrigin,
+)
 from assessments.models.base import Base, utcnow
 from assessments.models.jobs import Job, JobState
 from assessments.models.lti import (
@@ -30,6 +41,7 @@ __all__ = [
     "Enrolment",
     "GradeChange",
     "GradeChangeKind",
+    "ImportDraft",
     "Item",
     "ItemConcept",
     "ItemLink",
@@ -50,5 +62,6 @@ __all__ = [
     "Role",
     "Step",
     "User",
+    "VersionOrigin",
     "utcnow",
 ]

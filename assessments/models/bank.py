@@ -3,13 +3,24 @@ needs (tags, concepts)."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from assessments.models.base import Base, JSONData, utcnow
+from assessments.models.base import Base, JSONData, enum_column, utcnow
+
+
+class VersionOrigin(enum.StrEnum):
+    """Where a version came from: a file ``assay content load`` read, the browser's editor, the
+    REST API, or an import of another format."""
+
+    FILE = "file"
+    BROWSER = "browser"
+    API = "api"
+    IMPORT = "import"
 
 
 class Bank(Base):
@@ -83,6 +94,11 @@ class ItemVersion(Base):
     title: Mapped[str] = mapped_column(String(300))
     is_computed: Mapped[bool]
     source: Mapped[str | None] = mapped_column(String(500))
+    """The file's path (``origin`` file), or the imported file's name, or None."""
+    origin: Mapped[VersionOrigin] = mapped_column(enum_column(VersionOrigin), default=VersionOrigin.FILE)
+    source_text: Mapped[str | None] = mapped_column(Text)
+    """The YAML as its author wrote it (comments and all), when it came as YAML text: what
+    ``assay content export`` writes back."""
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -134,4 +150,32 @@ class ItemLink(Base):
     related_key: Mapped[str] = mapped_column(String(120))
 
 
-__all__ = ["Bank", "BankGrant", "Concept", "Item", "ItemConcept", "ItemLink", "ItemTag", "ItemVersion"]
+class ImportDraft(Base):
+    """An uploaded file waiting for its instructor to say "import these" (row of
+    ``import_drafts``): the import page checks it whole, shows what it would do, and imports only
+    when asked, from this copy; drafts expire after an hour."""
+
+    __tablename__ = "import_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"))
+    format: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(300))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+__all__ = [
+    "Bank",
+    "BankGrant",
+    "Concept",
+    "ImportDraft",
+    "Item",
+    "ItemConcept",
+    "ItemLink",
+    "ItemTag",
+    "ItemVersion",
+    "VersionOrigin",
+]

@@ -288,6 +288,33 @@ def update_pins(session: Session, principal: Principal, quiz_id: int, body: PinU
     return PinChanges(quiz_id=quiz.id, dry_run=dry_run, changes=changes, attempts=attempts, note=note)
 
 
+def pin_version(session: Session, principal: Principal, quiz_id: int, item: Item, version: ItemVersion) -> PinChanges:
+    """Make the quiz give ``version`` of ``item`` (any version: an earlier one too) wherever it
+    gives the item now, if the item's bank is one its course may use. New attempts get it;
+    finished ones change only by a regrade."""
+    quiz, course = _instructor_quiz(session, principal, quiz_id)
+    rows = list(session.scalars(select(QuizItem).where(QuizItem.quiz_id == quiz.id,
+                                                                  QuizItem.item_id == item.id)))
+    if not rows:
+        raise Invalid(f"the quiz gives no item {item.key!r}", code="not_pinned")
+    if item.bank_id not in set(session.scalars(select(Bank.id).where(usable_in_course(course.id)))):
+        raise Invalid(f"the item {item.key!r} is no longer in a bank this course may use: the quiz keeps the "
+                      "version it gives", code="bank_not_usable")
+    changes = []
+    for pin in rows:
+        given = session.get(ItemVersion, pin.item_version_id)
+        if given is not None and given.id != version.id:
+            changes.append(PinChange(section=pin.section + 1, key=item.key, from_version=given.number,
+                                     to_version=version.number))
+            pin.item_version_id = version.id
+    session.flush()
+    attempts = _attempt_count(session, quiz.id)
+    note = ("" if not changes or not attempts else
+            f"{attempts} attempt(s) were given other versions: new attempts get version {version.number}, and a "
+            "regrade (dry run first) replays the finished ones")
+    return PinChanges(quiz_id=quiz.id, dry_run=False, changes=changes, attempts=attempts, note=note)
+
+
 def _redraw(session: Session, quiz: Quiz, course: Course, sections: list[Section],
             rows: list[tuple[QuizItem, str, ItemVersion]], *, dry_run: bool) -> list[PinChange]:
     """Each draw's pool as it matches now: items that joined and items that left."""

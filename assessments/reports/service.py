@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assessments.auth.access import require_instructor
-from assessments.bank.service import readable_current
+from assessments.bank.banks import readable_current
 from assessments.deps import Principal
 from assessments.jobs import enqueue, handler
 from assessments.models import (
@@ -236,7 +236,7 @@ def compute_quiz_statistics(session: Session, quiz_id: int,
 def item_statistics_for(session: Session, principal: Principal, key: str) -> ItemStatisticsOut:
     """An item across the quizzes of the courses the caller teaches (every quiz, for an
     administrator): how often it was answered and right, and its misconceptions. Refused as the
-    item itself is (:func:`assessments.bank.service.readable_current`)."""
+    item itself is (:func:`assessments.bank.banks.readable_current`)."""
     item, _, _ = readable_current(session, principal, key)
     query = (select(QuestionAttempt.attempt_id).join(ItemVersion, ItemVersion.id == QuestionAttempt.item_version_id)
              .join(Attempt, Attempt.id == QuestionAttempt.attempt_id)

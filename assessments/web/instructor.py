@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -13,8 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assessments.auth.access import course_by_slug, require_instructor
+from assessments.bank import banks
 from assessments.bank import service as bank
 from assessments.bank.access import BankRights
+from assessments.bank.banks import current
+from assessments.bank.schemas import Preview
 from assessments.deps import NowDep, Principal, SessionDep
 from assessments.errors import Invalid
 from assessments.models import Bank, Item, ItemTag
@@ -23,11 +27,15 @@ from assessments.quizzes.schemas import Draw, QuizCreate, QuizSettings, ReviewOp
 from assessments.web.pages import WebPrincipal
 from assessments.web.security import CheckedForm
 from assessments.web.templating import page
+from engine.items import ItemBase
 from engine.qtypes import qtype_for
 from engine.texts import render
+from engine.variants import Variant
 
 router = APIRouter(include_in_schema=False)
 
+FORMAT_NAMES = {"yaml": "Assay YAML", "qti3": "QTI 3.0", "qti2": "QTI 2.2", "gift": "GIFT", "moodlexml": "Moodle XML"}
+"""The exchange formats (import and export), as the pages name them."""
 REVIEW_MOMENTS = ("during", "immediately_after", "later_while_open", "after_close")
 REVIEW_SWITCHES = ("correctness", "marks", "feedback", "right_answer")
 
@@ -51,25 +59,33 @@ def bank_page(request: Request, principal: WebPrincipal, session: SessionDep,
     principal.require_staff()
     chosen = [t for t in (tag or []) if ":" in t]
     items = bank.list_items(session, principal, chosen, q or None, type or None, limit=500, offset=0)
+    query = urlencode([("tag", t) for t in chosen] + [("q", q)] * bool(q))
     return page(request, "bank.html", items=items, facets=_facets(session, principal), chosen=set(chosen),
-                q=q or "", type=type or "")
+                q=q or "", type=type or "", export_formats=FORMAT_NAMES, export_query="&" + query if query else "")
 
 
 @router.get("/bank/{key}")
 def item_page(key: str, request: Request, principal: WebPrincipal, session: SessionDep,
-              seed: Annotated[int, Query(ge=0, le=2**62)] = 0) -> Response:
+              seed: Annotated[int, Query(ge=0, le=2**62)] = 0,
+              saved: Annotated[int | None, Query(ge=1, le=10**9)] = None) -> Response:
     item = bank.get_item(session, principal, key)
     preview = bank.preview(session, principal, key, seed)
-    _, version = bank.current(session, key)
+    _, version = current(session, key)
     model = bank.item_model(version)
-    variant = bank.variant_of(version, seed)
+    return page(request, "item.html", preview=preview, item=item, seed=seed, model=model,
+                saved=saved, can_edit=banks.can_edit_item(session, principal, key),
+                **preview_extras(model, bank.variant_of(version, seed), preview))
+
+
+def preview_extras(model: ItemBase, variant: Variant, preview: Preview) -> dict[str, Any]:
+    """What a preview shows beside the question: the key in words and every misconception with
+    its feedback for this variant."""
     misconceptions = []
     for name, misconception in model.misconceptions.items():
         feedback = render(misconception.feedback, variant.values) if misconception.feedback else None
         misconceptions.append({"name": name, "says": misconception.says, "feedback": feedback})
     key_text = qtype_for(model).summarise(model, variant, preview.key_response) if model.type_name != "essay" else ""
-    return page(request, "item.html", preview=preview, item=item, misconceptions=misconceptions,
-                key_text=key_text, seed=seed, model=model)
+    return {"misconceptions": misconceptions, "key_text": key_text}
 
 
 # --- the quiz builder ------------------------------------------------------------------------------

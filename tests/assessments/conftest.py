@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from assessments.app import create_app
@@ -204,6 +204,10 @@ class World:
         user = self.user(username, Role.INSTRUCTOR)
         self.course(f"{username}-course", (user, CourseRole.INSTRUCTOR))
         return user
+
+    def course_of(self, author: User) -> Course:
+        """The course of an :meth:`author`."""
+        return self.db.scalars(select(Course).where(Course.slug == f"{author.username}-course")).one()
 
     def course(self, slug: str = "llms", *members: tuple[User, CourseRole]) -> Course:
         course = Course(slug=slug, title=slug.upper())

@@ -1,0 +1,165 @@
+"""Items in and out of the bank in every format: imports are all or nothing, exports hold only
+what the caller may read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import yaml
+from sqlalchemy.orm import Session
+
+from assessments.bank.access import refuse_if_in_open_attempt
+from assessments.bank.banks import target_bank
+from assessments.bank.schemas import ImportResult, ItemSaved
+from assessments.bank.service import _current_versions, _readable_banks, item_model, save_definition, variant_of
+from assessments.deps import Principal
+from assessments.errors import Conflict, Invalid
+from assessments.models import Bank, Item, ItemVersion, VersionOrigin
+from engine.content.checker import variant_problems
+from engine.content.loader import definition_problems
+from engine.content.source import parse_yaml_documents
+from engine.items import ItemBase
+
+
+def import_yaml(session: Session, text: str, *, name: str, actor_id: int | None,
+                now: datetime, bank: Bank | None = None) -> ImportResult:
+    """Every item of a YAML stream, or none: a bad document rejects the whole import."""
+    documents, problems = parse_yaml_documents(text, name)
+    checked: list[tuple[dict[str, Any], ItemBase]] = []
+    found: list[dict[str, Any]] = [
+        {"path": [], "message": p.message, "file": p.file, "line": p.line} for p in problems]
+    seen: set[str] = set()
+    for document in documents:
+        item, item_problems = definition_problems(document.data)
+        if item is not None:
+            item_problems, _ = variant_problems(item)
+            if item.id in seen:
+                item_problems = [(("id",), f"item {item.id!r} appears twice in this import")]
+            seen.add(item.id)
+        found.extend({"path": list(path), "message": message, "file": name,
+                      "line": document.line_of(path)} for path, message in item_problems)
+        if item is not None and not item_problems:
+            checked.append((document.data, item))
+    if found:
+        raise Invalid("the import was rejected; nothing was changed", details=found, code="invalid_import")
+    if not checked:
+        raise Invalid("no items in the import", code="invalid_import")
+    results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, item=item, bank=bank,
+                               origin=VersionOrigin.IMPORT)
+               for data, item in checked]
+    return import_result(results)
+
+
+def import_result(results: list[ItemSaved]) -> ImportResult:
+    return ImportResult(
+        items=results,
+        created=sum(1 for r in results if r.created and r.version == 1),
+        new_versions=sum(1 for r in results if r.created and r.version > 1),
+        unchanged=sum(1 for r in results if not r.created),
+    )
+
+
+def import_file(session: Session, data: bytes, *, format: str, name: str, actor_id: int | None,  # noqa: A002
+                now: datetime, bank: Bank | None = None) -> ImportResult:
+    """Items from a file in any known format: all of them or (raising :class:`Invalid`) none.
+
+    They go into ``bank`` (the library when None); an item that exists already must be there."""
+    from assessments.interop.formats import FORMATS, KNOWN
+
+    if format == "yaml":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Invalid("the import is not UTF-8 text") from exc
+        return import_yaml(session, text, name=name, actor_id=actor_id, now=now, bank=bank)
+    importer = FORMATS.get(format)
+    if importer is None:
+        raise Invalid(f"unknown import format {format!r} (known: {KNOWN})", code="unknown_format")
+    imported = importer.import_items(data, name)
+    if imported.problems:
+        raise Invalid("the import was rejected; nothing was changed", code="invalid_import", details=[
+            {"path": [], "file": p.file, "line": p.line, "message": p.message} for p in imported.problems])
+    result = import_definitions(session, imported.definitions, name=name, actor_id=actor_id, now=now, bank=bank)
+    result.notes = imported.notes
+    return result
+
+
+def import_for(session: Session, principal: Principal, data: bytes, *, format: str,  # noqa: A002
+               bank_slug: str | None, now: datetime) -> ImportResult:
+    """An instructor's import, into a bank they may edit (see :func:`target_bank`)."""
+    bank = target_bank(session, principal, bank_slug)
+    return import_file(session, data, format=format, name=f"import.{format}", actor_id=principal.user.id,
+                       now=now, bank=bank)
+
+
+def import_definitions(session: Session, definitions: list[dict[str, Any]], *, name: str,
+                       actor_id: int | None, now: datetime, bank: Bank | None = None) -> ImportResult:
+    """Items another format produced: each validated and saved, all in this one transaction (a
+    bad one raises, and the request's rollback leaves the bank as it was)."""
+    if not definitions:
+        raise Invalid("no items in the import", code="invalid_import")
+    results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, bank=bank,
+                               origin=VersionOrigin.IMPORT)
+               for data in definitions]
+    return import_result(results)
+
+
+def _exported(session: Session, principal: Principal | None, tags: list[str], text: str | None,
+              bank_slug: str | None) -> list[tuple[Item, ItemVersion]]:
+    """The current items an export holds: for a caller, those of the banks they may read (none
+    of them given to the caller in an attempt in progress); for the service, every bank."""
+    banks = None if principal is None else _readable_banks(session, principal, bank_slug)
+    rows = [(item, version) for item, version in session.execute(_current_versions(tags, text, None, banks)).all()]
+    if principal is not None:
+        refuse_if_in_open_attempt(session, principal, [item.id for item, _ in rows],
+                                  {item.id: item.key for item, _ in rows})
+    return rows
+
+
+def export_entries(session: Session, tags: list[str], text: str | None, seed: int, *,
+                   principal: Principal | None = None, bank_slug: str | None = None) -> list[Any]:
+    """The current items with the variant of ``seed`` each leaves with (for the exchange formats)."""
+    from assessments.interop.base import ExportItem
+
+    rows = _exported(session, principal, tags, text, bank_slug)
+    return [ExportItem(key=item.key, item=item_model(version), variant=variant_of(version, seed))
+            for item, version in rows]
+
+
+def export_yaml(session: Session, tags: list[str], text: str | None, *, principal: Principal | None = None,
+                bank_slug: str | None = None) -> str:
+    rows = _exported(session, principal, tags, text, bank_slug)
+    return "".join(
+        "---\n" + yaml.safe_dump(version.definition, sort_keys=False, allow_unicode=True, width=100)
+        for _, version in rows
+    )
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What an import would do, worked out by doing it and rolling it back: per item, or the
+    problems that would refuse it whole."""
+
+    result: ImportResult | None
+    problems: list[dict[str, Any]]
+    message: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+
+def dry_run(session: Session, data: bytes, *, format: str, name: str, actor_id: int | None,  # noqa: A002
+            now: datetime, bank: Bank) -> DryRun:
+    """:func:`import_file` inside a savepoint that is rolled back: the same checks and the same
+    outcome per item as the real import, and nothing kept."""
+    savepoint = session.begin_nested()
+    try:
+        result = import_file(session, data, format=format, name=name, actor_id=actor_id, now=now, bank=bank)
+    except (Invalid, Conflict) as exc:
+        return DryRun(None, list(exc.details or []), exc.message)
+    finally:
+        savepoint.rollback()
+    return DryRun(result, [], None)
