@@ -85,6 +85,7 @@ async def item_body(request: Request) -> ItemBody:
     except UnicodeDecodeError:
         raise Invalid("the body is not UTF-8 text", code="bad_body") from None
     if media in YAML_TYPES:
+        _refuse_yaml_that_is_no_item(decoded)
         return ItemBody(decoded, None)
     try:
         data = json.loads(decoded)
@@ -94,6 +95,20 @@ async def item_body(request: Request) -> ItemBody:
     if not isinstance(data, dict):
         raise Invalid("the body must be an item's definition: a JSON object", code="bad_body")
     return ItemBody(None, data)
+
+
+def _refuse_yaml_that_is_no_item(text: str) -> None:
+    """A YAML body that reads as something other than one mapping (``false``, a number, a list,
+    nothing) is no item at all: refused like a JSON body that is no object. A body that does not
+    read as YAML is left to the checker, which names the line."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return
+    if not isinstance(data, dict):
+        found = "nothing" if data is None else f"a {type(data).__name__}"
+        raise Invalid(f"the body must be an item: one YAML mapping of key: value lines (it reads as {found})",
+                      code="bad_body")
 
 
 ItemBodyDep = Annotated[ItemBody, Depends(item_body)]

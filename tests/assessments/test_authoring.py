@@ -309,6 +309,10 @@ def test_the_api_takes_yaml_checks_and_previews_without_saving(world: World, aut
     assert refused.status_code == 400 and refused.json()["error"]["details"][0]["line"] == 8
     not_json = api.post("/api/v1/items", headers={**me, "content-type": "application/json"}, content=b"id: x")
     assert not_json.status_code == 400 and "send YAML with content-type application/yaml" in not_json.text
+    for no_item, reads_as in (("false\n", "a bool"), ("- id: x\n", "a list"), ("", "nothing")):
+        refused = api.post("/api/v1/items/preview", headers=yaml_headers, content=no_item)
+        assert refused.status_code == 400, no_item
+        assert refused.json()["error"]["code"] == "bad_body" and f"(it reads as {reads_as})" in refused.text
     version = world.db.scalars(select(ItemVersion).join(Item).where(Item.key == "tie-loss")).one()
     assert version.origin == VersionOrigin.API and version.source_text == ITEM
 
