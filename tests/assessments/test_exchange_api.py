@@ -49,3 +49,26 @@ def test_an_import_of_an_item_another_bank_holds_is_refused_whole(world: World) 
     assert imported.status_code == 409
     assert imported.json()["error"]["code"] == "item_in_another_bank"
     assert "give this one another id" in imported.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("fmt", "unwritable"), [("qti3", set()), ("qti2", set()), ("gift", {"ordering"}),
+                                                 ("moodlexml", {"ordering"})])
+def test_importing_an_export_twice_makes_no_second_version(world: World, fmt: str, unwritable: set[str]) -> None:
+    """What a format carries comes back the same: the first import of an export may make a version
+    (a computed item becomes its fixed variant), the second finds every item unchanged (numbers
+    normalised, rubric points 0 and 0.0 alike)."""
+    api = world.client
+    assert api is not None
+    staff = world.headers(world.user("librarian", Role.ADMIN))
+    for key in ("numeric", "single", "tf", "ordering", "matching", "short", "essay", "seed"):
+        exported = api.get("/api/v1/items/export", headers=staff, params={"format": fmt, "q": key})
+        assert exported.status_code == 200, exported.text
+        first = api.post("/api/v1/items/import", headers=staff, params={"format": fmt}, content=exported.content)
+        if key in unwritable:
+            assert first.status_code == 400, (key, first.text)  # the export said so in its notes
+            assert int(exported.headers["x-assay-export-notes"]) >= 1
+            continue
+        assert first.status_code == 200, (key, first.text)
+        second = api.post("/api/v1/items/import", headers=staff, params={"format": fmt}, content=exported.content)
+        assert second.status_code == 200, (key, second.text)
+        assert [(i["key"], i["created"]) for i in second.json()["items"]] == [(key, False)], key
