@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -187,6 +188,13 @@ class Crowd:
 STATES = {state.value for state in QuestionState}
 
 
+def run_apart(work: Coroutine[Any, Any, None]) -> None:
+    """Run the crowd's event loop on a thread of its own: this worker may already run one (a browser
+    test's Playwright, when pytest-xdist gives both to one process)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, work).result()
+
+
 def inconsistencies(url: str, questions: int) -> list[str]:
     """What is wrong with any attempt's stored steps (empty when nothing is)."""
     database = Database(url)
@@ -272,7 +280,7 @@ def test_a_killed_server_loses_no_acknowledged_save_and_the_sweep_closes_what_is
     port = free_port()
     with serving("assay", serve_command(port), env, tmp_path / "killed.log", port) as server:
         crowd.server = server
-        asyncio.run(crowd.run(server.base_url, crowd.students))
+        run_apart(crowd.run(server.base_url, crowd.students))
         assert crowd.killed, f"only {len(crowd.acknowledged)} saves were acknowledged"
         assert server.process.returncode == -9  # SIGKILL
     interrupted = [s for s in crowd.students if not s.done]
@@ -289,7 +297,7 @@ def test_a_killed_server_loses_no_acknowledged_save_and_the_sweep_closes_what_is
     port = free_port()
     log = tmp_path / "restarted.log"
     with serving("assay", serve_command(port), env, log, port) as server:
-        asyncio.run(crowd.run(server.base_url, interrupted))
+        run_apart(crowd.run(server.base_url, interrupted))
         assert crowd.failed_requests == 0
         assert crowd.refusals == []
         assert all(s.done and len(s.saved) == QUESTIONS for s in crowd.students)

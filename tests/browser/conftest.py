@@ -49,6 +49,11 @@ def _unavailable() -> str | None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Under pytest-xdist (--dist loadgroup), every browser test runs on one worker: one Chromium,
+    # one served Assay, and Playwright's event loop never shares a worker with tests that start their own.
+    for item in items:
+        if HERE in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.xdist_group("browser"))
     reason = _unavailable()
     if reason is None:
         return
