@@ -97,7 +97,8 @@ def mlm_mask_count(
         "selected": np.ones_like(q_mask),
         "mask": q_mask,
         "random": q_random,
-        "kept": 1.0 - q_mask - q_random,
+        # 1 - 0.8 - 0.2 is -5.6e-17 in float64: never report a negative count.
+        "kept": np.maximum(1.0 - q_mask - q_random, 0.0),
         "corrupted": q_mask + q_random,
     }[kind]
     return result(selected * share)

@@ -51,6 +51,13 @@ def test_other_rates_follow_the_same_rule():
     np.testing.assert_allclose(mlm_mask_count(1000, 0.4, 1.0, 0.0, kind="kept"), 0.0, atol=0)
 
 
+def test_no_unchanged_share_counts_zero_not_a_rounding_error_below_it():
+    # 1 - 0.8 - 0.2 is -5.55e-17 in float64; a count is never negative (nor -0.0).
+    kept = mlm_mask_count(1e6, 0.15, 0.8, 0.2, kind="kept")
+    assert kept == 0.0
+    assert not np.signbit(kept)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
