@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.functions import encoder_layer_params, masked_lm_loss, mlm_mask_count
+from engine.expressions import _VECTOR_ARGUMENTS, ExpressionError, evaluate
+from engine.functions import REGISTRY, encoder_layer_params, masked_lm_loss, mlm_mask_count
 
 from .strategies import SETTINGS, UNIT
 
@@ -228,3 +229,27 @@ def test_encoder_layer_params_is_exact_for_any_realistic_width(d, d_ff):
     exact = 4 * (d * d + d) + 2 * d * d_ff + d_ff + d + 4 * d  # Python integers: no rounding
     assert encoder_layer_params(d, d_ff) == exact
     assert encoder_layer_params(d, d_ff + 1) - encoder_layer_params(d, d_ff) == 2 * d + 1
+
+
+# --------------------------------------------------------------------------------------------
+# In the expression language: the batch of variants on axis 0 never mixes with the positions
+
+
+def test_masked_lm_loss_in_an_item_is_per_variant():
+    logps = np.log(np.array([[0.5, 0.25, 0.9], [0.1, 0.2, 0.4]]))  # 2 variants of 3 positions
+    np.testing.assert_allclose(
+        evaluate("masked_lm_loss(lp, [1, 1, 0])", {"lp": logps}),
+        [1.5 * math.log(2.0), -(math.log(0.1) + math.log(0.2)) / 2],
+        rtol=1e-15,
+    )
+
+
+def test_masked_lm_loss_in_an_item_refuses_one_number_per_variant():
+    # Without its vector arguments declared, the variants' scalars would be averaged together.
+    with pytest.raises(ExpressionError, match="needs a vector for 'token_logps'"):
+        evaluate("masked_lm_loss(log(x), 1)", {"x": np.array([0.5, 0.25])})
+
+
+def test_every_function_along_the_last_axis_declares_its_vector_arguments():
+    reducing = {name for name, spec in REGISTRY.items() if spec.reduces_last_axis}
+    assert reducing <= set(_VECTOR_ARGUMENTS)
