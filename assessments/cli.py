@@ -117,6 +117,47 @@ def content_preview(
     _print_preview(item, seed, as_json)
 
 
+@content_app.command("coverage")
+def content_coverage(
+    path: Annotated[Path, typer.Argument(help="The bank folder.")] = DEFAULT_CONTENT,
+    update: Annotated[Path | None, typer.Option(
+        help="Write the tables into this Markdown file, between its coverage markers.")] = None,
+    check: Annotated[Path | None, typer.Option(
+        help="Exit 1 unless this Markdown file's tables are the bank's coverage.")] = None,
+) -> None:
+    """Print the bank's coverage as Markdown tables: items by chapter, Bloom level and type.
+
+    content/README.md holds them between its coverage markers: --update rewrites them there,
+    --check fails when they are out of date."""
+    from engine.content import ContentError
+    from engine.content.coverage import bank_coverage, replace_between_markers, to_markdown
+
+    try:
+        generated = to_markdown(bank_coverage(path))
+    except ContentError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    target = update or check
+    if target is None:
+        typer.echo(generated, nl=False)
+        return
+    try:
+        document = target.read_text(encoding="utf-8")
+        refreshed = replace_between_markers(document, generated)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"{target}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if refreshed == document:
+        typer.echo(f"{target}: the coverage tables are up to date")
+    elif update is not None:
+        target.write_text(refreshed, encoding="utf-8")
+        typer.echo(f"{target}: the coverage tables are updated")
+    else:
+        typer.echo(f"{target}: the coverage tables are out of date; run "
+                   f"`assay content coverage {path} --update {target}`", err=True)
+        raise typer.Exit(1)
+
+
 @app.command("preview")
 def preview(
     seed: Annotated[int, typer.Option(min=0, help="The variant's seed.")] = 0,

@@ -36,6 +36,7 @@ from engine.functions.distributions import (
 )
 from engine.functions.policy import kl_estimator, ppo_clip_loss, value_clip_loss
 from engine.functions.preference import dpo_loss, ipo_loss
+from engine.functions.pretraining import encoder_layer_params, masked_lm_loss, mlm_mask_count
 from engine.functions.ranking import (
     bradley_terry_prob,
     hinge_ranking_loss,
@@ -51,6 +52,7 @@ __all__ = [
     "bradley_terry_prob",
     "cross_entropy",
     "dpo_loss",
+    "encoder_layer_params",
     "entropy",
     "gae",
     "get",
@@ -60,6 +62,8 @@ __all__ = [
     "kwise_ranking_loss",
     "log_sigmoid",
     "log_softmax",
+    "masked_lm_loss",
+    "mlm_mask_count",
     "perplexity",
     "ppo_clip_loss",
     "ranking_error",

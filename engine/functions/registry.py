@@ -28,6 +28,7 @@ from engine.functions.distributions import (
 )
 from engine.functions.policy import kl_estimator, ppo_clip_loss, value_clip_loss
 from engine.functions.preference import dpo_loss, ipo_loss
+from engine.functions.pretraining import encoder_layer_params, masked_lm_loss, mlm_mask_count
 from engine.functions.ranking import (
     bradley_terry_prob,
     hinge_ranking_loss,
@@ -161,6 +162,24 @@ _SPECS = (
         "Jelinek et al. 1977, Perplexity: a measure of the difficulty of speech recognition tasks",
         reduces_last_axis=True,
     ),
+    # Ch.1 Pre-training
+    _spec(
+        mlm_mask_count,
+        r"n_{sel} = p\,n,\quad n_{mask} = p\,q_m n,\quad n_{rand} = p\,q_r n,\quad "
+        r"n_{kept} = p\,(1 - q_m - q_r)\,n",
+        "Devlin et al. 2019, BERT, sec. 3.1 (15% selected; 80% [MASK], 10% random, 10% kept)",
+    ),
+    _spec(
+        masked_lm_loss,
+        r"-\frac{1}{|M|} \sum_{t \in M} \log p(x_t \mid \tilde{x})",
+        "Devlin et al. 2019, BERT, sec. 3.1",
+        reduces_last_axis=True,
+    ),
+    _spec(
+        encoder_layer_params,
+        r"4(d^2 + d) + 2\,d\,d_{ff} + d_{ff} + d + 4d",
+        "Vaswani et al. 2017, Attention is all you need, sec. 3; BERT-base: Devlin et al. 2019",
+    ),
 )
 
 REGISTRY: Mapping[str, FunctionSpec] = MappingProxyType({spec.name: spec for spec in _SPECS})
@@ -242,6 +261,11 @@ CLIP = Domain("a clip range ε", low=0.0, high=1.0, low_open=True, high_open=Tru
 DISCOUNT = Domain("a discount factor", low=0.0, high=1.0)
 LABEL_SMOOTHING = Domain("a label-smoothing rate", low=0.0, high=0.5)
 INDEX = Domain("a class index", low=0.0, whole=True)
+# Ch.1 Pre-training
+TOKEN_COUNT = Domain("a number of tokens", low=0.0)
+RATE = Domain("a rate", low=0.0, high=1.0)
+FLAG = Domain("a 0/1 flag", low=0.0, high=1.0, whole=True)
+WIDTH = Domain("a layer width", low=1.0, whole=True)
 
 DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
     "sigmoid": {"x": REAL},
@@ -267,6 +291,10 @@ DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
     "entropy": {"logits": LOGIT},
     "cross_entropy": {"logits": LOGIT, "target": INDEX},
     "perplexity": {"token_logps": LOG_PROBABILITY},
+    # Ch.1 Pre-training
+    "mlm_mask_count": {"n_tokens": TOKEN_COUNT, "mask_rate": RATE, "mask_prob": RATE, "random_prob": RATE},
+    "masked_lm_loss": {"token_logps": LOG_PROBABILITY, "selected": FLAG},
+    "encoder_layer_params": {"d_model": WIDTH, "d_ff": WIDTH},
 })
 """Each function's numeric arguments and their domains (``axis`` and ``kind`` are not numbers)."""
 
@@ -290,6 +318,10 @@ UNITS: Mapping[str, str] = MappingProxyType({
     "entropy": "nats",
     "cross_entropy": "nats",
     "perplexity": "dimensionless",
+    # Ch.1 Pre-training
+    "mlm_mask_count": "tokens",
+    "masked_lm_loss": "nats",
+    "encoder_layer_params": "parameters",
 })
 """The unit of each function's result: ``nats`` for losses and log-probabilities in natural
 logarithms, ``probability``, ``reward`` (the scale of the rewards or advantages given), or

@@ -24,7 +24,11 @@ ELEMENTWISE_ARITY = {
     "ppo_clip_loss": 2,
     "value_clip_loss": 3,
     "kl_estimator": 2,
+    # Ch.1 Pre-training
+    "mlm_mask_count": 1,
+    "encoder_layer_params": 2,
 }
+WHOLE_NUMBER_ARGUMENTS = {"encoder_layer_params"}  # layer widths: the arguments are rounded up
 
 
 def _scores(shape):
@@ -40,6 +44,8 @@ LAST_AXIS_CALLS = {
     "cross_entropy": lambda x, lead: F.cross_entropy(x, np.argmin(x, axis=-1)),
     "perplexity": lambda x, lead: F.perplexity(-np.abs(x)),
     "gae": lambda x, lead: F.gae(x, np.roll(x, 1, axis=-1), 0.9, 0.8, np.ones(lead)),
+    # every row selects its first position and those with a positive score
+    "masked_lm_loss": lambda x, lead: F.masked_lm_loss(-np.abs(x), (x > 0) | (np.arange(x.shape[-1]) == 0)),
 }
 
 
@@ -53,6 +59,8 @@ def test_elementwise_functions_broadcast_3_1_with_1_4_to_3_4(name):
     arity = ELEMENTWISE_ARITY[name]
     shapes = [(3, 1) if i % 2 == 0 else (1, 4) for i in range(max(arity, 2))]
     args = [np.abs(_scores(shape)) + 0.1 for shape in shapes]
+    if name in WHOLE_NUMBER_ARGUMENTS:
+        args = [np.ceil(a) for a in args]
     if arity == 1:  # one argument: broadcast it from the two shapes first
         args = [args[0] + args[1]]
     out = REGISTRY[name].func(*args)
@@ -66,7 +74,8 @@ def test_elementwise_functions_broadcast_3_1_with_1_4_to_3_4(name):
 
 @pytest.mark.parametrize("name", sorted(ELEMENTWISE_ARITY))
 def test_elementwise_functions_return_a_zero_dimensional_array_for_scalars(name):
-    out = REGISTRY[name].func(*([0.5] * ELEMENTWISE_ARITY[name]))
+    scalar = 1.0 if name in WHOLE_NUMBER_ARGUMENTS else 0.5
+    out = REGISTRY[name].func(*([scalar] * ELEMENTWISE_ARITY[name]))
     assert isinstance(out, np.ndarray)
     assert out.shape == ()
     assert out.dtype == np.float64

@@ -19,8 +19,9 @@ PUBLIC_FUNCTIONS = {
     "hinge_ranking_loss", "ranking_error", "kwise_ranking_loss", "dpo_loss", "ppo_clip_loss",
     "kl_estimator", "gae", "softmax", "log_softmax", "cross_entropy", "perplexity",
     "value_clip_loss", "ipo_loss", "entropy",
+    "mlm_mask_count", "masked_lm_loss", "encoder_layer_params",  # Ch.1 Pre-training
 }  # fmt: skip
-REDUCING_LAST_AXIS = {"kwise_ranking_loss", "cross_entropy", "perplexity", "entropy"}
+REDUCING_LAST_AXIS = {"kwise_ranking_loss", "cross_entropy", "perplexity", "entropy", "masked_lm_loss"}
 MODULES = [
     importlib.import_module(f"engine.functions.{info.name}") for info in pkgutil.iter_modules(F.__path__)
 ]
