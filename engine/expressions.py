@@ -465,6 +465,7 @@ _VECTOR_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "perplexity": ("token_logps",),
     "kwise_ranking_loss": ("scores",),
     "gae": ("rewards", "values"),
+    "absmax_quantise": ("x",),
 }
 _FORBIDDEN_KEYWORDS = frozenset({"axis"})  # axis 0 is the variant axis: never the author's
 

@@ -34,6 +34,14 @@ from engine.functions.distributions import (
     perplexity,
     softmax,
 )
+from engine.functions.inference import (
+    absmax_quantise,
+    length_normalised_score,
+    lora_parameter_count,
+    repetition_penalty,
+    speculative_expected_tokens,
+    speculative_speedup,
+)
 from engine.functions.policy import kl_estimator, ppo_clip_loss, value_clip_loss
 from engine.functions.preference import dpo_loss, ipo_loss
 from engine.functions.ranking import (
@@ -48,6 +56,7 @@ from engine.functions.registry import REGISTRY, FunctionSpec, get
 __all__ = [
     "REGISTRY",
     "FunctionSpec",
+    "absmax_quantise",
     "bradley_terry_prob",
     "cross_entropy",
     "dpo_loss",
@@ -58,14 +67,19 @@ __all__ = [
     "ipo_loss",
     "kl_estimator",
     "kwise_ranking_loss",
+    "length_normalised_score",
     "log_sigmoid",
     "log_softmax",
+    "lora_parameter_count",
     "perplexity",
     "ppo_clip_loss",
     "ranking_error",
     "ranking_loss",
+    "repetition_penalty",
     "sigmoid",
     "softmax",
     "softplus",
+    "speculative_expected_tokens",
+    "speculative_speedup",
     "value_clip_loss",
 ]

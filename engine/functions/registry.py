@@ -26,6 +26,14 @@ from engine.functions.distributions import (
     perplexity,
     softmax,
 )
+from engine.functions.inference import (
+    absmax_quantise,
+    length_normalised_score,
+    lora_parameter_count,
+    repetition_penalty,
+    speculative_expected_tokens,
+    speculative_speedup,
+)
 from engine.functions.policy import kl_estimator, ppo_clip_loss, value_clip_loss
 from engine.functions.preference import dpo_loss, ipo_loss
 from engine.functions.ranking import (
@@ -86,6 +94,7 @@ _INSTRUCTGPT = "Ouyang et al. 2022, Training language models to follow instructi
 _DEEP_LEARNING = "Goodfellow, Bengio & Courville 2016, Deep Learning, sec. 3.10"
 _SOFTMAX = "Bridle 1990; temperature: Hinton, Vinyals & Dean 2015"
 _JOACHIMS = "Joachims 2002, Optimizing search engines using clickthrough data"
+_LEVIATHAN = "Leviathan, Kalman & Matias 2023, Fast inference from transformers via speculative decoding"
 
 _SPECS = (
     _spec(sigmoid, r"\frac{1}{1 + e^{-x}}", _DEEP_LEARNING),
@@ -160,6 +169,38 @@ _SPECS = (
         r"\exp\left(-\frac{1}{T}\sum_{t=1}^{T} \log p_t\right)",
         "Jelinek et al. 1977, Perplexity: a measure of the difficulty of speech recognition tasks",
         reduces_last_axis=True,
+    ),
+    # Ch.5 Inference
+    _spec(
+        length_normalised_score,
+        r"\frac{\log P(Y \mid X)}{|Y|^{\alpha}}",
+        "Wu et al. 2016, Google's neural machine translation system, sec. 7",
+    ),
+    _spec(
+        repetition_penalty,
+        r"z'_i = \begin{cases} z_i / \theta & c_i > 0,\ z_i > 0 \\ "
+        r"z_i \, \theta & c_i > 0,\ z_i \le 0 \\ z_i & c_i = 0 \end{cases}",
+        "Keskar et al. 2019, CTRL, sec. 4.1",
+    ),
+    _spec(
+        speculative_expected_tokens,
+        r"\frac{1 - \alpha^{\gamma + 1}}{1 - \alpha}",
+        f"{_LEVIATHAN}, eq. 1",
+    ),
+    _spec(
+        speculative_speedup,
+        r"\frac{1 - \alpha^{\gamma + 1}}{(1 - \alpha)(\gamma c + 1)}",
+        f"{_LEVIATHAN}, Theorem 3.8",
+    ),
+    _spec(
+        absmax_quantise,
+        r"q_i = \operatorname{round}\left(Q \frac{x_i}{\max_j |x_j|}\right)",
+        "Dettmers et al. 2022, LLM.int8(), sec. 2.1, eq. 1",
+    ),
+    _spec(
+        lora_parameter_count,
+        r"N_{LoRA} = r\,(d_{in} + d_{out})",
+        "Hu et al. 2022, LoRA: low-rank adaptation of large language models, sec. 4.1",
     ),
 )
 
@@ -242,6 +283,13 @@ CLIP = Domain("a clip range ε", low=0.0, high=1.0, low_open=True, high_open=Tru
 DISCOUNT = Domain("a discount factor", low=0.0, high=1.0)
 LABEL_SMOOTHING = Domain("a label-smoothing rate", low=0.0, high=0.5)
 INDEX = Domain("a class index", low=0.0, whole=True)
+ACCEPTANCE_RATE = Domain("an acceptance rate", low=0.0, high=1.0)
+COUNT = Domain("a count", low=0.0, whole=True)
+SIZE = Domain("a size", low=1.0, whole=True)
+BIT_WIDTH = Domain("a bit width", low=2.0, high=16.0, whole=True)
+EXPONENT = Domain("an exponent", low=0.0)
+PENALTY = Domain("a penalty factor", low=0.0, low_open=True)
+COST_RATIO = Domain("a cost ratio", low=0.0)
 
 DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
     "sigmoid": {"x": REAL},
@@ -267,6 +315,13 @@ DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
     "entropy": {"logits": LOGIT},
     "cross_entropy": {"logits": LOGIT, "target": INDEX},
     "perplexity": {"token_logps": LOG_PROBABILITY},
+    # Ch.5 Inference
+    "length_normalised_score": {"logp": LOG_PROBABILITY, "length": SIZE, "alpha": EXPONENT},
+    "repetition_penalty": {"logits": LOGIT, "counts": COUNT, "penalty": PENALTY},
+    "speculative_expected_tokens": {"alpha": ACCEPTANCE_RATE, "gamma": COUNT},
+    "speculative_speedup": {"alpha": ACCEPTANCE_RATE, "gamma": COUNT, "cost_ratio": COST_RATIO},
+    "absmax_quantise": {"x": REAL, "bits": BIT_WIDTH},
+    "lora_parameter_count": {"d_in": SIZE, "d_out": SIZE, "rank": SIZE},
 })
 """Each function's numeric arguments and their domains (``axis`` and ``kind`` are not numbers)."""
 
@@ -290,6 +345,13 @@ UNITS: Mapping[str, str] = MappingProxyType({
     "entropy": "nats",
     "cross_entropy": "nats",
     "perplexity": "dimensionless",
+    # Ch.5 Inference
+    "length_normalised_score": "nats",
+    "repetition_penalty": "logit",
+    "speculative_expected_tokens": "tokens",
+    "speculative_speedup": "dimensionless",
+    "absmax_quantise": "the unit of x",
+    "lora_parameter_count": "parameters",
 })
 """The unit of each function's result: ``nats`` for losses and log-probabilities in natural
 logarithms, ``probability``, ``reward`` (the scale of the rewards or advantages given), or

@@ -19,6 +19,9 @@ PUBLIC_FUNCTIONS = {
     "hinge_ranking_loss", "ranking_error", "kwise_ranking_loss", "dpo_loss", "ppo_clip_loss",
     "kl_estimator", "gae", "softmax", "log_softmax", "cross_entropy", "perplexity",
     "value_clip_loss", "ipo_loss", "entropy",
+    # Ch.5 Inference
+    "length_normalised_score", "repetition_penalty", "speculative_expected_tokens",
+    "speculative_speedup", "absmax_quantise", "lora_parameter_count",
 }  # fmt: skip
 REDUCING_LAST_AXIS = {"kwise_ranking_loss", "cross_entropy", "perplexity", "entropy"}
 MODULES = [
