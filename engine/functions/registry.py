@@ -257,6 +257,8 @@ class Domain:
     def __str__(self) -> str:
         if self.unbounded:
             return self.meaning
+        if self.whole and self.high < math.inf:
+            return f"{self.meaning} (a whole number in {self.low:g} .. {self.high:g})"
         if self.whole:
             return f"{self.meaning} (a whole number ≥ {self.low:g})"
         if self.high == math.inf:

@@ -17,6 +17,7 @@ from engine.functions import (
     speculative_expected_tokens,
     speculative_speedup,
 )
+from engine.functions.registry import DOMAINS
 
 from . import reference_inference as ref
 from .strategies import ANY_FINITE, ORDINARY, SETTINGS, UNIT, rows
@@ -241,6 +242,12 @@ def test_absmax_quantise_takes_one_bit_width_per_vector():
 def test_absmax_quantise_refuses_bad_bit_widths(bits, message):
     with pytest.raises(ValueError, match=message):
         absmax_quantise([1.0, 2.0], bits)
+
+
+def test_the_bit_width_domain_names_both_bounds():
+    assert str(DOMAINS["absmax_quantise"]["bits"]) == "a bit width (a whole number in 2 .. 16)"
+    assert DOMAINS["absmax_quantise"]["bits"].holds(np.array([2.0, 16.0, 17.0, 7.5])).tolist() == [
+        True, True, False, False]
 
 
 @SETTINGS
