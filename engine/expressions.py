@@ -466,6 +466,7 @@ _VECTOR_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "kwise_ranking_loss": ("scores",),
     "gae": ("rewards", "values"),
     "masked_lm_loss": ("token_logps", "selected"),
+    "absmax_quantise": ("x",),
 }
 _FORBIDDEN_KEYWORDS = frozenset({"axis"})  # axis 0 is the variant axis: never the author's
 

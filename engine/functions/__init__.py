@@ -34,6 +34,14 @@ from engine.functions.distributions import (
     perplexity,
     softmax,
 )
+from engine.functions.inference import (
+    absmax_quantise,
+    length_normalised_score,
+    lora_parameter_count,
+    repetition_penalty,
+    speculative_expected_tokens,
+    speculative_speedup,
+)
 from engine.functions.policy import kl_estimator, ppo_clip_loss, value_clip_loss
 from engine.functions.preference import dpo_loss, ipo_loss
 from engine.functions.pretraining import encoder_layer_params, masked_lm_loss, mlm_mask_count
@@ -49,6 +57,7 @@ from engine.functions.registry import REGISTRY, FunctionSpec, get
 __all__ = [
     "REGISTRY",
     "FunctionSpec",
+    "absmax_quantise",
     "bradley_terry_prob",
     "cross_entropy",
     "dpo_loss",
@@ -60,16 +69,21 @@ __all__ = [
     "ipo_loss",
     "kl_estimator",
     "kwise_ranking_loss",
+    "length_normalised_score",
     "log_sigmoid",
     "log_softmax",
+    "lora_parameter_count",
     "masked_lm_loss",
     "mlm_mask_count",
     "perplexity",
     "ppo_clip_loss",
     "ranking_error",
     "ranking_loss",
+    "repetition_penalty",
     "sigmoid",
     "softmax",
     "softplus",
+    "speculative_expected_tokens",
+    "speculative_speedup",
     "value_clip_loss",
 ]

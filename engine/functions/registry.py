@@ -26,6 +26,14 @@ from engine.functions.distributions import (
     perplexity,
     softmax,
 )
+from engine.functions.inference import (
+    absmax_quantise,
+    length_normalised_score,
+    lora_parameter_count,
+    repetition_penalty,
+    speculative_expected_tokens,
+    speculative_speedup,
+)
 from engine.functions.policy import kl_estimator, ppo_clip_loss, value_clip_loss
 from engine.functions.preference import dpo_loss, ipo_loss
 from engine.functions.pretraining import encoder_layer_params, masked_lm_loss, mlm_mask_count
@@ -87,6 +95,7 @@ _INSTRUCTGPT = "Ouyang et al. 2022, Training language models to follow instructi
 _DEEP_LEARNING = "Goodfellow, Bengio & Courville 2016, Deep Learning, sec. 3.10"
 _SOFTMAX = "Bridle 1990; temperature: Hinton, Vinyals & Dean 2015"
 _JOACHIMS = "Joachims 2002, Optimizing search engines using clickthrough data"
+_LEVIATHAN = "Leviathan, Kalman & Matias 2023, Fast inference from transformers via speculative decoding"
 
 _SPECS = (
     _spec(sigmoid, r"\frac{1}{1 + e^{-x}}", _DEEP_LEARNING),
@@ -180,6 +189,38 @@ _SPECS = (
         r"4(d^2 + d) + 2\,d\,d_{ff} + d_{ff} + d + 4d",
         "Vaswani et al. 2017, Attention is all you need, sec. 3; BERT-base: Devlin et al. 2019",
     ),
+    # Ch.5 Inference
+    _spec(
+        length_normalised_score,
+        r"\frac{\log P(Y \mid X)}{|Y|^{\alpha}}",
+        "Wu et al. 2016, Google's neural machine translation system, sec. 7",
+    ),
+    _spec(
+        repetition_penalty,
+        r"z'_i = \begin{cases} z_i / \theta & c_i > 0,\ z_i > 0 \\ "
+        r"z_i \, \theta & c_i > 0,\ z_i \le 0 \\ z_i & c_i = 0 \end{cases}",
+        "Keskar et al. 2019, CTRL, sec. 4.1",
+    ),
+    _spec(
+        speculative_expected_tokens,
+        r"\frac{1 - \alpha^{\gamma + 1}}{1 - \alpha}",
+        f"{_LEVIATHAN}, eq. 1",
+    ),
+    _spec(
+        speculative_speedup,
+        r"\frac{1 - \alpha^{\gamma + 1}}{(1 - \alpha)(\gamma c + 1)}",
+        f"{_LEVIATHAN}, Theorem 3.8",
+    ),
+    _spec(
+        absmax_quantise,
+        r"q_i = \operatorname{round}\left(Q \frac{x_i}{\max_j |x_j|}\right)",
+        "Dettmers et al. 2022, LLM.int8(), sec. 2.1, eq. 1",
+    ),
+    _spec(
+        lora_parameter_count,
+        r"N_{LoRA} = r\,(d_{in} + d_{out})",
+        "Hu et al. 2022, LoRA: low-rank adaptation of large language models, sec. 4.1",
+    ),
 )
 
 REGISTRY: Mapping[str, FunctionSpec] = MappingProxyType({spec.name: spec for spec in _SPECS})
@@ -235,6 +276,8 @@ class Domain:
     def __str__(self) -> str:
         if self.unbounded:
             return self.meaning
+        if self.whole and self.high < math.inf:
+            return f"{self.meaning} (a whole number in {self.low:g} .. {self.high:g})"
         if self.whole:
             return f"{self.meaning} (a whole number ≥ {self.low:g})"
         if self.high == math.inf:
@@ -266,6 +309,13 @@ TOKEN_COUNT = Domain("a number of tokens", low=0.0)
 RATE = Domain("a rate", low=0.0, high=1.0)
 FLAG = Domain("a 0/1 flag", low=0.0, high=1.0, whole=True)
 WIDTH = Domain("a layer width", low=1.0, whole=True)
+ACCEPTANCE_RATE = Domain("an acceptance rate", low=0.0, high=1.0)
+COUNT = Domain("a count", low=0.0, whole=True)
+SIZE = Domain("a size", low=1.0, whole=True)
+BIT_WIDTH = Domain("a bit width", low=2.0, high=16.0, whole=True)
+EXPONENT = Domain("an exponent", low=0.0)
+PENALTY = Domain("a penalty factor", low=0.0, low_open=True)
+COST_RATIO = Domain("a cost ratio", low=0.0)
 
 DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
     "sigmoid": {"x": REAL},
@@ -295,6 +345,13 @@ DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
     "mlm_mask_count": {"n_tokens": TOKEN_COUNT, "mask_rate": RATE, "mask_prob": RATE, "random_prob": RATE},
     "masked_lm_loss": {"token_logps": LOG_PROBABILITY, "selected": FLAG},
     "encoder_layer_params": {"d_model": WIDTH, "d_ff": WIDTH},
+    # Ch.5 Inference
+    "length_normalised_score": {"logp": LOG_PROBABILITY, "length": SIZE, "alpha": EXPONENT},
+    "repetition_penalty": {"logits": LOGIT, "counts": COUNT, "penalty": PENALTY},
+    "speculative_expected_tokens": {"alpha": ACCEPTANCE_RATE, "gamma": COUNT},
+    "speculative_speedup": {"alpha": ACCEPTANCE_RATE, "gamma": COUNT, "cost_ratio": COST_RATIO},
+    "absmax_quantise": {"x": REAL, "bits": BIT_WIDTH},
+    "lora_parameter_count": {"d_in": SIZE, "d_out": SIZE, "rank": SIZE},
 })
 """Each function's numeric arguments and their domains (``axis`` and ``kind`` are not numbers)."""
 
@@ -322,6 +379,13 @@ UNITS: Mapping[str, str] = MappingProxyType({
     "mlm_mask_count": "tokens",
     "masked_lm_loss": "nats",
     "encoder_layer_params": "parameters",
+    # Ch.5 Inference
+    "length_normalised_score": "nats",
+    "repetition_penalty": "logit",
+    "speculative_expected_tokens": "tokens",
+    "speculative_speedup": "dimensionless",
+    "absmax_quantise": "the unit of x",
+    "lora_parameter_count": "parameters",
 })
 """The unit of each function's result: ``nats`` for losses and log-probabilities in natural
 logarithms, ``probability``, ``reward`` (the scale of the rewards or advantages given), or

@@ -46,6 +46,13 @@ LAST_AXIS_CALLS = {
     "gae": lambda x, lead: F.gae(x, np.roll(x, 1, axis=-1), 0.9, 0.8, np.ones(lead)),
     # every row selects its first position and those with a positive score
     "masked_lm_loss": lambda x, lead: F.masked_lm_loss(-np.abs(x), (x > 0) | (np.arange(x.shape[-1]) == 0)),
+    # Ch.5 Inference: elementwise, but with whole-number arguments drawn from x
+    "absmax_quantise": lambda x, lead: F.absmax_quantise(x, 4),
+    "length_normalised_score": lambda x, lead: F.length_normalised_score(-np.abs(x), np.ceil(np.abs(x)) + 1, 0.7),
+    "repetition_penalty": lambda x, lead: F.repetition_penalty(x, np.floor(np.abs(x)), 1.3),
+    "speculative_expected_tokens": lambda x, lead: F.speculative_expected_tokens(np.abs(x) / 3, np.ceil(np.abs(x))),
+    "speculative_speedup": lambda x, lead: F.speculative_speedup(np.abs(x) / 3, np.ceil(np.abs(x)), 0.05),
+    "lora_parameter_count": lambda x, lead: F.lora_parameter_count(4096, 4096, np.ceil(np.abs(x)) + 1),
 }
 
 

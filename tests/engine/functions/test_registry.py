@@ -20,6 +20,9 @@ PUBLIC_FUNCTIONS = {
     "kl_estimator", "gae", "softmax", "log_softmax", "cross_entropy", "perplexity",
     "value_clip_loss", "ipo_loss", "entropy",
     "mlm_mask_count", "masked_lm_loss", "encoder_layer_params",  # Ch.1 Pre-training
+    # Ch.5 Inference
+    "length_normalised_score", "repetition_penalty", "speculative_expected_tokens",
+    "speculative_speedup", "absmax_quantise", "lora_parameter_count",
 }  # fmt: skip
 REDUCING_LAST_AXIS = {"kwise_ranking_loss", "cross_entropy", "perplexity", "entropy", "masked_lm_loss"}
 MODULES = [
