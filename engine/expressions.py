@@ -465,6 +465,9 @@ _VECTOR_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "perplexity": ("token_logps",),
     "kwise_ranking_loss": ("scores",),
     "gae": ("rewards", "values"),
+    "attention_weights": ("scores",),
+    "causal_attention_weights": ("scores",),
+    "layer_norm": ("x",),
 }
 _FORBIDDEN_KEYWORDS = frozenset({"axis"})  # axis 0 is the variant axis: never the author's
 

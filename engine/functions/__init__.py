@@ -27,6 +27,21 @@ and for display; ``get(name)`` looks one up.
 
 from engine.functions.activations import log_sigmoid, sigmoid, softplus
 from engine.functions.advantages import gae
+from engine.functions.architecture import (
+    alibi_slope,
+    attention_weights,
+    causal_attention_weights,
+    chinchilla_loss,
+    chinchilla_optimal_params,
+    chinchilla_optimal_tokens,
+    kv_cache_bytes,
+    layer_norm,
+    model_state_bytes,
+    rope_angle,
+    sinusoidal_encoding,
+    training_flops,
+    transformer_params,
+)
 from engine.functions.distributions import (
     cross_entropy,
     entropy,
@@ -48,7 +63,13 @@ from engine.functions.registry import REGISTRY, FunctionSpec, get
 __all__ = [
     "REGISTRY",
     "FunctionSpec",
+    "alibi_slope",
+    "attention_weights",
     "bradley_terry_prob",
+    "causal_attention_weights",
+    "chinchilla_loss",
+    "chinchilla_optimal_params",
+    "chinchilla_optimal_tokens",
     "cross_entropy",
     "dpo_loss",
     "entropy",
@@ -57,15 +78,22 @@ __all__ = [
     "hinge_ranking_loss",
     "ipo_loss",
     "kl_estimator",
+    "kv_cache_bytes",
     "kwise_ranking_loss",
+    "layer_norm",
     "log_sigmoid",
     "log_softmax",
+    "model_state_bytes",
     "perplexity",
     "ppo_clip_loss",
     "ranking_error",
     "ranking_loss",
+    "rope_angle",
     "sigmoid",
+    "sinusoidal_encoding",
     "softmax",
     "softplus",
+    "training_flops",
+    "transformer_params",
     "value_clip_loss",
 ]

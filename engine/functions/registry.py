@@ -19,6 +19,21 @@ import numpy as np
 from engine.functions._util import FloatArray
 from engine.functions.activations import log_sigmoid, sigmoid, softplus
 from engine.functions.advantages import gae
+from engine.functions.architecture import (
+    alibi_slope,
+    attention_weights,
+    causal_attention_weights,
+    chinchilla_loss,
+    chinchilla_optimal_params,
+    chinchilla_optimal_tokens,
+    kv_cache_bytes,
+    layer_norm,
+    model_state_bytes,
+    rope_angle,
+    sinusoidal_encoding,
+    training_flops,
+    transformer_params,
+)
 from engine.functions.distributions import (
     cross_entropy,
     entropy,
@@ -86,6 +101,10 @@ _INSTRUCTGPT = "Ouyang et al. 2022, Training language models to follow instructi
 _DEEP_LEARNING = "Goodfellow, Bengio & Courville 2016, Deep Learning, sec. 3.10"
 _SOFTMAX = "Bridle 1990; temperature: Hinton, Vinyals & Dean 2015"
 _JOACHIMS = "Joachims 2002, Optimizing search engines using clickthrough data"
+_VASWANI = "Vaswani et al. 2017, Attention is all you need, sec. 3.2.1, eq. 1"
+_KAPLAN = "Kaplan et al. 2020, Scaling laws for neural language models, sec. 2.1"
+_KAPLAN_TABLE_1 = f"{_KAPLAN} and Table 1"
+_CHINCHILLA = "Hoffmann et al. 2022, Training compute-optimal large language models, sec. 3.3"
 
 _SPECS = (
     _spec(sigmoid, r"\frac{1}{1 + e^{-x}}", _DEEP_LEARNING),
@@ -161,6 +180,40 @@ _SPECS = (
         "Jelinek et al. 1977, Perplexity: a measure of the difficulty of speech recognition tasks",
         reduces_last_axis=True,
     ),
+
+    # Ch.2 Generative Models: the transformer's arithmetic (engine/functions/architecture.py)
+    _spec(attention_weights, r"\operatorname{softmax}\left(\frac{q \cdot k_j}{\sqrt{d_k}}\right)_j", _VASWANI),
+    _spec(
+        causal_attention_weights,
+        r"\frac{\exp\left(q \cdot k_j / \sqrt{d_k}\right)\,[j \le t]}",
+        f"{_VASWANI}; masking: sec. 3.2.3",
+    ),
+    _spec(
+        layer_norm,
+        r"g\,\frac{x_i - \mu}{\sqrt{\sigma^2 + \epsilon}} + b",
+        "Ba, Kiros & Hinton 2016, Layer normalization, eqs. 3-4",
+    ),
+    _spec(
+        sinusoidal_encoding,
+        r"PE_{(pos, 2k)} = \sin\left(pos / 10000^{2k/d}\right)",
+        "Vaswani et al. 2017, Attention is all you need, sec. 3.5",
+    ),
+    _spec(rope_angle, r"\phi = m\,\theta_i, \qquad \theta_i = b^{-2i/d}",
+          "Su et al. 2021, RoFormer: rotary position embedding, eqs. 14-15"),
+    _spec(alibi_slope, r"m_h = 2^{-8h/n}",
+          "Press, Smith & Lewis 2022, Train short, test long (ALiBi), sec. 3"),
+    _spec(transformer_params, r"N = 2\,L\,d\,(2d + r\,d) + V d", _KAPLAN_TABLE_1),
+    _spec(training_flops, r"C \approx 6\,N\,D", _KAPLAN),
+    _spec(chinchilla_loss, r"\hat L(N, D) = E + \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}}",
+          f"{_CHINCHILLA}, eq. 2 and its fitted constants"),
+    _spec(chinchilla_optimal_params,
+          r"N_{opt}(C) = G\left(\frac{C}{6}\right)^{\frac{\beta}{\alpha+\beta}}", f"{_CHINCHILLA}, eq. 4"),
+    _spec(chinchilla_optimal_tokens,
+          r"D_{opt}(C) = G^{-1}\left(\frac{C}{6}\right)^{\frac{\alpha}{\alpha+\beta}}", f"{_CHINCHILLA}, eq. 4"),
+    _spec(kv_cache_bytes, r"M = 2 \cdot L \cdot h_{kv} \cdot d_{head} \cdot T \cdot b",
+          "Pope et al. 2023, Efficiently scaling transformer inference, sec. 3.1"),
+    _spec(model_state_bytes, r"\Psi' = \frac{\Psi}{t\,p}",
+          "Rajbhandari et al. 2020, ZeRO: memory optimizations, sec. 5 and Figure 1"),
 )
 
 REGISTRY: Mapping[str, FunctionSpec] = MappingProxyType({spec.name: spec for spec in _SPECS})
@@ -242,6 +295,22 @@ CLIP = Domain("a clip range ε", low=0.0, high=1.0, low_open=True, high_open=Tru
 DISCOUNT = Domain("a discount factor", low=0.0, high=1.0)
 LABEL_SMOOTHING = Domain("a label-smoothing rate", low=0.0, high=0.5)
 INDEX = Domain("a class index", low=0.0, whole=True)
+# Ch.2 Generative Models: the transformer's arithmetic
+DOT_PRODUCT = Domain("a query-key dot product")
+FEATURE = Domain("a feature value")
+HEAD_DIM = Domain("a head dimension", low=0.0, low_open=True)
+POSITION = Domain("a position", low=0.0, whole=True)
+CONTINUOUS_POSITION = Domain("a position", low=0.0)
+FEATURE_INDEX = Domain("a feature index", low=0.0, whole=True)
+WIDTH = Domain("a model width", low=2.0, whole=True)
+ROPE_BASE = Domain("a RoPE base", low=1.0, low_open=True)
+HEAD_NUMBER = Domain("a head number", low=1.0, whole=True)
+COUNT = Domain("a count", low=0.0)
+SIZE = Domain("a size", low=0.0, low_open=True)
+EPSILON = Domain("a stabilising ε", low=0.0)
+FIT_CONSTANT = Domain("a fitted constant", low=0.0, low_open=True)
+DEVICES = Domain("a number of devices", low=1.0, whole=True)
+ZERO_STAGE = Domain("a ZeRO stage", low=0.0, high=3.0, whole=True)
 
 DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
     "sigmoid": {"x": REAL},
@@ -267,6 +336,25 @@ DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
     "entropy": {"logits": LOGIT},
     "cross_entropy": {"logits": LOGIT, "target": INDEX},
     "perplexity": {"token_logps": LOG_PROBABILITY},
+    # Ch.2 Generative Models: the transformer's arithmetic
+    "attention_weights": {"scores": DOT_PRODUCT, "head_dim": HEAD_DIM},
+    "causal_attention_weights": {"scores": DOT_PRODUCT, "position": POSITION, "head_dim": HEAD_DIM},
+    "layer_norm": {"x": FEATURE, "gain": REAL, "bias": REAL, "eps": EPSILON},
+    "sinusoidal_encoding": {"position": CONTINUOUS_POSITION, "index": FEATURE_INDEX, "d_model": WIDTH},
+    "rope_angle": {"position": REAL, "pair": FEATURE_INDEX, "head_dim": HEAD_DIM, "base": ROPE_BASE},
+    "alibi_slope": {"head": HEAD_NUMBER, "n_heads": HEAD_NUMBER},
+    "transformer_params": {"n_layers": COUNT, "d_model": SIZE, "vocab_size": COUNT, "ff_ratio": SIZE},
+    "training_flops": {"n_params": COUNT, "n_tokens": COUNT},
+    "chinchilla_loss": {"n_params": SIZE, "n_tokens": SIZE, "e": REAL, "a": FIT_CONSTANT,
+                        "b": FIT_CONSTANT, "alpha": FIT_CONSTANT, "beta": FIT_CONSTANT},
+    "chinchilla_optimal_params": {"compute": SIZE, "a": FIT_CONSTANT, "b": FIT_CONSTANT,
+                                  "alpha": FIT_CONSTANT, "beta": FIT_CONSTANT},
+    "chinchilla_optimal_tokens": {"compute": SIZE, "a": FIT_CONSTANT, "b": FIT_CONSTANT,
+                                  "alpha": FIT_CONSTANT, "beta": FIT_CONSTANT},
+    "kv_cache_bytes": {"n_layers": COUNT, "n_kv_heads": COUNT, "head_dim": COUNT, "tokens": COUNT,
+                       "bytes_per_value": SIZE},
+    "model_state_bytes": {"n_params": COUNT, "data_parallel": DEVICES, "tensor_parallel": DEVICES,
+                          "pipeline_parallel": DEVICES, "zero_stage": ZERO_STAGE, "optimizer_bytes": COUNT},
 })
 """Each function's numeric arguments and their domains (``axis`` and ``kind`` are not numbers)."""
 
@@ -290,6 +378,20 @@ UNITS: Mapping[str, str] = MappingProxyType({
     "entropy": "nats",
     "cross_entropy": "nats",
     "perplexity": "dimensionless",
+    # Ch.2 Generative Models: the transformer's arithmetic
+    "attention_weights": "probability",
+    "causal_attention_weights": "probability",
+    "layer_norm": "dimensionless",
+    "sinusoidal_encoding": "dimensionless",
+    "rope_angle": "radians",
+    "alibi_slope": "dimensionless",
+    "transformer_params": "parameters",
+    "training_flops": "FLOPs",
+    "chinchilla_loss": "nats",
+    "chinchilla_optimal_params": "parameters",
+    "chinchilla_optimal_tokens": "tokens",
+    "kv_cache_bytes": "bytes",
+    "model_state_bytes": "bytes",
 })
 """The unit of each function's result: ``nats`` for losses and log-probabilities in natural
 logarithms, ``probability``, ``reward`` (the scale of the rewards or advantages given), or

@@ -8,6 +8,8 @@ import pytest
 import engine.functions as F
 from engine.functions import REGISTRY
 
+from .test_architecture import SHAPE_TESTED_HERE
+
 RNG_SEED = 20240501
 
 # Elementwise functions and how many array arguments they take (positionally).
@@ -24,6 +26,15 @@ ELEMENTWISE_ARITY = {
     "ppo_clip_loss": 2,
     "value_clip_loss": 3,
     "kl_estimator": 2,
+    # Ch.2 Generative Models: the transformer's arithmetic
+    "rope_angle": 3,
+    "transformer_params": 2,
+    "training_flops": 2,
+    "chinchilla_loss": 2,
+    "chinchilla_optimal_params": 1,
+    "chinchilla_optimal_tokens": 1,
+    "kv_cache_bytes": 4,
+    "model_state_bytes": 4,
 }
 
 
@@ -40,11 +51,14 @@ LAST_AXIS_CALLS = {
     "cross_entropy": lambda x, lead: F.cross_entropy(x, np.argmin(x, axis=-1)),
     "perplexity": lambda x, lead: F.perplexity(-np.abs(x)),
     "gae": lambda x, lead: F.gae(x, np.roll(x, 1, axis=-1), 0.9, 0.8, np.ones(lead)),
+    "attention_weights": lambda x, lead: F.attention_weights(x, 16.0),
+    "causal_attention_weights": lambda x, lead: F.causal_attention_weights(x, np.full(lead, 2.0), 4.0),
+    "layer_norm": lambda x, lead: F.layer_norm(x, 2.0, 0.5),
 }
 
 
 def test_every_registered_function_has_a_shape_test():
-    assert set(ELEMENTWISE_ARITY) | set(LAST_AXIS_CALLS) == set(REGISTRY)
+    assert set(ELEMENTWISE_ARITY) | set(LAST_AXIS_CALLS) | SHAPE_TESTED_HERE == set(REGISTRY)
     assert not set(ELEMENTWISE_ARITY) & set(LAST_AXIS_CALLS)
 
 

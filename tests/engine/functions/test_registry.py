@@ -19,6 +19,10 @@ PUBLIC_FUNCTIONS = {
     "hinge_ranking_loss", "ranking_error", "kwise_ranking_loss", "dpo_loss", "ppo_clip_loss",
     "kl_estimator", "gae", "softmax", "log_softmax", "cross_entropy", "perplexity",
     "value_clip_loss", "ipo_loss", "entropy",
+    # Ch.2 Generative Models: the transformer's arithmetic
+    "attention_weights", "causal_attention_weights", "layer_norm", "sinusoidal_encoding", "rope_angle",
+    "alibi_slope", "transformer_params", "training_flops", "chinchilla_loss", "chinchilla_optimal_params",
+    "chinchilla_optimal_tokens", "kv_cache_bytes", "model_state_bytes",
 }  # fmt: skip
 REDUCING_LAST_AXIS = {"kwise_ranking_loss", "cross_entropy", "perplexity", "entropy"}
 MODULES = [
