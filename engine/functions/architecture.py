@@ -698,13 +698,14 @@ def model_state_bytes(
     psi = as_float64(n_params, "n_params")
     require(psi >= 0, "n_params", "must be >= 0", psi)
     nd = _positive(data_parallel, "data_parallel")
-    shards = _positive(tensor_parallel, "tensor_parallel") * _positive(pipeline_parallel, "pipeline_parallel")
+    t = _positive(tensor_parallel, "tensor_parallel")
+    p = _positive(pipeline_parallel, "pipeline_parallel")
     stage = as_float64(zero_stage, "zero_stage")
     require(np.isin(stage, (0.0, 1.0, 2.0, 3.0)), "zero_stage", "must be 0, 1, 2 or 3", stage)
     k = as_float64(optimizer_bytes, "optimizer_bytes")
     require(k >= 0, "optimizer_bytes", "must be >= 0", k)
     with np.errstate(over="ignore", invalid="ignore"):
-        local = psi / shards
+        local = psi / t / p  # never t * p, which can overflow where the quotient does not
         weights = np.where(stage >= 3, 2.0 / nd, 2.0)
         gradients = np.where(stage >= 2, 2.0 / nd, 2.0)
         states = np.where(stage >= 1, k / nd, k)

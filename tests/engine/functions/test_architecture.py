@@ -371,3 +371,81 @@ def test_model_states_never_grow_with_a_higher_stage(psi, nd, stage):
     assert np.isfinite(here) or here == np.inf
     if stage < 3:
         assert F.model_state_bytes(psi, nd, zero_stage=stage + 1) <= here
+
+
+# --------------------------------------------------------------------------------------------
+# The size formulas against mpmath, and every function at the edges of float64
+
+
+@mpmath.workdps(50)
+def _sizes(n_layers, d, vocab, tokens, kv_heads, head_dim, psi, nd, tp, pp):
+    m = mp.mpf
+    params = 2 * m(n_layers) * m(d) * (2 * m(d) + 4 * m(d)) + m(vocab) * m(d)
+    cache = 2 * m(n_layers) * m(kv_heads) * m(head_dim) * m(tokens) * 2
+    states = [(2 + 2 + 12) * m(psi) / (m(tp) * m(pp)),
+              (2 + 2 + 12 / m(nd)) * m(psi) / (m(tp) * m(pp)),
+              (2 + (2 + 12) / m(nd)) * m(psi) / (m(tp) * m(pp)),
+              (2 + 2 + 12) / m(nd) * m(psi) / (m(tp) * m(pp))]
+    return params, 6 * params * m(tokens), cache, states
+
+
+@pytest.mark.parametrize("shape", [
+    (1, 64, 0, 1, 1, 64, 1e6, 1, 1, 1),
+    (96, 12288, 50257, 3e11, 96, 128, 175e9, 64, 8, 8),  # GPT-3's shape
+    (126, 16384, 128256, 15.6e12, 8, 128, 405e9, 48, 8, 16),  # Llama 3 405B's shape
+])
+def test_size_formulas_match_mpmath(shape):
+    n_layers, d, vocab, tokens, kv_heads, head_dim, psi, nd, tp, pp = shape
+    params, flops, cache, states = _sizes(*shape)
+    np.testing.assert_allclose(F.transformer_params(n_layers, d, vocab), float(params), rtol=1e-15)
+    np.testing.assert_allclose(F.training_flops(F.transformer_params(n_layers, d, vocab), tokens), float(flops),
+                               rtol=1e-15)
+    np.testing.assert_allclose(F.kv_cache_bytes(n_layers, kv_heads, head_dim, tokens), float(cache), rtol=1e-15)
+    np.testing.assert_allclose(F.model_state_bytes(psi, nd, tp, pp, [0, 1, 2, 3]), _floats(states), rtol=1e-15)
+
+
+SIZES = st.floats(0.0, 1e300)
+
+
+@SETTINGS
+@given(SIZES, SIZES, SIZES, SIZES)
+def test_size_formulas_at_extremes_saturate_without_nan(a, b, c, d):
+    for value in (F.transformer_params(a, max(b, 1e-300), c), F.training_flops(a, b), F.kv_cache_bytes(a, b, c, d),
+                  F.model_state_bytes(a, max(b, 1.0), max(c, 1.0), max(d, 1.0), 2)):
+        assert not np.isnan(value)
+        assert value >= 0
+
+
+@SETTINGS
+@given(st.floats(0.0, 1e300), st.integers(0, 1023), st.sampled_from([2, 64, 1024]))
+def test_sinusoidal_encoding_at_extreme_positions_stays_in_range(pos, index, d_model):
+    value = F.sinusoidal_encoding(pos, index % d_model, d_model)
+    assert -1.0 <= value <= 1.0
+
+
+@SETTINGS
+@given(st.integers(1, 4096), st.data())
+def test_alibi_slopes_are_distinct_and_in_range(n_heads, data):
+    head = data.draw(st.integers(1, n_heads))
+    slope = F.alibi_slope(head, n_heads)
+    assert 0.0 < slope < 1.0
+    if n_heads <= 64:
+        slopes = F.alibi_slope(np.arange(1.0, n_heads + 1.0), n_heads)
+        assert len(set(slopes.tolist())) == n_heads
+
+
+# --------------------------------------------------------------------------------------------
+# In items: the expression language passes a batch of variants on axis 0
+
+
+def test_items_call_the_attention_functions_along_the_last_axis():
+    from engine.expressions import evaluate
+
+    names = {"s": np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), "t": np.array([1.0, 0.0]),
+             "d": np.array([4.0, 1.0])}
+    weights = evaluate("causal_attention_weights(s, t, d)", names)
+    np.testing.assert_allclose(weights[0], [*F.softmax([0.5, 1.0]).tolist(), 0.0], rtol=RTOL)
+    np.testing.assert_array_equal(weights[1], [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(evaluate("attention_weights(s, d)[0]", names), [F.softmax([0.5, 1.0, 1.5])[0], 1 / 3],
+                               rtol=RTOL)
+    np.testing.assert_allclose(evaluate("layer_norm(s, 2, 1, 0)[1]", names), [1.0, 1.0], rtol=RTOL)
