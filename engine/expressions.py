@@ -467,6 +467,9 @@ _VECTOR_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "gae": ("rewards", "values"),
     "masked_lm_loss": ("token_logps", "selected"),
     "absmax_quantise": ("x",),
+    "attention_weights": ("scores",),
+    "causal_attention_weights": ("scores",),
+    "layer_norm": ("x",),
 }
 _FORBIDDEN_KEYWORDS = frozenset({"axis"})  # axis 0 is the variant axis: never the author's
 

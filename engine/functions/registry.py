@@ -19,6 +19,21 @@ import numpy as np
 from engine.functions._util import FloatArray
 from engine.functions.activations import log_sigmoid, sigmoid, softplus
 from engine.functions.advantages import gae
+from engine.functions.architecture import (
+    alibi_slope,
+    attention_weights,
+    causal_attention_weights,
+    chinchilla_loss,
+    chinchilla_optimal_params,
+    chinchilla_optimal_tokens,
+    kv_cache_bytes,
+    layer_norm,
+    model_state_bytes,
+    rope_angle,
+    sinusoidal_encoding,
+    training_flops,
+    transformer_params,
+)
 from engine.functions.distributions import (
     cross_entropy,
     entropy,
@@ -96,6 +111,10 @@ _DEEP_LEARNING = "Goodfellow, Bengio & Courville 2016, Deep Learning, sec. 3.10"
 _SOFTMAX = "Bridle 1990; temperature: Hinton, Vinyals & Dean 2015"
 _JOACHIMS = "Joachims 2002, Optimizing search engines using clickthrough data"
 _LEVIATHAN = "Leviathan, Kalman & Matias 2023, Fast inference from transformers via speculative decoding"
+_VASWANI = "Vaswani et al. 2017, Attention is all you need, sec. 3.2.1, eq. 1"
+_KAPLAN = "Kaplan et al. 2020, Scaling laws for neural language models, sec. 2.1"
+_KAPLAN_TABLE_1 = f"{_KAPLAN} and Table 1"
+_CHINCHILLA = "Hoffmann et al. 2022, Training compute-optimal large language models, sec. 3.3"
 
 _SPECS = (
     _spec(sigmoid, r"\frac{1}{1 + e^{-x}}", _DEEP_LEARNING),
@@ -221,6 +240,40 @@ _SPECS = (
         r"N_{LoRA} = r\,(d_{in} + d_{out})",
         "Hu et al. 2022, LoRA: low-rank adaptation of large language models, sec. 4.1",
     ),
+
+    # Ch.2 Generative Models: the transformer's arithmetic (engine/functions/architecture.py)
+    _spec(attention_weights, r"\operatorname{softmax}\left(\frac{q \cdot k_j}{\sqrt{d_k}}\right)_j", _VASWANI),
+    _spec(
+        causal_attention_weights,
+        r"\frac{\exp\left(q \cdot k_j / \sqrt{d_k}\right)\,[j \le t]}",
+        f"{_VASWANI}; masking: sec. 3.2.3",
+    ),
+    _spec(
+        layer_norm,
+        r"g\,\frac{x_i - \mu}{\sqrt{\sigma^2 + \epsilon}} + b",
+        "Ba, Kiros & Hinton 2016, Layer normalization, eqs. 3-4",
+    ),
+    _spec(
+        sinusoidal_encoding,
+        r"PE_{(pos, 2k)} = \sin\left(pos / 10000^{2k/d}\right)",
+        "Vaswani et al. 2017, Attention is all you need, sec. 3.5",
+    ),
+    _spec(rope_angle, r"\phi = m\,\theta_i, \qquad \theta_i = b^{-2i/d}",
+          "Su et al. 2021, RoFormer: rotary position embedding, eqs. 14-15"),
+    _spec(alibi_slope, r"m_h = 2^{-8h/n}",
+          "Press, Smith & Lewis 2022, Train short, test long (ALiBi), sec. 3"),
+    _spec(transformer_params, r"N = 2\,L\,d\,(2d + r\,d) + V d", _KAPLAN_TABLE_1),
+    _spec(training_flops, r"C \approx 6\,N\,D", _KAPLAN),
+    _spec(chinchilla_loss, r"\hat L(N, D) = E + \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}}",
+          f"{_CHINCHILLA}, eq. 2 and its fitted constants"),
+    _spec(chinchilla_optimal_params,
+          r"N_{opt}(C) = G\left(\frac{C}{6}\right)^{\frac{\beta}{\alpha+\beta}}", f"{_CHINCHILLA}, eq. 4"),
+    _spec(chinchilla_optimal_tokens,
+          r"D_{opt}(C) = G^{-1}\left(\frac{C}{6}\right)^{\frac{\alpha}{\alpha+\beta}}", f"{_CHINCHILLA}, eq. 4"),
+    _spec(kv_cache_bytes, r"M = 2 \cdot L \cdot h_{kv} \cdot d_{head} \cdot T \cdot b",
+          "Pope et al. 2023, Efficiently scaling transformer inference, sec. 3.1"),
+    _spec(model_state_bytes, r"\Psi' = \frac{\Psi}{t\,p}",
+          "Rajbhandari et al. 2020, ZeRO: memory optimizations, sec. 5 and Figure 1"),
 )
 
 REGISTRY: Mapping[str, FunctionSpec] = MappingProxyType({spec.name: spec for spec in _SPECS})
@@ -316,6 +369,22 @@ BIT_WIDTH = Domain("a bit width", low=2.0, high=16.0, whole=True)
 EXPONENT = Domain("an exponent", low=0.0)
 PENALTY = Domain("a penalty factor", low=0.0, low_open=True)
 COST_RATIO = Domain("a cost ratio", low=0.0)
+# Ch.2 Generative Models: the transformer's arithmetic
+DOT_PRODUCT = Domain("a query-key dot product")
+FEATURE = Domain("a feature value")
+HEAD_DIM = Domain("a head dimension", low=0.0, low_open=True)
+POSITION = Domain("a position", low=0.0, whole=True)
+CONTINUOUS_POSITION = Domain("a position", low=0.0)
+FEATURE_INDEX = Domain("a feature index", low=0.0, whole=True)
+MODEL_WIDTH = Domain("a model width", low=2.0, whole=True)
+ROPE_BASE = Domain("a RoPE base", low=1.0, low_open=True)
+HEAD_NUMBER = Domain("a head number", low=1.0, whole=True)
+QUANTITY = Domain("a count", low=0.0)
+POSITIVE_SIZE = Domain("a size", low=0.0, low_open=True)
+EPSILON = Domain("a stabilising ε", low=0.0)
+FIT_CONSTANT = Domain("a fitted constant", low=0.0, low_open=True)
+DEVICES = Domain("a number of devices", low=1.0, whole=True)
+ZERO_STAGE = Domain("a ZeRO stage", low=0.0, high=3.0, whole=True)
 
 DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
     "sigmoid": {"x": REAL},
@@ -352,6 +421,26 @@ DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
     "speculative_speedup": {"alpha": ACCEPTANCE_RATE, "gamma": COUNT, "cost_ratio": COST_RATIO},
     "absmax_quantise": {"x": REAL, "bits": BIT_WIDTH},
     "lora_parameter_count": {"d_in": SIZE, "d_out": SIZE, "rank": SIZE},
+    # Ch.2 Generative Models: the transformer's arithmetic
+    "attention_weights": {"scores": DOT_PRODUCT, "head_dim": HEAD_DIM},
+    "causal_attention_weights": {"scores": DOT_PRODUCT, "position": POSITION, "head_dim": HEAD_DIM},
+    "layer_norm": {"x": FEATURE, "gain": REAL, "bias": REAL, "eps": EPSILON},
+    "sinusoidal_encoding": {"position": CONTINUOUS_POSITION, "index": FEATURE_INDEX, "d_model": MODEL_WIDTH},
+    "rope_angle": {"position": REAL, "pair": FEATURE_INDEX, "head_dim": HEAD_DIM, "base": ROPE_BASE},
+    "alibi_slope": {"head": HEAD_NUMBER, "n_heads": HEAD_NUMBER},
+    "transformer_params": {"n_layers": QUANTITY, "d_model": POSITIVE_SIZE, "vocab_size": QUANTITY,
+                           "ff_ratio": POSITIVE_SIZE},
+    "training_flops": {"n_params": QUANTITY, "n_tokens": QUANTITY},
+    "chinchilla_loss": {"n_params": POSITIVE_SIZE, "n_tokens": POSITIVE_SIZE, "e": REAL, "a": FIT_CONSTANT,
+                        "b": FIT_CONSTANT, "alpha": FIT_CONSTANT, "beta": FIT_CONSTANT},
+    "chinchilla_optimal_params": {"compute": POSITIVE_SIZE, "a": FIT_CONSTANT, "b": FIT_CONSTANT,
+                                  "alpha": FIT_CONSTANT, "beta": FIT_CONSTANT},
+    "chinchilla_optimal_tokens": {"compute": POSITIVE_SIZE, "a": FIT_CONSTANT, "b": FIT_CONSTANT,
+                                  "alpha": FIT_CONSTANT, "beta": FIT_CONSTANT},
+    "kv_cache_bytes": {"n_layers": QUANTITY, "n_kv_heads": QUANTITY, "head_dim": QUANTITY, "tokens": QUANTITY,
+                       "bytes_per_value": POSITIVE_SIZE},
+    "model_state_bytes": {"n_params": QUANTITY, "data_parallel": DEVICES, "tensor_parallel": DEVICES,
+                          "pipeline_parallel": DEVICES, "zero_stage": ZERO_STAGE, "optimizer_bytes": QUANTITY},
 })
 """Each function's numeric arguments and their domains (``axis`` and ``kind`` are not numbers)."""
 
@@ -386,6 +475,20 @@ UNITS: Mapping[str, str] = MappingProxyType({
     "speculative_speedup": "dimensionless",
     "absmax_quantise": "the unit of x",
     "lora_parameter_count": "parameters",
+    # Ch.2 Generative Models: the transformer's arithmetic
+    "attention_weights": "probability",
+    "causal_attention_weights": "probability",
+    "layer_norm": "dimensionless",
+    "sinusoidal_encoding": "dimensionless",
+    "rope_angle": "radians",
+    "alibi_slope": "dimensionless",
+    "transformer_params": "parameters",
+    "training_flops": "FLOPs",
+    "chinchilla_loss": "nats",
+    "chinchilla_optimal_params": "parameters",
+    "chinchilla_optimal_tokens": "tokens",
+    "kv_cache_bytes": "bytes",
+    "model_state_bytes": "bytes",
 })
 """The unit of each function's result: ``nats`` for losses and log-probabilities in natural
 logarithms, ``probability``, ``reward`` (the scale of the rewards or advantages given), or

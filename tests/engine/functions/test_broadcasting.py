@@ -8,6 +8,8 @@ import pytest
 import engine.functions as F
 from engine.functions import REGISTRY
 
+from .test_architecture import SHAPE_TESTED_HERE
+
 RNG_SEED = 20240501
 
 # Elementwise functions and how many array arguments they take (positionally).
@@ -27,6 +29,15 @@ ELEMENTWISE_ARITY = {
     # Ch.1 Pre-training
     "mlm_mask_count": 1,
     "encoder_layer_params": 2,
+    # Ch.2 Generative Models: the transformer's arithmetic
+    "rope_angle": 3,
+    "transformer_params": 2,
+    "training_flops": 2,
+    "chinchilla_loss": 2,
+    "chinchilla_optimal_params": 1,
+    "chinchilla_optimal_tokens": 1,
+    "kv_cache_bytes": 4,
+    "model_state_bytes": 4,
 }
 WHOLE_NUMBER_ARGUMENTS = {"encoder_layer_params"}  # layer widths: the arguments are rounded up
 
@@ -53,11 +64,14 @@ LAST_AXIS_CALLS = {
     "speculative_expected_tokens": lambda x, lead: F.speculative_expected_tokens(np.abs(x) / 3, np.ceil(np.abs(x))),
     "speculative_speedup": lambda x, lead: F.speculative_speedup(np.abs(x) / 3, np.ceil(np.abs(x)), 0.05),
     "lora_parameter_count": lambda x, lead: F.lora_parameter_count(4096, 4096, np.ceil(np.abs(x)) + 1),
+    "attention_weights": lambda x, lead: F.attention_weights(x, 16.0),
+    "causal_attention_weights": lambda x, lead: F.causal_attention_weights(x, np.full(lead, 2.0), 4.0),
+    "layer_norm": lambda x, lead: F.layer_norm(x, 2.0, 0.5),
 }
 
 
 def test_every_registered_function_has_a_shape_test():
-    assert set(ELEMENTWISE_ARITY) | set(LAST_AXIS_CALLS) == set(REGISTRY)
+    assert set(ELEMENTWISE_ARITY) | set(LAST_AXIS_CALLS) | SHAPE_TESTED_HERE == set(REGISTRY)
     assert not set(ELEMENTWISE_ARITY) & set(LAST_AXIS_CALLS)
 
 

@@ -23,6 +23,10 @@ PUBLIC_FUNCTIONS = {
     # Ch.5 Inference
     "length_normalised_score", "repetition_penalty", "speculative_expected_tokens",
     "speculative_speedup", "absmax_quantise", "lora_parameter_count",
+    # Ch.2 Generative Models: the transformer's arithmetic
+    "attention_weights", "causal_attention_weights", "layer_norm", "sinusoidal_encoding", "rope_angle",
+    "alibi_slope", "transformer_params", "training_flops", "chinchilla_loss", "chinchilla_optimal_params",
+    "chinchilla_optimal_tokens", "kv_cache_bytes", "model_state_bytes",
 }  # fmt: skip
 REDUCING_LAST_AXIS = {"kwise_ranking_loss", "cross_entropy", "perplexity", "entropy", "masked_lm_loss"}
 MODULES = [
