@@ -75,6 +75,13 @@ def _print_preview(item: Any, seed: int, as_json: bool) -> None:
         typer.echo("solution: " + solution.rstrip())
 
 
+def _cores() -> int:
+    """The cores this process may run on (a container's share, where the platform says)."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 @content_app.command("check")
 def content_check(
     path: Annotated[Path, typer.Argument(help="A bank folder, a folder of one's own, or one item file.")] = (
@@ -83,6 +90,8 @@ def content_check(
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too (a guessable key, say).")] = False,
     bank: Annotated[Path | None, typer.Option(
         "--bank", help="The bank.yaml to check against (default: the nearest one above PATH).")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        min=1, max=256, help="Processes checking items side by side (default: one per available core).")] = None,
 ) -> None:
     """Validate every item file and check every variant of every computed item.
 
@@ -90,7 +99,7 @@ def content_check(
     with --strict. content/README.md lists every check."""
     from engine.content.checker import check
 
-    report = check(path, variants=variants, strict=strict, bank_file=bank)
+    report = check(path, variants=variants, strict=strict, bank_file=bank, jobs=jobs or _cores())
     shown = set(report.problems)
     for problem in [*report.problems, *(w for w in report.warnings if w not in shown)]:
         typer.echo(str(problem), err=True)

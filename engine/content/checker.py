@@ -20,8 +20,10 @@ probability 1 − (299/300)^2000 ≈ 99.87%.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import re
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,12 +234,35 @@ def _check_files(items: list[LoadedItem], paths: dict[str, Path]) -> list[Proble
     return problems
 
 
+_FORKED: list[LoadedItem] = []
+"""The items a checking pool's processes share: each forked process reads them from here, so that
+only an item's index goes to it and only its problems come back (no item is pickled)."""
+
+
+def _check_nth(index: int, variants: int) -> tuple[list[Problem], int]:
+    return check_item(_FORKED[index], variants)
+
+
+def _check_items(items: list[LoadedItem], variants: int, jobs: int) -> list[tuple[list[Problem], int]]:
+    """Each item's problems and variant count, in the items' order; on ``jobs`` processes where
+    the platform forks (each item is checked apart from the others, so the results are the same)."""
+    if jobs <= 1 or len(items) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [check_item(item, variants) for item in items]
+    _FORKED[:] = items
+    try:
+        with ProcessPoolExecutor(min(jobs, len(items)), mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_check_nth, range(len(items)), [variants] * len(items)))
+    finally:
+        _FORKED.clear()
+
+
 def check(path: str | Path, variants: int = VARIANTS, *, strict: bool = False,
-          bank_file: str | Path | None = None) -> CheckReport:
+          bank_file: str | Path | None = None, jobs: int = 1) -> CheckReport:
     """Check every item file under ``path`` against the bank's declarations.
 
     The declarations are ``bank_file``, or the nearest ``bank.yaml`` in ``path`` or a folder
-    above it. With ``strict``, warnings are problems too."""
+    above it. With ``strict``, warnings are problems too. ``jobs`` processes check items side by
+    side (the report is the same for any number)."""
     root = Path(path)
     report = CheckReport(strict=strict)
     if not root.exists():
@@ -257,8 +282,7 @@ def check(path: str | Path, variants: int = VARIANTS, *, strict: bool = False,
     found: list[Problem] = _check_files(loaded, paths)
     if bank is not None:
         found.extend(_check_references(loaded, bank))
-    for item in loaded:
-        item_problems, count = check_item(item, variants)
+    for item_problems, count in _check_items(loaded, variants, jobs):
         found.extend(item_problems)
         report.variants += count
     report.warnings = sorted(p for p in found if p.is_warning)

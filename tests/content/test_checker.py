@@ -80,6 +80,17 @@ def test_a_good_bank_checks_clean(tmp_path: Path) -> None:
     assert len(report.items) == 1 and report.variants == 2000
 
 
+def test_items_checked_side_by_side_report_what_one_process_reports(tmp_path: Path) -> None:
+    """``--jobs``: processes check items apart, and the report is the one a single process makes."""
+    root = bank(tmp_path, good=GOOD)
+    for name in ("declared-key", "ambiguous", "misconception-is-the-key"):
+        text, _, _ = BROKEN[name]
+        (root / f"{name}.yaml").write_text(text)
+    alone, together = check(root, 300, strict=True, jobs=1), check(root, 300, strict=True, jobs=2)
+    assert [str(p) for p in together.problems] == [str(p) for p in alone.problems]
+    assert len(alone.problems) >= 3 and together.variants == alone.variants == 4 * 300
+
+
 BROKEN = {
     # a declared key that the function contradicts (line 12: expect)
     "declared-key": (GOOD.replace("answer: ranking_loss(r_w, r_l)",
