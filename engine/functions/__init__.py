@@ -36,6 +36,14 @@ from engine.functions.distributions import (
 )
 from engine.functions.policy import kl_estimator, ppo_clip_loss, value_clip_loss
 from engine.functions.preference import dpo_loss, ipo_loss
+from engine.functions.prompting import (
+    majority_vote_accuracy,
+    ndcg_at_k,
+    plurality_vote_accuracy,
+    precision_at_k,
+    recall_at_k,
+    reciprocal_rank,
+)
 from engine.functions.ranking import (
     bradley_terry_prob,
     hinge_ranking_loss,
@@ -68,4 +76,11 @@ __all__ = [
     "softmax",
     "softplus",
     "value_clip_loss",
+    # Ch.3 Prompting
+    "majority_vote_accuracy",
+    "ndcg_at_k",
+    "plurality_vote_accuracy",
+    "precision_at_k",
+    "recall_at_k",
+    "reciprocal_rank",
 ]

@@ -28,6 +28,15 @@ from engine.functions.distributions import (
 )
 from engine.functions.policy import kl_estimator, ppo_clip_loss, value_clip_loss
 from engine.functions.preference import dpo_loss, ipo_loss
+from engine.functions.prompting import (
+    MAX_PLURALITY_ANSWERS,
+    majority_vote_accuracy,
+    ndcg_at_k,
+    plurality_vote_accuracy,
+    precision_at_k,
+    recall_at_k,
+    reciprocal_rank,
+)
 from engine.functions.ranking import (
     bradley_terry_prob,
     hinge_ranking_loss,
@@ -86,6 +95,7 @@ _INSTRUCTGPT = "Ouyang et al. 2022, Training language models to follow instructi
 _DEEP_LEARNING = "Goodfellow, Bengio & Courville 2016, Deep Learning, sec. 3.10"
 _SOFTMAX = "Bridle 1990; temperature: Hinton, Vinyals & Dean 2015"
 _JOACHIMS = "Joachims 2002, Optimizing search engines using clickthrough data"
+_MANNING = "Manning, Raghavan & Schütze 2008, Introduction to Information Retrieval"
 
 _SPECS = (
     _spec(sigmoid, r"\frac{1}{1 + e^{-x}}", _DEEP_LEARNING),
@@ -161,6 +171,30 @@ _SPECS = (
         "Jelinek et al. 1977, Perplexity: a measure of the difficulty of speech recognition tasks",
         reduces_last_axis=True,
     ),
+    # Ch.3 Prompting: self-consistency voting and retrieval metrics
+    _spec(
+        majority_vote_accuracy,
+        r"\sum_{j > k/2} \binom{k}{j} p^j (1-p)^{k-j}",
+        "Condorcet 1785 (jury theorem); Wang et al. 2023, Self-consistency improves chain of "
+        "thought reasoning",
+    ),
+    _spec(
+        plurality_vote_accuracy,
+        r"\sum_{n_0 + \dots + n_{m-1} = k} \frac{k!}{\prod_i n_i!} \prod_i q_i^{n_i}",
+        "Wang et al. 2023, Self-consistency improves chain of thought reasoning; "
+        "Feller 1968, sec. VI.9",
+        reduces_last_axis=True,
+        max_length=MAX_PLURALITY_ANSWERS,
+    ),
+    _spec(precision_at_k, r"\frac{1}{k}\sum_{i=1}^{k} \mathbb{1}[\mathrm{rel}_i > 0]",
+          _MANNING + ", sec. 8.4", reduces_last_axis=True),
+    _spec(recall_at_k, r"\frac{1}{R}\sum_{i=1}^{k} \mathbb{1}[\mathrm{rel}_i > 0]",
+          _MANNING + ", sec. 8.3", reduces_last_axis=True),
+    _spec(reciprocal_rank, r"\frac{1}{\min\{i : \mathrm{rel}_i > 0\}}",
+          "Voorhees 1999, The TREC-8 question answering track report", reduces_last_axis=True),
+    _spec(ndcg_at_k, r"\frac{\sum_{i=1}^{k} g_i / \log_2(i + 1)}{\sum_{i=1}^{k} g^*_i / \log_2(i + 1)}",
+          "Järvelin & Kekäläinen 2002, Cumulated gain-based evaluation of IR techniques",
+          reduces_last_axis=True),
 )
 
 REGISTRY: Mapping[str, FunctionSpec] = MappingProxyType({spec.name: spec for spec in _SPECS})
@@ -242,6 +276,11 @@ CLIP = Domain("a clip range ε", low=0.0, high=1.0, low_open=True, high_open=Tru
 DISCOUNT = Domain("a discount factor", low=0.0, high=1.0)
 LABEL_SMOOTHING = Domain("a label-smoothing rate", low=0.0, high=0.5)
 INDEX = Domain("a class index", low=0.0, whole=True)
+PROBABILITY = Domain("a probability", low=0.0, high=1.0)
+SAMPLES = Domain("a number of samples", low=1.0, whole=True)
+RELEVANCE = Domain("a relevance judgement", low=0.0)
+CUTOFF = Domain("a rank cut-off k", low=1.0, whole=True)
+RELEVANT_COUNT = Domain("a number of relevant documents", low=1.0, whole=True)
 
 DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
     "sigmoid": {"x": REAL},
@@ -267,6 +306,13 @@ DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
     "entropy": {"logits": LOGIT},
     "cross_entropy": {"logits": LOGIT, "target": INDEX},
     "perplexity": {"token_logps": LOG_PROBABILITY},
+    # Ch.3 Prompting
+    "majority_vote_accuracy": {"p": PROBABILITY, "k": SAMPLES},
+    "plurality_vote_accuracy": {"probs": PROBABILITY, "k": SAMPLES},
+    "precision_at_k": {"relevant": RELEVANCE, "k": CUTOFF},
+    "recall_at_k": {"relevant": RELEVANCE, "k": CUTOFF, "n_relevant": RELEVANT_COUNT},
+    "reciprocal_rank": {"relevant": RELEVANCE},
+    "ndcg_at_k": {"gains": RELEVANCE, "k": CUTOFF},
 })
 """Each function's numeric arguments and their domains (``axis`` and ``kind`` are not numbers)."""
 
@@ -290,6 +336,13 @@ UNITS: Mapping[str, str] = MappingProxyType({
     "entropy": "nats",
     "cross_entropy": "nats",
     "perplexity": "dimensionless",
+    # Ch.3 Prompting
+    "majority_vote_accuracy": "probability",
+    "plurality_vote_accuracy": "probability",
+    "precision_at_k": "dimensionless",
+    "recall_at_k": "dimensionless",
+    "reciprocal_rank": "dimensionless",
+    "ndcg_at_k": "dimensionless",
 })
 """The unit of each function's result: ``nats`` for losses and log-probabilities in natural
 logarithms, ``probability``, ``reward`` (the scale of the rewards or advantages given), or
