@@ -465,6 +465,12 @@ _VECTOR_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "perplexity": ("token_logps",),
     "kwise_ranking_loss": ("scores",),
     "gae": ("rewards", "values"),
+    # Ch.3 Prompting
+    "plurality_vote_accuracy": ("probs",),
+    "precision_at_k": ("relevant",),
+    "recall_at_k": ("relevant",),
+    "reciprocal_rank": ("relevant",),
+    "ndcg_at_k": ("gains",),
 }
 _FORBIDDEN_KEYWORDS = frozenset({"axis"})  # axis 0 is the variant axis: never the author's
 
