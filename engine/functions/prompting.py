@@ -99,17 +99,18 @@ def majority_vote_accuracy(p: npt.ArrayLike, k: npt.ArrayLike) -> FloatArray:
     require((p_arr >= 0) & (p_arr <= 1), "p", "must be a probability in [0, 1]", p_arr)
     k_arr = _sample_counts(as_float64(k, "k"), "k", MAX_MAJORITY_SAMPLES)
     p_arr, k_arr = np.broadcast_arrays(p_arr, k_arr)
-    j = np.arange(int(k_arr.max(initial=1)) + 1, dtype=np.float64)
-    kk, pp = k_arr[..., None], p_arr[..., None]
-    valid = j <= kk
-    jj = np.where(valid, j, 0.0)
-    rest = np.where(valid, kk - jj, 0.0)
-    log_binomial = (_LOG_FACTORIAL[kk.astype(np.int64)] - _LOG_FACTORIAL[jj.astype(np.int64)]
-                    - _LOG_FACTORIAL[rest.astype(np.int64)])
-    with np.errstate(divide="ignore"):
-        log_term = log_binomial + _xlogy(jj, pp) + _xlogy(rest, 1.0 - pp)
-    weight = np.where(2 * jj > kk, 1.0, np.where(2 * jj == kk, 0.5, 0.0)) * valid
-    return result(np.minimum(np.sum(weight * np.exp(log_term), axis=-1), 1.0))
+    out = np.empty(p_arr.shape)
+    # One binomial sum per distinct k, of exactly k + 1 terms, so that a value never depends on
+    # which other values share its batch (a padded sum would round differently).
+    for votes in np.unique(k_arr).astype(np.int64):
+        rows = k_arr == votes
+        j = np.arange(votes + 1)
+        log_binomial = _LOG_FACTORIAL[votes] - _LOG_FACTORIAL[j] - _LOG_FACTORIAL[votes - j]
+        weight = np.where(2 * j > votes, 1.0, np.where(2 * j == votes, 0.5, 0.0))
+        pp = p_arr[rows][:, None]
+        log_term = log_binomial + _xlogy(j.astype(np.float64), pp) + _xlogy((votes - j).astype(np.float64), 1.0 - pp)
+        out[rows] = np.minimum(np.sum(weight * np.exp(log_term), axis=-1), 1.0)
+    return result(out)
 
 
 @functools.cache
@@ -193,7 +194,7 @@ def plurality_vote_accuracy(probs: npt.ArrayLike, k: npt.ArrayLike) -> FloatArra
             chunk = index[start:start + _ROWS_PER_CHUNK]
             q_chunk = flat_rows[chunk][:, None, :]
             log_pmf = log_multinomial[keep] + np.sum(_xlogy(counts, q_chunk), axis=-1)
-            flat_out[chunk] = np.minimum(np.exp(log_pmf) @ weight, 1.0)
+            flat_out[chunk] = np.minimum(np.sum(np.exp(log_pmf) * weight, axis=-1), 1.0)
     return result(out)
 
 

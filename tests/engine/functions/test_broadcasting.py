@@ -24,6 +24,13 @@ ELEMENTWISE_ARITY = {
     "ppo_clip_loss": 2,
     "value_clip_loss": 3,
     "kl_estimator": 2,
+    "majority_vote_accuracy": 2,  # Ch.3 Prompting
+}
+
+# Elementwise functions whose arguments have a narrower domain than positive reals: how the test
+# values (positive, below 3.2) become valid ones.
+ELEMENTWISE_DOMAIN = {
+    "majority_vote_accuracy": lambda p, k: [p / 3.2, np.ceil(3 * k)],  # a probability, a count
 }
 
 
@@ -40,6 +47,13 @@ LAST_AXIS_CALLS = {
     "cross_entropy": lambda x, lead: F.cross_entropy(x, np.argmin(x, axis=-1)),
     "perplexity": lambda x, lead: F.perplexity(-np.abs(x)),
     "gae": lambda x, lead: F.gae(x, np.roll(x, 1, axis=-1), 0.9, 0.8, np.ones(lead)),
+    # Ch.3 Prompting
+    "plurality_vote_accuracy": lambda x, lead: F.plurality_vote_accuracy(
+        np.abs(x) / np.sum(np.abs(x), axis=-1, keepdims=True), np.full(lead, 3)),
+    "precision_at_k": lambda x, lead: F.precision_at_k(x > 0, np.full(lead, 2)),
+    "recall_at_k": lambda x, lead: F.recall_at_k(x > 0, np.full(lead, 2), np.full(lead, 5)),
+    "reciprocal_rank": lambda x, lead: F.reciprocal_rank(x > 0),
+    "ndcg_at_k": lambda x, lead: F.ndcg_at_k(np.abs(x), np.full(lead, 3)),
 }
 
 
@@ -55,6 +69,8 @@ def test_elementwise_functions_broadcast_3_1_with_1_4_to_3_4(name):
     args = [np.abs(_scores(shape)) + 0.1 for shape in shapes]
     if arity == 1:  # one argument: broadcast it from the two shapes first
         args = [args[0] + args[1]]
+    if name in ELEMENTWISE_DOMAIN:
+        args = ELEMENTWISE_DOMAIN[name](*args)
     out = REGISTRY[name].func(*args)
     assert out.shape == (3, 4)
     assert out.dtype == np.float64
@@ -66,7 +82,10 @@ def test_elementwise_functions_broadcast_3_1_with_1_4_to_3_4(name):
 
 @pytest.mark.parametrize("name", sorted(ELEMENTWISE_ARITY))
 def test_elementwise_functions_return_a_zero_dimensional_array_for_scalars(name):
-    out = REGISTRY[name].func(*([0.5] * ELEMENTWISE_ARITY[name]))
+    args = [0.5] * ELEMENTWISE_ARITY[name]
+    if name in ELEMENTWISE_DOMAIN:
+        args = ELEMENTWISE_DOMAIN[name](*args)
+    out = REGISTRY[name].func(*args)
     assert isinstance(out, np.ndarray)
     assert out.shape == ()
     assert out.dtype == np.float64

@@ -19,8 +19,14 @@ PUBLIC_FUNCTIONS = {
     "hinge_ranking_loss", "ranking_error", "kwise_ranking_loss", "dpo_loss", "ppo_clip_loss",
     "kl_estimator", "gae", "softmax", "log_softmax", "cross_entropy", "perplexity",
     "value_clip_loss", "ipo_loss", "entropy",
+    # Ch.3 Prompting
+    "majority_vote_accuracy", "plurality_vote_accuracy", "precision_at_k", "recall_at_k",
+    "reciprocal_rank", "ndcg_at_k",
 }  # fmt: skip
-REDUCING_LAST_AXIS = {"kwise_ranking_loss", "cross_entropy", "perplexity", "entropy"}
+REDUCING_LAST_AXIS = {"kwise_ranking_loss", "cross_entropy", "perplexity", "entropy",
+                      # Ch.3 Prompting
+                      "plurality_vote_accuracy", "precision_at_k", "recall_at_k", "reciprocal_rank",
+                      "ndcg_at_k"}
 MODULES = [
     importlib.import_module(f"engine.functions.{info.name}") for info in pkgutil.iter_modules(F.__path__)
 ]
@@ -48,7 +54,7 @@ def test_work_beyond_the_vector_is_declared_with_a_longest_vector():
     """kwise_ranking_loss forms K(K-1)/2 pairs and gae steps through T in Python: each takes a
     bounded vector from an item; the others cost what their broadcast inputs hold."""
     assert {name: spec.max_length for name, spec in REGISTRY.items() if spec.max_length} == {
-        "kwise_ranking_loss": 64, "gae": 1000}
+        "kwise_ranking_loss": 64, "gae": 1000, "plurality_vote_accuracy": 5}
     assert {name for name, spec in REGISTRY.items() if spec.pairwise} == {"kwise_ranking_loss"}
     assert {name for name, spec in REGISTRY.items() if spec.loops_over_last_axis} == {"gae"}
 
