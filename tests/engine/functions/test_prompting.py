@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.expressions import ExpressionError, evaluate
 from engine.functions import (
     majority_vote_accuracy,
     ndcg_at_k,
@@ -277,3 +278,33 @@ def test_retrieval_metrics_take_a_cutoff_per_row():
 def test_retrieval_metrics_refuse_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --------------------------------------------------------------------------------------------
+# In items: the expression language passes the ranked list (or the answers' probabilities) as
+# the vector and the cut-off (or the number of samples) as one value per variant.
+
+
+def test_items_pass_one_ranked_list_and_one_cutoff_per_variant():
+    # Three variants of a list of four judgements, each with its own k: a square batch would
+    # be mistaken for a per-element k if k were matched against the list instead of the variants.
+    names = {"rel": np.array([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]),
+             "cut": np.array([2.0, 1.0, 4.0]), "total": np.array([4.0, 1.0, 2.0])}
+    assert evaluate("precision_at_k(rel, cut)", names).tolist() == [0.5, 0.0, 0.25]
+    assert evaluate("recall_at_k(rel, cut, total)", names).tolist() == [0.25, 0.0, 0.5]
+    assert evaluate("reciprocal_rank(rel)", names).tolist() == [1.0, 0.5, 0.25]
+    np.testing.assert_allclose(evaluate("ndcg_at_k(rel, cut)", names),
+                               [1 / (1 + 1 / math.log2(3)), 0.0, 1 / math.log2(5)], rtol=1e-15)
+
+
+def test_items_pass_the_answers_probabilities_and_the_samples_per_variant():
+    names = {"q": np.array([[0.4, 0.2, 0.2, 0.2], [0.6, 0.4, 0.0, 0.0]]), "n": np.array([5.0, 3.0]),
+             "p": np.array([0.6, 0.7])}
+    np.testing.assert_allclose(evaluate("plurality_vote_accuracy(q, n)", names), [1592 / 3125, 0.648])
+    np.testing.assert_allclose(evaluate("majority_vote_accuracy(p, n)", names),
+                               [majority_vote_accuracy(0.6, 5), majority_vote_accuracy(0.7, 3)])
+
+
+def test_items_cannot_pass_more_answers_than_the_vote_takes():
+    with pytest.raises(ExpressionError, match="at most 5 numbers"):
+        evaluate("plurality_vote_accuracy(q, 3)", {"q": np.full((1, 6), 1 / 6)})
