@@ -470,6 +470,12 @@ _VECTOR_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "attention_weights": ("scores",),
     "causal_attention_weights": ("scores",),
     "layer_norm": ("x",),
+    # Ch.3 Prompting
+    "plurality_vote_accuracy": ("probs",),
+    "precision_at_k": ("relevant",),
+    "recall_at_k": ("relevant",),
+    "reciprocal_rank": ("relevant",),
+    "ndcg_at_k": ("gains",),
 }
 _FORBIDDEN_KEYWORDS = frozenset({"axis"})  # axis 0 is the variant axis: never the author's
 

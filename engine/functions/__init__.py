@@ -60,6 +60,14 @@ from engine.functions.inference import (
 from engine.functions.policy import kl_estimator, ppo_clip_loss, value_clip_loss
 from engine.functions.preference import dpo_loss, ipo_loss
 from engine.functions.pretraining import encoder_layer_params, masked_lm_loss, mlm_mask_count
+from engine.functions.prompting import (
+    majority_vote_accuracy,
+    ndcg_at_k,
+    plurality_vote_accuracy,
+    precision_at_k,
+    recall_at_k,
+    reciprocal_rank,
+)
 from engine.functions.ranking import (
     bradley_terry_prob,
     hinge_ranking_loss,
@@ -96,13 +104,19 @@ __all__ = [
     "log_sigmoid",
     "log_softmax",
     "lora_parameter_count",
+    "majority_vote_accuracy",
     "masked_lm_loss",
     "mlm_mask_count",
     "model_state_bytes",
+    "ndcg_at_k",
     "perplexity",
+    "plurality_vote_accuracy",
     "ppo_clip_loss",
+    "precision_at_k",
     "ranking_error",
     "ranking_loss",
+    "recall_at_k",
+    "reciprocal_rank",
     "repetition_penalty",
     "rope_angle",
     "sigmoid",

@@ -52,6 +52,15 @@ from engine.functions.inference import (
 from engine.functions.policy import kl_estimator, ppo_clip_loss, value_clip_loss
 from engine.functions.preference import dpo_loss, ipo_loss
 from engine.functions.pretraining import encoder_layer_params, masked_lm_loss, mlm_mask_count
+from engine.functions.prompting import (
+    MAX_PLURALITY_ANSWERS,
+    majority_vote_accuracy,
+    ndcg_at_k,
+    plurality_vote_accuracy,
+    precision_at_k,
+    recall_at_k,
+    reciprocal_rank,
+)
 from engine.functions.ranking import (
     bradley_terry_prob,
     hinge_ranking_loss,
@@ -115,6 +124,7 @@ _VASWANI = "Vaswani et al. 2017, Attention is all you need, sec. 3.2.1, eq. 1"
 _KAPLAN = "Kaplan et al. 2020, Scaling laws for neural language models, sec. 2.1"
 _KAPLAN_TABLE_1 = f"{_KAPLAN} and Table 1"
 _CHINCHILLA = "Hoffmann et al. 2022, Training compute-optimal large language models, sec. 3.3"
+_MANNING = "Manning, Raghavan & Schütze 2008, Introduction to Information Retrieval"
 
 _SPECS = (
     _spec(sigmoid, r"\frac{1}{1 + e^{-x}}", _DEEP_LEARNING),
@@ -274,6 +284,30 @@ _SPECS = (
           "Pope et al. 2023, Efficiently scaling transformer inference, sec. 3.1"),
     _spec(model_state_bytes, r"\Psi' = \frac{\Psi}{t\,p}",
           "Rajbhandari et al. 2020, ZeRO: memory optimizations, sec. 5 and Figure 1"),
+    # Ch.3 Prompting: self-consistency voting and retrieval metrics
+    _spec(
+        majority_vote_accuracy,
+        r"\sum_{j > k/2} \binom{k}{j} p^j (1-p)^{k-j}",
+        "Condorcet 1785 (jury theorem); Wang et al. 2023, Self-consistency improves chain of "
+        "thought reasoning",
+    ),
+    _spec(
+        plurality_vote_accuracy,
+        r"\sum_{n_0 + \dots + n_{m-1} = k} \frac{k!}{\prod_i n_i!} \prod_i q_i^{n_i}",
+        "Wang et al. 2023, Self-consistency improves chain of thought reasoning; "
+        "Feller 1968, sec. VI.9",
+        reduces_last_axis=True,
+        max_length=MAX_PLURALITY_ANSWERS,
+    ),
+    _spec(precision_at_k, r"\frac{1}{k}\sum_{i=1}^{k} \mathbb{1}[\mathrm{rel}_i > 0]",
+          _MANNING + ", sec. 8.4", reduces_last_axis=True),
+    _spec(recall_at_k, r"\frac{1}{R}\sum_{i=1}^{k} \mathbb{1}[\mathrm{rel}_i > 0]",
+          _MANNING + ", sec. 8.3", reduces_last_axis=True),
+    _spec(reciprocal_rank, r"\frac{1}{\min\{i : \mathrm{rel}_i > 0\}}",
+          "Voorhees 1999, The TREC-8 question answering track report", reduces_last_axis=True),
+    _spec(ndcg_at_k, r"\frac{\sum_{i=1}^{k} g_i / \log_2(i + 1)}{\sum_{i=1}^{k} g^*_i / \log_2(i + 1)}",
+          "Järvelin & Kekäläinen 2002, Cumulated gain-based evaluation of IR techniques",
+          reduces_last_axis=True),
 )
 
 REGISTRY: Mapping[str, FunctionSpec] = MappingProxyType({spec.name: spec for spec in _SPECS})
@@ -385,6 +419,11 @@ EPSILON = Domain("a stabilising ε", low=0.0)
 FIT_CONSTANT = Domain("a fitted constant", low=0.0, low_open=True)
 DEVICES = Domain("a number of devices", low=1.0, whole=True)
 ZERO_STAGE = Domain("a ZeRO stage", low=0.0, high=3.0, whole=True)
+PROBABILITY = Domain("a probability", low=0.0, high=1.0)
+SAMPLES = Domain("a number of samples", low=1.0, whole=True)
+RELEVANCE = Domain("a relevance judgement", low=0.0)
+CUTOFF = Domain("a rank cut-off k", low=1.0, whole=True)
+RELEVANT_COUNT = Domain("a number of relevant documents", low=1.0, whole=True)
 
 DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
     "sigmoid": {"x": REAL},
@@ -441,6 +480,13 @@ DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
                        "bytes_per_value": POSITIVE_SIZE},
     "model_state_bytes": {"n_params": QUANTITY, "data_parallel": DEVICES, "tensor_parallel": DEVICES,
                           "pipeline_parallel": DEVICES, "zero_stage": ZERO_STAGE, "optimizer_bytes": QUANTITY},
+    # Ch.3 Prompting
+    "majority_vote_accuracy": {"p": PROBABILITY, "k": SAMPLES},
+    "plurality_vote_accuracy": {"probs": PROBABILITY, "k": SAMPLES},
+    "precision_at_k": {"relevant": RELEVANCE, "k": CUTOFF},
+    "recall_at_k": {"relevant": RELEVANCE, "k": CUTOFF, "n_relevant": RELEVANT_COUNT},
+    "reciprocal_rank": {"relevant": RELEVANCE},
+    "ndcg_at_k": {"gains": RELEVANCE, "k": CUTOFF},
 })
 """Each function's numeric arguments and their domains (``axis`` and ``kind`` are not numbers)."""
 
@@ -489,6 +535,13 @@ UNITS: Mapping[str, str] = MappingProxyType({
     "chinchilla_optimal_tokens": "tokens",
     "kv_cache_bytes": "bytes",
     "model_state_bytes": "bytes",
+    # Ch.3 Prompting
+    "majority_vote_accuracy": "probability",
+    "plurality_vote_accuracy": "probability",
+    "precision_at_k": "dimensionless",
+    "recall_at_k": "dimensionless",
+    "reciprocal_rank": "dimensionless",
+    "ndcg_at_k": "dimensionless",
 })
 """The unit of each function's result: ``nats`` for losses and log-probabilities in natural
 logarithms, ``probability``, ``reward`` (the scale of the rewards or advantages given), or

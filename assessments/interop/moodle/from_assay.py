@@ -185,6 +185,13 @@ class _Exporter:
         values = self.variant.key["misconception_values"][0]
         for m, name in enumerate(item.misconceptions):
             value = float(values[m])
+            # Moodle gives the first answer a number matches: in this variant a misconception that
+            # coincides with an answer above could never show its feedback, so it is left out.
+            earlier = next((a for a in question.answers if abs(float(a.text) - value) <= a.tolerance), None)
+            if earlier is not None:
+                self.note(f"misconception '{name}' gives {value:g} in this variant, as an answer written before "
+                          "it does: it is not carried")
+                continue
             question.answers.append(Answer(repr(value), 0.0, self.misconception_text(name),
                                            tolerance=absolute_width(item.tolerance, value)))
         question.units = _units(item)

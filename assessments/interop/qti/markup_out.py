@@ -71,8 +71,25 @@ def _copy(element: Element) -> Element:
     return clone
 
 
+_NAMED_SPACES = {name: n / 18 for n, name in enumerate(
+    ("veryverythin", "verythin", "thin", "medium", "thick", "verythick", "veryverythick"), start=1)}
+r"""MathML's named spaces in ems (MathML 3, 3.3.4.2): QTI 2.2's MathML 2 schema refuses the names
+latex2mathml writes for ``\!`` and its kin (``negativethinmathspace``), so they are written as lengths."""
+
+
+def _length(value: str) -> str:
+    name = value.removesuffix("mathspace")
+    sign = -1 if name.startswith("negative") else 1
+    ems = _NAMED_SPACES.get(name.removeprefix("negative"))
+    return value if ems is None or not value.endswith("mathspace") else f"{sign * ems:.4f}em"
+
+
 def _unescape(element: Element) -> None:
-    """latex2mathml writes characters as entity references in text; make them characters."""
+    """latex2mathml writes characters as entity references in text; make them characters (and
+    named spaces lengths)."""
+    for attribute in ("width", "lspace", "rspace"):
+        if attribute in element.attrib:
+            element.attrib[attribute] = _length(element.attrib[attribute])
     if element.text:
         element.text = html.unescape(element.text)
     if element.tail:

@@ -159,7 +159,9 @@ class ItemContext:
         if best <= 0:
             raise ImportProblem("no response earns any marks, so the item has no right answer "
                                 "(a survey or an unscored item); Assay items need a key", self.interaction)
-        return best
+        # A sum of per-pair marks (seven pairs at 1/7 each) carries the float's rounding: marks are
+        # never given to more than 12 significant digits, so 0.9999999999999998 is the 1 it means.
+        return float(f"{best:.12g}")
 
     # --- feedback --------------------------------------------------------------------------------
     def feedback(self, value: Any) -> list[Feedback]:

@@ -38,6 +38,13 @@ ELEMENTWISE_ARITY = {
     "chinchilla_optimal_tokens": 1,
     "kv_cache_bytes": 4,
     "model_state_bytes": 4,
+    "majority_vote_accuracy": 2,  # Ch.3 Prompting
+}
+
+# Elementwise functions whose arguments have a narrower domain than positive reals: how the test
+# values (positive, below 3.2) become valid ones.
+ELEMENTWISE_DOMAIN = {
+    "majority_vote_accuracy": lambda p, k: [p / 3.2, np.ceil(3 * k)],  # a probability, a count
 }
 WHOLE_NUMBER_ARGUMENTS = {"encoder_layer_params"}  # layer widths: the arguments are rounded up
 
@@ -67,6 +74,13 @@ LAST_AXIS_CALLS = {
     "attention_weights": lambda x, lead: F.attention_weights(x, 16.0),
     "causal_attention_weights": lambda x, lead: F.causal_attention_weights(x, np.full(lead, 2.0), 4.0),
     "layer_norm": lambda x, lead: F.layer_norm(x, 2.0, 0.5),
+    # Ch.3 Prompting
+    "plurality_vote_accuracy": lambda x, lead: F.plurality_vote_accuracy(
+        np.abs(x) / np.sum(np.abs(x), axis=-1, keepdims=True), np.full(lead, 3)),
+    "precision_at_k": lambda x, lead: F.precision_at_k(x > 0, np.full(lead, 2)),
+    "recall_at_k": lambda x, lead: F.recall_at_k(x > 0, np.full(lead, 2), np.full(lead, 5)),
+    "reciprocal_rank": lambda x, lead: F.reciprocal_rank(x > 0),
+    "ndcg_at_k": lambda x, lead: F.ndcg_at_k(np.abs(x), np.full(lead, 3)),
 }
 
 
@@ -84,6 +98,8 @@ def test_elementwise_functions_broadcast_3_1_with_1_4_to_3_4(name):
         args = [np.ceil(a) for a in args]
     if arity == 1:  # one argument: broadcast it from the two shapes first
         args = [args[0] + args[1]]
+    if name in ELEMENTWISE_DOMAIN:
+        args = ELEMENTWISE_DOMAIN[name](*args)
     out = REGISTRY[name].func(*args)
     assert out.shape == (3, 4)
     assert out.dtype == np.float64
@@ -96,7 +112,10 @@ def test_elementwise_functions_broadcast_3_1_with_1_4_to_3_4(name):
 @pytest.mark.parametrize("name", sorted(ELEMENTWISE_ARITY))
 def test_elementwise_functions_return_a_zero_dimensional_array_for_scalars(name):
     scalar = 1.0 if name in WHOLE_NUMBER_ARGUMENTS else 0.5
-    out = REGISTRY[name].func(*([scalar] * ELEMENTWISE_ARITY[name]))
+    args = [scalar] * ELEMENTWISE_ARITY[name]
+    if name in ELEMENTWISE_DOMAIN:
+        args = ELEMENTWISE_DOMAIN[name](*args)
+    out = REGISTRY[name].func(*args)
     assert isinstance(out, np.ndarray)
     assert out.shape == ()
     assert out.dtype == np.float64

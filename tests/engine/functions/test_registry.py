@@ -27,8 +27,14 @@ PUBLIC_FUNCTIONS = {
     "attention_weights", "causal_attention_weights", "layer_norm", "sinusoidal_encoding", "rope_angle",
     "alibi_slope", "transformer_params", "training_flops", "chinchilla_loss", "chinchilla_optimal_params",
     "chinchilla_optimal_tokens", "kv_cache_bytes", "model_state_bytes",
+    # Ch.3 Prompting
+    "majority_vote_accuracy", "plurality_vote_accuracy", "precision_at_k", "recall_at_k",
+    "reciprocal_rank", "ndcg_at_k",
 }  # fmt: skip
-REDUCING_LAST_AXIS = {"kwise_ranking_loss", "cross_entropy", "perplexity", "entropy", "masked_lm_loss"}
+REDUCING_LAST_AXIS = {"kwise_ranking_loss", "cross_entropy", "perplexity", "entropy", "masked_lm_loss",
+                      # Ch.3 Prompting
+                      "plurality_vote_accuracy", "precision_at_k", "recall_at_k", "reciprocal_rank",
+                      "ndcg_at_k"}
 MODULES = [
     importlib.import_module(f"engine.functions.{info.name}") for info in pkgutil.iter_modules(F.__path__)
 ]
@@ -56,7 +62,7 @@ def test_work_beyond_the_vector_is_declared_with_a_longest_vector():
     """kwise_ranking_loss forms K(K-1)/2 pairs and gae steps through T in Python: each takes a
     bounded vector from an item; the others cost what their broadcast inputs hold."""
     assert {name: spec.max_length for name, spec in REGISTRY.items() if spec.max_length} == {
-        "kwise_ranking_loss": 64, "gae": 1000}
+        "kwise_ranking_loss": 64, "gae": 1000, "plurality_vote_accuracy": 5}
     assert {name for name, spec in REGISTRY.items() if spec.pairwise} == {"kwise_ranking_loss"}
     assert {name for name, spec in REGISTRY.items() if spec.loops_over_last_axis} == {"gae"}
 
