@@ -203,7 +203,8 @@ def import_items(
     format: Annotated[str, Query()] = "yaml",  # noqa: A002 - the REST contract's name
     bank: BankQuery = None,
 ) -> ImportResult:
-    """Import items as YAML (``---`` between them), QTI 3.0 or 2.2 (an item file or a package),
+    """Import items as YAML (``---`` between them, or a zip of a folder of YAML files, as ``assay
+    content export DIR`` writes one), QTI 3.0 or 2.2 (an item file or a package),
     GIFT or Moodle XML: all of them, or none; problems say where. New items go into ``bank`` (as
     for ``POST /api/v1/items``); items that exist already must be in it."""
     return exchange.import_for(session, principal, raw, format=format, bank_slug=bank, now=now)

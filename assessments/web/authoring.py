@@ -23,6 +23,7 @@ from starlette.datastructures import UploadFile
 from assessments.bank import authoring, banks, declarations, exchange
 from assessments.bank.access import BankRights
 from assessments.bank.banks import readable_current
+from assessments.bank.yaml_folder import is_yaml_folder
 from assessments.config import get_settings
 from assessments.deps import NowDep, Principal, RowId, SessionDep
 from assessments.errors import Invalid, NotFound
@@ -244,10 +245,12 @@ def import_page(request: Request, principal: WebPrincipal, session: SessionDep) 
                 problem=None, form={})
 
 
-def _format_of(name: str, chosen: str) -> str:
+def _format_of(name: str, chosen: str, data: bytes) -> str:
     if chosen in FORMAT_NAMES:
         return chosen
     suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix == "zip" and is_yaml_folder(data):
+        return "yaml"  # a folder of YAML item files; a zip with XML is a QTI package
     return {"yaml": "yaml", "yml": "yaml", "gift": "gift", "txt": "gift", "xml": "moodlexml", "zip": "qti3"}.get(
         suffix, "yaml")
 
@@ -278,7 +281,7 @@ async def import_upload(request: Request, principal: WebPrincipal, session: Sess
     session.execute(delete(ImportDraft).where(ImportDraft.created_at < now - DRAFT_LIFETIME))
     token = secrets.token_urlsafe(24)
     session.add(ImportDraft(token=token, user_id=principal.user.id, bank_id=bank.id,
-                            format=_format_of(name, chosen), name=name, data=data, created_at=now))
+                            format=_format_of(name, chosen, data), name=name, data=data, created_at=now))
     session.flush()
     return RedirectResponse(f"/bank/import/{token}", status_code=303)
 
