@@ -49,11 +49,11 @@ ConceptTitle = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TIT
 
 
 class DeclarationsIn(BaseModel):
-    """What to add to a bank's declarations: facet values (a new facet too) and concepts."""
+    """What to add to a bank's declarations: facet values (a new facet too) and concepts, as
+    ``{"bank": "course:llms", "facets": {"chapter": ["Ch.5 Evaluation"]}, "concepts":
+    {"reward-calibration": "Calibration of reward models"}}``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"bank": "course:llms", "facets": {"chapter": ["Ch.5 Evaluation"]},
-         "concepts": {"reward-model-calibration": "Calibration of reward models"}}]})
+    model_config = ConfigDict(extra="forbid")
 
     bank: str | None = Field(default=None, max_length=120,
                              description="the bank's slug; by default the bank your new items go to")
