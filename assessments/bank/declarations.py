@@ -218,7 +218,9 @@ def declared_bank(data: dict[str, Any]) -> DeclaredBank | None:
 
 
 def undeclared(item: ItemBase, document: SourceDocument, declared: DeclaredBank) -> list[Undeclared]:
-    found = [Undeclared("facet", facet, value, document.problem(("tags", facet, n), message))
+    # The engine names bank.yaml; here the declarations are the bank's (its files' and the database's).
+    found = [Undeclared("facet", facet, value, document.problem(
+        ("tags", facet, n), message.replace(f" in {BANK_FILE}", " in the bank's declarations")))
              for facet, values in item.tags
              for n, value in enumerate(values)
              if (message := declared.tag_problem(facet, value))]
