@@ -67,6 +67,10 @@ class SaveRequest(BaseModel):
 MAX_POSITIONS = 100
 MAX_ANSWER_CHARS = 100_000
 
+Position = int | Annotated[str, Field(max_length=20)]
+"""An option's position (a whole number; as text too, as forms send it). A position the question
+does not have, or text that is no number, is the question type's to refuse: saved as invalid."""
+
 
 class _Shape(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -79,7 +83,7 @@ class ChoiceResponse(_Shape):
 
     key: ClassVar[str] = "choice"
     types: ClassVar[tuple[str, ...]] = ("single_choice",)
-    choice: int = Field(ge=0, le=MAX_POSITIONS)
+    choice: Position
 
 
 class ChoicesResponse(_Shape):
@@ -87,7 +91,7 @@ class ChoicesResponse(_Shape):
 
     key: ClassVar[str] = "choices"
     types: ClassVar[tuple[str, ...]] = ("multiple_response",)
-    choices: list[int] = Field(max_length=MAX_POSITIONS)
+    choices: list[Position] = Field(max_length=MAX_POSITIONS)
 
 
 class AnswerResponse(_Shape):
@@ -104,7 +108,7 @@ class OrderResponse(_Shape):
 
     key: ClassVar[str] = "order"
     types: ClassVar[tuple[str, ...]] = ("ordering",)
-    order: list[int] = Field(max_length=MAX_POSITIONS)
+    order: list[Position] = Field(max_length=MAX_POSITIONS)
 
 
 class MatchesResponse(_Shape):
@@ -113,7 +117,7 @@ class MatchesResponse(_Shape):
 
     key: ClassVar[str] = "matches"
     types: ClassVar[tuple[str, ...]] = ("matching",)
-    matches: list[int | None] = Field(max_length=MAX_POSITIONS)
+    matches: list[Position | None] = Field(max_length=MAX_POSITIONS)
 
 
 class TextResponse(_Shape):

@@ -347,10 +347,10 @@ def _act(session: Session, principal: Principal, attempt_id: int, slot: int, seq
     A ``typed`` response (the REST API's) must have its question type's shape (422 otherwise)."""
     reading(session)
     asked, qa = _question(session, principal, attempt_id, slot, seq, now, grace_seconds)
-    if typed and response is not None:
-        require_shape(qa.item.type_name, response)
     if checking and asked.behaviour not in (BehaviourName.IMMEDIATE.value, BehaviourName.INTERACTIVE.value):
         raise Invalid("this quiz grades questions when the attempt is submitted", code="no_check")
+    if typed and response is not None:
+        require_shape(qa.item.type_name, response)
     try:
         outcome = qa.process(action, response, actor=str(principal.user.id), at=now)
     except AttemptError as exc:

@@ -104,5 +104,22 @@ def test_the_openapi_document_types_each_shape(client: TestClient) -> None:
                     "TextResponse"}
     assert schemas["ChoicesResponse"]["required"] == ["choices"]
     assert schemas["ChoicesResponse"]["additionalProperties"] is False
-    assert schemas["ChoicesResponse"]["properties"]["choices"]["items"] == {"type": "integer"}
+    assert schemas["ChoicesResponse"]["properties"]["choices"]["items"]["anyOf"][0] == {"type": "integer"}
     assert "multiple_response" in schemas["ChoicesResponse"]["description"]
+
+
+def test_a_value_the_type_cannot_read_is_saved_as_invalid_with_its_reason(
+        attempt: tuple[TestClient, dict[str, str], int, list[dict[str, Any]]]) -> None:
+    api, headers, attempt_id, questions = attempt
+    unreadable = {"multiple_response": {"choices": ["first"]}, "single_choice": {"choice": 99},
+                  "numeric": {"answer": "about a half"}, "true_false": {"answer": "maybe"}}
+    for question in questions:
+        kind = question["question"]["type"]
+        if kind not in unreadable:
+            continue
+        path = f"/api/v1/attempts/{attempt_id}/responses/{question['slot']}"
+        saved = api.put(path, json={"response": unreadable[kind], "seq": question["seq"]}, headers=headers)
+        assert saved.status_code == 200 and saved.json()["state"] == "invalid", (kind, saved.text)
+    view = api.get(f"/api/v1/attempts/{attempt_id}", headers=headers).json()
+    shown = {q["question"]["type"]: q for q in view["questions"]}
+    assert shown["multiple_response"]["response"] == {"choices": ["first"]} and shown["multiple_response"]["error"]
