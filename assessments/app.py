@@ -18,7 +18,7 @@ from assessments import errors, limits, openapi
 from assessments.attempts.endpoints import router as attempts_router
 from assessments.attempts.service import sweep
 from assessments.auth.endpoints import router as auth_router
-from assessments.bank.endpoints import banks_router
+from assessments.bank.endpoints import banks_router, declarations_router
 from assessments.bank.endpoints import router as bank_router
 from assessments.config import Settings, get_settings
 from assessments.courses.endpoints import router as courses_router
@@ -130,9 +130,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     errors.install(app)
     openapi.install(app)
     app.state.error_page = error_page
-    for router in (auth_router, courses_router, banks_router, bank_router, quizzes_router, attempts_router,
-                   grading_router, reports_router, pages_router, authoring_router, instructor_router, teaching_router,
-                   lti_api_router, lti_router, apidocs_router):
+    for router in (auth_router, courses_router, banks_router, declarations_router, bank_router, quizzes_router,
+                   attempts_router, grading_router, reports_router, pages_router, authoring_router, instructor_router,
+                   teaching_router, lti_api_router, lti_router, apidocs_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

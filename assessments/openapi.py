@@ -71,6 +71,8 @@ PARTICULAR: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/items/export"): (400, 404),                 # an unknown format; no such bank
     ("POST", "/api/v1/items/import"): (400, 404, 409),           # a file with problems: all of them, where; as POST
     ("PUT", "/api/v1/items/{key}"): (400,),                      # as POST, or an id that is not the path's
+    ("GET", "/api/v1/declarations"): (404,),                     # no such bank (or not the caller's)
+    ("POST", "/api/v1/declarations"): (400, 404),                # nothing named, too many; no such bank
     ("POST", "/api/v1/banks"): (404, 409),                       # not a course the caller teaches; a taken slug
     ("POST", "/api/v1/courses/{course}/quizzes"): (400,),        # items that do not exist, bad settings
     # No attempts left, or the quiz is closed; a question that cannot be made (its item needs a fix):

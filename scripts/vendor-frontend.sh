@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Vendors the pages' third-party front-end code from the npm registry into
 # assessments/web/static/vendor/ (committed, so that `pip install` alone serves working pages):
-#   editor.js      CodeMirror 6 with YAML, bundled with esbuild from static/src/editor-entry.js
+#   editor.js      CodeMirror 6 with YAML and completion, bundled with esbuild from static/src/editor-entry.js
 #   swagger-ui/    swagger-ui-dist's bundle and stylesheet, for /docs
 #   redoc/         redoc's standalone bundle, for /redoc
 # Versions are pinned here; run this script again after changing one, and commit what it writes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CODEMIRROR=(codemirror@6.0.2 @codemirror/state@6.7.6 @codemirror/view@6.44.2 @codemirror/commands@6.11.2
-            @codemirror/language@6.13.1 @codemirror/lang-yaml@6.1.3)
+            @codemirror/language@6.13.1 @codemirror/lang-yaml@6.1.3 @codemirror/autocomplete@6.20.4)
 ESBUILD=esbuild@0.28.2
 SWAGGER=swagger-ui-dist@5.36.0
 REDOC=redoc@2.5.4  # 3.x sends telemetry to its vendor and loads its logo from a CDN

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Response, status
 
 from assessments.attempts import service
 from assessments.attempts.review import attempt_view, moment
-from assessments.attempts.schemas import AttemptView, SaveRequest, SaveResult, SubmitResult
+from assessments.attempts.schemas import AnswerRequest, AttemptView, SaveResult, SubmitResult
 from assessments.deps import Caller, NowDep, Principal, RowId, SessionDep, SettingsDep
 from assessments.models import Attempt, Quiz
 from assessments.quizzes.service import settings_of
@@ -47,15 +47,16 @@ async def get_attempt(attempt_id: RowId, caller: Caller, session: SessionDep, no
 
 
 @router.put("/attempts/{attempt_id}/responses/{slot}", response_model=SaveResult)
-async def save_response(attempt_id: RowId, slot: RowId, body: SaveRequest, caller: Caller,
+async def save_response(attempt_id: RowId, slot: RowId, body: AnswerRequest, caller: Caller,
                         session: SessionDep, settings: SettingsDep, now: NowDep) -> SaveResult:
-    """Autosave one answer. ``seq`` is the step the client last saw; a stale one gets 409."""
+    """Autosave one answer, in the shape of the question's type (a key it does not read, or none of
+    its keys, is a 422 naming the key). ``seq`` is the step the client last saw; a stale one gets 409."""
     return await caller.run(session, now, lambda principal: service.save(
         session, principal, attempt_id, slot, body, now, settings.grace_seconds))
 
 
 @router.post("/attempts/{attempt_id}/slots/{slot}/check", response_model=SaveResult)
-async def check_question(attempt_id: RowId, slot: RowId, body: SaveRequest, caller: Caller,
+async def check_question(attempt_id: RowId, slot: RowId, body: AnswerRequest, caller: Caller,
                          session: SessionDep, settings: SettingsDep, now: NowDep) -> SaveResult:
     """Submit one question now (immediate feedback and interactive quizzes)."""
     return await caller.run(session, now, lambda principal: service.check(

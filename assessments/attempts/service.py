@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from assessments import events
 from assessments.attempts import repository
 from assessments.attempts.repository import Answering, Asked
-from assessments.attempts.schemas import SaveRequest, SaveResult, SubmitResult
+from assessments.attempts.schemas import AnswerRequest, SaveRequest, SaveResult, SubmitResult, require_shape
 from assessments.auth.access import course_role
 from assessments.bank.service import cached_variant, item_model, variant_of
 from assessments.db import done_reading, reading, written
@@ -342,12 +342,15 @@ def _still_current(session: Session, asked: Asked, seq: int) -> None:
 
 def _act(session: Session, principal: Principal, attempt_id: int, slot: int, seq: int, now: datetime,
          grace_seconds: int, action: Action, response: dict[str, Any] | None, *,
-         checking: bool = False) -> SaveResult:
-    """Save, check or try again: read and decide outside the write lock, then write the step."""
+         checking: bool = False, typed: bool = False) -> SaveResult:
+    """Save, check or try again: read and decide outside the write lock, then write the step.
+    A ``typed`` response (the REST API's) must have its question type's shape (422 otherwise)."""
     reading(session)
     asked, qa = _question(session, principal, attempt_id, slot, seq, now, grace_seconds)
     if checking and asked.behaviour not in (BehaviourName.IMMEDIATE.value, BehaviourName.INTERACTIVE.value):
         raise Invalid("this quiz grades questions when the attempt is submitted", code="no_check")
+    if typed and response is not None:
+        require_shape(qa.item.type_name, response)
     try:
         outcome = qa.process(action, response, actor=str(principal.user.id), at=now)
     except AttemptError as exc:
@@ -378,16 +381,21 @@ def reply_state(qa: EngineAttempt) -> str:
     return public_state(qa.state)
 
 
-def save(session: Session, principal: Principal, attempt_id: int, slot: int, body: SaveRequest,
+def save(session: Session, principal: Principal, attempt_id: int, slot: int, body: SaveRequest | AnswerRequest,
          now: datetime, grace_seconds: int) -> SaveResult:
-    return _act(session, principal, attempt_id, slot, body.seq, now, grace_seconds, Action.SAVE, body.response)
+    typed = isinstance(body, AnswerRequest)
+    saving = body.to_save() if isinstance(body, AnswerRequest) else body
+    return _act(session, principal, attempt_id, slot, saving.seq, now, grace_seconds, Action.SAVE, saving.response,
+                typed=typed)
 
 
-def check(session: Session, principal: Principal, attempt_id: int, slot: int, body: SaveRequest,
+def check(session: Session, principal: Principal, attempt_id: int, slot: int, body: SaveRequest | AnswerRequest,
           now: datetime, grace_seconds: int) -> SaveResult:
     """Submit one question now (immediate feedback and interactive behaviours)."""
-    return _act(session, principal, attempt_id, slot, body.seq, now, grace_seconds, Action.SUBMIT, body.response,
-                checking=True)
+    typed = isinstance(body, AnswerRequest)
+    saving = body.to_save() if isinstance(body, AnswerRequest) else body
+    return _act(session, principal, attempt_id, slot, saving.seq, now, grace_seconds, Action.SUBMIT, saving.response,
+                checking=True, typed=typed)
 
 
 def try_again(session: Session, principal: Principal, attempt_id: int, slot: int, seq: int,

@@ -21,13 +21,14 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from assessments.bank import repository
+from assessments.bank import banks, declarations, repository
 from assessments.bank.access import BankRights
 from assessments.bank.banks import readable_current
+from assessments.bank.declarations import Undeclared
 from assessments.bank.schemas import CheckOut, CheckProblem, ItemSaved, Preview
 from assessments.bank.service import preview_of, save_for
 from assessments.deps import Principal
-from assessments.errors import Invalid, NotFound
+from assessments.errors import DomainError, Invalid, NotFound
 from assessments.models import (
     Attempt,
     Bank,
@@ -62,6 +63,14 @@ class Checked:
     document: SourceDocument | None
     item: ItemBase | None
     problems: list[Problem]
+    undeclared: tuple[Undeclared, ...] = ()
+    """The facet values and concepts the bank does not declare (each among the problems)."""
+    bank: Bank | None = None
+    """The bank the text is checked for (its declarations), when known."""
+
+    def declarable(self, problem: Problem) -> Undeclared | None:
+        """What declaring would settle ``problem``, when it is an undeclared value."""
+        return next((u for u in self.undeclared if u.problem is problem), None)
 
     @property
     def errors(self) -> list[Problem]:
@@ -98,12 +107,14 @@ def _text(text: str) -> str:
 
 
 def check_text(session: Session, principal: Principal, text: str, *, editing: str | None = None,
-               new: bool = False) -> Checked:
+               new: bool = False, bank_slug: str | None = None) -> Checked:
     """Read, validate and check an item text, as the caller would save it.
 
     ``editing`` is the item the text is a new version of (its id must stay); ``new`` says the
     text is meant as a new item (an id that exists already is a problem at the ``id`` line). An
-    id that belongs to a bank the caller cannot see is a problem in either case.
+    id that belongs to a bank the caller cannot see is a problem in either case. Tag values and
+    concepts are held to the declarations of the bank the text goes to (the item's, else
+    ``bank_slug``, else the caller's own bank): an undeclared one is a problem at its line.
     """
     principal.require_staff()
     text = _text(text)
@@ -114,8 +125,24 @@ def check_text(session: Session, principal: Principal, text: str, *, editing: st
     if item is None:
         return Checked(text, document, None, problems)
     problems = [*problems, *_id_problems(session, principal, document, item.id, editing=editing, new=new)]
+    bank = _bank_of(session, principal, editing or (None if new else item.id), bank_slug)
+    held = declarations.declared_bank(declarations.effective(session, bank))
+    missing = declarations.undeclared(item, document, held) if held is not None else []
     found, _ = check_item(LoadedItem(item, document))
-    return Checked(text, document, item, [*problems, *found])
+    return Checked(text, document, item, [*problems, *(u.problem for u in missing), *found], tuple(missing), bank)
+
+
+def _bank_of(session: Session, principal: Principal, key: str | None, bank_slug: str | None) -> Bank | None:
+    """The bank a text goes to: the existing item's, else the one named, else the caller's own."""
+    item = repository.item_by_key(session, key) if key else None
+    if item is not None:
+        return session.get(Bank, item.bank_id)
+    try:
+        if bank_slug:
+            return banks.readable_bank(session, principal, bank_slug)[0]
+        return banks.target_bank(session, principal, None)
+    except DomainError:
+        return None  # the save says which bank to name; meanwhile the shared declarations hold
 
 
 def _id_problems(session: Session, principal: Principal, document: SourceDocument, key: str, *,
@@ -145,10 +172,10 @@ class Previewed:
 
 
 def preview_text(session: Session, principal: Principal, text: str, seed: int, *,
-                 editing: str | None = None, new: bool = False) -> Previewed:
+                 editing: str | None = None, new: bool = False, bank_slug: str | None = None) -> Previewed:
     """The text checked, and the variant of ``seed`` as an instructor's preview shows it (none
     when the item does not load or cannot make that variant: a problem says why)."""
-    checked = check_text(session, principal, text, editing=editing, new=new)
+    checked = check_text(session, principal, text, editing=editing, new=new, bank_slug=bank_slug)
     if checked.item is None:
         return Previewed(checked)
     try:
@@ -158,7 +185,8 @@ def preview_text(session: Session, principal: Principal, text: str, seed: int, *
     except (ExpressionError, VariantError) as exc:
         line = checked.document.line_of(tuple(getattr(exc, "path", ()))) if checked.document else 1
         problem = Problem(TEXT_NAME, line, f"the variant of seed {seed} cannot be made: {exc}")
-        return Previewed(Checked(checked.text, checked.document, checked.item, [*checked.problems, problem]))
+        return Previewed(Checked(checked.text, checked.document, checked.item, [*checked.problems, problem],
+                                 checked.undeclared, checked.bank))
 
 
 def save_text(session: Session, principal: Principal, text: str, *, bank_slug: str | None, now: datetime,
@@ -166,7 +194,7 @@ def save_text(session: Session, principal: Principal, text: str, *, bank_slug: s
               origin: VersionOrigin = VersionOrigin.BROWSER) -> tuple[Checked, ItemSaved | None]:
     """Save the text as a new version when the checker finds nothing; otherwise nothing is saved
     and the problems say why."""
-    checked = check_text(session, principal, text, editing=editing, new=new)
+    checked = check_text(session, principal, text, editing=editing, new=new, bank_slug=bank_slug)
     if not checked.ok:
         return checked, None
     assert checked.item is not None

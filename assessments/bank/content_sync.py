@@ -27,6 +27,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assessments.bank import declarations as declared
 from assessments.bank import repository
 from assessments.bank.authoring import text_of
 from assessments.bank.exchange import import_result
@@ -86,6 +87,8 @@ def load_content(session: Session, path: Path, *, actor_id: int | None, now: dat
     if bank is not None:
         for key, title in bank.concepts.items():
             repository.upsert_concept(session, key, title)
+        if bank.source is not None and isinstance(bank.source.data, dict):
+            declared.merge_files(session, bank.source.data, now=now)
     root = path if path.is_dir() else path.parent
     results = []
     for loaded in report.items:
@@ -163,13 +166,18 @@ def export_folder(session: Session, folder: Path, rows: Iterable[tuple[Item, Ite
 
 
 def _declarations(session: Session, items: list[Item], declarations: Path | None) -> str:
-    """``declarations`` as written when it declares everything the items use; otherwise its
-    content with the missing tag values and concepts added (or only those, without one)."""
+    """``declarations`` as written when it declares everything the items use and their banks
+    declared (``assessments.bank.declarations``); otherwise its content with the banks' declared
+    sections merged in and the missing tag values and concepts added (or only those, without one)."""
     original = declarations.read_text(encoding="utf-8") if declarations is not None and declarations.is_file() else ""
-    data: dict[str, Any] = (yaml.safe_load(original) or {}) if original else {}
-    facets: dict[str, list[str]] = {k: list(v) for k, v in (data.get("facets") or {}).items()}
+    written: dict[str, Any] = (yaml.safe_load(original) or {}) if original else {}
+    data = dict(written)
+    for bank in session.scalars(select(Bank).where(Bank.id.in_({i.bank_id for i in items})).order_by(Bank.id)):
+        data = declared.merge(data, declared.stored(session, bank))
+    facets: dict[str, list[str]] = {k: [v] if isinstance(v, str) else list(v or [])
+                                    for k, v in (data.get("facets") or {}).items()}
     concepts: dict[str, str] = dict(data.get("concepts") or {})
-    added = False
+    added = data != written
     ids = [i.id for i in items]
     for facet, value in session.execute(select(ItemTag.facet, ItemTag.value).where(ItemTag.item_id.in_(ids))
                                         .order_by(ItemTag.facet, ItemTag.value)):
@@ -184,7 +192,9 @@ def _declarations(session: Session, items: list[Item], declarations: Path | None
             added = True
     if original and not added:
         return original
+    # Every section is written: those this export does not know (a later bank.yaml's) as they were.
     body: dict[str, Any] = {"facets": facets, **({"required": data["required"]} if data.get("required") else {}),
-                            "concepts": concepts}
+                            "concepts": concepts,
+                            **{k: v for k, v in data.items() if k not in ("facets", "required", "concepts")}}
     return ("# The bank's declarations, written by `assay content export`: the facets and concepts its items use.\n"
             + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100))

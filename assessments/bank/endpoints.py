@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
-from assessments.bank import authoring, banks, exchange, service
+from assessments.bank import authoring, banks, declarations, exchange, service
 from assessments.bank.schemas import (
     BankCreate,
     BankOut,
@@ -203,7 +203,8 @@ def import_items(
     format: Annotated[str, Query()] = "yaml",  # noqa: A002 - the REST contract's name
     bank: BankQuery = None,
 ) -> ImportResult:
-    """Import items as YAML (``---`` between them), QTI 3.0 or 2.2 (an item file or a package),
+    """Import items as YAML (``---`` between them, or a zip of a folder of YAML files, as ``assay
+    content export DIR`` writes one), QTI 3.0 or 2.2 (an item file or a package),
     GIFT or Moodle XML: all of them, or none; problems say where. New items go into ``bank`` (as
     for ``POST /api/v1/items``); items that exist already must be in it."""
     return exchange.import_for(session, principal, raw, format=format, bank_slug=bank, now=now)
@@ -274,3 +275,30 @@ def grant(bank: str, course: str, body: GrantIn, principal: CurrentPrincipal, se
 def revoke(bank: str, course: str, principal: CurrentPrincipal, session: SessionDep) -> BankOut:
     """Stop sharing the bank with a course; its quizzes keep the versions they pinned."""
     return banks.revoke_grant(session, principal, bank, course)
+
+
+declarations_router = APIRouter(prefix="/api/v1/declarations", tags=["banks"])
+
+
+@declarations_router.get("", response_model=declarations.DeclarationsOut)
+def get_declarations(principal: CurrentPrincipal, session: SessionDep,
+                     bank: BankQuery = None) -> declarations.DeclarationsOut:
+    """The tag facets with their values, and the concepts, that items of ``bank`` (the shared
+    library by default) may name: the installed ``bank.yaml``, the open banks' declarations and
+    the bank's own, merged."""
+    return declarations.get(session, principal, bank)
+
+
+@declarations_router.post("", response_model=declarations.DeclarationsOut, status_code=status.HTTP_201_CREATED,
+                          responses={200: {"model": declarations.DeclarationsOut,
+                                           "description": "everything named was declared already"}})
+def post_declarations(data: declarations.DeclarationsIn, principal: CurrentPrincipal, session: SessionDep,
+                      now: NowDep, response: Response) -> declarations.DeclarationsOut:
+    """Declare facet values (of a new facet too) and concepts in a bank you may edit (``bank``,
+    by default the bank your new items go to), so that its items may name them; 200 when
+    everything named was declared already. ``assay content export`` writes them into its
+    ``bank.yaml``."""
+    out, added = declarations.declare(session, principal, data, now=now)
+    if not added:
+        response.status_code = status.HTTP_200_OK
+    return out

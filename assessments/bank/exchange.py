@@ -8,15 +8,20 @@ from datetime import datetime
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from assessments.bank import declarations, repository
 from assessments.bank.access import refuse_if_in_open_attempt
 from assessments.bank.banks import target_bank
 from assessments.bank.schemas import ImportResult, ItemSaved
 from assessments.bank.service import _current_versions, _readable_banks, item_model, save_definition, variant_of
+from assessments.bank.yaml_folder import is_zip, read_folder
 from assessments.deps import Principal
 from assessments.errors import Conflict, Invalid
+from assessments.interop.qti.package import PackageProblem
 from assessments.models import Bank, Item, ItemVersion, VersionOrigin
+from engine.content.bank import BANK_FILE
 from engine.content.checker import variant_problems
 from engine.content.loader import definition_problems
 from engine.content.source import parse_yaml_documents
@@ -26,30 +31,80 @@ from engine.items import ItemBase
 def import_yaml(session: Session, text: str, *, name: str, actor_id: int | None,
                 now: datetime, bank: Bank | None = None) -> ImportResult:
     """Every item of a YAML stream, or none: a bad document rejects the whole import."""
-    documents, problems = parse_yaml_documents(text, name)
-    checked: list[tuple[dict[str, Any], ItemBase]] = []
-    found: list[dict[str, Any]] = [
-        {"path": [], "message": p.message, "file": p.file, "line": p.line} for p in problems]
+    return _import_yaml_files(session, [(name, text)], actor_id=actor_id, now=now, bank=bank)
+
+
+def _import_yaml_files(session: Session, files: list[tuple[str, str]], *, actor_id: int | None,
+                       now: datetime, bank: Bank | None) -> ImportResult:
+    """Every item of every YAML text (name, text), or none: one bad document rejects them all."""
+    checked: list[tuple[dict[str, Any], ItemBase, str]] = []
+    found: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for document in documents:
-        item, item_problems = definition_problems(document.data)
-        if item is not None:
-            item_problems, _ = variant_problems(item)
-            if item.id in seen:
-                item_problems = [(("id",), f"item {item.id!r} appears twice in this import")]
-            seen.add(item.id)
-        found.extend({"path": list(path), "message": message, "file": name,
-                      "line": document.line_of(path)} for path, message in item_problems)
-        if item is not None and not item_problems:
-            checked.append((document.data, item))
+    for name, text in files:
+        documents, problems = parse_yaml_documents(text, name)
+        found.extend({"path": [], "message": p.message, "file": p.file, "line": p.line} for p in problems)
+        for document in documents:
+            item, item_problems = definition_problems(document.data)
+            if item is not None:
+                item_problems, _ = variant_problems(item)
+                if item.id in seen:
+                    item_problems = [(("id",), f"item {item.id!r} appears twice in this import")]
+                seen.add(item.id)
+            found.extend({"path": list(path), "message": message, "file": name,
+                          "line": document.line_of(path)} for path, message in item_problems)
+            if item is not None and not item_problems:
+                checked.append((document.data, item, name))
     if found:
         raise Invalid("the import was rejected; nothing was changed", details=found, code="invalid_import")
     if not checked:
         raise Invalid("no items in the import", code="invalid_import")
     results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, item=item, bank=bank,
                                origin=VersionOrigin.IMPORT)
-               for data, item in checked]
+               for data, item, name in checked]
     return import_result(results)
+
+
+def import_yaml_zip(session: Session, data: bytes, *, name: str, actor_id: int | None, now: datetime,
+                    bank: Bank | None = None) -> ImportResult:
+    """A zip of a folder of YAML item files (an export of ``assay content export DIR``), all or
+    nothing; its ``bank.yaml``'s facet values and concepts join the bank's declarations."""
+    try:
+        folder = read_folder(data, name)
+    except PackageProblem as exc:
+        raise Invalid("the import was rejected; nothing was changed", code="invalid_import", details=[
+            {"path": [], "file": exc.file or name, "line": exc.line or 1, "message": str(exc)}]) from None
+    notes = [f"{left} is not a YAML item file and was left out" for left in folder.left_out[:20]]
+    if len(folder.left_out) > 20:
+        notes.append(f"and {len(folder.left_out) - 20} more files that are not YAML item files")
+    result = _import_yaml_files(session, [(f"{name}/{path}", text) for path, text in folder.files],
+                                actor_id=actor_id, now=now, bank=bank)
+    if folder.declarations is not None:
+        declared = _folder_declarations(folder.declarations, f"{name}/{BANK_FILE}")
+        target = bank if bank is not None else repository.library(session)
+        if declarations.add(session, target, declared.sections(), actor_id=actor_id, now=now):
+            notes.append(f"the facet values and concepts of {BANK_FILE} were added to the bank {target.slug}'s "
+                         "declarations")
+    result.notes = notes
+    return result
+
+
+def _folder_declarations(text: str, where: str) -> declarations.DeclarationsIn:
+    """A zipped folder's ``bank.yaml``: its facets and concepts (a bad one refuses the import)."""
+    def refused(why: object) -> Invalid:
+        return Invalid("the import was rejected; nothing was changed", code="invalid_import", details=[
+            {"path": [], "file": where, "line": 1, "message": f"the declarations cannot be read: {why}"}])
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise refused(exc) from None
+    if not isinstance(data, dict) or not isinstance(data.get("facets") or {}, dict):
+        raise refused("it is not a mapping of facets and concepts")
+    facets = {f: [v] if isinstance(v, str) else v for f, v in (data.get("facets") or {}).items()}
+    try:
+        return declarations.DeclarationsIn(facets=facets, concepts=data.get("concepts") or {})
+    except ValidationError as exc:
+        raise refused(exc.errors(include_url=False)[0]["msg"]) from None
 
 
 def import_result(results: list[ItemSaved]) -> ImportResult:
@@ -68,6 +123,8 @@ def import_file(session: Session, data: bytes, *, format: str, name: str, actor_
     They go into ``bank`` (the library when None); an item that exists already must be there."""
     from assessments.interop.formats import FORMATS, KNOWN
 
+    if format == "yaml" and is_zip(data):
+        return import_yaml_zip(session, data, name=name, actor_id=actor_id, now=now, bank=bank)
     if format == "yaml":
         try:
             text = data.decode("utf-8")

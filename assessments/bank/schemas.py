@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from assessments.bank.rendered import RenderedPreview
+
 
 class Problem(BaseModel):
     """Where an item is wrong: a path into the definition (and a line, for files)."""
@@ -78,6 +80,9 @@ class VersionOut(BaseModel):
 
 class ItemOut(ItemSummary):
     definition: dict[str, Any]
+    rendered: dict[str, Any] = {}
+    """The definition's texts (stem, options, feedback, solution, ...) as HTML with MathML, in its
+    shape, as written (placeholders of a computed item stay: the preview fills them in)."""
     versions: list[VersionOut]
 
 
@@ -116,6 +121,8 @@ class Preview(BaseModel):
     key_response: dict[str, Any]
     key_feedback: list[str]
     solution: str | None
+    rendered: RenderedPreview | None = None
+    """The question's texts, the key's feedback and the solution as HTML with MathML."""
 
 
 class ImportResult(BaseModel):

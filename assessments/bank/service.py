@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from assessments.bank import repository
 from assessments.bank.access import BankRights
 from assessments.bank.banks import editable_bank, editable_item, readable_bank, readable_current, target_bank
+from assessments.bank.rendered import rendered_preview, rendered_texts
 from assessments.bank.schemas import (
     ItemOut,
     ItemSaved,
@@ -315,7 +316,8 @@ def get_item(session: Session, principal: Principal, key: str) -> ItemOut:
                        repository.concepts_of(session, [item.id])[item.id])
     history = [VersionOut(number=v.number, content_hash=v.content_hash, created_at=v.created_at,
                           source=v.source) for v in repository.versions(session, item)]
-    return ItemOut(**summary.model_dump(), definition=version.definition, versions=history)
+    return ItemOut(**summary.model_dump(), definition=version.definition,
+                   rendered=rendered_texts(version.definition) or {}, versions=history)
 
 
 def preview(session: Session, principal: Principal, key: str, seed: int) -> Preview:
@@ -344,6 +346,7 @@ def preview_of(model: ItemBase, variant: Variant, *, key: str, version: int | No
     if model.type_name != "essay":
         feedback = list(qtype.grade(model, variant, qtype.parse(model, variant, key_response)).feedback)
     solution = render(model.solution, variant.values) if model.solution else None
+    question = qtype.render(model, variant)
     return Preview(key=key, version=version, seed=seed, params=variant.params,
-                   question=qtype.render(model, variant), key_response=dict(key_response),
-                   key_feedback=feedback, solution=solution)
+                   question=question, key_response=dict(key_response),
+                   key_feedback=feedback, solution=solution, rendered=rendered_preview(question, feedback, solution))

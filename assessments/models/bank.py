@@ -167,10 +167,30 @@ class ImportDraft(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class Declarations(Base):
+    """What a bank declares beyond its files (row of ``declarations``, one per bank): the facet
+    values and concepts its instructors declared in the editor or through the API.
+
+    ``data`` is a ``bank.yaml`` document's sections as JSON (``facets``, ``concepts`` and any
+    other section a later ``bank.yaml`` has), so that a new section needs no migration; the bank's
+    declarations in use are the installed ``bank.yaml``, the open banks' rows and this row merged
+    (:mod:`assessments.bank.declarations`).
+    """
+
+    __tablename__ = "declarations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), unique=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
 __all__ = [
     "Bank",
     "BankGrant",
     "Concept",
+    "Declarations",
     "ImportDraft",
     "Item",
     "ItemConcept",

@@ -15,13 +15,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from assessments.bank import authoring, banks, exchange
+from assessments.bank import authoring, banks, declarations, exchange
 from assessments.bank.access import BankRights
 from assessments.bank.banks import readable_current
+from assessments.bank.yaml_folder import is_yaml_folder
 from assessments.config import get_settings
 from assessments.deps import NowDep, Principal, RowId, SessionDep
 from assessments.errors import Invalid, NotFound
@@ -55,25 +57,66 @@ def _seed(form: Any) -> int:
     return min(seed, SEED_LIMIT)
 
 
-def _results(previewed: authoring.Previewed | None) -> dict[str, Any]:
-    """The editor's results panel: the checker's problems, and the preview with its key."""
+def _results(session: Session, principal: Principal, previewed: authoring.Previewed | None,
+             declared: str | None = None) -> dict[str, Any]:
+    """The editor's results panel: the checker's problems (an undeclared facet value or concept
+    with its "Declare" button, where the caller may edit the bank), and the preview with its key."""
     if previewed is None:
-        return {"checked": None, "preview": None}
+        return {"checked": None, "preview": None, "declared": declared}
     extras = {}
     if previewed.preview is not None and previewed.variant is not None and previewed.checked.item is not None:
         extras = preview_extras(previewed.checked.item, previewed.variant, previewed.preview)
-    return {"checked": previewed.checked, "preview": previewed.preview, "model": previewed.checked.item, **extras}
+    bank = previewed.checked.bank
+    can_declare = bank is not None and BankRights.of(session, principal).can_edit(session, bank)
+    return {"checked": previewed.checked, "preview": previewed.preview, "model": previewed.checked.item,
+            "can_declare": can_declare, "declared": declared, **extras}
+
+
+def _declare(session: Session, principal: Principal, form: Any, now: Any, editing: str | None,
+             bank: str | None) -> str | None:
+    """The "Declare" button of an undeclared value: add it to the bank's declarations. Which
+    value is the button's (``facet`` and value, or ``concept``), a concept's title its field's."""
+    raw = str(form.get("declare") or "")
+    if not raw:
+        return None
+    if editing is not None:
+        item = banks.editable_item(session, principal, editing)
+        owner = session.get(Bank, item.bank_id)
+        bank = owner.slug if owner is not None else bank
+    kind, _, rest = raw.partition(":")
+    facet, _, value = rest.partition("=")
+    try:
+        if kind == "concept":
+            title = str(form.get(f"concept-title-{rest}") or "").strip()[:declarations.MAX_TITLE] or rest
+            wanted = declarations.DeclarationsIn(bank=bank, concepts={rest: title})
+            said = f"the concept {rest}"
+        elif kind == "facet" and value:
+            wanted = declarations.DeclarationsIn(bank=bank, facets={facet: [value]})
+            said = f"{facet}: {value}"
+        else:
+            raise Invalid("choose a facet value or a concept to declare", code="nothing_to_declare")
+    except ValidationError as exc:
+        raise Invalid(f"{rest!r} cannot be declared: {exc.errors(include_url=False)[0]['msg']}",
+                      code="bad_declaration") from exc
+    out, _ = declarations.declare(session, principal, wanted, now=now)
+    return f"Declared {said} in the bank {out.bank}."
 
 
 def _editor(request: Request, session: Session, principal: Principal, *, text: str, editing: str | None,
             seed: int = 0, previewed: authoring.Previewed | None = None, bank: str | None = None,
-            status_code: int = 200) -> Response:
+            status_code: int = 200, declared: str | None = None) -> Response:
     current = readable_current(session, principal, editing)[1] if editing else None
     nonce = secrets.token_urlsafe(18)
+    target = previewed.checked.bank if previewed is not None else None
+    if target is None:
+        target = session.get(Bank, readable_current(session, principal, editing)[0].bank_id) if editing else None
+    known = declarations.effective(session, target)
     response = page(request, "editor.html", status_code=status_code, text=text, editing=editing, seed=seed,
                     bank=bank, current=current, banks=[] if editing else _editable_banks(session, principal),
                     templates=authoring.templates(get_settings().content_dir), style_nonce=nonce,
-                    **_results(previewed))
+                    known_facets={str(f): [str(v) for v in vs] for f, vs in (known.get("facets") or {}).items()},
+                    known_concepts={str(k): str(v) for k, v in (known.get("concepts") or {}).items()},
+                    **_results(session, principal, previewed, declared))
     # CodeMirror writes its styles into <style> elements, and sizes its gutters with style
     # attributes: this page lets in the elements that carry its nonce, and style attributes
     # (which hold no selectors, and so cannot read the page). Framing stays as the session allows.
@@ -126,27 +169,34 @@ def _submit(request: Request, session: Session, principal: Principal, form: Any,
     text = str(form.get("text", ""))
     seed = _seed(form)
     bank = str(form.get("bank") or "") or None
-    if form.get("action") == "save":
+    declared = _declare(session, principal, form, now, editing, bank)
+    if form.get("action") == "save" and declared is None:
         checked, saved = authoring.save_text(session, principal, text, bank_slug=bank, now=now, editing=editing,
                                              new=editing is None)
         if saved is not None:
             return RedirectResponse(f"/bank/{saved.key}?saved={saved.version}", status_code=303)
         return _editor(request, session, principal, text=text, editing=editing, seed=seed,
                        previewed=authoring.Previewed(checked), bank=bank, status_code=400)
-    previewed = authoring.preview_text(session, principal, text, seed, editing=editing, new=editing is None)
-    return _editor(request, session, principal, text=text, editing=editing, seed=seed, previewed=previewed, bank=bank)
+    previewed = authoring.preview_text(session, principal, text, seed, editing=editing, new=editing is None,
+                                       bank_slug=bank)
+    return _editor(request, session, principal, text=text, editing=editing, seed=seed, previewed=previewed, bank=bank,
+                   declared=declared)
 
 
 @router.post("/bank/check")
-def check_fragment(request: Request, principal: WebPrincipal, session: SessionDep, form: CheckedForm) -> Response:
+def check_fragment(request: Request, principal: WebPrincipal, session: SessionDep, form: CheckedForm,
+                   now: NowDep) -> Response:
     """The checker's problems and the preview of a text, as the editor's results panel (what the
     editor's script asks for as the author types)."""
     editing = str(form.get("editing") or "") or None
     if editing is not None:
         banks.editable_item(session, principal, editing)
+    bank = str(form.get("bank") or "") or None
+    declared = _declare(session, principal, form, now, editing, bank)
     previewed = authoring.preview_text(session, principal, str(form.get("text", "")), _seed(form),
-                                       editing=editing, new=editing is None)
-    return page(request, "authoring_results.html", seed=_seed(form), **_results(previewed))
+                                       editing=editing, new=editing is None, bank_slug=bank)
+    return page(request, "authoring_results.html", seed=_seed(form),
+                **_results(session, principal, previewed, declared))
 
 
 # --- versions ---------------------------------------------------------------------------------------
@@ -195,10 +245,12 @@ def import_page(request: Request, principal: WebPrincipal, session: SessionDep) 
                 problem=None, form={})
 
 
-def _format_of(name: str, chosen: str) -> str:
+def _format_of(name: str, chosen: str, data: bytes) -> str:
     if chosen in FORMAT_NAMES:
         return chosen
     suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix == "zip" and is_yaml_folder(data):
+        return "yaml"  # a folder of YAML item files; a zip with XML is a QTI package
     return {"yaml": "yaml", "yml": "yaml", "gift": "gift", "txt": "gift", "xml": "moodlexml", "zip": "qti3"}.get(
         suffix, "yaml")
 
@@ -229,7 +281,7 @@ async def import_upload(request: Request, principal: WebPrincipal, session: Sess
     session.execute(delete(ImportDraft).where(ImportDraft.created_at < now - DRAFT_LIFETIME))
     token = secrets.token_urlsafe(24)
     session.add(ImportDraft(token=token, user_id=principal.user.id, bank_id=bank.id,
-                            format=_format_of(name, chosen), name=name, data=data, created_at=now))
+                            format=_format_of(name, chosen, data), name=name, data=data, created_at=now))
     session.flush()
     return RedirectResponse(f"/bank/import/{token}", status_code=303)
 

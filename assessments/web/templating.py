@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from assessments.config import ROOT
 from assessments.marks import unsigned
-from assessments.web.rendering import plain_text, render_inline, render_markdown
+from assessments.rendering import plain_text, render_inline, render_markdown
 from assessments.web.security import CSRF_FIELD, csrf_token
 
 templates = Jinja2Templates(directory=str(ROOT / "templates"))

@@ -494,8 +494,9 @@ def review(session: Session) -> None:
                         ("later_while_open", finished + timedelta(minutes=2, seconds=1)),
                         ("after_close", CLOSE_AT)):
         session.clock.now = now
-        for name, method, path, body in (("save", "PUT", "responses/1", {"response": {}, "seq": session.seq[1]}),
-                                         ("check", "POST", "slots/1/check", {"response": {}, "seq": session.seq[1]})):
+        answer = {"response": {"choice": 0}, "seq": session.seq[1]}  # slot 1 is single choice
+        for name, method, path, body in (("save", "PUT", "responses/1", answer),
+                                         ("check", "POST", "slots/1/check", answer)):
             assert session.act(f"{name} when finished", method, f"{session.url}/{path}", json=body).status == 409
         replies = session.look(moment, last=moment == "after_close")
         expected = expect(session, "after", moment)

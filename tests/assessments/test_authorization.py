@@ -318,6 +318,11 @@ MATRIX = [
     # The course's shared bank is granted to ``rl``: its instructor reads it, but may not manage it.
     row("DELETE", "/api/v1/banks/{bank}/grants/{course}",          401, 200, 200, 403, 403, 403, 403,
         example="/api/v1/banks/llms-shared/grants/rl", codes={"outsider_instructor": "bank_not_managed"}),
+    # Declarations: anyone who reads the bank sees them (the shared library by default); those who
+    # may edit the bank declare in it (the course's own bank: the outsider cannot see it).
+    row("GET", "/api/v1/declarations",                             401, 200, 200, 403, 403, 200, 403),
+    row("POST", "/api/v1/declarations",                            401, 201, 201, 403, 403, 404, 403,
+        request=lambda s: {"json": {"bank": "course:llms", "concepts": {"matrix-concept": "A concept"}}}),
     row("GET", "/api/v1/items",                                    401, 200, 200, 403, 403, 200, 403),
     row("POST", "/api/v1/items",                                   401, 201, 201, 403, 403, 201, 403,
         request=lambda s: {"json": NEW_ITEM}),

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from assessments import rendering
 from assessments.bank.service import save_definition
 from assessments.models import CourseRole, Role
-from assessments.web import rendering
-from assessments.web.rendering import MAX_FORMULAS, MAX_TEXT_CHARS, plain_text, render_inline, render_markdown
+from assessments.rendering import MAX_FORMULAS, MAX_TEXT_CHARS, plain_text, render_inline, render_markdown
 from tests.assessments.conftest import PASSWORD, World
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

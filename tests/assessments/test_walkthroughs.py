@@ -254,8 +254,10 @@ def test_immediate_feedback_grades_each_check_at_once(world: World) -> None:
     refused(me.check(1, work_out(me.question(1))), 409, "action_refused")
     refused(me.save(1, work_out(me.question(1))), 409, "action_refused")
 
-    # Checking a blank costs nothing; then the right answer.
-    assert ok(me.check(2, {}))["state"] == "invalid"
+    # A response without its type's key is malformed (nothing is recorded); checking an answer that
+    # cannot be read costs nothing; then the right answer.
+    refused(me.check(2, {}), 422, "malformed")
+    assert ok(me.check(2, {"answer": "maybe"}))["state"] == "invalid"
     assert me.slot(2)["state"] == "invalid"
     assert ok(me.check(2, work_out(me.question(2))))["state"] == "finished"
     second = me.slot(2)

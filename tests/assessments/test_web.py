@@ -4,7 +4,7 @@ and error pages that are pages (never a stack trace)."""
 from __future__ import annotations
 
 from assessments.models import CourseRole, Role
-from assessments.web.rendering import render_inline, render_markdown
+from assessments.rendering import render_inline, render_markdown
 from assessments.web.security import CONTENT_SECURITY_POLICY
 from tests.assessments.conftest import World
 
