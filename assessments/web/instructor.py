@@ -25,13 +25,9 @@ from assessments.models import Bank, Item, ItemTag, Quiz
 from assessments.quizzes import life
 from assessments.quizzes import service as quizzes
 from assessments.quizzes.schemas import (
-    Draw,
     QuizCreate,
     QuizPatch,
     QuizSettings,
-    ReviewOptions,
-    ReviewPolicy,
-    Section,
 )
 from assessments.web.pages import WebPrincipal
 from assessments.web.quizlife import FieldProblem, local_time
@@ -131,7 +127,7 @@ def quiz_from_form(form: Any, status: Literal["draft", "published"] = "draft") -
     """The builder's fields as a quiz definition (a draft, as the builder makes them), and for each
     of its sections the form's section it came from (sections left empty are skipped); a field
     the page cannot read raises :class:`FieldProblem` at that field."""
-    sections: list[Section] = []
+    sections: list[dict[str, Any]] = []
     origin: list[int] = []
     shown = _int(form, "sections", "Sections", SECTIONS_SHOWN) or SECTIONS_SHOWN
     for n in range(min(max(shown, 1), 100)):
@@ -143,30 +139,30 @@ def quiz_from_form(form: Any, status: Literal["draft", "published"] = "draft") -
         if fixed and (tags or count):
             raise FieldProblem(f"section-{n}-items", f"{label}: list fixed items or draw at random, not both")
         if fixed:
-            sections.append(Section(items=fixed, mark=mark))
+            sections.append({"items": fixed, "mark": mark})
         elif tags or count is not None:
             if count is None or not 1 <= count <= 200:
                 raise FieldProblem(f"section-{n}-count", f"{label}: enter how many items to draw, from 1 to 200")
-            sections.append(Section(draw=Draw(tags=tags, count=count), mark=mark))
+            sections.append({"draw": {"tags": tags, "count": count}, "mark": mark})
         else:
             continue
         origin.append(n)
-    review = ReviewPolicy(**{
-        moment: ReviewOptions(**{switch: f"review-{moment}-{switch}" in form for switch in REVIEW_SWITCHES})
-        for moment in REVIEW_MOMENTS
-    })
-    settings = QuizSettings(
-        behaviour=str(form.get("behaviour", "deferredfeedback")),
-        tries=_int(form, "tries", "Tries", 3),
-        time_limit_minutes=_int(form, "time_limit_minutes", "Time limit", None),
-        attempts_allowed=_int(form, "attempts_allowed", "Attempts allowed", None),
-        grading_method=str(form.get("grading_method", "highest")),
-        open_at=local_time(form, "open_at", "Opens"), close_at=local_time(form, "close_at", "Closes"),
-        shuffle_questions="shuffle_questions" in form, shuffle_options="shuffle_options" in form,
-        review=review,
-    )
-    return QuizCreate(title=str(form.get("title", "")), description=str(form.get("description", "")),
-                      settings=settings, sections=sections, status=status), origin
+    review = {moment: {switch: f"review-{moment}-{switch}" in form for switch in REVIEW_SWITCHES}
+              for moment in REVIEW_MOMENTS}
+    settings = {
+        "behaviour": str(form.get("behaviour", "deferredfeedback")),
+        "tries": _int(form, "tries", "Tries", 3),
+        "time_limit_minutes": _int(form, "time_limit_minutes", "Time limit", None),
+        "attempts_allowed": _int(form, "attempts_allowed", "Attempts allowed", None),
+        "grading_method": str(form.get("grading_method", "highest")),
+        "open_at": local_time(form, "open_at", "Opens"), "close_at": local_time(form, "close_at", "Closes"),
+        "shuffle_questions": "shuffle_questions" in form, "shuffle_options": "shuffle_options" in form,
+        "review": review,
+    }
+    # validated whole, so that a problem's path names its section and setting
+    return QuizCreate.model_validate({"title": str(form.get("title", "")),
+                                      "description": str(form.get("description", "")),
+                                      "settings": settings, "sections": sections, "status": status}), origin
 
 
 SETTING_FIELDS = {"time_limit_minutes": "Time limit", "attempts_allowed": "Attempts allowed", "tries": "Tries",
@@ -175,10 +171,13 @@ SETTING_FIELDS = {"time_limit_minutes": "Time limit", "attempts_allowed": "Attem
 SECTION_FIELDS = {"items": "items", "draw": "tags", "mark": "mark"}
 
 
+PLAIN_WORDS = {"close_at must be after open_at": "the closing time must be after the opening time"}
+
+
 def _plain(message: str) -> str:
-    """A validator's message in the page's words (no "Value error," and no field paths)."""
+    """A validator's message in the page's words (no "Value error," and no setting names)."""
     message = message.removeprefix("Value error, ")
-    return message[:1].upper() + message[1:]
+    return PLAIN_WORDS.get(message, message)
 
 
 def _field(path: list[Any], origin: list[int]) -> tuple[str | None, str]:
