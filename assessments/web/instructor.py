@@ -261,8 +261,7 @@ def build_quiz(course: str, request: Request, principal: WebPrincipal, session: 
     except (ValueError, Invalid) as exc:
         problems = _problems(exc, origin)
     else:
-        return RedirectResponse(f"/quizzes/{quiz.id}/manage?message=The quiz is a draft: preview it, then "
-                                "publish it.", status_code=303)
+        return RedirectResponse(f"/quizzes/{quiz.id}", status_code=303)  # the draft, to preview
     return _builder(request, session, principal, row, form, problems, status_code=400)
 
 
