@@ -117,10 +117,11 @@ def logout(request: Request, session: SessionDep, csrf: CsrfField) -> Response:
 # --- the dashboard and a quiz's start page -------------------------------------------------------
 
 
-def _best(rows: list[Any], settings: QuizSettings, now: datetime) -> float | None:
-    """The best mark of the attempts whose review shows marks now: the policy decides here too."""
+def _best(rows: list[Any], settings: QuizSettings, now: datetime, closed: bool) -> float | None:
+    """The best mark of the attempts whose review shows marks now: the policy decides here too
+    (``closed``: whether the quiz has closed for this student, their overrides applied)."""
     marks = [a.marks for a in rows if a.state == AttemptState.FINISHED and a.marks is not None
-             and getattr(settings.review, moment(a, settings, now)).marks]
+             and getattr(settings.review, moment(a, settings, now, closed=closed)).marks]
     return max(marks) if marks else None
 
 
@@ -135,7 +136,7 @@ def dashboard(request: Request, principal: WebPrincipal, session: SessionDep, no
         left = None if quiz.attempts_allowed is None else max(0, quiz.attempts_allowed - len(finished))
         stored = session.get(Quiz, quiz.id)
         assert stored is not None
-        best = _best(mine, settings_of(stored), now)
+        best = _best(mine, settings_of(stored), now, quiz.state == "closed")
         rows.append({"quiz": quiz, "attempts": len(mine), "left": left, "best": best,
                      "open": any(a.state == AttemptState.IN_PROGRESS for a in mine)})
     return page(request, "dashboard.html", courses=courses, rows=rows)
