@@ -152,3 +152,26 @@ def test_groups_are_named_sets_of_the_courses_students(cls: Class) -> None:
         "time-and-a-half"]
     assert cls.api.delete(f"/api/v1/courses/llms/groups/{made['id']}", headers=cls.teacher).status_code == 204
     assert ok(cls.api.get("/api/v1/courses/llms/groups", headers=cls.teacher)) == []
+
+
+def test_the_dashboard_shows_marks_by_the_students_own_closing(cls: Class) -> None:
+    from tests.assessments.test_authorization import session_cookie
+
+    quiz = cls.make(status="published", items=["tf"], close_at="2026-11-02T09:30:00Z",
+                    review={"later_while_open": {"marks": False}, "after_close": {"marks": True},
+                            "immediately_after": {"marks": False}})
+    override(cls, quiz["id"], user="ada", close_at="2026-11-02T10:30:00Z")
+    for who in (cls.ada, cls.bo):
+        attempt = ok(cls.start(quiz["id"], who), 201)
+        ok(cls.api.put(f"/api/v1/attempts/{attempt['id']}/responses/1", headers=who,
+                       json={"response": {"answer": "true"}, "seq": 0}))
+        ok(cls.api.post(f"/api/v1/attempts/{attempt['id']}/submit", headers=who))
+    cls.clock.advance(minutes=40)
+    settings = cls.api.app.state.settings  # type: ignore[attr-defined]
+    rows = {}
+    for name in ("ada", "bo"):
+        user_id = ok(cls.api.get("/api/v1/auth/me", headers=getattr(cls, name)))["id"]
+        html = cls.api.get("/", headers=session_cookie(settings, user_id=user_id, csrf="x")).text
+        rows[name] = html.split(f'href="/quizzes/{quiz["id"]}">Week 1</a>')[1].split("</tr>")[0]
+    assert "closes 02 Nov 2026, 10:30 UTC" in rows["ada"] and "<td>–</td>" in rows["ada"]
+    assert "closes 02 Nov 2026, 09:30 UTC" in rows["bo"] and "<td>–</td>" not in rows["bo"]
