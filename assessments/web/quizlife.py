@@ -19,7 +19,7 @@ from assessments.errors import DomainError, Invalid
 from assessments.models import CourseRole, Enrolment, User
 from assessments.quizzes import life, overrides
 from assessments.quizzes.schemas import GroupIn, OverrideIn, QuizDuplicate, QuizStatusName, StatusChange
-from assessments.quizzes.service import _instructor_quiz, pinned, quiz_out, sections_of
+from assessments.quizzes.service import _instructor_quiz, pinned, quiz_out, sections_of, student_attempts
 from assessments.web.pages import WebPrincipal
 from assessments.web.security import CheckedForm
 from assessments.web.templating import page
@@ -89,6 +89,13 @@ def duplicate(quiz_id: RowId, principal: WebPrincipal, session: SessionDep, now:
     course = str(form.get("course", "") or "").strip() or None
     copy = life.duplicate(session, principal, quiz_id, QuizDuplicate(course=course), now)
     return _manage(copy.id, "This is a draft copy: edit it, then publish it.")
+
+
+@router.get("/quizzes/{quiz_id}/delete")
+def confirm_delete(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    """Before anything final: what deleting will do (delete, or archive a quiz students attempted)."""
+    quiz, _ = _instructor_quiz(session, principal, quiz_id)
+    return page(request, "quiz_delete.html", quiz=quiz, attempts=student_attempts(session, quiz.id))
 
 
 @router.post("/quizzes/{quiz_id}/delete")

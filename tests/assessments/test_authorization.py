@@ -483,6 +483,7 @@ MATRIX = [
         request=form(status="closed")),
     web("POST", "/quizzes/{quiz_id}/duplicate",                   L,   303,  303,  403,  403,  404,  404,
         request=form()),
+    web("GET", "/quizzes/{quiz_id}/delete",                       L,   200,  200,  403,  403,  404,  404),
     web("POST", "/quizzes/{quiz_id}/delete",                      L,   303,  303,  403,  403,  404,  404,
         request=form()),
     web("GET", "/quizzes/{quiz_id}/overrides",                    L,   200,  200,  403,  403,  404,  404),

@@ -171,3 +171,18 @@ def test_the_questions_page_lists_each_slot_and_a_draws_matching_items(room: Sta
     match = re.search(r"<strong>(\d+)</strong> items? match", page)
     assert match is not None and int(match.group(1)) >= 2
     assert "2 at random from the items tagged chapter:Ch.4 Alignment, 2 marks each" in page
+
+
+def test_delete_asks_first_and_says_whether_it_deletes_or_archives(room: Staffroom) -> None:
+    quiz = room.world.quiz(room.course, ["single"])
+    api = room.world.client
+    assert api is not None
+    asked = api.get(f"/quizzes/{quiz.id}/delete").text
+    assert "No student has attempted it: it will be deleted" in asked and "Delete the quiz</button>" in asked
+    ok(api.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=room.student), 201)
+    asked = api.get(f"/quizzes/{quiz.id}/delete").text
+    assert "Students have made 1 attempt at this quiz" in asked and "Archive the quiz</button>" in asked
+    reply = post(room, f"/quizzes/{quiz.id}/delete")
+    assert reply.status_code == 303 and "archived" in reply.headers["location"]
+    room.world.db.refresh(quiz)
+    assert quiz.status == QuizStatus.ARCHIVED
