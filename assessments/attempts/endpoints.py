@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response, status
 
 from assessments.attempts import service
-from assessments.attempts.review import attempt_view, moment
+from assessments.attempts.review import attempt_view, moment_for
 from assessments.attempts.schemas import AnswerRequest, AttemptView, SaveResult, SubmitResult
 from assessments.deps import Caller, NowDep, Principal, RowId, SessionDep, SettingsDep
 from assessments.models import Attempt, Quiz
@@ -87,7 +87,7 @@ async def submit_attempt(attempt_id: RowId, caller: Caller, session: SessionDep,
         quiz = session.get(Quiz, attempt.quiz_id)
         assert quiz is not None
         settings = settings_of(quiz)
-        if getattr(settings.review, moment(attempt, settings, now)).marks:
+        if getattr(settings.review, moment_for(session, attempt, quiz, now)).marks:
             result.marks = attempt.marks
         return result
 

@@ -19,6 +19,7 @@ from assessments.attempts.schemas import AttemptView, QuestionView
 from assessments.attempts.service import engine_attempts, reply_state, totals
 from assessments.bank.service import rendered_question
 from assessments.models import Attempt, AttemptState, Quiz
+from assessments.quizzes import rules
 from assessments.quizzes.schemas import QuizSettings, ReviewOptions
 from assessments.quizzes.service import settings_of
 from engine.attempts import QuestionAttempt as EngineAttempt
@@ -30,15 +31,24 @@ IMMEDIATELY = timedelta(minutes=2)
 EVERYTHING = ReviewOptions(correctness=True, marks=True, feedback=True, right_answer=True)
 
 
-def moment(attempt: Attempt, settings: QuizSettings, now: datetime) -> str:
+def moment(attempt: Attempt, settings: QuizSettings, now: datetime, *, closed: bool | None = None) -> str:
+    """The review moment of the attempt now. ``closed`` says whether the quiz has closed for the
+    attempt's student (their overrides and the quiz's status:
+    :meth:`assessments.quizzes.rules.Applied.closed`); left out, the quiz's own date decides."""
     if attempt.state == AttemptState.IN_PROGRESS:
         return "during"
     assert attempt.finished_at is not None
     if now - attempt.finished_at <= IMMEDIATELY:
         return "immediately_after"
-    if settings.close_at is None or now < settings.close_at:
-        return "later_while_open"
-    return "after_close"
+    if closed is None:
+        closed = settings.close_at is not None and now >= settings.close_at
+    return "after_close" if closed else "later_while_open"
+
+
+def moment_for(session: Session, attempt: Attempt, quiz: Quiz, now: datetime) -> str:
+    """The review moment of the attempt now, as what applies to its student decides."""
+    closed = rules.applied(session, quiz, attempt.user_id, now).closed(now)
+    return moment(attempt, settings_of(quiz), now, closed=closed)
 
 
 def _state(qa: EngineAttempt, options: ReviewOptions, graded_visible: bool) -> str:
@@ -87,7 +97,7 @@ def attempt_view(session: Session, attempt: Attempt, quiz: Quiz, *, staff: bool,
     """The attempt as the caller may see it now; ``questions``, when the caller has just built
     them, saves reading them again."""
     settings = settings_of(quiz)
-    when = "staff" if staff else moment(attempt, settings, now)
+    when = "staff" if staff else moment_for(session, attempt, quiz, now)
     options = EVERYTHING if staff else getattr(settings.review, when)
     during = attempt.state == AttemptState.IN_PROGRESS and not staff
     if questions is None:

@@ -38,10 +38,12 @@ from assessments.models import (
     ItemVersion,
     QuestionAttempt,
     Quiz,
+    QuizStatus,
     Step,
 )
+from assessments.quizzes import rules
 from assessments.quizzes.schemas import BehaviourName, QuizSettings
-from assessments.quizzes.service import Slot, build_slots, quiz_and_role, quiz_state, settings_of
+from assessments.quizzes.service import Slot, build_slots, quiz_and_role, settings_of
 from engine.attempts import Action, AttemptError
 from engine.attempts import QuestionAttempt as EngineAttempt
 from engine.attempts import Step as EngineStep
@@ -173,28 +175,31 @@ class Started:
 
 
 def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -> Started:
-    """The caller's open attempt at the quiz, or a new one if the quiz allows another.
+    """The caller's open attempt at the quiz, or a new one if what applies to them allows another
+    (:func:`assessments.quizzes.rules.applied`: the quiz's status, its settings and their overrides).
+    Staff may always start one: it is a preview, counted nowhere.
 
     A new attempt's questions (their variants cost a millisecond or more each) are chosen and made
     while only reading; the attempts are counted again once writing, before it is stored.
     """
     reading(session)
-    quiz, _, role = quiz_and_role(session, principal, quiz_id)
+    quiz, _, role = quiz_and_role(session, principal, quiz_id, now)
     settings = settings_of(quiz)
     staff = role == CourseRole.INSTRUCTOR
-    existing, _ = _open_or_allowed(session, principal, quiz, settings, staff, now)
+    applies = rules.applied(session, quiz, principal.user.id, now)
+    existing, _ = _open_or_allowed(session, principal, quiz, applies, staff, now)
     if existing is not None:
         return Started(existing, created=False, quiz=quiz)
     seed = secrets.randbits(62)
     slots = build_slots(session, quiz, principal.user.id, seed)
     questions = _questions_for(principal, settings, slots, seed, now)
     done_reading(session)
-    existing, made = _open_or_allowed(session, principal, quiz, settings, staff, now)
+    existing, made = _open_or_allowed(session, principal, quiz, applies, staff, now)
     if existing is not None:
         return Started(existing, created=False, quiz=quiz)
     try:
         with session.begin_nested():
-            attempt, stored = _store(session, principal, quiz, settings, now, made + 1, questions)
+            attempt, stored = _store(session, principal, quiz, applies, now, made + 1, questions, preview=staff)
     except IntegrityError:
         # Another request started one at the same moment: resume that one.
         existing = repository.open_attempt(session, quiz.id, principal.user.id)
@@ -205,7 +210,10 @@ def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -
     return Started(attempt, created=True, quiz=quiz, questions=stored)
 
 
-def _open_or_allowed(session: Session, principal: Principal, quiz: Quiz, settings: QuizSettings, staff: bool,
+NOT_STARTABLE = {"not_open": "this quiz is not open yet", "closed": "this quiz has closed"}
+
+
+def _open_or_allowed(session: Session, principal: Principal, quiz: Quiz, applies: rules.Applied, staff: bool,
                      now: datetime) -> tuple[Attempt | None, int]:
     """The caller's open attempt, or None if they may start one (refused otherwise); and how many
     attempts they have made."""
@@ -215,12 +223,14 @@ def _open_or_allowed(session: Session, principal: Principal, quiz: Quiz, setting
     existing = next((a for a in mine if a.state == AttemptState.IN_PROGRESS), None)
     if existing is not None:
         return existing, len(mine)
-    state = quiz_state(settings, now)
+    if applies.status == QuizStatus.ARCHIVED:
+        raise Conflict("this quiz is archived: no attempts can be started", code="quiz_archived")
+    state = applies.availability(now)
     if state != "open" and not staff:
-        raise Forbidden("this quiz is not open" if state == "not_open" else "this quiz has closed",
-                        code=f"quiz_{state}")
-    if settings.attempts_allowed is not None and len(mine) >= settings.attempts_allowed and not staff:
-        raise Conflict(f"no attempts left (allowed: {settings.attempts_allowed})", code="no_attempts_left")
+        raise Forbidden(NOT_STARTABLE[state], code=f"quiz_{state}")
+    allowed = applies.attempts_allowed
+    if allowed is not None and len(mine) >= allowed and not staff:
+        raise Conflict(f"no attempts left (allowed: {allowed})", code="no_attempts_left")
     return None, len(mine)
 
 
@@ -242,17 +252,14 @@ def _questions_for(principal: Principal, settings: QuizSettings, slots: list[Slo
     return questions
 
 
-def _store(session: Session, principal: Principal, quiz: Quiz, settings: QuizSettings, now: datetime,
-           number: int, questions: list[tuple[dict[str, Any], EngineAttempt]],
+def _store(session: Session, principal: Principal, quiz: Quiz, applies: rules.Applied, now: datetime,
+           number: int, questions: list[tuple[dict[str, Any], EngineAttempt]], *, preview: bool,
            ) -> tuple[Attempt, list[tuple[Asked, EngineAttempt]]]:
     """Insert the attempt, then its question attempts in one statement and their first steps in
     another; the attempt and its questions as stored."""
-    deadline = now + timedelta(minutes=settings.time_limit_minutes) if settings.time_limit_minutes else None
-    if settings.close_at and (deadline is None or settings.close_at < deadline):
-        deadline = settings.close_at
     attempt = Attempt(quiz_id=quiz.id, user_id=principal.user.id, number=number,
-                      state=AttemptState.IN_PROGRESS, started_at=now, deadline_at=deadline,
-                      max_marks=sum(row["max_mark"] for row, _ in questions))
+                      state=AttemptState.IN_PROGRESS, started_at=now, deadline_at=rules.deadline(now, applies),
+                      max_marks=sum(row["max_mark"] for row, _ in questions), preview=preview)
     session.add(attempt)
     session.flush()
     ids = repository.insert_questions(session, [{**row, "attempt_id": attempt.id} for row, _ in questions])
@@ -425,12 +432,14 @@ def finish(session: Session, attempt: Attempt, actor: Principal | None, now: dat
     attempt.marks, _ = totals(questions)
     attempt.state = AttemptState.FINISHED
     attempt.finished_at = now
-    events.publish(session, AttemptFinished(attempt.id, attempt.quiz_id, attempt.user_id), now)
+    if not attempt.preview:  # a preview is counted nowhere: no passback, no grade moves
+        events.publish(session, AttemptFinished(attempt.id, attempt.quiz_id, attempt.user_id), now)
 
 
 def grade_changed(session: Session, attempt: Attempt, now: datetime) -> None:
     """Announce, in this transaction, that a finished attempt's marks changed (a grade or a regrade)."""
-    events.publish(session, GradeChanged(attempt.id, attempt.quiz_id, attempt.user_id), now)
+    if not attempt.preview:
+        events.publish(session, GradeChanged(attempt.id, attempt.quiz_id, attempt.user_id), now)
 
 
 def submit(session: Session, principal: Principal, attempt_id: int, now: datetime) -> SubmitResult:

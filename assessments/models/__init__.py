@@ -26,7 +26,8 @@ from assessments.models.lti import (
     LtiResourceLink,
     LtiScoreTarget,
 )
-from assessments.models.quizzes import Quiz, QuizItem
+from assessments.models.overrides import CourseGroup, CourseGroupMember, QuizOverride
+from assessments.models.quizzes import Quiz, QuizItem, QuizStatus
 from assessments.models.users import ApiToken, Course, CourseRole, Enrolment, Role, User
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "Base",
     "Concept",
     "Course",
+    "CourseGroup",
+    "CourseGroupMember",
     "CourseRole",
     "Declarations",
     "Enrolment",
@@ -61,6 +64,8 @@ __all__ = [
     "QuestionAttempt",
     "Quiz",
     "QuizItem",
+    "QuizOverride",
+    "QuizStatus",
     "Role",
     "Step",
     "User",

@@ -11,7 +11,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assessments.models.bank import ItemVersion
@@ -48,6 +48,9 @@ class Attempt(Base):
     finished_at: Mapped[datetime | None]
     marks: Mapped[float | None]
     max_marks: Mapped[float]
+    preview: Mapped[bool] = mapped_column(server_default=false())
+    """A staff member's attempt (a preview as a student): never counted in grades, statistics or
+    passback."""
 
     quiz: Mapped[Quiz] = relationship(lazy="raise")
 

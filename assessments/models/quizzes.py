@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from assessments.models.base import Base, JSONData, utcnow
+from assessments.models.base import Base, JSONData, enum_column, utcnow
 from assessments.models.users import Course
+
+
+class QuizStatus(enum.StrEnum):
+    """A quiz's life: only staff see a draft; students see a published quiz per its dates and a
+    closed one (no new attempts, reviews as after it closed); an archived quiz is put away, its
+    attempts and grades kept."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
 
 
 class Quiz(Base):
@@ -27,6 +39,9 @@ class Quiz(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[QuizStatus] = mapped_column(enum_column(QuizStatus), server_default="published")
+    publish_at: Mapped[datetime | None]
+    """A draft with this time is published from then on (scheduled publication)."""
 
     course: Mapped[Course] = relationship(lazy="raise")
 
@@ -50,4 +65,4 @@ class QuizItem(Base):
     item_version_id: Mapped[int] = mapped_column(ForeignKey("item_versions.id"), index=True)
 
 
-__all__ = ["Quiz", "QuizItem"]
+__all__ = ["Quiz", "QuizItem", "QuizStatus"]

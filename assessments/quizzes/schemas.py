@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -113,6 +113,15 @@ class QuizSettings(BaseModel):
         return self
 
 
+class QuizStatusName(enum.StrEnum):
+    """A quiz's life (:class:`assessments.models.QuizStatus`), as the API names it."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
 class QuizCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -120,6 +129,61 @@ class QuizCreate(BaseModel):
     description: str = Field(default="", max_length=20_000)
     settings: QuizSettings = Field(default_factory=QuizSettings)
     sections: list[Section] = Field(min_length=1, max_length=100)
+    status: Literal["draft", "published"] = "published"
+    """A new quiz is published (students see it per its dates) unless made as a draft; the
+    builder page makes drafts."""
+
+
+SETTINGS_AFTER_ATTEMPTS = frozenset({
+    "open_at", "close_at", "time_limit_minutes", "attempts_allowed", "review", "shuffle_questions",
+    "shuffle_options"})
+"""Settings that may change once students have attempted the quiz: they change no grade (dates,
+time, attempts, what a review shows, the order new attempts get)."""
+
+
+class QuizPatch(BaseModel):
+    """A change to a quiz: the fields given change, the rest stay. ``settings`` names only the
+    settings that change; ``sections`` replaces every section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=20_000)
+    settings: dict[str, Any] | None = Field(default=None, max_length=len(QuizSettings.model_fields))
+    sections: list[Section] | None = Field(default=None, min_length=1, max_length=100)
+
+
+class StatusChange(BaseModel):
+    """Publish, unpublish, close or archive; ``publish_at`` with ``draft`` schedules publication."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: QuizStatusName
+    publish_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _schedule(self) -> Self:
+        if self.publish_at is not None:
+            if self.status != QuizStatusName.DRAFT:
+                raise ValueError("publish_at schedules a draft's publication: give it with status draft")
+            if self.publish_at.tzinfo is None:
+                raise ValueError("publish_at needs a time zone (e.g. 2026-12-01T09:00:00Z)")
+        return self
+
+
+class QuizDuplicate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    course: str | None = Field(default=None, max_length=100)
+    """The course to copy it to (one its caller teaches); the quiz's own when left out."""
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+
+
+class QuizRemoved(BaseModel):
+    id: int
+    outcome: Literal["deleted", "archived"]
+    attempts: int
+    """Students' attempts at the quiz: with any, the quiz is archived instead, its attempts kept."""
 
 
 class QuizOut(BaseModel):
@@ -127,7 +191,10 @@ class QuizOut(BaseModel):
     course: str
     title: str
     description: str
+    status: QuizStatusName
+    publish_at: datetime | None = None
     settings: QuizSettings
+    """For a student: with their own dates, time limit and attempts (their overrides applied)."""
     sections: list[Section]
     slots: int
     max_marks: float
@@ -157,6 +224,9 @@ class QuizSummary(BaseModel):
     time_limit_minutes: int | None
     attempts_allowed: int | None
     state: Literal["not_open", "open", "closed"]
+    """Whether the caller could start an attempt now (a draft is not open; for a student, their
+    overrides applied)."""
+    status: QuizStatusName
 
 
 class PinOut(BaseModel):
@@ -204,3 +274,75 @@ class PinChanges(BaseModel):
     changes: list[PinChange]
     attempts: int
     note: str
+
+
+# --- accommodations ------------------------------------------------------------------------------
+
+
+class GroupIn(BaseModel):
+    """A named set of the course's students."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    members: list[str] = Field(default_factory=list, max_length=5000)
+    """Usernames of the course's students."""
+
+
+class GroupOut(BaseModel):
+    id: int
+    course: str
+    name: str
+    members: list[str]
+
+
+class OverrideIn(BaseModel):
+    """What differs for one student (``user``) or one group (``group``, its name) at a quiz. A
+    field left out keeps the quiz's setting; ``time_multiplier`` (1.5 for half as long again)
+    scales the quiz's time limit and excludes ``time_limit_minutes``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: str | None = Field(default=None, min_length=1, max_length=150)
+    group: str | None = Field(default=None, min_length=1, max_length=100)
+    open_at: datetime | None = None
+    close_at: datetime | None = None
+    time_limit_minutes: int | None = Field(default=None, ge=1, le=60 * 24 * 7)
+    time_multiplier: float | None = Field(default=None, gt=1, le=10)
+    attempts_allowed: int | None = Field(default=None, ge=1, le=1000)
+    unlimited_attempts: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if (self.user is None) == (self.group is None):
+            raise ValueError("an override is for one student (user) or one group (group): give one of them")
+        for name in ("open_at", "close_at"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} needs a time zone (e.g. 2026-12-01T09:00:00Z)")
+        if self.open_at and self.close_at and self.close_at <= self.open_at:
+            raise ValueError("close_at must be after open_at")
+        if self.time_limit_minutes is not None and self.time_multiplier is not None:
+            raise ValueError("give a time limit in minutes or a multiplier of the quiz's, not both")
+        if self.unlimited_attempts and self.attempts_allowed is not None:
+            raise ValueError("give attempts_allowed or unlimited_attempts, not both")
+        if not (self.open_at or self.close_at or self.time_limit_minutes or self.time_multiplier
+                or self.attempts_allowed or self.unlimited_attempts):
+            raise ValueError("an override changes at least one of open_at, close_at, time_limit_minutes, "
+                             "time_multiplier, attempts_allowed, unlimited_attempts")
+        return self
+
+
+class OverrideOut(BaseModel):
+    id: int
+    quiz_id: int
+    user: str | None
+    group: str | None
+    open_at: datetime | None
+    close_at: datetime | None
+    time_limit_minutes: int | None
+    time_multiplier: float | None
+    attempts_allowed: int | None
+    unlimited_attempts: bool
+    extended_attempts: int = 0
+    """Attempts under way that this change extended (their deadline moved later)."""

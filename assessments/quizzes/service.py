@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from assessments.auth.access import course_by_slug, require_instructor
@@ -38,7 +38,10 @@ from assessments.models import (
     QuestionAttempt,
     Quiz,
     QuizItem,
+    QuizStatus,
+    utcnow,
 )
+from assessments.quizzes import rules
 from assessments.quizzes.schemas import (
     BehaviourName,
     PinChange,
@@ -49,6 +52,7 @@ from assessments.quizzes.schemas import (
     QuizOut,
     QuizPins,
     QuizSettings,
+    QuizStatusName,
     QuizSummary,
     QuizWarning,
     Section,
@@ -147,7 +151,7 @@ def add_quiz(session: Session, course_id: int, data: QuizCreate, *, created_by_i
     quiz = Quiz(course_id=course_id, title=data.title, description=data.description,
                 settings=data.settings.model_dump(mode="json"),
                 sections=[s.model_dump(mode="json", exclude_defaults=True) for s in data.sections],
-                created_by_id=created_by_id, created_at=now, updated_at=now)
+                created_by_id=created_by_id, created_at=now, updated_at=now, status=QuizStatus(data.status))
     session.add(quiz)
     session.flush()
     session.add_all(QuizItem(quiz_id=quiz.id, section=n, item_id=item.id, item_version_id=version.id)
@@ -235,7 +239,12 @@ def pinned(session: Session, quiz_id: int) -> list[tuple[QuizItem, str, ItemVers
 
 
 def _attempt_count(session: Session, quiz_id: int) -> int:
-    return session.scalar(select(func.count(Attempt.id)).where(Attempt.quiz_id == quiz_id)) or 0
+    """Students' attempts at the quiz (staff previews are not counted)."""
+    return session.scalar(select(func.count(Attempt.id)).where(
+        Attempt.quiz_id == quiz_id, Attempt.preview.is_(False))) or 0
+
+
+student_attempts = _attempt_count
 
 
 def quiz_pins(session: Session, principal: Principal, quiz_id: int) -> QuizPins:
@@ -348,14 +357,18 @@ def _instructor_quiz(session: Session, principal: Principal, quiz_id: int) -> tu
     return quiz, course
 
 
-def quiz_for(session: Session, principal: Principal, quiz_id: int) -> tuple[Quiz, Course]:
-    """The quiz if the caller belongs to its course (404 otherwise)."""
-    quiz, course, _ = quiz_and_role(session, principal, quiz_id)
+def quiz_for(session: Session, principal: Principal, quiz_id: int, now: datetime | None = None,
+             ) -> tuple[Quiz, Course]:
+    """The quiz if the caller belongs to its course and may see it (404 otherwise)."""
+    quiz, course, _ = quiz_and_role(session, principal, quiz_id, now)
     return quiz, course
 
 
-def quiz_and_role(session: Session, principal: Principal, quiz_id: int) -> tuple[Quiz, Course, CourseRole]:
-    """The quiz, its course and the caller's role in it, in one query (404 for non-members)."""
+def quiz_and_role(session: Session, principal: Principal, quiz_id: int, now: datetime | None = None, *,
+                  hidden_ok: bool = False) -> tuple[Quiz, Course, CourseRole]:
+    """The quiz, its course and the caller's role in it, in one query (404 for non-members, and
+    for students while the quiz is a draft or archived, unless ``hidden_ok``: the caller then
+    says "not open yet" itself)."""
     found = session.execute(
         select(Quiz, Course, Enrolment.role).join(Course, Course.id == Quiz.course_id)
         .outerjoin(Enrolment, and_(Enrolment.course_id == Course.id, Enrolment.user_id == principal.user.id))
@@ -367,23 +380,39 @@ def quiz_and_role(session: Session, principal: Principal, quiz_id: int) -> tuple
         role = CourseRole.INSTRUCTOR
     if role is None:
         raise NotFound(f"no quiz {quiz_id}")
+    if (role == CourseRole.STUDENT and not hidden_ok
+            and not rules.visible_to_students(quiz, now if now is not None else utcnow())):
+        raise NotFound(f"no quiz {quiz_id}")
     return quiz, course, role
 
 
 def quiz_state(settings: QuizSettings, now: datetime) -> str:
-    if settings.open_at and now < settings.open_at:
-        return "not_open"
-    if settings.close_at and now >= settings.close_at:
-        return "closed"
-    return "open"
+    """Whether the quiz's own dates have it open (:meth:`rules.Applied.availability` is the whole
+    answer for a student: status and overrides too)."""
+    return rules.combine(settings, QuizStatus.PUBLISHED, []).availability(now)
 
 
-def quiz_out(quiz: Quiz, course: Course) -> QuizOut:
+def quiz_out(quiz: Quiz, course: Course, applied: rules.Applied | None = None) -> QuizOut:
+    """The quiz; with ``applied``, its settings as they apply to one student."""
     sections = sections_of(quiz)
     slots = sum(len(s.items) or (s.draw.count if s.draw else 0) for s in sections)
     marks = sum((len(s.items) or (s.draw.count if s.draw else 0)) * s.mark for s in sections)
+    settings = settings_of(quiz)
+    if applied is not None:
+        settings = settings.model_copy(update={
+            "open_at": applied.open_at, "close_at": applied.close_at,
+            "time_limit_minutes": applied.time_limit_minutes, "attempts_allowed": applied.attempts_allowed})
     return QuizOut(id=quiz.id, course=course.slug, title=quiz.title, description=quiz.description,
-                   settings=settings_of(quiz), sections=sections, slots=slots, max_marks=marks)
+                   status=QuizStatusName(quiz.status.value), publish_at=quiz.publish_at,
+                   settings=settings, sections=sections, slots=slots, max_marks=marks)
+
+
+def quiz_out_for(session: Session, principal: Principal, quiz_id: int, now: datetime) -> QuizOut:
+    """The quiz as the caller may see it: a student gets their own dates, time and attempts."""
+    quiz, course, role = quiz_and_role(session, principal, quiz_id, now)
+    if role == CourseRole.STUDENT:
+        return quiz_out(quiz, course, rules.applied(session, quiz, principal.user.id, now))
+    return quiz_out(quiz, course)
 
 
 def list_quizzes(session: Session, principal: Principal, course_slug: str | None,
@@ -394,16 +423,24 @@ def list_quizzes(session: Session, principal: Principal, course_slug: str | None
     if course_slug is not None:
         courses = [c for c in courses if c.slug == course_slug]
     by_id = {c.id: c for c in courses}
-    quizzes = session.scalars(select(Quiz).where(Quiz.course_id.in_(list(by_id))).order_by(Quiz.id)
+    teaching = set(by_id) if principal.is_admin else set(session.scalars(select(Enrolment.course_id).where(
+        Enrolment.user_id == principal.user.id, Enrolment.role == CourseRole.INSTRUCTOR)))
+    # Students see a course's published and closed quizzes, and drafts whose publication time has come.
+    shown = or_(Quiz.course_id.in_(list(teaching)),
+                Quiz.status.in_([QuizStatus.PUBLISHED, QuizStatus.CLOSED]),
+                and_(Quiz.status == QuizStatus.DRAFT, Quiz.publish_at.is_not(None), Quiz.publish_at <= now))
+    quizzes = session.scalars(select(Quiz).where(Quiz.course_id.in_(list(by_id)), shown).order_by(Quiz.id)
                               .limit(limit).offset(offset))
     out = []
     for quiz in quizzes:
-        settings = settings_of(quiz)
+        staff = quiz.course_id in teaching
+        rules_now = (rules.combine(settings_of(quiz), rules.status_at(quiz, now), []) if staff
+                     else rules.applied(session, quiz, principal.user.id, now))
         out.append(QuizSummary(
             id=quiz.id, course=by_id[quiz.course_id].slug, title=quiz.title,
-            open_at=settings.open_at, close_at=settings.close_at,
-            time_limit_minutes=settings.time_limit_minutes, attempts_allowed=settings.attempts_allowed,
-            state=quiz_state(settings, now),
+            open_at=rules_now.open_at, close_at=rules_now.close_at,
+            time_limit_minutes=rules_now.time_limit_minutes, attempts_allowed=rules_now.attempts_allowed,
+            state=rules_now.availability(now), status=QuizStatusName(rules.status_at(quiz, now).value),
         ))
     return out
 

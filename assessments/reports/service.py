@@ -152,7 +152,7 @@ def _item_flags(key: str, group: list[Answer]) -> list[Flag]:
 
 def finished_attempts(session: Session, quiz_id: int) -> int:
     return int(session.scalar(select(func.count()).select_from(Attempt).where(
-        Attempt.quiz_id == quiz_id, Attempt.state == AttemptState.FINISHED)) or 0)
+        Attempt.quiz_id == quiz_id, Attempt.state == AttemptState.FINISHED, Attempt.preview.is_(False))) or 0)
 
 
 def quiz_statistics(session: Session, principal: Principal, quiz_id: int) -> QuizStatistics:
@@ -191,7 +191,8 @@ def compute_quiz_statistics(session: Session, quiz_id: int,
     """The statistics of a quiz's finished attempts (no access check: callers make it)."""
     report = progress or (lambda _fraction: None)
     attempts = list(session.scalars(select(Attempt).where(
-        Attempt.quiz_id == quiz_id, Attempt.state == AttemptState.FINISHED).order_by(Attempt.id)))
+        Attempt.quiz_id == quiz_id, Attempt.state == AttemptState.FINISHED,
+        Attempt.preview.is_(False)).order_by(Attempt.id)))
     if not attempts:
         return QuizStatistics(quiz_id=quiz_id, attempts=0, slots=[], test=None, histogram=[])
     answers = _answers(session, [a.id for a in attempts])
@@ -241,7 +242,7 @@ def item_statistics_for(session: Session, principal: Principal, key: str) -> Ite
     query = (select(QuestionAttempt.attempt_id).join(ItemVersion, ItemVersion.id == QuestionAttempt.item_version_id)
              .join(Attempt, Attempt.id == QuestionAttempt.attempt_id)
              .where(ItemVersion.item_id == item.id, Attempt.state == AttemptState.FINISHED,
-                    QuestionAttempt.replaced_at.is_(None)).distinct())
+                    Attempt.preview.is_(False), QuestionAttempt.replaced_at.is_(None)).distinct())
     if not principal.is_admin:
         teaching = select(Enrolment.course_id).where(Enrolment.user_id == principal.user.id,
                                                      Enrolment.role == CourseRole.INSTRUCTOR)

@@ -25,9 +25,9 @@ from assessments.courses.service import courses_for
 from assessments.deps import NowDep, Principal, RowId, SessionDep, SettingsDep, signed_in_account
 from assessments.errors import Conflict, DomainError, NotFound, Unauthorized
 from assessments.limits import LimitsDep, TooManyRequests, client_address
-from assessments.models import AttemptState, Quiz, Role
+from assessments.models import AttemptState, CourseRole, Quiz, QuizStatus, Role
 from assessments.quizzes.schemas import QuizSettings
-from assessments.quizzes.service import list_quizzes, quiz_for, settings_of
+from assessments.quizzes.service import list_quizzes, settings_of
 from assessments.web.forms import response_from_form
 from assessments.web.plots import review_plots
 from assessments.web.security import CSRF_FIELD, CheckedForm, check_csrf, csrf_token
@@ -117,10 +117,11 @@ def logout(request: Request, session: SessionDep, csrf: CsrfField) -> Response:
 # --- the dashboard and a quiz's start page -------------------------------------------------------
 
 
-def _best(rows: list[Any], settings: QuizSettings, now: datetime) -> float | None:
-    """The best mark of the attempts whose review shows marks now: the policy decides here too."""
+def _best(rows: list[Any], settings: QuizSettings, now: datetime, closed: bool) -> float | None:
+    """The best mark of the attempts whose review shows marks now: the policy decides here too
+    (``closed``: whether the quiz has closed for this student, their overrides applied)."""
     marks = [a.marks for a in rows if a.state == AttemptState.FINISHED and a.marks is not None
-             and getattr(settings.review, moment(a, settings, now)).marks]
+             and getattr(settings.review, moment(a, settings, now, closed=closed)).marks]
     return max(marks) if marks else None
 
 
@@ -135,7 +136,7 @@ def dashboard(request: Request, principal: WebPrincipal, session: SessionDep, no
         left = None if quiz.attempts_allowed is None else max(0, quiz.attempts_allowed - len(finished))
         stored = session.get(Quiz, quiz.id)
         assert stored is not None
-        best = _best(mine, settings_of(stored), now)
+        best = _best(mine, settings_of(stored), now, quiz.state == "closed")
         rows.append({"quiz": quiz, "attempts": len(mine), "left": left, "best": best,
                      "open": any(a.state == AttemptState.IN_PROGRESS for a in mine)})
     return page(request, "dashboard.html", courses=courses, rows=rows)
@@ -144,13 +145,21 @@ def dashboard(request: Request, principal: WebPrincipal, session: SessionDep, no
 @router.get("/quizzes/{quiz_id}")
 def quiz_page(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
               now: NowDep) -> Response:
-    quiz, course = quiz_for(session, principal, quiz_id)
-    settings = settings_of(quiz)
-    mine = attempts_repo.attempts_of(session, quiz.id, principal.user.id)
-    from assessments.quizzes.service import quiz_out, quiz_state
+    """The quiz's start page: a student sees their own dates, time and attempts, and of a draft
+    (an LTI link onto it too) only that it is not open yet; staff see it as it is, to preview."""
+    from assessments.quizzes import rules
+    from assessments.quizzes.service import quiz_and_role, quiz_out
 
-    return page(request, "quiz.html", quiz=quiz, course=course, settings=settings, attempts=mine,
-                state=quiz_state(settings, now), out=quiz_out(quiz, course))
+    quiz, course, role = quiz_and_role(session, principal, quiz_id, now, hidden_ok=True)
+    staff = role == CourseRole.INSTRUCTOR
+    applies = rules.applied(session, quiz, principal.user.id, now)
+    if not staff and not rules.visible_to_students(quiz, now):
+        return page(request, "quiz.html", quiz=quiz, course=course, hidden=True, staff=False,
+                    state="not_open" if applies.status == QuizStatus.DRAFT else "closed")
+    out = quiz_out(quiz, course, None if staff else applies)
+    mine = attempts_repo.attempts_of(session, quiz.id, principal.user.id)
+    return page(request, "quiz.html", quiz=quiz, course=course, settings=out.settings, attempts=mine,
+                state=applies.availability(now), out=out, staff=staff, hidden=False)
 
 
 @router.post("/quizzes/{quiz_id}/start")

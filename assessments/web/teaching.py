@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from assessments.attempts.review import attempt_view
 from assessments.attempts.service import attempt_for, engine_attempts
-from assessments.auth.access import require_instructor
+from assessments.auth.access import course_role, require_instructor
 from assessments.deps import NowDep, RowId, SessionDep, SettingsDep
 from assessments.errors import DomainError, Forbidden
 from assessments.grading import service as grading
 from assessments.grading.schemas import ManualGradeRequest
-from assessments.models import Attempt, Job, User
+from assessments.models import Attempt, CourseRole, Job, User
 from assessments.quizzes.service import quiz_for, quiz_out
 from assessments.reports.service import statistics_or_job
 from assessments.web.charts import facility_discrimination_chart, histogram_chart
@@ -38,10 +38,17 @@ def _instructor_quiz(session: Any, principal: Any, quiz_id: int) -> tuple[Any, A
 
 @router.get("/quizzes/{quiz_id}/manage")
 def manage_page(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
+    from assessments.courses.service import courses_for
+    from assessments.quizzes.service import student_attempts
+
     quiz, course = _instructor_quiz(session, principal, quiz_id)
     rows = session.execute(select(Attempt, User).join(User, User.id == Attempt.user_id)
                            .where(Attempt.quiz_id == quiz.id).order_by(User.username, Attempt.number)).all()
-    return page(request, "manage.html", quiz=quiz, course=course, out=quiz_out(quiz, course), rows=rows)
+    teaching = [c for c in courses_for(session, principal)
+                if principal.is_admin or course_role(session, principal, c.id) == CourseRole.INSTRUCTOR]
+    return page(request, "manage.html", quiz=quiz, course=course, out=quiz_out(quiz, course), rows=rows,
+                teaching=teaching, attempted=student_attempts(session, quiz.id) > 0,
+                message=request.query_params.get("message"))
 
 
 @router.get("/attempts/{attempt_id}/grade")

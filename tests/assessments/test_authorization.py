@@ -81,6 +81,9 @@ class Scene:
     submitted_attempt_id: int
     """The student's finished attempt at another quiz of the course (an essay, waiting for a grade)."""
     token_id: int
+    group_id: int
+    """The course's group ``extra-time`` (the student), with an override at the quiz."""
+    override_id: int
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
     """Per caller, the headers of an API call (a bearer token, or none)."""
     cookies: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -170,8 +173,16 @@ def build_scene(world: World, settings: Settings, clock: Clock) -> Scene:
                     json={"response": {"text": "The policy games the reward model."}, "seq": 0})
     assert saved.status_code == 200, saved.text
     assert api.post(f"/api/v1/attempts/{finished}/submit", headers=headers["student"]).status_code == 200
+    # The student has extra time, through a group.
+    group = api.post("/api/v1/courses/llms/groups", headers=headers["instructor"],
+                     json={"name": "extra-time", "members": ["student"]})
+    assert group.status_code == 201, group.text
+    override = api.post(f"/api/v1/quizzes/{quiz.id}/overrides", headers=headers["instructor"],
+                        json={"group": "extra-time", "attempts_allowed": 3})
+    assert override.status_code == 201, override.text
     return Scene(course="llms", quiz_id=quiz.id, attempt_id=attempt_id, try_again_seq=checked.json()["seq"],
-                 submitted_attempt_id=finished, token_id=token_id, headers=headers, cookies=cookies)
+                 submitted_attempt_id=finished, token_id=token_id, group_id=group.json()["id"],
+                 override_id=override.json()["id"], headers=headers, cookies=cookies)
 
 
 # --- the matrix ---------------------------------------------------------------------------------
@@ -218,7 +229,8 @@ class Row:
         return self.example or self.path.format(
             course=scene.course, quiz_id=scene.quiz_id, slot=self.slot,
             attempt_id=scene.submitted_attempt_id if self.submitted else scene.attempt_id,
-            key="short", token_id=scene.token_id, job_id=0, bank="course:llms")
+            key="short", token_id=scene.token_id, job_id=0, bank="course:llms", group_id=scene.group_id,
+            override_id=scene.override_id)
 
     def headers(self, scene: Scene, caller: str) -> dict[str, str]:
         return scene.cookies[caller] if self.web else scene.headers[caller]
@@ -349,6 +361,27 @@ MATRIX = [
         request=lambda s: {"json": {}}),
     # The student resumes (200); anyone else in the course starts their own (201).
     row("POST", "/api/v1/quizzes/{quiz_id}/attempts",              401, 201, 201, 200, 201, 404, 404),
+    # A quiz's life: its course's instructors (students of the course 403, everyone else 404).
+    # The quiz has a student's attempt: a change of dates is allowed, deleting archives it.
+    row("PATCH", "/api/v1/quizzes/{quiz_id}",                      401, 200, 200, 403, 403, 404, 404,
+        request=lambda s: {"json": {"settings": {"time_limit_minutes": 30}}}),
+    row("PUT", "/api/v1/quizzes/{quiz_id}/status",                 401, 200, 200, 403, 403, 404, 404,
+        request=lambda s: {"json": {"status": "closed"}}),
+    row("POST", "/api/v1/quizzes/{quiz_id}/duplicate",             401, 201, 201, 403, 403, 404, 404,
+        request=lambda s: {"json": {}}),
+    row("DELETE", "/api/v1/quizzes/{quiz_id}",                     401, 200, 200, 403, 403, 404, 404),
+    row("GET", "/api/v1/quizzes/{quiz_id}/overrides",              401, 200, 200, 403, 403, 404, 404),
+    row("POST", "/api/v1/quizzes/{quiz_id}/overrides",             401, 201, 201, 403, 403, 404, 404,
+        request=lambda s: {"json": {"user": "classmate", "time_multiplier": 1.5}}),
+    row("PUT", "/api/v1/quizzes/{quiz_id}/overrides/{override_id}", 401, 200, 200, 403, 403, 404, 404,
+        request=lambda s: {"json": {"group": "extra-time", "time_limit_minutes": 90}}),
+    row("DELETE", "/api/v1/quizzes/{quiz_id}/overrides/{override_id}", 401, 204, 204, 403, 403, 404, 404),
+    row("GET", "/api/v1/courses/{course}/groups",                  401, 200, 200, 403, 403, 404, 404),
+    row("POST", "/api/v1/courses/{course}/groups",                 401, 201, 201, 403, 403, 404, 404,
+        request=lambda s: {"json": {"name": "second-sitting", "members": ["classmate"]}}),
+    row("PUT", "/api/v1/courses/{course}/groups/{group_id}",       401, 200, 200, 403, 403, 404, 404,
+        request=lambda s: {"json": {"name": "extra-time", "members": ["student", "classmate"]}}),
+    row("DELETE", "/api/v1/courses/{course}/groups/{group_id}",    401, 204, 204, 403, 403, 404, 404),
     # Owners and the course's instructors read; only the owner writes; anyone else: not found.
     row("GET", "/api/v1/attempts/{attempt_id}",                    401, 200, 200, 200, 404, 404, 404),
     row("PUT", "/api/v1/attempts/{attempt_id}/responses/{slot}",   401, 403, 403, 200, 404, 404, 404,
@@ -443,6 +476,28 @@ MATRIX = [
     web("POST", "/courses/{course}/quizzes/new",                  L,   303,  303,  403,  403,  404,  404,
         request=form(title="Built", sections="1", **{"section-0-items": "tf"})),
     web("GET", "/quizzes/{quiz_id}/manage",                       L,   200,  200,  403,  403,  404,  404),
+    # A quiz's life: its course's instructors (students 403, everyone else 404).
+    web("GET", "/quizzes/{quiz_id}/edit",                         L,   200,  200,  403,  403,  404,  404),
+    # The same sections and behaviour (the quiz has a student's attempt), a new title and time.
+    web("POST", "/quizzes/{quiz_id}/edit",                        L,   303,  303,  403,  403,  404,  404,
+        request=form(title="Renamed", behaviour="interactive", time_limit_minutes="45",
+                     **{"section-0-items": "numeric\nbradley-terry-preference-probability",
+                        "review-during-correctness": "on"})),
+    web("GET", "/quizzes/{quiz_id}/questions",                    L,   200,  200,  403,  403,  404,  404),
+    web("POST", "/quizzes/{quiz_id}/status",                      L,   303,  303,  403,  403,  404,  404,
+        request=form(status="closed")),
+    web("POST", "/quizzes/{quiz_id}/duplicate",                   L,   303,  303,  403,  403,  404,  404,
+        request=form()),
+    web("GET", "/quizzes/{quiz_id}/delete",                       L,   200,  200,  403,  403,  404,  404),
+    web("POST", "/quizzes/{quiz_id}/delete",                      L,   303,  303,  403,  403,  404,  404,
+        request=form()),
+    web("GET", "/quizzes/{quiz_id}/overrides",                    L,   200,  200,  403,  403,  404,  404),
+    web("POST", "/quizzes/{quiz_id}/overrides",                   L,   303,  303,  403,  403,  404,  404,
+        request=form(who="user:classmate", time_multiplier="1.5")),
+    web("POST", "/quizzes/{quiz_id}/overrides/{override_id}/delete", L, 303,  303,  403,  403,  404,  404,
+        request=form()),
+    web("POST", "/quizzes/{quiz_id}/groups",                      L,   303,  303,  403,  403,  404,  404,
+        request=lambda s: {"data": {CSRF_FIELD: CSRF, "group_name": "second-sitting", "members": ["classmate"]}}),
     web("GET", "/attempts/{attempt_id}/grade",                    L,   200,  200,  403,  404,  404,  404,
         submitted=True),
     web("POST", "/attempts/{attempt_id}/slots/{slot}/grade",      L,   303,  303,  403,  404,  404,  404,

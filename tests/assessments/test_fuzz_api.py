@@ -125,10 +125,19 @@ def build_scene(world: World, settings_: Settings, clock: Clock) -> tuple[dict[s
                     json={"response": {"text": "The policy games the reward model."}, "seq": 0})
     assert saved.status_code == 200, saved.text
     assert api.post(f"/api/v1/attempts/{finished}/submit", headers=headers["student"]).status_code == 200
+    # Accommodations: a group with the student, and overrides for it and for the classmate.
+    group = api.post("/api/v1/courses/llms/groups", headers=headers["instructor"],
+                     json={"name": "extra-time", "members": ["student"]})
+    assert group.status_code == 201, group.text
+    overrides = [api.post(f"/api/v1/quizzes/{quiz.id}/overrides", headers=headers["instructor"], json=body)
+                 for body in ({"group": "extra-time", "time_multiplier": 1.5},
+                              {"user": "classmate", "attempts_allowed": 2})]
+    assert [o.status_code for o in overrides] == [201, 201], [o.text for o in overrides]
     ids: dict[str, list[Any]] = {
         "course": ["llms"], "quiz_id": [quiz.id, essay.id], "attempt_id": [attempt.json()["id"], finished],
         "slot": [1, 2, 3], "key": ["numeric", "essay", "seed", "dpo-loss-value", "llms-private"],
         "token_id": [token_id], "bank": ["course:llms", "library", "llms-shared"],
+        "group_id": [group.json()["id"]], "override_id": [o.json()["id"] for o in overrides],
     }
     return headers, ids
 

@@ -193,3 +193,34 @@ def test_the_bank_migration_leaves_an_empty_database_empty(backend: str, tmp_pat
                 assert connection.scalar(text("SELECT count(*) FROM banks")) == 0
         finally:
             engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_quiz_life_migration_keeps_existing_quizzes_published_and_attempts_counted(backend: str,
+                                                                                      tmp_path: Path) -> None:
+    """0015 on a database with a quiz and an attempt: the quiz stays visible to its students
+    (published, no scheduled time) and the attempt is a student's, not a preview."""
+    with empty_database(backend, tmp_path) as url:
+        upgrade(url, _revision_before("0015"))
+        engine = create_engine(url, poolclass=pool.NullPool)
+        at = "2026-11-02 09:00:00+00:00"
+        try:
+            with engine.begin() as connection:
+                run = connection.execute
+                run(text("INSERT INTO courses (id, slug, title, created_at) VALUES (1, 'llms', 'LLMs', :at)"),
+                    {"at": at})
+                run(text("INSERT INTO users (id, username, display_name, role, is_active, created_at) "
+                         "VALUES (1, 'ada', 'Ada', 'student', true, :at)"), {"at": at})
+                run(text("INSERT INTO quizzes (id, course_id, title, description, settings, sections, created_at, "
+                         "updated_at) VALUES (1, 1, 'Quiz', '', '{}', '[]', :at, :at)"), {"at": at})
+                run(text("INSERT INTO attempts (id, quiz_id, user_id, number, state, started_at, max_marks) "
+                         "VALUES (1, 1, 1, 1, 'finished', :at, 1.0)"), {"at": at})
+            upgrade(url)
+            with engine.connect() as connection:
+                quiz = connection.execute(text("SELECT status, publish_at FROM quizzes")).one()
+                preview = connection.scalar(text("SELECT preview FROM attempts"))
+            assert tuple(quiz) == ("published", None)
+            assert preview in (False, 0)
+            assert differences(engine) == []
+        finally:
+            engine.dispose()
