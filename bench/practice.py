@@ -12,12 +12,20 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from engine.adaptive import ItemPool, PracticeItem, StudentState, choose_next, replay
-from engine.adaptive.simulation import Ordering, Population, simulate, simulated_pool
+# Run as a script, this file's folder comes first on sys.path, where bench/engine.py would shadow
+# the engine package: look it up from the repository root instead.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+from engine.adaptive import ItemPool, PracticeItem, StudentState, choose_next, replay  # noqa: E402
+from engine.adaptive.simulation import Ordering, Population, simulate, simulated_pool  # noqa: E402
 
 
 def _spread(values: np.ndarray) -> str:
