@@ -25,6 +25,7 @@ from assessments.models.lti import (
     LtiResourceLink,
     LtiScoreTarget,
 )
+from assessments.models.practice import Practice, PracticeQuestion
 from assessments.models.quizzes import Quiz, QuizItem
 from assessments.models.users import ApiToken, Course, CourseRole, Enrolment, Role, User
 
@@ -56,6 +57,8 @@ __all__ = [
     "LtiRegistrationLink",
     "LtiResourceLink",
     "LtiScoreTarget",
+    "Practice",
+    "PracticeQuestion",
     "QuestionAttempt",
     "Quiz",
     "QuizItem",
