@@ -16,16 +16,17 @@ from assessments.practice import schemas, service
 router = APIRouter(prefix="/api/v1", tags=["practice"])
 
 
-@router.post("/courses/{course_id}/practices", response_model=schemas.PracticeOut, status_code=201)
-def create_practice(course_id: RowId, body: schemas.PracticeIn, principal: CurrentPrincipal, session: SessionDep,
+@router.post("/courses/{course}/practices", response_model=schemas.PracticeOut, status_code=201)
+def create_practice(course: str, body: schemas.PracticeIn, principal: CurrentPrincipal, session: SessionDep,
                     settings: SettingsDep, now: NowDep) -> schemas.PracticeOut:
     """Make a quiz's items, or the course's items on some concepts, a practice (instructors)."""
-    return service.create(session, principal, settings.content_dir, course_id, body, now)
+    return service.create(session, principal, settings.content_dir, course, body, now)
 
 
-@router.get("/courses/{course_id}/practices", response_model=list[schemas.PracticeOut])
-def list_practices(course_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> list[schemas.PracticeOut]:
-    return service.list_for_course(session, principal, course_id)
+@router.get("/courses/{course}/practices", response_model=list[schemas.PracticeOut])
+def list_practices(course: str, principal: CurrentPrincipal, session: SessionDep) -> list[schemas.PracticeOut]:
+    """The course's practices (its members)."""
+    return service.list_for_course(session, principal, course)
 
 
 @router.get("/practices/{practice_id}", response_model=schemas.PracticeOut)

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from assessments import events
-from assessments.auth.access import course_role
+from assessments.auth.access import course_by_slug, course_role, require_instructor, require_member
 from assessments.bank.service import item_model, rendered_question, variant_of
 from assessments.deps import Principal
 from assessments.errors import Conflict, Forbidden, Invalid, NotFound
@@ -108,12 +108,11 @@ def out(practice: Practice) -> schemas.PracticeOut:
                                send_completion=practice.send_completion)
 
 
-def create(session: Session, principal: Principal, content_dir: Path, course_id: int, body: schemas.PracticeIn,
+def create(session: Session, principal: Principal, content_dir: Path, course_slug: str, body: schemas.PracticeIn,
            now: datetime) -> schemas.PracticeOut:
-    role = course_role(session, principal, course_id)
-    if role is None:
-        raise NotFound(f"no course {course_id}")
-    _require_instructor(role)
+    course = course_by_slug(session, course_slug)
+    require_instructor(session, principal, course)
+    course_id = course.id
     if body.quiz_id is not None:
         quiz = session.get(Quiz, body.quiz_id)
         if quiz is None or quiz.course_id != course_id:
@@ -136,10 +135,10 @@ def create(session: Session, principal: Principal, content_dir: Path, course_id:
     return out(practice)
 
 
-def list_for_course(session: Session, principal: Principal, course_id: int) -> list[schemas.PracticeOut]:
-    if course_role(session, principal, course_id) is None:
-        raise NotFound(f"no course {course_id}")
-    return [out(p) for p in session.scalars(select(Practice).where(Practice.course_id == course_id)
+def list_for_course(session: Session, principal: Principal, course_slug: str) -> list[schemas.PracticeOut]:
+    course = course_by_slug(session, course_slug)
+    require_member(session, principal, course)
+    return [out(p) for p in session.scalars(select(Practice).where(Practice.course_id == course.id)
                                             .order_by(Practice.id))]
 
 

@@ -57,7 +57,7 @@ def _classroom(world: World) -> tuple[Any, Any, Any, Any, int]:
                           (bob, CourseRole.STUDENT))
     quiz = world.quiz(course, QUIZ_ITEMS)
     assert world.client is not None
-    reply = world.client.post(f"/api/v1/courses/{course.id}/practices", headers=world.headers(teacher),
+    reply = world.client.post(f"/api/v1/courses/{course.slug}/practices", headers=world.headers(teacher),
                               json={"title": "Reward models", "quiz_id": quiz.id})
     assert reply.status_code == 201, reply.text
     return teacher, ada, bob, course, reply.json()["id"]
@@ -102,7 +102,7 @@ def test_a_student_practises_sees_everything_at_once_and_meets_their_mistake_aga
     # In a practice of two items sharing a mistake, Ada answers the single-choice one by the
     # absolute scores: the next item is the other, which carries the same mistake.
     pair = world.quiz(_course_of(db, practice), QUIZ_ITEMS[:2])
-    made = api.post(f"/api/v1/courses/{pair.course_id}/practices", headers=world.headers(teacher),
+    made = api.post(f"/api/v1/courses/{_course_of(db, practice).slug}/practices", headers=world.headers(teacher),
                     json={"title": "Ranking loss", "quiz_id": pair.id})
     assert made.status_code == 201, made.text
     two = made.json()["id"]
@@ -153,7 +153,7 @@ def test_who_may_do_what(world: World) -> None:
     assert api.get(f"/api/v1/practices/{practice}/mastery?user_id={ada.id}",
                    headers=world.headers(teacher)).json()["user_id"] == ada.id
     assert api.get(f"/api/v1/practices/{practice}/class", headers=world.headers(ada)).status_code == 403
-    made = api.post(f"/api/v1/courses/{course.id}/practices", headers=world.headers(ada),
+    made = api.post(f"/api/v1/courses/{course.slug}/practices", headers=world.headers(ada),
                     json={"title": "Mine", "concepts": ["dpo"]})
     assert made.status_code == 403
 
@@ -165,9 +165,9 @@ def test_a_bad_practice_is_refused_saying_where(world: World) -> None:
     for body, message in (({"title": "x", "concepts": ["no-such-concept"]}, "concepts: unknown concept"),
                           ({"title": "x"}, "concepts: a practice of the course's concepts"),
                           ({"title": "x", "quiz_id": 999999}, "quiz_id: no quiz 999999")):
-        reply = api.post(f"/api/v1/courses/{course.id}/practices", headers=world.headers(teacher), json=body)
+        reply = api.post(f"/api/v1/courses/{course.slug}/practices", headers=world.headers(teacher), json=body)
         assert reply.status_code == 400 and message in reply.json()["error"]["message"], reply.text
-    unknown_field = api.post(f"/api/v1/courses/{course.id}/practices", headers=world.headers(teacher),
+    unknown_field = api.post(f"/api/v1/courses/{course.slug}/practices", headers=world.headers(teacher),
                              json={"title": "x", "concepts": ["dpo"], "grade": 1})
     assert unknown_field.status_code == 422
 
@@ -176,7 +176,7 @@ def test_a_practice_of_the_course_concepts_asks_their_items(world: World) -> Non
     teacher, ada, _, course, _ = _classroom(world)
     api = world.client
     assert api is not None
-    reply = api.post(f"/api/v1/courses/{course.id}/practices", headers=world.headers(teacher),
+    reply = api.post(f"/api/v1/courses/{course.slug}/practices", headers=world.headers(teacher),
                      json={"title": "DPO", "concepts": ["dpo"], "send_completion": True})
     assert reply.status_code == 201, reply.text
     practice = reply.json()["id"]
