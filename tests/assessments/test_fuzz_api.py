@@ -125,10 +125,14 @@ def build_scene(world: World, settings_: Settings, clock: Clock) -> tuple[dict[s
                     json={"response": {"text": "The policy games the reward model."}, "seq": 0})
     assert saved.status_code == 200, saved.text
     assert api.post(f"/api/v1/attempts/{finished}/submit", headers=headers["student"]).status_code == 200
+    practice = api.post("/api/v1/courses/llms/practices", headers=headers["instructor"],
+                        json={"title": "Practice", "quiz_id": quiz.id}).json()["id"]
+    question = api.post(f"/api/v1/practices/{practice}/next", headers=headers["student"]).json()["question"]["id"]
     ids: dict[str, list[Any]] = {
         "course": ["llms"], "quiz_id": [quiz.id, essay.id], "attempt_id": [attempt.json()["id"], finished],
         "slot": [1, 2, 3], "key": ["numeric", "essay", "seed", "dpo-loss-value", "llms-private"],
         "token_id": [token_id], "bank": ["course:llms", "library", "llms-shared"],
+        "practice_id": [practice], "question_id": [question],
     }
     return headers, ids
 
