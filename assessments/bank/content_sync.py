@@ -185,6 +185,7 @@ def _declarations(session: Session, items: list[Item], declarations: Path | None
     if original and not added:
         return original
     body: dict[str, Any] = {"facets": facets, **({"required": data["required"]} if data.get("required") else {}),
-                            "concepts": concepts}
+                            "concepts": concepts,
+                            **{k: data[k] for k in ("prerequisites", "misconceptions") if data.get(k)}}
     return ("# The bank's declarations, written by `assay content export`: the facets and concepts its items use.\n"
             + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100))
