@@ -472,6 +472,8 @@ MATRIX = [
     web("POST", "/quizzes/{quiz_id}/regrade",                     L,   200,  200,  403,  403,  404,  404,
         request=form()),
     web("GET", "/quizzes/{quiz_id}/statistics",                   L,   200,  200,  403,  403,  404,  404),
+    web("GET", "/practices/{practice_id}/mastery",                L,   200,  200,  200,  200,  404,  404),
+    web("GET", "/practices/{practice_id}/class",                  L,   200,  200,  403,  403,  404,  404),
     web("GET", "/quizzes/{quiz_id}/grade-history",                L,   200,  200,  403,  403,  404,  404),
     web("GET", "/attempts/{attempt_id}/grade-history",            L,   200,  200,  403,  404,  404,  404,
         submitted=True),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -11,6 +12,7 @@ from assessments.bank.service import variant_of
 from assessments.models import Course, CourseRole, ItemVersion, Practice, PracticeQuestion, Role
 from engine.qtypes import ResponseError, qtype_for
 from tests.assessments.conftest import World
+from tests.assessments.test_authorization import session_cookie
 
 QUIZ_ITEMS = ["evaluating-reward-model-score-outputs", "ranking-loss-which-pair-is-penalised",
               "bradley-terry-preference-probability", "dpo-loss-value", "rlhf-reward-hacking-spike-root-cause"]
@@ -182,3 +184,29 @@ def test_a_practice_of_the_course_concepts_asks_their_items(world: World) -> Non
     practice = reply.json()["id"]
     question = _next(world, ada, practice)
     assert question["item"] == "dpo-loss-value" and question["concept"] == "dpo"
+
+
+def test_the_mastery_page_and_the_class_view(world: World, db: Session) -> None:
+    teacher, ada, _, _, practice = _classroom(world)
+    api = world.client
+    assert api is not None
+    question = _next(world, ada, practice)
+    api.post(f"/api/v1/practices/{practice}/questions/{question['id']}/answer", headers=world.headers(ada),
+             json={"response": _right(db, question["id"])})
+    settings = api.app.state.settings  # type: ignore[attr-defined]
+
+    def cookie(user: Any) -> dict[str, str]:
+        return session_cookie(settings, user_id=user.id, csrf="csrf")
+
+    mine = api.get(f"/practices/{practice}/mastery", headers=cookie(ada))
+    assert mine.status_code == 200, mine.text
+    assert "<svg" in mine.text and "Map of the concepts" in mine.text
+    view = api.get(f"/api/v1/practices/{practice}/mastery", headers=world.headers(ada)).json()
+    for concept in view["concepts"]:  # each concept's title, state and evidence, as the API gives them
+        assert html.escape(concept["title"]) in mine.text
+    answered = [c for c in view["concepts"] if c["answered"]]
+    assert answered and mine.text.count("1.0 right of 1;") == len(answered)
+    assert "<script" not in mine.text.split("<main", 1)[1]  # the map needs no script
+    seen = api.get(f"/practices/{practice}/class", headers=cookie(teacher))
+    assert seen.status_code == 200 and "1 students practised" in seen.text
+    assert api.get(f"/practices/{practice}/class", headers=cookie(ada)).status_code == 403
