@@ -209,7 +209,7 @@ def _state(pool: ItemPool, rows: list[tuple[PracticeQuestion, str]]) -> StudentS
                          for row, key in rows if row.fraction is not None])
 
 
-def _question_out(row: PracticeQuestion, item: Item, version: ItemVersion) -> schemas.PracticeQuestionOut:
+def question_out(row: PracticeQuestion, item: Item, version: ItemVersion) -> schemas.PracticeQuestionOut:
     variant = variant_of(version, row.seed)
     return schemas.PracticeQuestionOut(id=row.id, item=item.key, concept=row.concept, rule=row.rule,
                                        question=rendered_question(variant))
@@ -226,7 +226,7 @@ def next_question(session: Session, principal: Principal, content_dir: Path, pra
         item, _ = found.versions[key]
         version = session.get(ItemVersion, row.item_version_id)
         assert version is not None
-        return schemas.NextOut(question=_question_out(row, item, version))
+        return schemas.NextOut(question=question_out(row, item, version))
     state = _state(found.pool, rows)
     choice = choose_next(found.pool, state, days(now))
     if choice is None:
@@ -238,10 +238,10 @@ def next_question(session: Session, principal: Principal, content_dir: Path, pra
                            concept=choice.concept, asked_at=now)
     session.add(row)
     session.flush()
-    return schemas.NextOut(question=_question_out(row, item, version))
+    return schemas.NextOut(question=question_out(row, item, version))
 
 
-def _open_question(session: Session, principal: Principal, practice_id: int,
+def own_question(session: Session, principal: Principal, practice_id: int,
                    question_id: int) -> tuple[Practice, PracticeQuestion, Item, ItemVersion]:
     practice, _ = practice_and_role(session, principal, practice_id)
     row = session.get(PracticeQuestion, question_id)
@@ -256,18 +256,18 @@ def _open_question(session: Session, principal: Principal, practice_id: int,
 def new_variant(session: Session, principal: Principal, practice_id: int, question_id: int,
                 now: datetime) -> schemas.PracticeQuestionOut:
     """A fresh seed of the same item, for a question not yet answered."""
-    _, row, item, version = _open_question(session, principal, practice_id, question_id)
+    _, row, item, version = own_question(session, principal, practice_id, question_id)
     if row.fraction is not None:
         raise Conflict("this question is answered: ask for the next one", code="already_answered")
     row.seed = secrets.randbits(SEED_BITS)
     row.asked_at = now
-    return _question_out(row, item, version)
+    return question_out(row, item, version)
 
 
 def answer(session: Session, principal: Principal, content_dir: Path, practice_id: int, question_id: int,
            body: schemas.AnswerIn, now: datetime) -> schemas.AnswerOut:
     """Grade the answer at once and say everything: feedback, the worked solution, the key."""
-    practice, row, _, version = _open_question(session, principal, practice_id, question_id)
+    practice, row, _, version = own_question(session, principal, practice_id, question_id)
     if row.fraction is not None:
         raise Conflict("this question is answered: ask for the next one", code="already_answered")
     variant = variant_of(version, row.seed)

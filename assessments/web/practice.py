@@ -1,4 +1,5 @@
-"""The practice pages: a student's mastery (with a map of the concept graph) and the instructor's class view.
+"""The practice pages: taking a practice, a student's mastery (with a map of the concept graph) and the
+instructor's class view.
 
 Both read the practice domain's views (the same as ``/api/v1/practices/{id}/mastery`` and
 ``/class``); the map is inline SVG laid out here, one column per depth of prerequisites, so it
@@ -11,12 +12,15 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from assessments.deps import NowDep, RowId, SessionDep, SettingsDep
+from assessments.errors import Invalid
 from assessments.practice import service
-from assessments.practice.schemas import ConceptOut
+from assessments.practice.schemas import AnswerIn, ConceptOut, PracticeQuestionOut
+from assessments.web.forms import response_from_form
 from assessments.web.pages import WebPrincipal
+from assessments.web.security import CheckedForm
 from assessments.web.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -74,3 +78,48 @@ def class_page(practice_id: RowId, request: Request, principal: WebPrincipal, se
     practice, _ = service.practice_and_role(session, principal, practice_id)
     view = service.class_view(session, principal, settings.content_dir, practice_id)
     return page(request, "practice_class.html", practice=practice, view=view)
+
+
+SLOT = 1
+"""The one question on a practice page takes the inputs of a quiz's slot 1 (macros/question.html)."""
+
+
+def _question_page(request: Request, practice_id: int, question: PracticeQuestionOut | None, *, title: str,
+                   problem: str | None = None, next_review: object = None, status_code: int = 200) -> Response:
+    shown = None if question is None else {"slot": SLOT, "seq": 0, "question": question.question, "response": None}
+    return page(request, "practice.html", status_code=status_code, practice_id=practice_id, title=title,
+                question=question, shown=shown, problem=problem, next_review=next_review)
+
+
+@router.get("/practices/{practice_id}")
+def practice_page(practice_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
+                  settings: SettingsDep, now: NowDep) -> Response:
+    """The student's open question, or a new one chosen for them."""
+    practice, _ = service.practice_and_role(session, principal, practice_id)
+    found = service.next_question(session, principal, settings.content_dir, practice_id, now)
+    return _question_page(request, practice_id, found.question, title=practice.title, next_review=found.next_review)
+
+
+@router.post("/practices/{practice_id}/questions/{question_id}/answer")
+def answer_form(practice_id: RowId, question_id: RowId, request: Request, principal: WebPrincipal,
+                session: SessionDep, settings: SettingsDep, now: NowDep, form: CheckedForm) -> Response:
+    practice, row, item, version = service.own_question(session, principal, practice_id, question_id)
+    if row.fraction is not None:  # answered already (a second submit): on to the next question
+        return RedirectResponse(f"/practices/{practice_id}", status_code=303)
+    question = service.question_out(row, item, version)
+    response = response_from_form(question.question, SLOT, form) or {}
+    try:
+        graded = service.answer(session, principal, settings.content_dir, practice_id, question_id,
+                                AnswerIn(response=response), now)
+    except Invalid as exc:
+        return _question_page(request, practice_id, question, title=practice.title,
+                              problem=exc.message.removeprefix("response: "), status_code=400)
+    return page(request, "practice_answer.html", practice_id=practice_id, title=practice.title, question=question,
+                graded=graded)
+
+
+@router.post("/practices/{practice_id}/questions/{question_id}/variant")
+def variant_form(practice_id: RowId, question_id: RowId, principal: WebPrincipal, session: SessionDep,
+                 now: NowDep, _form: CheckedForm) -> Response:
+    service.new_variant(session, principal, practice_id, question_id, now)
+    return RedirectResponse(f"/practices/{practice_id}", status_code=303)

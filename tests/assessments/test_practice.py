@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from assessments.bank.service import variant_of
 from assessments.models import Course, CourseRole, ItemVersion, Practice, PracticeQuestion, Role
+from assessments.web.security import CSRF_FIELD
 from engine.qtypes import ResponseError, qtype_for
 from tests.assessments.conftest import World
 from tests.assessments.test_authorization import session_cookie
@@ -210,3 +211,37 @@ def test_the_mastery_page_and_the_class_view(world: World, db: Session) -> None:
     seen = api.get(f"/practices/{practice}/class", headers=cookie(teacher))
     assert seen.status_code == 200 and "1 students practised" in seen.text
     assert api.get(f"/practices/{practice}/class", headers=cookie(ada)).status_code == 403
+
+
+def test_a_student_practises_in_the_browser_without_javascript(world: World, db: Session) -> None:
+    _, ada, _, course, _ = _classroom(world)
+    api = world.client
+    assert api is not None
+    made = api.post(f"/api/v1/courses/{course.slug}/practices", headers=world.headers(_teacher(db, course)),
+                    json={"title": "Bradley-Terry", "concepts": ["bradley-terry-model"]})
+    practice = made.json()["id"]
+    cookie = session_cookie(api.app.state.settings, user_id=ada.id, csrf="csrf")  # type: ignore[attr-defined]
+    shown = api.get(f"/practices/{practice}", headers=cookie)
+    assert shown.status_code == 200 and "Check my answer" in shown.text and "New variant" in shown.text
+    question = db.query(PracticeQuestion).filter_by(practice_id=practice, user_id=ada.id).one()
+    assert "Worked solution" not in shown.text
+    again = api.post(f"/practices/{practice}/questions/{question.id}/variant", headers=cookie,
+                     data={CSRF_FIELD: "csrf"}, follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == f"/practices/{practice}"
+    refused = api.post(f"/practices/{practice}/questions/{question.id}/answer", headers=cookie,
+                       data={CSRF_FIELD: "csrf", "s1-present": "1", "s1-answer": "many"})
+    assert refused.status_code == 400 and "There is a problem" in refused.text and 'href="#s1-answer"' in refused.text
+    db.refresh(question)
+    assert question.fraction is None
+    key = _right(db, question.id)["answer"]
+    graded = api.post(f"/practices/{practice}/questions/{question.id}/answer", headers=cookie,
+                      data={CSRF_FIELD: "csrf", "s1-present": "1", "s1-answer": key})
+    assert graded.status_code == 200 and '<h2 id="outcome">Right</h2>' in graded.text
+    assert "Worked solution" in graded.text and "Next question" in graded.text
+
+
+def _teacher(db: Session, course: Course) -> Any:
+    from assessments.models import Enrolment, User
+
+    return (db.query(User).join(Enrolment, Enrolment.user_id == User.id)
+            .filter(Enrolment.course_id == course.id, Enrolment.role == CourseRole.INSTRUCTOR).one())
