@@ -245,3 +245,29 @@ def _teacher(db: Session, course: Course) -> Any:
 
     return (db.query(User).join(Enrolment, Enrolment.user_id == User.id)
             .filter(Enrolment.course_id == course.id, Enrolment.role == CourseRole.INSTRUCTOR).one())
+
+
+def test_an_answer_publishes_the_completion_only_when_the_instructor_chose_to_send_it(world: World,
+                                                                                     db: Session) -> None:
+    from assessments import events
+
+    heard: list[events.PracticeProgressed] = []
+
+    def listen(_session: Session, event: events.PracticeProgressed, _now: Any) -> None:
+        heard.append(event)
+
+    events.subscribe(events.PracticeProgressed)(listen)
+    try:
+        teacher, ada, _, course, quiet = _classroom(world)  # the quiz's practice: send_completion is off
+        api = world.client
+        assert api is not None
+        sending = api.post(f"/api/v1/courses/{course.slug}/practices", headers=world.headers(teacher),
+                           json={"title": "Sent", "concepts": ["dpo"], "send_completion": True}).json()["id"]
+        for practice in (quiet, sending):
+            question = _next(world, ada, practice)
+            api.post(f"/api/v1/practices/{practice}/questions/{question['id']}/answer", headers=world.headers(ada),
+                     json={"response": _right(db, question["id"])})
+        mastery = api.get(f"/api/v1/practices/{sending}/mastery", headers=world.headers(ada)).json()
+        assert [(e.practice_id, e.user_id, e.completion) for e in heard] == [(sending, ada.id, mastery["completion"])]
+    finally:
+        events._listeners[events.PracticeProgressed].remove(listen)
