@@ -28,6 +28,7 @@ from assessments.jobs import work
 from assessments.lti.endpoints import api as lti_api_router
 from assessments.lti.endpoints import router as lti_router
 from assessments.models import LtiPlatform, utcnow
+from assessments.practice.endpoints import router as practice_router
 from assessments.query import known_query_parameters
 from assessments.quizzes.endpoints import router as quizzes_router
 from assessments.reports.endpoints import router as reports_router
@@ -36,6 +37,7 @@ from assessments.web.apidocs import router as apidocs_router
 from assessments.web.authoring import router as authoring_router
 from assessments.web.instructor import router as instructor_router
 from assessments.web.pages import router as pages_router
+from assessments.web.practice import router as practice_pages_router
 from assessments.web.quizlife import router as quizlife_router
 from assessments.web.teaching import router as teaching_router
 from assessments.web.templating import STATIC, error_page
@@ -132,8 +134,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     openapi.install(app)
     app.state.error_page = error_page
     for router in (auth_router, courses_router, banks_router, declarations_router, bank_router, quizzes_router,
-                   attempts_router, grading_router, reports_router, pages_router, authoring_router, instructor_router,
-                   teaching_router, quizlife_router, lti_api_router, lti_router, apidocs_router):
+                   attempts_router, grading_router, reports_router, practice_router, pages_router, authoring_router,
+                   instructor_router, teaching_router, quizlife_router, practice_pages_router, lti_api_router,
+                   lti_router, apidocs_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-__all__ = ["AttemptFinished", "Event", "GradeChanged", "publish", "subscribe"]
+__all__ = ["AttemptFinished", "Event", "GradeChanged", "PracticeProgressed", "publish", "subscribe"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,17 @@ class GradeChanged(Event):
     attempt_id: int
     quiz_id: int
     user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PracticeProgressed(Event):
+    """A student answered in a practice whose instructor chose to send completion: ``completion``
+    is the fraction of its concepts the student has mastered (never a grade of the answers)."""
+
+    practice_id: int
+    course_id: int
+    user_id: int
+    completion: float
 
 
 Listener = Callable[[Session, Any, datetime], None]

@@ -27,6 +27,7 @@ from assessments.models.lti import (
     LtiScoreTarget,
 )
 from assessments.models.overrides import CourseGroup, CourseGroupMember, QuizOverride
+from assessments.models.practice import Practice, PracticeQuestion
 from assessments.models.quizzes import Quiz, QuizItem, QuizStatus
 from assessments.models.users import ApiToken, Course, CourseRole, Enrolment, Role, User
 
@@ -61,6 +62,8 @@ __all__ = [
     "LtiRegistrationLink",
     "LtiResourceLink",
     "LtiScoreTarget",
+    "Practice",
+    "PracticeQuestion",
     "QuestionAttempt",
     "Quiz",
     "QuizItem",

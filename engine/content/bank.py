@@ -1,5 +1,5 @@
 """The bank's declarations (``bank.yaml``): allowed tag facets and values, the facets every item
-must carry, and the concepts.
+must carry, the concepts and their prerequisites, and the misconceptions items share by name.
 
 An item's tag value is allowed when it is a declared value or an ancestor of one in the
 hierarchy (``Science > Empirical Science`` is allowed once the full path below it is declared).
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from engine.adaptive.pool import concept_order
 from engine.content.loader import did_you_mean
 from engine.content.source import Problem, SourceDocument, read_yaml
 from engine.items.metadata import Slug, TagPath, split_path
@@ -30,6 +31,11 @@ class BankDeclarations(BaseModel):
     required: tuple[str, ...] = ()
     """Facets every item must carry (a ``kind`` and a ``bloom`` level, say)."""
     concepts: dict[Slug, str]
+    prerequisites: dict[Slug, tuple[Slug, ...]] = {}
+    """Concept → the concepts a student should master first (a practice asks them first)."""
+    misconceptions: dict[Slug, str] = {}
+    """Name → the mistake: a misconception of that name in any item is this same mistake, so a
+    practice can follow a student's mistake from one item to another."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,38 @@ class Bank:
     def concepts(self) -> dict[str, str]:
         return self.declarations.concepts
 
+    @property
+    def prerequisites(self) -> dict[str, tuple[str, ...]]:
+        return self.declarations.prerequisites
+
+    @property
+    def misconceptions(self) -> dict[str, str]:
+        return self.declarations.misconceptions
+
+
+def _prerequisite_problems(document: SourceDocument, declarations: BankDeclarations) -> list[Problem]:
+    """Every prerequisite names declared concepts, none its own, and they form no cycle."""
+    concepts = declarations.concepts
+    problems = []
+    for concept, needs in declarations.prerequisites.items():
+        if concept not in concepts:
+            problems.append(document.problem(("prerequisites", concept), f"prerequisites of unknown concept "
+                                             f"{concept!r}{did_you_mean(concept, concepts)}"))
+        for n, other in enumerate(needs):
+            if other not in concepts:
+                problems.append(document.problem(("prerequisites", concept, n), f"unknown concept {other!r}"
+                                                 f"{did_you_mean(other, concepts)}"))
+            elif other == concept:
+                problems.append(document.problem(("prerequisites", concept, n),
+                                                 f"concept {concept!r} cannot be its own prerequisite"))
+    if problems:
+        return problems
+    try:
+        concept_order(list(concepts), declarations.prerequisites)
+    except ValueError as exc:
+        return [document.problem(("prerequisites",), str(exc))]
+    return []
+
 
 def load_bank(root: Path, *, explicit: bool = False) -> tuple[Bank | None, list[Problem]]:
     """Read ``bank.yaml`` from ``root`` or the nearest folder above it; with ``explicit``,
@@ -101,7 +139,8 @@ def load_bank(root: Path, *, explicit: bool = False) -> tuple[Bank | None, list[
             for e in exc.errors(include_url=False)
         ]
     unknown = [f for f in declarations.required if f not in declarations.facets]
-    if unknown:
-        return None, [document.problem(("required",), f"required facet {unknown[0]!r} is not declared "
-                                       "under facets")]
+    problems = ([document.problem(("required",), f"required facet {unknown[0]!r} is not declared under facets")]
+                if unknown else _prerequisite_problems(document, declarations))
+    if problems:
+        return None, problems
     return Bank(declarations, document), []

@@ -27,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.content.bank import Bank, load_bank
+from engine.content.bank import BANK_FILE, Bank, load_bank
 from engine.content.findings import ERROR, Findings, Path_
 from engine.content.loader import LoadedItem, added_order, did_you_mean, item_files, load_items
 from engine.content.source import Problem
@@ -208,9 +208,27 @@ def _link_problems(loaded: LoadedItem, bank: Bank, ids: set[str]) -> list[Proble
     return problems
 
 
+def _shared_misconception_problems(items: list[LoadedItem], bank: Bank) -> list[Problem]:
+    """A misconception name two items use must be declared in the bank: then it is one mistake
+    (a practice follows a student's mistake from one item to the next by its name), not two that
+    happen to share a name. A warning: an author may not have meant to share it."""
+    users: dict[str, list[LoadedItem]] = {}
+    for loaded in items:
+        for name in loaded.item.misconceptions:
+            users.setdefault(name, []).append(loaded)
+    return [loaded.source.problem(
+        ("misconceptions", name),
+        f"misconception {name!r} is also in {', '.join(o.item.id for o in others if o is not loaded)}: declare it "
+        f"under misconceptions in {BANK_FILE} if it is the same mistake, or rename one",
+        severity="warning")
+        for name, others in users.items() if len(others) > 1 and name not in bank.misconceptions
+        for loaded in others]
+
+
 def _check_references(items: list[LoadedItem], bank: Bank) -> list[Problem]:
     ids = {loaded.item.id for loaded in items} | _bank_ids(bank)
-    return [p for loaded in items for p in (*_tag_problems(loaded, bank), *_link_problems(loaded, bank, ids))]
+    return [*(p for loaded in items for p in (*_tag_problems(loaded, bank), *_link_problems(loaded, bank, ids))),
+            *_shared_misconception_problems(items, bank)]
 
 
 def _check_files(items: list[LoadedItem], paths: dict[str, Path]) -> list[Problem]:

@@ -21,7 +21,7 @@ from engine.psychometrics.computed import (
     misconception_rates,
 )
 from engine.psychometrics.irt import IRTFit, IRTModel, fit_2pl, fit_rasch, marginal_loglik
-from engine.psychometrics.mastery import ConceptMastery, concept_mastery
+from engine.psychometrics.mastery import ConceptMastery, concept_mastery, mastery_probability
 
 __all__ = [
     "AbilityEstimates",
@@ -40,6 +40,7 @@ __all__ = [
     "fit_rasch",
     "item_statistics",
     "marginal_loglik",
+    "mastery_probability",
     "misconception_rates",
     "test_statistics",
 ]

@@ -43,7 +43,7 @@ from markupsafe import Markup
 
 from assessments.attempts.service import engine_attempts
 from assessments.bank.service import save_definition
-from assessments.models import Attempt, CourseRole, Quiz, Role
+from assessments.models import Attempt, CourseRole, Practice, Quiz, Role
 from assessments.quizzes.schemas import QuizCreate, QuizSettings, Section
 from assessments.quizzes.service import add_quiz
 from assessments.web.plots import review_plot
@@ -209,7 +209,14 @@ def start_session(world: World, clock: Clock, monkeypatch: pytest.MonkeyPatch) -
         cookie = session_cookie(app_settings, user_id=ada.id, csrf=CSRF)["cookie"].split("=", 1)
         api.cookies.set(*cookie)
         headers = token_for(api, ada)
+        # The practice routes, crawled too: a practice of the course with nothing to ask (a practice's
+        # own questions are other variants, whose numbers could pass for this quiz's by chance; the
+        # practice tests show that an answer's feedback comes only after it is answered).
+        practice = Practice(course_id=course.id, quiz_id=None, title="Practice", concepts=[], created_at=T0)
+        world.db.add(practice)
+        world.db.flush()
         crawler = Crawler(api, headers, {"attempt_id": [], "quiz_id": [str(quiz.id)], "course": [course.slug],
+                                         "practice_id": [str(practice.id)],
                                          "key": keys, "job_id": ["1"], "bank": ["library", f"course:{course.slug}"],
                                          "token": ["not-a-registration-link"],
                                          "name": ["launch-session.js", "lti.css"]},

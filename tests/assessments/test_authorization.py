@@ -84,6 +84,9 @@ class Scene:
     group_id: int
     """The course's group ``extra-time`` (the student), with an override at the quiz."""
     override_id: int
+    practice_id: int = 0
+    question_id: int = 0
+    """The student's open question in the course's practice."""
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
     """Per caller, the headers of an API call (a bearer token, or none)."""
     cookies: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -180,9 +183,17 @@ def build_scene(world: World, settings: Settings, clock: Clock) -> Scene:
     override = api.post(f"/api/v1/quizzes/{quiz.id}/overrides", headers=headers["instructor"],
                         json={"group": "extra-time", "attempts_allowed": 3})
     assert override.status_code == 201, override.text
+    # ...and is practising: one question is open, waiting for an answer.
+    practised = world.quiz(llms, ["bradley-terry-preference-probability"])
+    practice = api.post("/api/v1/courses/llms/practices", headers=headers["instructor"],
+                        json={"title": "Practice", "quiz_id": practised.id})
+    assert practice.status_code == 201, practice.text
+    asked = api.post(f"/api/v1/practices/{practice.json()['id']}/next", headers=headers["student"])
+    assert asked.status_code == 200, asked.text
     return Scene(course="llms", quiz_id=quiz.id, attempt_id=attempt_id, try_again_seq=checked.json()["seq"],
                  submitted_attempt_id=finished, token_id=token_id, group_id=group.json()["id"],
-                 override_id=override.json()["id"], headers=headers, cookies=cookies)
+                 override_id=override.json()["id"], practice_id=practice.json()["id"],
+                 question_id=asked.json()["question"]["id"], headers=headers, cookies=cookies)
 
 
 # --- the matrix ---------------------------------------------------------------------------------
@@ -230,7 +241,7 @@ class Row:
             course=scene.course, quiz_id=scene.quiz_id, slot=self.slot,
             attempt_id=scene.submitted_attempt_id if self.submitted else scene.attempt_id,
             key="short", token_id=scene.token_id, job_id=0, bank="course:llms", group_id=scene.group_id,
-            override_id=scene.override_id)
+            override_id=scene.override_id, practice_id=scene.practice_id, question_id=scene.question_id)
 
     def headers(self, scene: Scene, caller: str) -> dict[str, str]:
         return scene.cookies[caller] if self.web else scene.headers[caller]
@@ -411,6 +422,20 @@ MATRIX = [
     row("GET", "/api/v1/quizzes/{quiz_id}/statistics",             401, 200, 200, 403, 403, 404, 404),
     row("GET", "/api/v1/items/{key}/statistics",                   401, 200, 200, 403, 403, 200, 403),
     # Jobs: any instructor may ask how one is going (there is no job 0: not found).
+    # Practice: members practise (an admin acts as an instructor everywhere); a question is its
+    # student's alone; the class view is the instructors'.
+    row("POST", "/api/v1/courses/{course}/practices",             401, 201, 201, 403, 403, 404, 404,
+        request=lambda s: {"json": {"title": "Another", "concepts": ["bradley-terry-model"]}}),
+    row("GET", "/api/v1/courses/{course}/practices",              401, 200, 200, 200, 200, 404, 404),
+    row("GET", "/api/v1/practices/{practice_id}",                 401, 200, 200, 200, 200, 404, 404),
+    row("POST", "/api/v1/practices/{practice_id}/next",           401, 200, 200, 200, 200, 404, 404),
+    row("POST", "/api/v1/practices/{practice_id}/questions/{question_id}/answer",
+                                                                  401, 404, 404, 200, 404, 404, 404,
+        request=lambda s: {"json": {"response": {"answer": "0.5"}}}),
+    row("POST", "/api/v1/practices/{practice_id}/questions/{question_id}/variant",
+                                                                  401, 404, 404, 200, 404, 404, 404),
+    row("GET", "/api/v1/practices/{practice_id}/mastery",         401, 200, 200, 200, 200, 404, 404),
+    row("GET", "/api/v1/practices/{practice_id}/class",           401, 200, 200, 403, 403, 404, 404),
     row("GET", "/api/v1/jobs/{job_id}",                            401, 404, 404, 403, 403, 404, 403),
     # LTI: registrations are the administrators'; the platform-facing routes need no credentials
     # (an empty login or launch is refused as such), the deep linking picker needs a pending request.
@@ -506,6 +531,15 @@ MATRIX = [
     web("POST", "/quizzes/{quiz_id}/regrade",                     L,   200,  200,  403,  403,  404,  404,
         request=form()),
     web("GET", "/quizzes/{quiz_id}/statistics",                   L,   200,  200,  403,  403,  404,  404),
+    web("GET", "/practices/{practice_id}",                        L,   200,  200,  200,  200,  404,  404),
+    web("POST", "/practices/{practice_id}/questions/{question_id}/answer",
+                                                                  L,   404,  404,  200,  404,  404,  404,
+        request=form(**{"s1-present": "1", "s1-answer": "0.5"})),
+    web("POST", "/practices/{practice_id}/questions/{question_id}/variant",
+                                                                  L,   404,  404,  303,  404,  404,  404,
+        request=form()),
+    web("GET", "/practices/{practice_id}/mastery",                L,   200,  200,  200,  200,  404,  404),
+    web("GET", "/practices/{practice_id}/class",                  L,   200,  200,  403,  403,  404,  404),
     web("GET", "/quizzes/{quiz_id}/grade-history",                L,   200,  200,  403,  403,  404,  404),
     web("GET", "/attempts/{attempt_id}/grade-history",            L,   200,  200,  403,  404,  404,  404,
         submitted=True),

@@ -133,11 +133,15 @@ def build_scene(world: World, settings_: Settings, clock: Clock) -> tuple[dict[s
                  for body in ({"group": "extra-time", "time_multiplier": 1.5},
                               {"user": "classmate", "attempts_allowed": 2})]
     assert [o.status_code for o in overrides] == [201, 201], [o.text for o in overrides]
+    practice = api.post("/api/v1/courses/llms/practices", headers=headers["instructor"],
+                        json={"title": "Practice", "quiz_id": quiz.id}).json()["id"]
+    question = api.post(f"/api/v1/practices/{practice}/next", headers=headers["student"]).json()["question"]["id"]
     ids: dict[str, list[Any]] = {
         "course": ["llms"], "quiz_id": [quiz.id, essay.id], "attempt_id": [attempt.json()["id"], finished],
         "slot": [1, 2, 3], "key": ["numeric", "essay", "seed", "dpo-loss-value", "llms-private"],
         "token_id": [token_id], "bank": ["course:llms", "library", "llms-shared"],
         "group_id": [group.json()["id"]], "override_id": [o.json()["id"] for o in overrides],
+        "practice_id": [practice], "question_id": [question],
     }
     return headers, ids
 
