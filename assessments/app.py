@@ -36,6 +36,7 @@ from assessments.web.apidocs import router as apidocs_router
 from assessments.web.authoring import router as authoring_router
 from assessments.web.instructor import router as instructor_router
 from assessments.web.pages import router as pages_router
+from assessments.web.taking import router as taking_router
 from assessments.web.teaching import router as teaching_router
 from assessments.web.templating import STATIC, error_page
 
@@ -131,8 +132,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     openapi.install(app)
     app.state.error_page = error_page
     for router in (auth_router, courses_router, banks_router, bank_router, quizzes_router, attempts_router,
-                   grading_router, reports_router, pages_router, authoring_router, instructor_router, teaching_router,
-                   lti_api_router, lti_router, apidocs_router):
+                   grading_router, reports_router, pages_router, taking_router, authoring_router, instructor_router,
+                   teaching_router, lti_api_router, lti_router, apidocs_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

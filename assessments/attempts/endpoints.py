@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Response, status
 
 from assessments.attempts import service
 from assessments.attempts.review import attempt_view, moment
-from assessments.attempts.schemas import AttemptView, SaveRequest, SaveResult, SubmitResult
+from assessments.attempts.schemas import AttemptView, FlagRequest, FlagResult, SaveRequest, SaveResult, SubmitResult
 from assessments.deps import Caller, NowDep, Principal, RowId, SessionDep, SettingsDep
 from assessments.models import Attempt, Quiz
 from assessments.quizzes.service import settings_of
@@ -68,6 +68,14 @@ async def try_again(attempt_id: RowId, slot: RowId, seq: Annotated[int, Body(emb
     """Interactive quizzes: clear a checked try's feedback to answer again."""
     return await caller.run(session, now, lambda principal: service.try_again(
         session, principal, attempt_id, slot, seq, now, settings.grace_seconds))
+
+
+@router.put("/attempts/{attempt_id}/slots/{slot}/flag", response_model=FlagResult)
+async def flag_question(attempt_id: RowId, slot: RowId, body: FlagRequest, caller: Caller,
+                        session: SessionDep, settings: SettingsDep, now: NowDep) -> FlagResult:
+    """Flag a question to come back to (or unflag it): kept on the server, shown on every device."""
+    return await caller.run(session, now, lambda principal: service.set_flag(
+        session, principal, attempt_id, slot, body.flagged, now, settings.grace_seconds), reads_first=False)
 
 
 @router.post("/attempts/{attempt_id}/submit", response_model=SubmitResult,
