@@ -46,7 +46,7 @@ async def get_attempt(attempt_id: RowId, caller: Caller, session: SessionDep, no
     return await caller.run(session, now, work)
 
 
-@router.put("/attempts/{attempt_id}/responses/{slot}", response_model=SaveResult)
+@router.put("/attempts/{attempt_id}/responses/{slot}", response_model=SaveResult, response_model_exclude_none=True)
 async def save_response(attempt_id: RowId, slot: RowId, body: SaveRequest, caller: Caller,
                         session: SessionDep, settings: SettingsDep, now: NowDep) -> SaveResult:
     """Autosave one answer. ``seq`` is the step the client last saw; a stale one gets 409."""
@@ -54,7 +54,8 @@ async def save_response(attempt_id: RowId, slot: RowId, body: SaveRequest, calle
         session, principal, attempt_id, slot, body, now, settings.grace_seconds))
 
 
-@router.post("/attempts/{attempt_id}/slots/{slot}/check", response_model=SaveResult)
+@router.post("/attempts/{attempt_id}/slots/{slot}/check", response_model=SaveResult,
+             response_model_exclude_none=True)
 async def check_question(attempt_id: RowId, slot: RowId, body: SaveRequest, caller: Caller,
                          session: SessionDep, settings: SettingsDep, now: NowDep) -> SaveResult:
     """Submit one question now (immediate feedback and interactive quizzes)."""
@@ -62,7 +63,8 @@ async def check_question(attempt_id: RowId, slot: RowId, body: SaveRequest, call
         session, principal, attempt_id, slot, body, now, settings.grace_seconds))
 
 
-@router.post("/attempts/{attempt_id}/slots/{slot}/try-again", response_model=SaveResult)
+@router.post("/attempts/{attempt_id}/slots/{slot}/try-again", response_model=SaveResult,
+             response_model_exclude_none=True)
 async def try_again(attempt_id: RowId, slot: RowId, seq: Annotated[int, Body(embed=True, ge=0)],
                     caller: Caller, session: SessionDep, settings: SettingsDep, now: NowDep) -> SaveResult:
     """Interactive quizzes: clear a checked try's feedback to answer again."""

@@ -68,13 +68,12 @@ def question_view(row: Asked, qa: EngineAttempt, options: ReviewOptions, *,
     )
     if row.behaviour == "interactive" and qa.state.is_active():
         view.tries_left = qa.tries_left
-    if during and row.behaviour in CHECKING:
-        view.can_try_again = view.state == "try_again"
-        view.can_check = qa.state.is_active() and not view.can_try_again
+    if during and row.behaviour in CHECKING:  # each only where it is true: what the student may do now
+        view.can_try_again = True if view.state == "try_again" else None
+        view.can_check = True if qa.state.is_active() and view.state != "try_again" else None
     grade = qa.latest_grade
-    # An interactive question is judged by its last graded try, as Moodle does: right on the second
-    # try is "Correct" with a partial mark, and a try waiting for "try again" has its verdict too.
-    judged = grade.fraction if grade is not None and row.behaviour == "interactive" else qa.fraction
+    # A try waiting for "try again" has no fraction yet: it is judged by its grade, as Moodle shows it.
+    judged = grade.fraction if grade is not None and view.state == "try_again" else qa.fraction
     if graded_visible and options.correctness and judged is not None:
         view.outcome = Verdict.of(judged)
     if graded_visible and options.marks and qa.mark is not None:

@@ -72,6 +72,8 @@ class SaveResult(BaseModel):
     error: str | None = None
     """Why the response as saved cannot be graded (a number that does not read as one, an essay
     below its word minimum), in the student's words: shown beside the field as they type."""
+    read_as: str | None = None
+    """How a number written in another form was read (``0,5`` or ``1/2``: ``0.5``)."""
 
 
 class FlagRequest(BaseModel):

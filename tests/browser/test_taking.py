@@ -121,14 +121,14 @@ def test_check_and_try_again_in_an_interactive_quiz(sized: Any, live_server: Liv
     assert question.locator("input[name=s1-answer]").is_enabled()
     question.locator("input[name=s1-answer]").fill(right)
     question.locator("button[data-check]").click()
-    page.wait_for_selector("section.question[data-slot='1'] .verdict.right")
+    page.wait_for_selector("section.question[data-slot='1'] .verdict.partial")
     question = page.locator("section.question[data-slot='1']")
-    # right on the second try: one penalty of a third
+    # right on the second try: one penalty of a third, shown as the review shows it
     assert question.locator(".mark").inner_text() == "Mark 0.67 out of 1"
     assert question.locator("button[data-check], button[data-try-again]").count() == 0
     check_page(page, "student-check-interactive" + ("-phone" if page.viewport_size == PHONE else ""))
     page.reload()  # as the server has it
-    assert page.locator("section.question[data-slot='1'] .verdict.right").count() == 1
+    assert page.locator("section.question[data-slot='1'] .verdict.partial").count() == 1
     assert page.locator("section.question[data-slot='1'] input[name=s1-answer]").is_disabled()
 
 
@@ -242,6 +242,13 @@ def test_a_reload_100_ms_after_typing_loses_nothing(page: Any, live_server: Live
     page.wait_for_timeout(100)  # well inside the autosave's delay
     page.reload()
     assert page.locator("input[name=s1-answer]").input_value() == "2.75"
+    # what a student writes in another form is read, and they are told how, beside the field
+    page.fill("input[name=s1-answer]", "0,5")
+    page.wait_for_function("document.querySelector('[data-read-as]').textContent === 'Read as 0.5.'")
+    page.fill("input[name=s1-answer]", "1/0")
+    page.wait_for_function("document.querySelector('#s1-error').textContent.includes('denominator')")
+    assert page.locator("#s1-answer").get_attribute("aria-invalid") == "true"
+    assert page.locator("[data-read-as]").inner_text() == ""
 
 
 def test_ordering_starts_unanswered_and_the_timer_speaks(page: Any, live_server: LiveServer) -> None:
@@ -290,6 +297,9 @@ def test_every_student_page_fits_and_passes_axe(sized: Any, live_server: LiveSer
     page.click("form[data-submit-form] button[type=submit]")
     page.wait_for_url(re.compile(r".*/review$"))
     check_page(page)
+    marks = {kind: {box.inner_text() for box in page.locator(f"section[data-type={kind}] .box").all()}
+             for kind in ("single_choice", "multiple_response")}
+    assert marks == {"single_choice": {"○"}, "multiple_response": {"☐"}}, "single choice shown as checkboxes"
     header = page.locator("header.bar").bounding_box()
     assert header is not None and header["height"] < 60, "the header wraps"
 

@@ -77,6 +77,8 @@
         section.querySelector("[data-seq]").value = result.seq;
         navState(slot, result.state);
         showError(section, result.error);
+        const readAs = section.querySelector("[data-read-as]");
+        if (readAs) readAs.textContent = result.read_as ? "Read as " + result.read_as + "." : "";
         setIndicator(pending.size ? "Unsaved changes" : "All answers saved", pending.size ? "unsaved" : "saved");
       } else if (reply.status === 409) {
         setIndicator("Not saved: this attempt changed elsewhere or its time is up. Reload the page.", "error");
