@@ -266,9 +266,13 @@ def test_ordering_starts_unanswered_and_the_timer_speaks(page: Any, live_server:
     page.reload()
     page.wait_for_function("document.querySelector('[data-time-announce]').textContent === '5 minutes left.'",
                            timeout=10_000)
+    for select_ in selects:  # every option at position 1: said at once, beside the positions
+        select_.select_option("1")
+    page.wait_for_function("document.querySelector('#s1-error').textContent.includes('exactly once')")
     for n, select_ in enumerate(selects, start=1):
         select_.select_option(str(n))
     _wait_saved(page)
+    assert page.locator("#s1-error").is_hidden()
     assert page.locator("[data-nav='1']").get_attribute("aria-label") == "Question 1: answered"
 
 
