@@ -307,3 +307,16 @@ def test_every_student_page_fits_and_passes_axe(sized: Any, live_server: LiveSer
     header = page.locator("header.bar").bounding_box()
     assert header is not None and header["height"] < 60, "the header wraps"
 
+
+
+def test_an_essay_below_its_word_minimum_is_said_beside_it(page: Any, live_server: LiveServer) -> None:
+    quiz_id = make_quiz(live_server, "A short essay", ["rlhf-blueprint-regulated-customer-support"])
+    sign_in(page, live_server, "student")
+    start(page, live_server, quiz_id)
+    page.fill("textarea[name=s1-text]", "Too short.")
+    page.wait_for_function("document.querySelector('#s1-error').textContent.startsWith('write at least')")
+    assert page.locator("textarea[name=s1-text]").get_attribute("aria-describedby") == "s1-error"
+    assert page.locator("[data-nav='1']").get_attribute("aria-label") == "Question 1: not valid"
+    page.fill("textarea[name=s1-text]", "The policy exploits the reward model's errors. " * 80)  # 560 words
+    page.wait_for_function("document.querySelector('#s1-error').hidden")
+    assert page.locator("[data-nav='1']").get_attribute("aria-label") == "Question 1: answered"
