@@ -39,6 +39,7 @@ from assessments.web.instructor import router as instructor_router
 from assessments.web.pages import router as pages_router
 from assessments.web.practice import router as practice_pages_router
 from assessments.web.quizlife import router as quizlife_router
+from assessments.web.taking import router as taking_router
 from assessments.web.teaching import router as teaching_router
 from assessments.web.templating import STATIC, error_page
 
@@ -134,9 +135,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     openapi.install(app)
     app.state.error_page = error_page
     for router in (auth_router, courses_router, banks_router, declarations_router, bank_router, quizzes_router,
-                   attempts_router, grading_router, reports_router, practice_router, pages_router, authoring_router,
-                   instructor_router, teaching_router, quizlife_router, practice_pages_router, lti_api_router,
-                   lti_router, apidocs_router):
+                   attempts_router, grading_router, reports_router, practice_router, pages_router, taking_router,
+                   authoring_router, instructor_router, teaching_router, quizlife_router, practice_pages_router,
+                   lti_api_router, lti_router, apidocs_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

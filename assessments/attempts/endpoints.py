@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Response, status
 
 from assessments.attempts import service
 from assessments.attempts.review import attempt_view, moment_for
-from assessments.attempts.schemas import AnswerRequest, AttemptView, SaveResult, SubmitResult
+from assessments.attempts.schemas import AnswerRequest, AttemptView, FlagRequest, FlagResult, SaveResult, SubmitResult
 from assessments.deps import Caller, NowDep, Principal, RowId, SessionDep, SettingsDep
 from assessments.models import Attempt, Quiz
 from assessments.quizzes.service import settings_of
@@ -46,7 +46,7 @@ async def get_attempt(attempt_id: RowId, caller: Caller, session: SessionDep, no
     return await caller.run(session, now, work)
 
 
-@router.put("/attempts/{attempt_id}/responses/{slot}", response_model=SaveResult)
+@router.put("/attempts/{attempt_id}/responses/{slot}", response_model=SaveResult, response_model_exclude_none=True)
 async def save_response(attempt_id: RowId, slot: RowId, body: AnswerRequest, caller: Caller,
                         session: SessionDep, settings: SettingsDep, now: NowDep) -> SaveResult:
     """Autosave one answer, in the shape of the question's type (a key it does not read, or none of
@@ -55,7 +55,8 @@ async def save_response(attempt_id: RowId, slot: RowId, body: AnswerRequest, cal
         session, principal, attempt_id, slot, body, now, settings.grace_seconds))
 
 
-@router.post("/attempts/{attempt_id}/slots/{slot}/check", response_model=SaveResult)
+@router.post("/attempts/{attempt_id}/slots/{slot}/check", response_model=SaveResult,
+             response_model_exclude_none=True)
 async def check_question(attempt_id: RowId, slot: RowId, body: AnswerRequest, caller: Caller,
                          session: SessionDep, settings: SettingsDep, now: NowDep) -> SaveResult:
     """Submit one question now (immediate feedback and interactive quizzes)."""
@@ -63,12 +64,21 @@ async def check_question(attempt_id: RowId, slot: RowId, body: AnswerRequest, ca
         session, principal, attempt_id, slot, body, now, settings.grace_seconds))
 
 
-@router.post("/attempts/{attempt_id}/slots/{slot}/try-again", response_model=SaveResult)
+@router.post("/attempts/{attempt_id}/slots/{slot}/try-again", response_model=SaveResult,
+             response_model_exclude_none=True)
 async def try_again(attempt_id: RowId, slot: RowId, seq: Annotated[int, Body(embed=True, ge=0)],
                     caller: Caller, session: SessionDep, settings: SettingsDep, now: NowDep) -> SaveResult:
     """Interactive quizzes: clear a checked try's feedback to answer again."""
     return await caller.run(session, now, lambda principal: service.try_again(
         session, principal, attempt_id, slot, seq, now, settings.grace_seconds))
+
+
+@router.put("/attempts/{attempt_id}/slots/{slot}/flag", response_model=FlagResult)
+async def flag_question(attempt_id: RowId, slot: RowId, body: FlagRequest, caller: Caller,
+                        session: SessionDep, settings: SettingsDep, now: NowDep) -> FlagResult:
+    """Flag a question to come back to (or unflag it): kept on the server, shown on every device."""
+    return await caller.run(session, now, lambda principal: service.set_flag(
+        session, principal, attempt_id, slot, body.flagged, now, settings.grace_seconds), reads_first=False)
 
 
 @router.post("/attempts/{attempt_id}/submit", response_model=SubmitResult,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from assessments.models import Attempt, AttemptState, ItemVersion, QuestionAttempt, Step
@@ -94,19 +94,20 @@ class Asked:
     max_mark: float
     shown: tuple[int, ...] | None = None
     """The option order stored with it: the one its student saw."""
+    flagged: bool = False
 
     @classmethod
     def of(cls, row: QuestionAttempt) -> Asked:
         return cls(row.id, row.attempt_id, row.slot, row.item_version_id, row.seed,
                    bool(row.variant.get("shuffle", True)), row.behaviour, row.behaviour_options, row.max_mark,
-                   _shown(row.variant))
+                   _shown(row.variant), bool(row.flagged))
 
     @classmethod
     def from_row(cls, row: Any) -> Asked:
         """From a row of ``question_attempts`` columns (its id as ``qa_id``)."""
         return cls(row.qa_id, row.attempt_id, row.slot, row.item_version_id, row.seed,
                    bool(row.variant.get("shuffle", True)), row.behaviour, row.behaviour_options, row.max_mark,
-                   _shown(row.variant))
+                   _shown(row.variant), bool(row.flagged))
 
 
 def _shown(variant: dict[str, Any]) -> tuple[int, ...] | None:
@@ -129,7 +130,7 @@ class Answering:
 
 _a, _q, _s, _v = _ATTEMPTS.c, _QUESTIONS.c, _STEPS.c, _VERSIONS.c
 _ASKED_COLUMNS = (_q.id.label("qa_id"), _q.attempt_id, _q.slot, _q.item_version_id, _q.seed, _q.variant,
-                  _q.behaviour, _q.behaviour_options, _q.max_mark)
+                  _q.behaviour, _q.behaviour_options, _q.max_mark, _q.flagged)
 _ANSWERING = (
     select(_a.id, _a.user_id, _a.state, _a.deadline_at, *_ASKED_COLUMNS, _v.content_hash)
     .select_from(_ATTEMPTS)
@@ -200,6 +201,14 @@ def insert_questions(session: Session, rows: list[dict[str, Any]]) -> list[int]:
         return []
     ids: dict[int, int] = dict(session.connection().execute(_INSERT_QUESTIONS, rows).all())
     return [ids[row["slot"]] for row in rows]
+
+
+def set_flag(session: Session, attempt_id: int, slot: int, flagged: bool) -> bool:
+    """Flag or unflag the current question attempt at ``slot``; whether there is one."""
+    done = session.connection().execute(
+        update(_QUESTIONS).where(_q.attempt_id == attempt_id, _q.slot == slot, _q.replaced_at.is_(None))
+        .values(flagged=flagged))
+    return bool(done.rowcount)
 
 
 def insert_steps(session: Session, rows: list[dict[str, Any]]) -> None:

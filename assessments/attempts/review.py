@@ -28,6 +28,8 @@ from engine.states import QuestionState
 from engine.texts import render
 
 IMMEDIATELY = timedelta(minutes=2)
+CHECKING = ("immediatefeedback", "interactive")
+"""The behaviours whose questions a student checks one at a time during the attempt."""
 EVERYTHING = ReviewOptions(correctness=True, marks=True, feedback=True, right_answer=True)
 
 
@@ -72,13 +74,18 @@ def question_view(row: Asked, qa: EngineAttempt, options: ReviewOptions, *,
     view = QuestionView(
         slot=row.slot, seq=last.seq, state=_state(qa, options, graded_visible),
         question=rendered_question(variant), response=qa.response, max_mark=row.max_mark,
-        error=last.error if last.state == QuestionState.INVALID else None,
+        error=last.error if last.state == QuestionState.INVALID else None, flagged=row.flagged,
     )
     if row.behaviour == "interactive" and qa.state.is_active():
         view.tries_left = qa.tries_left
+    if during and row.behaviour in CHECKING:  # each only where it is true: what the student may do now
+        view.can_try_again = True if view.state == "try_again" else None
+        view.can_check = True if qa.state.is_active() and view.state != "try_again" else None
     grade = qa.latest_grade
-    if graded_visible and options.correctness and qa.fraction is not None:
-        view.outcome = Verdict.of(qa.fraction)
+    # A try waiting for "try again" has no fraction yet: it is judged by its grade, as Moodle shows it.
+    judged = grade.fraction if grade is not None and view.state == "try_again" else qa.fraction
+    if graded_visible and options.correctness and judged is not None:
+        view.outcome = Verdict.of(judged)
     if graded_visible and options.marks and qa.mark is not None:
         view.mark = qa.mark
     if graded_visible and options.feedback:

@@ -27,11 +27,18 @@ class QuestionView(BaseModel):
     """Why the saved response cannot be graded as it stands (never about the key)."""
     max_mark: float
     tries_left: int | None = None
+    can_check: bool | None = None
+    """Immediate-feedback and interactive quizzes, during the attempt: whether the question may be
+    checked now (``POST .../slots/{slot}/check``)."""
+    can_try_again: bool | None = None
+    """Interactive quizzes: the checked try was not right and tries are left (``.../try-again``)."""
     outcome: str | None = None
     mark: Mark | None = None
     feedback: list[str] | None = None
     solution: str | None = None
     right_answer: dict[str, Any] | None = None
+    flagged: bool = False
+    """The student's own "come back to this" mark (``PUT .../slots/{slot}/flag``)."""
 
 
 class AttemptView(BaseModel):
@@ -197,6 +204,22 @@ class SaveResult(BaseModel):
     saved: bool
     """False when the response equals the one already saved (no new step)."""
     state: str
+    error: str | None = None
+    """Why the response as saved cannot be graded (a number that does not read as one, an essay
+    below its word minimum), in the student's words: shown beside the field as they type."""
+    read_as: str | None = None
+    """How a number written in another form was read (``0,5`` or ``1/2``: ``0.5``)."""
+
+
+class FlagRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    flagged: bool
+
+
+class FlagResult(BaseModel):
+    slot: int
+    flagged: bool
 
 
 class SubmitResult(BaseModel):

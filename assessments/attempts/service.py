@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from assessments import events
 from assessments.attempts import repository
 from assessments.attempts.repository import Answering, Asked
-from assessments.attempts.schemas import AnswerRequest, SaveRequest, SaveResult, SubmitResult, require_shape
+from assessments.attempts.schemas import AnswerRequest, FlagResult, SaveRequest, SaveResult, SubmitResult, require_shape
 from assessments.auth.access import course_role
 from assessments.bank.service import cached_variant, item_model, variant_of
 from assessments.db import done_reading, reading, written
@@ -49,6 +49,8 @@ from engine.attempts import QuestionAttempt as EngineAttempt
 from engine.attempts import Step as EngineStep
 from engine.behaviours import behaviour_for
 from engine.expressions import ExpressionError
+from engine.qtypes.base import ResponseError
+from engine.qtypes.number_text import plain_number, read_number
 from engine.states import QuestionState
 from engine.variants import Variant, VariantError
 
@@ -368,7 +370,23 @@ def _act(session: Session, principal: Principal, attempt_id: int, slot: int, seq
         repository.insert_steps(session, [{"question_attempt_id": asked.id,
                                            **_step_row(outcome.step, principal.user.id)}])
         written(session)
-    return SaveResult(seq=qa.last_step.seq, saved=outcome.kept, state=reply_state(qa))
+    last = qa.last_step
+    return SaveResult(seq=last.seq, saved=outcome.kept, state=reply_state(qa),
+                      error=last.error if last.state == QuestionState.INVALID else None,
+                      read_as=_read_as(qa, response))
+
+
+def _read_as(qa: EngineAttempt, response: dict[str, Any] | None) -> str | None:
+    """How a number typed in another form than the plain one was read (None when it was plain)."""
+    typed = (response or {}).get("answer")
+    if qa.item.type_name != "numeric" or not isinstance(typed, str) or getattr(qa.item, "units", None) is not None:
+        return None
+    try:
+        plain = plain_number(typed)
+        value = read_number(typed)
+    except ResponseError:
+        return None
+    return None if plain == typed.strip() and "/" not in plain else f"{value:.12g}"
 
 
 # --- answering ----------------------------------------------------------------------------
@@ -408,6 +426,18 @@ def check(session: Session, principal: Principal, attempt_id: int, slot: int, bo
 def try_again(session: Session, principal: Principal, attempt_id: int, slot: int, seq: int,
               now: datetime, grace_seconds: int) -> SaveResult:
     return _act(session, principal, attempt_id, slot, seq, now, grace_seconds, Action.TRY_AGAIN, None)
+
+
+def set_flag(session: Session, principal: Principal, attempt_id: int, slot: int, flagged: bool,
+             now: datetime, grace_seconds: int) -> FlagResult:
+    """Flag (or unflag) a question of the caller's open attempt: a reminder, not an answer, so it
+    makes no step and needs no ``seq``."""
+    attempt = _owned(session, principal, repository.attempt(session, attempt_id, lock=True), attempt_id)
+    _writable(attempt, now, grace_seconds)
+    if not repository.set_flag(session, attempt.id, slot, flagged):
+        raise NotFound(f"no slot {slot} in attempt {attempt.id}")
+    written(session)
+    return FlagResult(slot=slot, flagged=flagged)
 
 
 # --- finishing ----------------------------------------------------------------------------

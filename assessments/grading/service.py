@@ -212,7 +212,8 @@ def _commit(session: Session, actor: User | Account, plan: _Plan, now: datetime)
         row = QuestionAttempt(
             attempt_id=old.attempt_id, slot=old.slot, item_version_id=replay.version.id,
             seed=old.seed, variant={**replay.variant.to_json(), "shuffle": replay.shuffle},
-            behaviour=old.behaviour, behaviour_options=old.behaviour_options, max_mark=old.max_mark)
+            behaviour=old.behaviour, behaviour_options=old.behaviour_options, max_mark=old.max_mark,
+            flagged=old.flagged)
         session.add(row)
         session.flush()
         # A replayed step keeps its actor (the engine's actor is the user id as text).

@@ -78,6 +78,8 @@ class QuestionAttempt(Base):
     max_mark: Mapped[float]
     replaced_at: Mapped[datetime | None]
     """Set when a committed regrade replaced this row with a replayed one (kept for audit)."""
+    flagged: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """The student's own "come back to this" mark (changes no step)."""
 
     attempt: Mapped[Attempt] = relationship(lazy="raise")
     item_version: Mapped[ItemVersion] = relationship(lazy="raise")

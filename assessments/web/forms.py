@@ -56,7 +56,12 @@ def _ordering(question: Question, prefix: str, form: Form) -> dict[str, Any]:
             positions[option["id"]] = int(value)
     if len(positions) != len(question["options"]):
         return {}
-    return {"order": [o for o, _ in sorted(positions.items(), key=lambda kv: (kv[1], kv[0]))]}
+    ranked = [o for o, _ in sorted(positions.items(), key=lambda kv: (kv[1], kv[0]))]
+    if len(set(positions.values())) != len(positions):
+        # Two options share a position: never silently broken by id. The order saved places the
+        # first option twice, which the question type refuses, saying so beside the field.
+        return {"order": [ranked[0], *ranked[:-1]]}
+    return {"order": ranked}
 
 
 def _matching(question: Question, prefix: str, form: Form) -> dict[str, Any]:

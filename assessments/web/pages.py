@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from assessments.attempts import repository as attempts_repo
 from assessments.attempts import service as attempts
 from assessments.attempts.review import attempt_view, moment
-from assessments.attempts.schemas import AttemptView, SaveRequest
+from assessments.attempts.schemas import AttemptView, QuestionView, SaveRequest
 from assessments.auth import devices, sessions
 from assessments.auth.service import authenticate
 from assessments.auth.tokens import ALL_SCOPES
@@ -196,27 +196,56 @@ def save_page(attempt_id: RowId, principal: WebPrincipal, session: SessionDep,
     """The no-JavaScript path: every question on the page saved at once, then back or on."""
     view, _ = _view(session, principal, attempt_id, now)
     message = None
+    checking, again = _slot_of(form.get("check")), _slot_of(form.get("try_again"))
     for question in view.questions:
-        response = response_from_form(question.question, question.slot, form)
-        if response is None or response == (question.response or {}):
-            continue
-        seq = form.get(f"s{question.slot}-seq")
+        if f"s{question.slot}-seq" not in form:
+            continue  # not on the page that was posted
         try:
-            attempts.save(session, principal, attempt_id, question.slot,
-                          SaveRequest(response=response, seq=int(str(seq)) if seq else question.seq),
-                          now, settings.grace_seconds)
+            _post_question(session, principal, attempt_id, question, form, now, settings.grace_seconds,
+                           checking=question.slot == checking, again=question.slot == again)
         except Conflict as exc:
             message = exc.message
             break
     after = form.get("then")
-    if after == "finish" and message is None:
+    if after == "finish" and message is None and checking is None and again is None:
         return _redirect(f"/attempts/{attempt_id}/finish")
     target = f"/attempts/{attempt_id}"
+    one = form.get("one")
     if isinstance(after, str) and after.isdigit():
         target += f"?q={after}"
+    elif isinstance(one, str) and one.isdigit():
+        target += f"?q={one}"
     if message:
         target += ("&" if "?" in target else "?") + "message=" + quote(message)
+    if checking is not None or again is not None:
+        target += f"#q{checking if checking is not None else again}"
     return _redirect(target)
+
+
+def _post_question(session: Any, principal: Principal, attempt_id: int, question: QuestionView, form: Any,
+                   now: datetime, grace_seconds: int, *, checking: bool, again: bool) -> None:
+    """What the posted form asks of one question: its flag, then a check, a try again or a save."""
+    seq = _seq_of(form.get(f"s{question.slot}-seq"), question.seq)
+    flagged = f"flag-{question.slot}" in form
+    if flagged != question.flagged:
+        attempts.set_flag(session, principal, attempt_id, question.slot, flagged, now, grace_seconds)
+    response = response_from_form(question.question, question.slot, form)
+    if checking and question.can_check:
+        body = SaveRequest(response=response if response is not None else question.response or {}, seq=seq)
+        attempts.check(session, principal, attempt_id, question.slot, body, now, grace_seconds)
+    elif again and question.can_try_again:
+        attempts.try_again(session, principal, attempt_id, question.slot, seq, now, grace_seconds)
+    elif response is not None and response != (question.response or {}):
+        attempts.save(session, principal, attempt_id, question.slot, SaveRequest(response=response, seq=seq),
+                      now, grace_seconds)
+
+
+def _slot_of(value: object) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 6 else None
+
+
+def _seq_of(value: object, current: int) -> int:
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 10 else current
 
 
 @router.post("/attempts/{attempt_id}/autosave/{slot}")
@@ -229,11 +258,21 @@ def autosave(attempt_id: RowId, slot: RowId, principal: WebPrincipal,
         raise NotFound(f"no question {slot}")
     response = response_from_form(question.question, slot, form)
     seq = form.get(f"s{slot}-seq")
-    if response is None:
-        return JSONResponse({"seq": question.seq, "saved": False, "state": question.state})
-    result = attempts.save(session, principal, attempt_id, slot,
-                           SaveRequest(response=response, seq=int(str(seq)) if seq else question.seq),
-                           now, settings.grace_seconds)
+    if response is None or response == (question.response or {}):
+        # Nothing new (the page's form, or a save sent as the page was left, got there first):
+        # whatever seq the page held, it now holds the current one.
+        return JSONResponse({"seq": question.seq, "saved": False, "state": question.state, "error": question.error})
+    try:
+        body = SaveRequest(response=response, seq=_seq_of(seq, question.seq))
+        result = attempts.save(session, principal, attempt_id, slot, body, now, settings.grace_seconds)
+    except Conflict as exc:
+        # Two saves of the same answer (the one sent as the page was left and the one the next page
+        # sent) racing each other: the loser is told what the winner stored, not refused.
+        again, _ = _view(session, principal, attempt_id, now)
+        now_saved = next(q for q in again.questions if q.slot == slot)
+        if exc.code != "stale_seq" or now_saved.response != response:
+            raise
+        return JSONResponse({"seq": now_saved.seq, "saved": False, "state": now_saved.state, "error": now_saved.error})
     return JSONResponse(result.model_dump())
 
 

@@ -51,6 +51,7 @@ from engine.qtypes.common import (
     render_text,
     response_rows,
 )
+from engine.qtypes.number_text import read_number
 from engine.texts import format_number
 from engine.variants import Variant
 
@@ -87,10 +88,7 @@ def parse_number(raw: Any) -> float:
     if isinstance(raw, int | float):
         value = float(raw)
     elif isinstance(raw, str):
-        text = raw.strip().replace("\u2212", "-").replace(" ", "")
-        if len(text) > _MAX_INPUT or not _NUMBER.match(text):
-            raise ResponseError("enter a number such as 0.25, -3 or 1.5e-3")
-        value = float(text)
+        value = read_number(raw)
     else:
         raise ResponseError("enter a number")
     if not math.isfinite(value):

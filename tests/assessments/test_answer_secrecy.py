@@ -270,7 +270,8 @@ def revealed(session: Session, point: str, slot: int) -> set[str]:
         return set()
     if slot in FINISHED_RIGHT or session.behaviour == "immediatefeedback":
         return set(FIELDS)  # checked: finished and graded
-    return {"feedback"} if point == "checked" else set()  # a wrong try, then cleared by "try again"
+    # a wrong try shows its verdict and feedback (as Moodle's interactive does), then "try again" clears them
+    return {"feedback", "correctness"} if point == "checked" else set()
 
 
 def expect(session: Session, point: str, moment: str) -> Expected:
@@ -370,7 +371,10 @@ def assert_views_show_what_is_allowed(session: Session, expected: Expected, repl
     for question in view.data["questions"]:
         slot, visible = question["slot"], expected.visible[question["slot"]]
         qa, secret = expected.questions[slot], session.secrets[slot]
-        if "correctness" in visible:
+        if "correctness" in visible and question["state"] == "try_again":
+            assert qa.latest_grade is not None  # a checked try: judged by its own grade
+            assert question["outcome"] == Verdict.of(qa.latest_grade.fraction)
+        elif "correctness" in visible:
             assert question["outcome"] == Verdict.of(qa.fraction or 0.0) == question["state"]
             assert any(question["outcome"] in page.class_tokens() for page in pages)
         if "marks" in visible:

@@ -401,6 +401,8 @@ MATRIX = [
         request=lambda s: {"json": ANSWER}),
     row("POST", "/api/v1/attempts/{attempt_id}/slots/{slot}/try-again", 401, 403, 403, 200, 404, 404, 404,
         slot=2, request=lambda s: {"json": {"seq": s.try_again_seq}}),
+    row("PUT", "/api/v1/attempts/{attempt_id}/slots/{slot}/flag",  401, 403, 403, 200, 404, 404, 404,
+        request=lambda s: {"json": {"flagged": True}}),
     row("POST", "/api/v1/attempts/{attempt_id}/submit",            401, 403, 403, 200, 404, 404, 404),
     # Grading: the course's instructors; its students are refused (a classmate's attempt is "not
     # found", as it is to read), everyone else told "not found"; tokens need the grade scope.
@@ -467,6 +469,12 @@ MATRIX = [
         request=form(**WEB_ANSWER)),
     web("POST", "/attempts/{attempt_id}/autosave/{slot}",         L,   403,  403,  200,  404,  404,  404,
         request=form(**WEB_ANSWER)),
+    web("POST", "/attempts/{attempt_id}/check/{slot}",            L,   403,  403,  200,  404,  404,  404,
+        request=form(**WEB_ANSWER)),
+    web("POST", "/attempts/{attempt_id}/try-again/{slot}",        L,   403,  403,  200,  404,  404,  404,
+        slot=2, request=lambda s: {"data": {CSRF_FIELD: CSRF, "s2-seq": str(s.try_again_seq)}}),
+    web("POST", "/attempts/{attempt_id}/flag/{slot}",             L,   403,  403,  200,  404,  404,  404,
+        request=form(flagged="1")),
     web("GET", "/attempts/{attempt_id}/finish",                   L,   200,  200,  200,  404,  404,  404),
     web("POST", "/attempts/{attempt_id}/submit",                  L,   403,  403,  303,  404,  404,  404,
         request=form()),

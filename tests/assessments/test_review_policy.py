@@ -41,7 +41,7 @@ SWITCHES = ("correctness", "marks", "feedback", "right_answer")
 CLOSE_AT = T0 + timedelta(minutes=30)
 BRADLEY_TERRY = "bradley-terry-preference-probability"
 
-BASE_KEYS = {"slot", "seq", "state", "question", "response", "max_mark"}
+BASE_KEYS = {"slot", "seq", "state", "question", "response", "max_mark", "flagged"}
 """What every question view holds, whatever the policy."""
 SHOWN_BY = {"correctness": {"outcome"}, "marks": {"mark"}, "feedback": {"feedback", "solution"},
             "right_answer": {"right_answer"}}
@@ -260,7 +260,7 @@ def test_immediate_feedback_shows_a_checked_question_as_during_allows(
     checked, saved = reply.json()["questions"]
     assert reply.json()["review"] == "during"
     assert set(checked) == expected_keys(switches, solution=True)
-    assert set(saved) == BASE_KEYS and saved["state"] == "answered"
+    assert set(saved) == BASE_KEYS | {"can_check"} and saved["state"] == "answered"
     assert_nothing_beyond(reply.text, switches)
     if "feedback" not in switches and "right_answer" not in switches:
         key = float(bradley_terry_prob(*bradley_terry_scores(me.question(1))))
@@ -277,7 +277,8 @@ def test_interactive_shows_a_graded_try_as_during_allows(klass: Class, switches:
     waiting = reply.json()["questions"][0]
     # A try that is not right leaves the question open for another: the student must be told that.
     assert (waiting["state"], waiting["tries_left"]) == ("try_again", 2)
-    assert set(waiting) == BASE_KEYS | {"tries_left"} | ({"feedback"} if "feedback" in switches else set())
+    shown = ({"feedback"} if "feedback" in switches else set()) | ({"outcome"} if "correctness" in switches else set())
+    assert set(waiting) == BASE_KEYS | {"tries_left", "can_try_again"} | shown
     assert_nothing_beyond(reply.text, switches)
 
     ok(me.try_again(1))

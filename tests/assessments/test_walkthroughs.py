@@ -295,7 +295,8 @@ def test_interactive_wrong_then_right_earns_two_thirds(world: World) -> None:
     ok(me.check(1, {"answer": "99"}))
     after_one = me.slot(1)
     assert (after_one["state"], after_one["tries_left"], after_one["feedback"]) == ("try_again", 2, [])
-    assert "mark" not in after_one and "outcome" not in after_one
+    # The try's verdict shows (correctness is on during the attempt); a mark only once it is done.
+    assert "mark" not in after_one and after_one["outcome"] == "wrong"
     # The graded try is read-only until she asks to try again.
     refused(me.save(1, {"answer": "1"}), 409, "action_refused")
     refused(me.check(1, {"answer": "1"}), 409, "action_refused")

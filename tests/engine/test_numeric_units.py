@@ -240,7 +240,7 @@ def test_without_units_a_typed_unit_is_a_format_error_as_before() -> None:
     (Moodle's UNITNONE: "Do not include a unit in your response")."""
     item = samples.item(NATS.replace("units: {graded: true, multipliers: {bits: 1.4426950408889634}}\n", ""))
     assert isinstance(item, NumericItem) and item.units is None
-    with pytest.raises(ResponseError, match=r"enter a number such as 0\.25, -3 or 1\.5e-3"):
+    with pytest.raises(ResponseError, match=r"enter a number such as 0\.25, -3, 1/2 or 1\.5e-3"):
         qtype_for(item).parse(item, generate(item, 0), {"answer": "0.125 nats"})
 
 

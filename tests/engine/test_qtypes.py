@@ -144,13 +144,14 @@ def test_numeric_tolerances() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "value"),
-    [("0.693", 0.693), (" -3 ", -3.0), ("1.5e-3", 0.0015), ("\u22122.5", -2.5), (".5", 0.5), (4, 4.0)],
+    [("0.693", 0.693), (" -3 ", -3.0), ("1.5e-3", 0.0015), ("\u22122.5", -2.5), (".5", 0.5), (4, 4.0),
+     ("0,5", 0.5), ("1/2", 0.5), ("+2", 2.0), ("1,234.5", 1234.5)],
 )
 def test_numbers_parse(typed: object, value: float) -> None:
     assert parse_number(typed) == value
 
 
-@pytest.mark.parametrize("typed", ["about a half", "1/2", "0,5", "nan", "inf", "", None, True,
+@pytest.mark.parametrize("typed", ["about a half", "1/0", "1,500", "nan", "inf", "", None, True,
                                    "1" * 50, float("nan")])
 def test_non_numbers_are_format_errors(typed: object) -> None:
     with pytest.raises(ResponseError):
