@@ -4,9 +4,10 @@
 Run from the repository root:  python bench/content_check.py  [--item ID] [--skip-20000]
 
 Each figure is the wall-clock time of ``assay content check`` as a fresh process would spend it
-(the checker's own work, in this process, after the imports), with the CPU time beside it: on a
-shared machine the two differ by the load. The probability that the default finds a coincidence
-of one variant in 300 is printed too.
+(the checker's own work, after the imports), with the CPU time beside it (the checking pool's
+processes included): on a shared machine the two differ by the load. The bank is timed on one
+process and, as ``assay content check`` runs by default, on one process per available core. The
+probability that the default finds a coincidence of one variant in 300 is printed too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
@@ -31,12 +33,18 @@ CONTENT = ROOT / "content"
 SEED_ITEM = "foundations-of-llms/ch4-alignment/reward-models/ranking-loss-which-pair-is-penalised.yaml"
 
 
-def timed(label: str, path: Path, variants: int) -> None:
-    wall, cpu = time.perf_counter(), time.process_time()
-    report = check(path, variants, strict=True)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (a checking pool's processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(label: str, path: Path, variants: int, jobs: int = 1) -> None:
+    wall, cpu = time.perf_counter(), _cpu()
+    report = check(path, variants, strict=True, jobs=jobs)
+    wall, cpu = time.perf_counter() - wall, _cpu() - cpu
     verdict = "ok" if report.ok else f"{len(report.problems)} problem(s)"
-    print(f"{label}: {wall:.2f} s wall, {cpu:.2f} s CPU  "
+    print(f"{label}, {jobs} process{'es' if jobs > 1 else ''}: {wall:.2f} s wall, {cpu:.2f} s CPU  "
           f"({len(report.items)} items, {report.variants:,} variants, {verdict})")
 
 
@@ -51,9 +59,12 @@ def main() -> None:
     print(f"default: {VARIANTS:,} variants per computed item; a 1-in-300 coincidence is found "
           f"with probability {caught:.2%}")
     check(CONTENT / options.item, 10)  # warm the caches a fresh process also fills (parsers, LaTeX)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     timed(f"the bank at {VARIANTS:,} variants (--strict)", CONTENT, VARIANTS)
+    if cores > 1:  # what `assay content check` does by default: one process per available core
+        timed(f"the bank at {VARIANTS:,} variants (--strict)", CONTENT, VARIANTS, jobs=cores)
     if not options.skip_20000:
-        timed("the bank at 20,000 variants (--strict)", CONTENT, 20_000)
+        timed("the bank at 20,000 variants (--strict)", CONTENT, 20_000, jobs=cores)
     timed(f"{Path(options.item).stem} at 100,000 variants", CONTENT / options.item, 100_000)
 
 
