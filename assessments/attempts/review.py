@@ -95,7 +95,7 @@ def question_view(row: Asked, qa: EngineAttempt, options: ReviewOptions, *,
         if model.solution and not qa.state.is_active():
             view.solution = render(model.solution, variant.values)
     if options.right_answer and not qa.state.is_active() and model.type_name != "essay":
-        view.right_answer = dict(qtype.correct_response(model, variant))
+        view.right_answer = dict(qtype.shown_response(model, variant))
     return view
 
 

@@ -293,7 +293,7 @@ def answer(session: Session, principal: Principal, content_dir: Path, practice_i
         id=row.id, outcome=Verdict.of(row.fraction), fraction=row.fraction, feedback=list(grade.feedback),
         misconception=grade.misconception, misconception_says=grade.misconception_says,
         solution=render(model.solution, variant.values) if model.solution else None,
-        right_answer=dict(qtype.correct_response(model, variant)),
+        right_answer=dict(qtype.shown_response(model, variant)),
         concepts=[c for c in view.concepts if c.concept in item_concepts])
 
 

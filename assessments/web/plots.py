@@ -101,6 +101,53 @@ def ranking_pairs(variant: Variant) -> list[Pair] | None:
     return sorted(pairs, key=lambda p: p.number)
 
 
+LABEL_FONT = 11
+"""The plot's text size in px (``svg.plot`` in assay.css): labels closer than this overlap."""
+
+
+@dataclass(frozen=True)
+class Label:
+    """A pair's number on the plot: where its text goes, anchored at its start or its end."""
+
+    x: float
+    y: float
+    text: str
+    end: bool = False
+
+    def box(self) -> tuple[float, float, float, float]:
+        width = 0.65 * LABEL_FONT * len(self.text)
+        left = self.x - width if self.end else self.x
+        return left, self.y - LABEL_FONT, left + width, self.y  # the baseline is the bottom
+
+    def clear_of(self, other: Label) -> bool:
+        a, b = self.box(), other.box()
+        return a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+
+    def svg(self) -> str:
+        anchor = ' text-anchor="end"' if self.end else ""
+        return f'<text x="{self.x:.1f}" y="{self.y:.1f}"{anchor}>{self.text}</text>'
+
+
+def place_labels(points: list[tuple[float, float, str]], *, on_axis: bool) -> list[Label]:
+    """A label for each point (x, y, text) that overlaps no other label: each takes the first of
+    its places that is clear of those placed before it, left to right. A point on the curve
+    tries above right, below right, above left, below left, then further up; a mark on the axis
+    above it, then further up (the axis's numbers are below)."""
+    placed: list[Label | None] = [None] * len(points)
+    for n in sorted(range(len(points)), key=lambda i: points[i][0]):
+        x, y, text = points[n]
+        if on_axis:
+            places = [Label(x - 0.325 * LABEL_FONT * len(text), y - 8 - k * (LABEL_FONT + 1), text)
+                      for k in range(len(points))]
+        else:
+            places = [Label(x + 7, y - 7, text), Label(x + 7, y + 7 + LABEL_FONT, text),
+                      Label(x - 7, y - 7, text, end=True), Label(x - 7, y + 7 + LABEL_FONT, text, end=True)]
+            places += [Label(x + 7, y - 7 - k * (LABEL_FONT + 1), text) for k in range(1, len(points) + 1)]
+        others = [label for label in placed if label is not None]
+        placed[n] = next((p for p in places if all(p.clear_of(o) for o in others)), places[0])
+    return [label for label in placed if label is not None]
+
+
 def _number(value: float) -> str:
     """A student's own number as they would write it (Δ of scores on a grid: 1.3, −0.25)."""
     text = f"{round(value, 4):g}"
@@ -120,22 +167,21 @@ def ranking_loss_plot(pairs: list[Pair], *, key: bool) -> Markup:
     tie_y = frame.y(TIE, 0, hi_y)
     axis_y = frame.height - frame.bottom
     marks = []
-    for pair in pairs:
-        cx = frame.x(pair.delta, lo_x, hi_x)
+    where = [(frame.x(p.delta, lo_x, hi_x), frame.y(p.loss, 0, hi_y) if key else float(axis_y), str(p.number))
+             for p in pairs]
+    labels = place_labels(where, on_axis=not key)
+    for pair, (cx, cy, _), placed in zip(pairs, where, labels, strict=True):
         said = f"pair {pair.number}: Δ = {_number(pair.delta)}"
         if key:
-            cy = frame.y(pair.loss, 0, hi_y)
             verdict = "penalised" if pair.penalised else "fine"
             cost = "more than a tie" if pair.penalised else "no more than a tie"
             marks.append(
-                f'<g class="pair {verdict}"><circle cx="{cx:.1f}" cy="{cy:.1f}" r="5"/>'
-                f'<text x="{cx + 7:.1f}" y="{cy - 7:.1f}">{pair.number}</text>'
+                f'<g class="pair {verdict}"><circle cx="{cx:.1f}" cy="{cy:.1f}" r="5"/>{placed.svg()}'
                 f"<title>{escape(said)}, loss = {pair.loss:.3f}, {cost}</title></g>"
             )
         else:
             marks.append(
-                f'<g class="pair"><circle cx="{cx:.1f}" cy="{axis_y}" r="4"/>'
-                f'<text x="{cx:.1f}" y="{axis_y - 8}" text-anchor="middle">{pair.number}</text>'
+                f'<g class="pair"><circle cx="{cx:.1f}" cy="{axis_y}" r="4"/>{placed.svg()}'
                 f"<title>{escape(said)}</title></g>"
             )
     ticks = "".join(
@@ -150,9 +196,15 @@ def ranking_loss_plot(pairs: list[Pair], *, key: bool) -> Markup:
         f'<line class="axis" x1="{frame.left}" y1="{frame.top}" x2="{frame.left}" y2="{axis_y}"/>'
         f'<line class="tie" x1="{frame.left}" y1="{tie_y:.1f}" x2="{frame.width - frame.right}" y2="{tie_y:.1f}"/>'
         f'<polyline class="curve" points="{curve}"/>{"".join(marks)}{ticks}'
-        f'<text x="{frame.width / 2}" y="{frame.height - 4}" text-anchor="middle">Δ = r_w − r_l</text>'
+        f'<text x="{frame.width / 2}" y="{frame.height - 4}" text-anchor="middle">{AXIS_LABEL}</text>'
         f'<text x="12" y="{frame.top + 10}" class="ylabel">loss</text></svg>'
     )
+
+
+AXIS_LABEL = ('Δ = r<tspan class="sub" dy="3" font-size="8">w</tspan><tspan dy="-3"> − r</tspan>'
+              '<tspan class="sub" dy="3" font-size="8">l</tspan>')
+"""The Δ axis's label, Δ = r_w − r_l with its subscripts as subscripts: each lowered by ``dy`` (which
+every SVG renderer honours, unlike ``baseline-shift``) and the baseline restored after it."""
 
 
 CAPTION = {

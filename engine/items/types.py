@@ -8,6 +8,7 @@ author wrote them.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -340,6 +341,19 @@ class NumericItem(ItemBase):
     shuffle: bool = False
     partial_credit: tuple[PartialAnswer, ...] = Field(default=(), max_length=MAX_PARTIAL_ANSWERS)
     units: Units | None = None
+
+    def typed_precision(self) -> Precision | None:
+        """The precision a student types to: ``precision`` if declared, else what the tolerance
+        implies (``sigfigs: n``; ``absolute: t`` as the fewest decimals whose half unit is at
+        most t); None for a relative tolerance or one of 0."""
+        if self.precision is not None:
+            return self.precision
+        if self.tolerance.sigfigs is not None:
+            return Precision(sigfigs=self.tolerance.sigfigs)
+        if self.tolerance.absolute:
+            decimals = math.ceil(-math.log10(2 * self.tolerance.absolute) - 1e-9)
+            return Precision(decimals=min(15, max(0, decimals)))
+        return None
 
     def _type_expressions(self) -> Found:
         found: Found = [

@@ -189,6 +189,11 @@ class QuestionType(ABC, Generic[ItemT]):
     def correct_response(self, item: ItemT, variant: Variant) -> Raw:
         """A raw response that earns full marks (for self-tests and review)."""
 
+    def shown_response(self, item: ItemT, variant: Variant) -> Raw:
+        """The right answer as a review shows it to a student: :meth:`correct_response` unless
+        the type writes it as the question asks (a number at the precision the stem asks for)."""
+        return self.correct_response(item, variant)
+
     @abstractmethod
     def self_test_cases(self, item: ItemT, variant: Variant) -> list[SelfTestCase]:
         """A right, a wrong and an invalid response, at least."""

@@ -81,6 +81,20 @@ def half_width(tolerance: Tolerance, value: np.ndarray) -> np.ndarray:
     return width + _ULP_SLACK * np.maximum(magnitude, 1.0)
 
 
+def at_precision(value: float, *, sigfigs: int | None = None, decimals: int | None = None) -> str:
+    """``value`` written to ``decimals`` decimal places or ``sigfigs`` significant figures, trailing
+    zeros kept (0.0500 at three figures), in positional notation, without a negative zero."""
+    if sigfigs is not None:
+        rounded = float(f"{value:.{sigfigs - 1}e}")  # rounding may carry: 0.09996 → 0.1000
+        exponent = math.floor(math.log10(abs(rounded))) if rounded else 0
+        decimals = sigfigs - 1 - exponent
+        if decimals < 0:  # 12345 at three figures is 12300
+            value, decimals = round(rounded, decimals), 0
+    assert decimals is not None
+    text = f"{value:.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def parse_number(raw: Any) -> float:
     """A finite float from a typed answer or a JSON number; :class:`ResponseError` otherwise."""
     if isinstance(raw, bool) or raw is None:
@@ -261,12 +275,28 @@ class Numeric(QuestionType[NumericItem]):
                 return text
         return repr(key)
 
-    def correct_response(self, item: NumericItem, variant: Variant) -> Raw:
-        """The key, short (see :meth:`_key_text`), with its unit where responses carry units."""
-        text = self._key_text(variant)
+    @staticmethod
+    def _with_unit(item: NumericItem, text: str) -> Raw:
         if item.units is None or item.unit is None:
             return {"answer": text}
         return {"answer": f"{item.unit} {text}" if item.units.before else f"{text} {item.unit}"}
+
+    def correct_response(self, item: NumericItem, variant: Variant) -> Raw:
+        """The key, short (see :meth:`_key_text`), with its unit where responses carry units."""
+        return self._with_unit(item, self._key_text(variant))
+
+    def shown_response(self, item: NumericItem, variant: Variant) -> Raw:
+        """The key at the precision a student types to (:meth:`NumericItem.typed_precision`:
+        "three decimal places" shows 0.052, not 0.0522), if that rounding is right; else as
+        :meth:`correct_response` writes it."""
+        precision = item.typed_precision()
+        key = float(variant.key["answer"][0])
+        if precision is None or not math.isfinite(key):
+            return self.correct_response(item, variant)
+        text = at_precision(key, sigfigs=precision.sigfigs, decimals=precision.decimals)
+        if abs(float(text) - key) > float(variant.key["width"][0]):
+            return self.correct_response(item, variant)
+        return self._with_unit(item, text)
 
     def self_test_cases(self, item: NumericItem, variant: Variant) -> list[SelfTestCase]:
         key = float(variant.key["answer"][0])

@@ -29,7 +29,7 @@ def _variant(db: Session, question_id: int) -> Any:
 
 def _right(db: Session, question_id: int) -> dict[str, Any]:
     variant = _variant(db, question_id)
-    return dict(qtype_for(variant.item).correct_response(variant.item, variant))
+    return dict(qtype_for(variant.item).shown_response(variant.item, variant))
 
 
 def _falling_for(db: Session, question_id: int, name: str) -> dict[str, Any] | None:

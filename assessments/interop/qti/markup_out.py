@@ -20,6 +20,7 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
 from assessments.interop.qti.dialect import MATHML
+from assessments.rendering import typeset_like_mathjax
 
 __all__ = ["append_blocks", "append_inline", "append_text", "math_element"]
 
@@ -56,6 +57,7 @@ def math_element(latex: str, *, display: bool) -> Element | None:
 def _converted(latex: str, display: bool) -> Element:
     element = convert_to_element(latex, display="block" if display else "inline")
     _unescape(element)
+    typeset_like_mathjax(element)  # function application and prefix signs, as the web pages have
     alttext = " ".join(latex.split())  # an attribute keeps no line breaks
     element.attrib = {"xmlns": MATHML, "alttext": alttext, **({"display": "block"} if display else {})}
     return element
