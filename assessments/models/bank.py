@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from assessments.models.base import Base, JSONData, enum_column, utcnow
+from assessments.models.base import Base, JSONData, OrderedJSON, enum_column, utcnow
 
 
 class VersionOrigin(enum.StrEnum):
@@ -88,7 +88,7 @@ class ItemVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     number: Mapped[int]
-    definition: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    definition: Mapped[dict[str, Any]] = mapped_column(OrderedJSON)
     content_hash: Mapped[str] = mapped_column(String(64))
     type: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(300))

@@ -21,6 +21,11 @@ NAMING = {
 
 JSONData = JSON().with_variant(JSONB(), "postgresql")
 
+OrderedJSON = JSON()
+"""JSON kept as written, its keys in their order (PostgreSQL's ``json``, not ``jsonb``, which sorts
+keys): an item's definition, whose ``params`` are drawn and whose ``compute`` entries are evaluated
+in the order the author wrote them."""
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every database (SQLite keeps no zone: store UTC, read it back aware)."""

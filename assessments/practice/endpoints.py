@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from assessments.deps import CurrentPrincipal, NowDep, RowId, SessionDep, SettingsDep
+from assessments.pagination import PageDep
 from assessments.practice import schemas, service
 
 router = APIRouter(prefix="/api/v1", tags=["practice"])
@@ -24,9 +25,10 @@ def create_practice(course: str, body: schemas.PracticeIn, principal: CurrentPri
 
 
 @router.get("/courses/{course}/practices", response_model=list[schemas.PracticeOut])
-def list_practices(course: str, principal: CurrentPrincipal, session: SessionDep) -> list[schemas.PracticeOut]:
+def list_practices(course: str, principal: CurrentPrincipal, session: SessionDep,
+                   page: PageDep) -> list[schemas.PracticeOut]:
     """The course's practices (its members)."""
-    return service.list_for_course(session, principal, course)
+    return page.rows(service.list_for_course(session, principal, course, limit=page.fetch, offset=page.offset))
 
 
 @router.get("/practices/{practice_id}", response_model=schemas.PracticeOut)

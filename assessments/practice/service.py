@@ -135,11 +135,12 @@ def create(session: Session, principal: Principal, content_dir: Path, course_slu
     return out(practice)
 
 
-def list_for_course(session: Session, principal: Principal, course_slug: str) -> list[schemas.PracticeOut]:
+def list_for_course(session: Session, principal: Principal, course_slug: str, *, limit: int | None = None,
+                    offset: int = 0) -> list[schemas.PracticeOut]:
     course = course_by_slug(session, course_slug)
     require_member(session, principal, course)
     return [out(p) for p in session.scalars(select(Practice).where(Practice.course_id == course.id)
-                                            .order_by(Practice.id))]
+                                            .order_by(Practice.id).limit(limit).offset(offset))]
 
 
 # --- the pool --------------------------------------------------------------------------------

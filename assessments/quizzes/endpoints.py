@@ -96,9 +96,10 @@ def delete_quiz(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep
 
 
 @router.get("/quizzes/{quiz_id}/overrides", response_model=list[OverrideOut])
-def list_overrides(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> list[OverrideOut]:
+def list_overrides(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep,
+                   page: PageDep) -> list[OverrideOut]:
     """Instructors: the quiz's per-student and per-group overrides."""
-    return overrides.list_overrides(session, principal, quiz_id)
+    return page.rows(overrides.list_overrides(session, principal, quiz_id, limit=page.fetch, offset=page.offset))
 
 
 @router.post("/quizzes/{quiz_id}/overrides", response_model=OverrideOut, status_code=status.HTTP_201_CREATED)
@@ -122,9 +123,9 @@ def delete_override(quiz_id: RowId, override_id: RowId, principal: CurrentPrinci
 
 
 @router.get("/courses/{course}/groups", response_model=list[GroupOut])
-def list_groups(course: str, principal: CurrentPrincipal, session: SessionDep) -> list[GroupOut]:
+def list_groups(course: str, principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> list[GroupOut]:
     """Instructors: the course's groups (named sets of students, for overrides)."""
-    return overrides.list_groups(session, principal, course)
+    return page.rows(overrides.list_groups(session, principal, course, limit=page.fetch, offset=page.offset))
 
 
 @router.post("/courses/{course}/groups", response_model=GroupOut, status_code=status.HTTP_201_CREATED)

@@ -56,9 +56,11 @@ def _teaching(session: Session, principal: Principal, course_slug: str) -> Cours
     return course
 
 
-def list_groups(session: Session, principal: Principal, course_slug: str) -> list[GroupOut]:
+def list_groups(session: Session, principal: Principal, course_slug: str, *, limit: int | None = None,
+                offset: int = 0) -> list[GroupOut]:
     course = _teaching(session, principal, course_slug)
-    groups = session.scalars(select(CourseGroup).where(CourseGroup.course_id == course.id).order_by(CourseGroup.name))
+    groups = session.scalars(select(CourseGroup).where(CourseGroup.course_id == course.id)
+                             .order_by(CourseGroup.name, CourseGroup.id).limit(limit).offset(offset))
     return [_group_out(session, g, course) for g in groups]
 
 
@@ -115,9 +117,11 @@ def _override_out(session: Session, row: QuizOverride, extended: int = 0) -> Ove
                        extended_attempts=extended)
 
 
-def list_overrides(session: Session, principal: Principal, quiz_id: int) -> list[OverrideOut]:
+def list_overrides(session: Session, principal: Principal, quiz_id: int, *, limit: int | None = None,
+                   offset: int = 0) -> list[OverrideOut]:
     quiz, _ = _instructor_quiz(session, principal, quiz_id)
-    rows = session.scalars(select(QuizOverride).where(QuizOverride.quiz_id == quiz.id).order_by(QuizOverride.id))
+    rows = session.scalars(select(QuizOverride).where(QuizOverride.quiz_id == quiz.id).order_by(QuizOverride.id)
+                           .limit(limit).offset(offset))
     return [_override_out(session, row) for row in rows]
 
 

@@ -95,7 +95,7 @@ def populate(world: World) -> dict[str, int]:
     graded = room.api.post(f"/api/v1/attempts/{finished}/slots/2/grade", headers=room.as_(room.teacher),
                            json={"rubric": {"mechanism": 1, "safeguard": 1}, "comment": "Näme the flaw — précisément."})
     assert graded.status_code == 200, graded.text
-    open_attempt = room.take(room.bob, quiz_id, {1: {"value": "0.25"}}, submit=False)
+    open_attempt = room.take(room.bob, quiz_id, {1: {"answer": "0.25"}}, submit=False)
     token = room.api.post("/api/v1/auth/tokens", headers=room.as_(room.teacher),
                           json={"name": "gradebook script", "scopes": ["read", "grade"]})
     assert token.status_code == 201, token.text

@@ -64,7 +64,7 @@ def test_practice_mastery_and_class_view(browser: Any, live_server: LiveServer, 
     teacher = browser.new_context(viewport=viewport, bypass_csp=True).new_page()
     sign_in(teacher, live_server, "instructor")
     teacher.goto(f"{live_server.url}/practices/{practice_id}/class")
-    assert "students practised" in teacher.content()
+    assert "1 student practised" in teacher.content()
     _no_sideways_scroll(teacher, viewport["width"])
     check_accessibility(teacher)
     shoot(teacher, f"practice-class-{size}")
