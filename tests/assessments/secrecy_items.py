@@ -380,7 +380,7 @@ def _order_pattern(texts: list[str]) -> re.Pattern[str]:
 def secrets_of(slot: int, qa: EngineAttempt) -> QuestionSecrets:
     item, variant, qtype = qa.item, qa.variant, qa.qtype
     kind = item.type_name
-    correct = None if kind == "essay" else dict(qtype.correct_response(item, variant))
+    correct = None if kind == "essay" else dict(qtype.shown_response(item, variant))
     found = QuestionSecrets(slot, kind, correct, potential_feedback(qa))
     found.key_numbers = [KeyNumber(pair.loss, 3) for pair in ranking_pairs(variant) or ()]
     if kind == "numeric":
