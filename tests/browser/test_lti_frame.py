@@ -133,6 +133,7 @@ def _accessible_at_both_widths(page: Any, target: Any, name: str) -> None:
         assert wider == [], f"{name} at {label}: {wider} scroll sideways"
         shoot(page, f"lti-{name}-{label}")
     page.set_viewport_size(WIDE)
+    target.wait_for_function("(width) => document.documentElement.clientWidth > width", arg=NARROW["width"])
 
 
 def _take_the_quiz(frame: Any) -> None:
@@ -186,6 +187,9 @@ def test_without_cookies_or_platform_storage_the_frame_offers_a_new_window(site:
     button = frame.get_by_role("button", name="Open Assay in a new window")
     button.wait_for(timeout=10_000)
     _accessible_at_both_widths(page, frame, "new-window")
+    button = page.frame(name="tool").get_by_role("button", name="Open Assay in a new window")  # after the resizes
+    button.wait_for(timeout=10_000)
+    button.scroll_into_view_if_needed()
     with browser.expect_page() as opened:
         button.click()
     window = opened.value
