@@ -75,13 +75,6 @@ def _print_preview(item: Any, seed: int, as_json: bool) -> None:
         typer.echo("solution: " + solution.rstrip())
 
 
-def _cores() -> int:
-    """The cores this process may run on (a container's share, where the platform says)."""
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 @content_app.command("check")
 def content_check(
     path: Annotated[Path, typer.Argument(help="A bank folder, a folder of one's own, or one item file.")] = (
@@ -97,9 +90,9 @@ def content_check(
 
     Errors fail the check; warnings (a key that is the same in most variants, say) fail it only
     with --strict. content/README.md lists every check."""
-    from engine.content.checker import check
+    from engine.content.checker import available_cores, check
 
-    report = check(path, variants=variants, strict=strict, bank_file=bank, jobs=jobs or _cores())
+    report = check(path, variants=variants, strict=strict, bank_file=bank, jobs=jobs or available_cores())
     shown = set(report.problems)
     for problem in [*report.problems, *(w for w in report.warnings if w not in shown)]:
         typer.echo(str(problem), err=True)

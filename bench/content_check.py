@@ -26,7 +26,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from engine.content.checker import VARIANTS, check  # noqa: E402
+from engine.content.checker import VARIANTS, available_cores, check  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "content"
@@ -59,7 +59,7 @@ def main() -> None:
     print(f"default: {VARIANTS:,} variants per computed item; a 1-in-300 coincidence is found "
           f"with probability {caught:.2%}")
     check(CONTENT / options.item, 10)  # warm the caches a fresh process also fills (parsers, LaTeX)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = available_cores()
     timed(f"the bank at {VARIANTS:,} variants (--strict)", CONTENT, VARIANTS)
     if cores > 1:  # what `assay content check` does by default: one process per available core
         timed(f"the bank at {VARIANTS:,} variants (--strict)", CONTENT, VARIANTS, jobs=cores)

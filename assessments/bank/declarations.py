@@ -13,6 +13,7 @@ key by key, lists as the union of their values in order, and a value declared fi
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -98,14 +99,25 @@ def _count(data: dict[str, Any]) -> int:
     return sum(len(v) for v in facets.values() if isinstance(v, list)) + len(data.get("concepts") or {})
 
 
+_FILES: dict[Path, tuple[int, dict[str, Any]]] = {}
+"""``bank.yaml`` as last read, by path, with the file's modification time: read again only when
+the file changes (the editor's checks and every practice question ask for it)."""
+
+
 def files_declarations(content_dir: Path | None = None) -> dict[str, Any]:
     """The installed content's ``bank.yaml`` as data (nothing when there is none)."""
     path = (content_dir or get_settings().content_dir) / BANK_FILE
     try:
+        changed = path.stat().st_mtime_ns
+        cached = _FILES.get(path)
+        if cached is not None and cached[0] == changed:
+            return copy.deepcopy(cached[1])
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}
-    return _normalised(data) if isinstance(data, dict) else {}
+    found = _normalised(data) if isinstance(data, dict) else {}
+    _FILES[path] = (changed, found)
+    return copy.deepcopy(found)
 
 
 def _normalised(data: dict[str, Any]) -> dict[str, Any]:
@@ -121,9 +133,9 @@ def stored(session: Session, bank: Bank) -> dict[str, Any]:
     return dict(row.data) if row is not None else {}
 
 
-def effective(session: Session, bank: Bank | None) -> dict[str, Any]:
+def effective(session: Session, bank: Bank | None, content_dir: Path | None = None) -> dict[str, Any]:
     """The declarations in use for ``bank`` (None: the installed file and the open banks')."""
-    data = files_declarations()
+    data = files_declarations(content_dir)
     open_ids = select(Bank.id).where(Bank.open_to_all.is_(True))
     for row in session.scalars(select(Declarations).where(Declarations.bank_id.in_(open_ids))
                                .order_by(Declarations.bank_id)):

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from assessments import events
 from assessments.auth.access import course_by_slug, course_role, require_instructor, require_member
+from assessments.bank import declarations
 from assessments.bank.service import item_model, rendered_question, variant_of
 from assessments.deps import Principal
 from assessments.errors import Conflict, Forbidden, Invalid, NotFound
@@ -49,7 +50,6 @@ from engine.adaptive import (
     choose_next,
     replay,
 )
-from engine.content.bank import load_bank
 from engine.qtypes import ResponseError, Verdict, qtype_for
 from engine.texts import render
 
@@ -185,10 +185,12 @@ def pool_of(session: Session, content_dir: Path, practice: Practice) -> Practice
             says.setdefault(name, m.says)
         items.append(PracticeItem(key=item.key, concepts=tuple(c for c in concepts.get(item.id, ()) if c in wanted),
                                   misconceptions=frozenset(model.misconceptions), bloom=bloom.get(item.id)))
-    bank, _ = load_bank(content_dir) if content_dir.is_dir() else (None, [])
-    prerequisites = dict(bank.prerequisites) if bank is not None else {}
-    if bank is not None:
-        says.update(bank.misconceptions)  # the shared name's declared description wins
+    # The bank's declarations: its bank.yaml and what was declared in the browser or over REST.
+    declared = declarations.effective(session, None, content_dir)
+    prerequisites = {concept: tuple(before) for concept, before in (declared.get("prerequisites") or {}).items()
+                     if isinstance(before, list)}
+    says.update({name: str(text) for name, text in (declared.get("misconceptions") or {}).items()})
+    # (a shared name's declared description wins over an item's own words)
     pool = ItemPool.build([i for i in items if i.concepts], wanted, prerequisites)
     return PracticePool(pool=pool, versions={item.key: (item, version) for item, version in rows},
                         titles={c: titles.get(c, c) for c in wanted}, prerequisites=prerequisites, says=says)

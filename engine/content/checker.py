@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -250,6 +251,11 @@ def _check_files(items: list[LoadedItem], paths: dict[str, Path]) -> list[Proble
         else:
             titles[title] = loaded.source.file
     return problems
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a container's share, where the platform says)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 _FORKED: list[LoadedItem] = []
