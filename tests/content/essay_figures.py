@@ -33,8 +33,9 @@ class Essay:
 
     @property
     def text(self) -> str:
-        """Everything a figure may be stated in: stem, model answer and rubric."""
-        return f"{self.stem}\n{self.solution}\n{self.rubric}"
+        """Everything a figure may be stated in: stem, model answer and rubric, with every run of
+        white space (a line break in the YAML) one space."""
+        return " ".join(f"{self.stem}\n{self.solution}\n{self.rubric}".split())
 
     def value(self, name: str) -> Any:
         """A parameter of the scenario as the author wrote it."""
@@ -66,11 +67,16 @@ def table(text: str, header: str) -> dict[str, list[str]]:
     return rows
 
 
+def numbers(cell: str) -> list[float]:
+    """A cell's numbers in order: ``9.5 → 18.0`` is [9.5, 18.0], ``+65%`` is [65], ``−1.2`` is [-1.2]."""
+    found = re.findall(r"[-−+]?\d[\d,]*(?:\.\d+)?", cell)
+    assert found, f"no number in {cell!r}"
+    return [float(text.replace(",", "").replace("−", "-")) for text in found]
+
+
 def number(cell: str) -> float:
-    """A table cell's number: ``+65%`` is 65, ``2,100`` is 2100, ``−1.2`` is -1.2."""
-    match = re.search(r"[-−+]?\d[\d,]*(?:\.\d+)?", cell)
-    assert match, f"no number in {cell!r}"
-    return float(match.group().replace(",", "").replace("−", "-"))
+    """A table cell's first number: ``2,100`` is 2100."""
+    return numbers(cell)[0]
 
 
 def half_unit(printed: str) -> float:
@@ -90,7 +96,8 @@ class Figure:
     """A figure as a text prints it, and how it is recomputed from the scenario's data.
 
     ``phrase`` is found verbatim in the item's texts and contains ``printed``; ``recompute`` takes
-    the item's parameter lookup and returns the value; ``tolerance`` replaces half a unit of the
+    a lookup of the scenario's numbers (the item's parameters, or what a test read from the stem's
+    tables) and returns the value; ``tolerance`` replaces half a unit of the
     last digit where the text says "about".
     """
 
@@ -99,12 +106,14 @@ class Figure:
     recompute: Callable[[Callable[[str], Any]], float]
     tolerance: float | None = None
 
-    def problem(self, essay: Essay) -> str | None:
-        if self.phrase not in essay.text:
+    def problem(self, essay: Essay, data: Callable[[str], Any] | None = None) -> str | None:
+        """What is wrong with the figure in ``essay``, or None; ``data`` looks up the scenario's
+        numbers (by default the item's parameters)."""
+        if " ".join(self.phrase.split()) not in essay.text:
             return f"the item no longer says {self.phrase!r}"
         if not states(self.phrase, self.printed):
             return f"{self.phrase!r} does not print {self.printed!r}"
-        got = float(self.recompute(essay.value))
+        got = float(self.recompute(essay.value if data is None else data))
         allowed = half_unit(self.printed) if self.tolerance is None else self.tolerance
         if abs(got - float(self.printed.replace(",", ""))) > allowed:
             return f"{self.phrase!r} prints {self.printed}; the scenario's data give {got:.6g}"
