@@ -85,6 +85,10 @@ BILINGUAL = [
     Figure("30% of 601B tokens, about 180B", "180", lambda v: 0.3 * _tokens(v) / 1e9, tolerance=1),
     Figure("a 1.3B model trained on about 600B tokens", "1.3", lambda v: _decoder_params(v) / 1e9),
     Figure("a 1.3B model trained on about 600B tokens", "600", lambda v: _tokens(v) / 1e9, tolerance=5),
+    Figure("\\times 0.4 = 4.83e+21$ FLOPs", "4.83e+21", _budget),
+    Figure("\\cdot 2048 = 1.34$B", "1.34", lambda v: _decoder_params(v) / 1e9),
+    Figure("$D = C/6N = 601$B tokens, 449 per parameter", "601", lambda v: _tokens(v) / 1e9),
+    Figure("$D = C/6N = 601$B tokens, 449 per parameter", "449", lambda v: _tokens(v) / _decoder_params(v)),
 ]
 
 
@@ -130,6 +134,9 @@ COMPACT = [
     Figure("a loss at about 19.2 of 128 positions", "19.2", lambda v: _mlm(v, "selected")),
     Figure("(15.36 [MASK], 1.92 random, 1.92 kept)", "15.36", lambda v: v("positions") * 0.15 * 0.8),
     Figure("(15.36 [MASK], 1.92 random, 1.92 kept)", "1.92", lambda v: v("positions") * 0.15 * 0.1),
+    Figure("masked LM gives a loss at 19.2 of 128 positions", "19.2", lambda v: _mlm(v, "selected")),
+    Figure("brings that model to 14.7M", "14.7", lambda v: _encoder(6, 384, v, factor=v("factor_e")) / 1e6),
+    Figure("twelve layers at $d = 256$ have 17.3M", "17.3", lambda v: _encoder(12, 256, v) / 1e6),
 ]
 
 
@@ -257,6 +264,15 @@ ROPE = [
     Figure("40% of it attention (8% at 4k)", "40", lambda v: _attention_share(v, v("target_ctx"))),
     Figure("40% of it attention (8% at 4k)", "8", lambda v: _attention_share(v, v("trained_ctx"))),
     Figure("so about 14.9B tokens", "14.9", lambda v: _extension_budget(v) / _per_token(v, v("target_ctx")) / 1e9),
+    Figure("the slowest pair turns 0.473 rad at position 4,096", "0.473", lambda v: _slowest(v, v("trained_ctx"))),
+    Figure("and 3.784 rad at 32,768: unseen rotations", "3.784", lambda v: _slowest(v, v("target_ctx"))),
+    Figure("Raising the base to 500,000 keeps it at 0.0805 rad", "0.0805",
+           lambda v: _slowest(v, v("target_ctx"), v("new_base"))),
+    Figure("makes the fastest pair turn only 0.125 rad", "0.125", lambda v: v("trained_ctx") / v("target_ctx")),
+    Figure("costs 6.44e+10 FLOPs per token (40% attention, against 8% at 4,096), so about 14.9B", "14.9",
+           lambda v: _extension_budget(v) / _per_token(v, v("target_ctx")) / 1e9),
+    Figure("**Inference.** 17.2 GB of cache", "17.2",
+           lambda v: float(kv_cache_bytes(v("layers"), 32, v("head_dim"), v("target_ctx"))) / 1e9),
     Figure("One 32k sequence needs 17.2 GB of KV cache", "17.2",
            lambda v: 2 * v("layers") * 32 * v("head_dim") * v("target_ctx") * 2 / 1e9),
 ]
@@ -375,6 +391,10 @@ LORA = [
     Figure("80 − 16.1 (weights) − 39.3 (cache for 50 × 6,000 tokens at 128 KiB per token) = 24.6 GB", "24.6", _left),
     Figure("(8 GB for int8 weights; half the cache)", "8", lambda v: _base(v) / 1e9, tolerance=0.5),
     Figure("An int8 base frees 8 GB", "8", lambda v: _base(v) / 1e9, tolerance=0.5),
+    Figure("at 128 KiB each, 39.3 GB; 80 − 16.1 − 39.3 = 24.6 GB remain", "39.3", _kv_peak_gb),
+    Figure("at 128 KiB each, 39.3 GB; 80 − 16.1 − 39.3 = 24.6 GB remain", "24.6", _left),
+    Figure("rank 64 on all seven matrices 167.8M, 335.5 MB, 100.7 GB for all", "335.5",
+           lambda v: 2 * _lora(v, 64, mlp=True) / 1e6),
 ]
 
 

@@ -33,7 +33,7 @@ def _given(text: str, pattern: str) -> float:
     """A number the stem gives in prose, e.g. ``\\beta = ([\\d.]+)``."""
     match = re.search(pattern, text)
     assert match, f"the stem no longer gives {pattern!r}"
-    return float(match.group(1).replace(",", ""))
+    return float(match.group(1).replace(",", "").rstrip("."))  # a sentence may end after it
 
 
 def _columns(stem: str, header: str, names: list[str]) -> Data:
@@ -307,6 +307,8 @@ TUNING = "rlhf-ppo-tuning-reward-up-behaviour-down"
 def _tuning(essay: Essay) -> Data:
     data = _columns(essay.stem, "PPO step", ["proxy", "gold", "kl", "length", "errors", "helpful"])
     data["beta"] = _given(essay.stem, r"\*\*fixed\*\* KL coefficient \$\\beta = ([\d.]+)\$")
+    data["clip"] = _given(essay.stem, r"clip fraction steady at about\s+([\d.]+)")
+    data["approx_kl"] = _given(essay.stem, r"approx_kl about\s+([\d.]+)")
     steps = list(table(essay.stem, "PPO step"))
     data["peak"] = float(max(steps, key=lambda s: data[f"gold@{s}"]))
     return data
@@ -340,6 +342,8 @@ TUNING_FIGURES = [
     Figure("gold near its 0.9 peak", "0.9", lambda d: _at_peak(d, "gold")),
     Figure("The proxy plateaus lower (about 1.5)", "1.5", lambda d: _at_peak(d, "proxy")),
     Figure("helpfulness about 7.5", "7.5", lambda d: _at_peak(d, "helpful")),
+    Figure("The optimiser is fine (clip fraction 0.18, approx_kl 0.02)", "0.18", lambda d: d("clip")),
+    Figure("The optimiser is fine (clip fraction 0.18, approx_kl 0.02)", "0.02", lambda d: d("approx_kl")),
 ]
 
 
@@ -422,6 +426,10 @@ def _blueprint(essay: Essay) -> Data:
         "officers": _given(stem, r"\*\*([\d,]+) by compliance officers\*\*"),
         "flagged": _given(stem, r"(\d+)% were later flagged"),
         "audit": _given(stem, r"on a ([\d,]+)-conversation\s+audit sample"),
+        "violations": _given(stem, r"rate below \*\*([\d.]+)%\*\*"),
+        "recall": _given(stem, r"recall of at least \*\*([\d.]+)%\*\*"),
+        "resolution": _given(stem, r"human baseline of \*\*([\d.]+)%\*\*"),
+        "pairs": _given(stem, r"([\d,]+) compliance-reviewed"),
     }
 
 
@@ -432,6 +440,16 @@ BLUEPRINT_FIGURES = [
     Figure("drop the 6% QA-flagged ones", "6", lambda d: d("flagged")),
     Figure("(dropping the 6% flagged)", "6", lambda d: d("flagged")),
     Figure("on 5,000 conversations this needs at most about 1", "5,000", lambda d: d("audit")),
+    Figure("plus the 9,000 compliance pairs", "9,000", lambda d: d("pairs")),
+    Figure("up-weight the 9,000 compliance pairs", "9,000", lambda d: d("pairs")),
+    Figure("(violation rate < 0.1% with a confidence bound", "0.1", lambda d: d("violations")),
+    Figure("on a 5,000-conversation audit, escalation recall ≥ 98%, resolution ≥ 71%", "5,000", lambda d: d("audit")),
+    Figure("on a 5,000-conversation audit, escalation recall ≥ 98%, resolution ≥ 71%", "98", lambda d: d("recall")),
+    Figure("on a 5,000-conversation audit, escalation recall ≥ 98%, resolution ≥ 71%", "71",
+           lambda d: d("resolution")),
+    Figure("Audit violation rate < 0.1% (on 5,000", "0.1", lambda d: d("violations")),
+    Figure("escalation recall ≥ 98%, resolution ≥ 71%, and", "98", lambda d: d("recall")),
+    Figure("escalation recall ≥ 98%, resolution ≥ 71%, and", "71", lambda d: d("resolution")),
 ]
 
 
