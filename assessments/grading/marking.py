@@ -42,9 +42,7 @@ def fraction_of_mark(mark: float, qa: EngineAttempt) -> float:
     return mark / top
 
 
-def shown_response(qa: EngineAttempt) -> str:
-    """The question's response as its student saw it, in words ("" when nothing was answered)."""
-    response: dict[str, Any] | None = qa.response
+def _words(qa: EngineAttempt, response: dict[str, Any] | None) -> str:
     if not response or qa.qtype.is_blank(response):
         return ""
     item = qa.item
@@ -56,3 +54,15 @@ def shown_response(qa: EngineAttempt) -> str:
     if item.type_name == "numeric" and unit and getattr(item, "units", None) is None and text:
         return f"{text} {unit}"  # the unit stood beside the box; the student typed only the number
     return text
+
+
+def shown_response(qa: EngineAttempt) -> str:
+    """The question's response as its student saw it, in words ("" when nothing was answered)."""
+    return _words(qa, qa.response)
+
+
+def right_answer(qa: EngineAttempt) -> str:
+    """The right answer in the same words ("" for an essay, which has none)."""
+    if qa.item.type_name == "essay":
+        return ""
+    return _words(qa, dict(qa.qtype.shown_response(qa.item, qa.variant)))

@@ -75,13 +75,21 @@ def _queued(qa: EngineAttempt, row: _Row, number: int, hidden: bool) -> QueuedRe
         attempt_id=row.attempt.id, attempt_number=row.attempt.number,
         student=f"Student {number}" if hidden else row.user.display_name, student_number=number,
         user_id=None if hidden else row.user.id, username=None if hidden else row.user.username,
-        finished_at=row.attempt.finished_at, item=model.title, stem=rendered_question(variant)["stem"],
-        response=text, answered=bool(text), state=qa.state.value,
+        finished_at=row.attempt.finished_at, item=model.title, type=model.type_name,
+        stem=rendered_question(variant)["stem"], response=text, answered=bool(text), state=qa.state.value,
         needs_grading=qa.state == QuestionState.NEEDSGRADING, mark=qa.mark, max_mark=qa.max_mark,
         min_mark=min_fraction(model) * qa.max_mark, comment=qa.manual_comment, rubric=_rubric(qa),
         rubric_selected=_selected(qa),
         solution=render(model.solution, variant.values) if model.solution else None,
     )
+
+
+def _responses(session: Session, quiz: Quiz, found: list[repository.Queued], hidden: bool) -> list[QueuedResponse]:
+    numbers = repository.student_numbers(session, quiz.id)
+    rows = [_Row(Asked.of(qa_row), digest, attempt, user) for qa_row, attempt, user, digest, _ in found]
+    steps = attempts.step_data(session, [r.asked.id for r in rows])
+    return [_queued(engine_attempt(session, r.asked, steps[r.asked.id], r.digest), r, numbers[r.user.id], hidden)
+            for r in rows]
 
 
 def response_queue(session: Session, principal: Principal, quiz_id: int, slot: int, *,
@@ -92,16 +100,23 @@ def response_queue(session: Session, principal: Principal, quiz_id: int, slot: i
     quiz = _quiz_and_slot(session, principal, quiz_id, slot)
     total, waiting = repository.counts(session, quiz.id, slot)
     hidden = anonymous and waiting > 0
-    numbers = repository.student_numbers(session, quiz.id)
     found = repository.queue(session, quiz.id, slot, waiting_only=state == QueueState.UNGRADED,
                              limit=limit, offset=offset)
-    rows = [_Row(Asked.of(qa_row), digest, attempt, user) for qa_row, attempt, user, digest, _ in found]
-    steps = attempts.step_data(session, [r.asked.id for r in rows])
-    responses = [_queued(engine_attempt(session, r.asked, steps[r.asked.id], r.digest), r,
-                         numbers[r.user.id], hidden) for r in rows]
     return ResponseQueue(quiz_id=quiz.id, slot=slot, state=state, anonymous=hidden,
                          total=waiting if state == QueueState.UNGRADED else total, ungraded=waiting,
-                         responses=responses)
+                         responses=_responses(session, quiz, found, hidden))
+
+
+def queued_response(session: Session, principal: Principal, quiz_id: int, slot: int, attempt_id: int, *,
+                    anonymous: bool = False) -> QueuedResponse:
+    """One attempt's response in the slot's queue (404 when that attempt has none there: in
+    progress, a preview, or of another quiz)."""
+    quiz = _quiz_and_slot(session, principal, quiz_id, slot)
+    found = repository.queue(session, quiz.id, slot, waiting_only=False, limit=1, offset=0, attempt_id=attempt_id)
+    if not found:
+        raise NotFound(f"no finished attempt {attempt_id} answered question {slot} of this quiz")
+    hidden = anonymous and repository.counts(session, quiz.id, slot)[1] > 0
+    return _responses(session, quiz, found, hidden)[0]
 
 
 def slots_to_grade(session: Session, principal: Principal, quiz_id: int) -> list[SlotToGrade]:

@@ -59,9 +59,10 @@ Queued = tuple[QuestionAttempt, Attempt, User, str, str]
 
 
 def queue(session: Session, quiz_id: int, slot: int, *, waiting_only: bool, limit: int,
-          offset: int) -> list[Queued]:
-    """A page of the slot's responses: waiting ones first (only those with ``waiting_only``),
-    each as (question attempt, attempt, student, item version's content hash, last state)."""
+          offset: int, attempt_id: int | None = None) -> list[Queued]:
+    """A page of the slot's responses: waiting ones first (only those with ``waiting_only``; only
+    ``attempt_id``'s with it), each as (question attempt, attempt, student, item version's
+    content hash, last state)."""
     firsts = _firsts(quiz_id)
     state = _LAST_STATE.label("state")
     query = (select(QuestionAttempt, Attempt, User, ItemVersion.content_hash, state)
@@ -72,6 +73,8 @@ def queue(session: Session, quiz_id: int, slot: int, *, waiting_only: bool, limi
              .where(_counted(quiz_id), QuestionAttempt.slot == slot, QuestionAttempt.replaced_at.is_(None)))
     if waiting_only:
         query = query.where(_LAST_STATE == WAITING)
+    if attempt_id is not None:
+        query = query.where(Attempt.id == attempt_id)
     query = query.order_by(case((_LAST_STATE == WAITING, 0), else_=1), firsts.c.first, Attempt.number)
     return [(r[0], r[1], r[2], r[3], r[4]) for r in session.execute(query.limit(limit).offset(offset))]
 

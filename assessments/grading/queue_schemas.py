@@ -49,6 +49,8 @@ class QueuedResponse(BaseModel):
     finished_at: datetime | None
     item: str
     """The title of the item asked (a draw may ask different items at one slot)."""
+    type: str
+    """The item's question type (``essay``, ``single_choice``, ...)."""
     stem: str
     """The question as the student was asked it (Markdown with maths)."""
     response: str
