@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import yaml
@@ -45,11 +46,11 @@ def _class_takes(room: Classroom, quiz_id: int) -> dict[str, int]:
     return attempts
 
 
-def _queue(room: Classroom, quiz_id: int, slot: int = 1, **params: object) -> dict[str, object]:
+def _queue(room: Classroom, quiz_id: int, slot: int = 1, **params: str) -> dict[str, Any]:
     reply = room.api.get(f"/api/v1/quizzes/{quiz_id}/slots/{slot}/responses", headers=room.as_(room.teacher),
                          params=params)
     assert reply.status_code == 200, reply.text
-    body: dict[str, object] = reply.json()
+    body: dict[str, Any] = reply.json()
     return body
 
 
