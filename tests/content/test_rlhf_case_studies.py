@@ -78,10 +78,10 @@ CONFLICTING_FIGURES = [
     Figure("a 0.77 preference for the buggy, longer answer", "0.77",
            lambda d: float(bradley_terry_prob(d("r_a"), d("r_b")))),
     Figure("which matches the +65% length", "65", lambda d: d(f"length@{CODE}")),
-    # 0.45 × 76 + 0.30 × 61 + 0.25 × 88 = 74.5: the table's 74% rounds it half to even
-    Figure("| **overall** | | **74%** | | |", "74",
-           lambda d: sum(d(f"share@{c}") * d(f"accuracy@{c}") for c in (CHAT, CODE, SAFE)) / 100, tolerance=0.5),
-    Figure("Accepts the 74% overall accuracy", "74", lambda d: d("accuracy@overall")),
+    # 0.45 × 76 + 0.30 × 61 + 0.25 × 88 = 74.5, printed whole (once "74%", which rounds it half to even)
+    Figure("| **overall** | | **74.5%** | | |", "74.5",
+           lambda d: sum(d(f"share@{c}") * d(f"accuracy@{c}") for c in (CHAT, CODE, SAFE)) / 100),
+    Figure("Accepts the 74.5% overall accuracy", "74.5", lambda d: d("accuracy@overall")),
     Figure("Notes that coding accuracy (61%) is low", "61", lambda d: d(f"accuracy@{CODE}")),
     Figure("confident (large margins 1.6, ECE 0.19)", "1.6", lambda d: d(f"margin@{CODE}")),
     Figure("confident (large margins 1.6, ECE 0.19)", "0.19", lambda d: d(f"ece@{CODE}")),
