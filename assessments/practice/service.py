@@ -135,6 +135,16 @@ def create(session: Session, principal: Principal, content_dir: Path, course_slu
     return out(practice)
 
 
+def choose_completion(session: Session, principal: Principal, practice_id: int, *, send: bool) -> Practice:
+    """The instructor's choice: send each student's completion to the LMS that launched the
+    practice (every link to it), or not."""
+    practice, role = practice_and_role(session, principal, practice_id)
+    _require_instructor(role)
+    practice.send_completion = send
+    session.flush()
+    return practice
+
+
 def list_for_course(session: Session, principal: Principal, course_slug: str, *, limit: int | None = None,
                     offset: int = 0) -> list[schemas.PracticeOut]:
     course = course_by_slug(session, course_slug)
