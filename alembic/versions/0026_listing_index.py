@@ -2,7 +2,7 @@
 versions' rows, whose large definitions SQLite would read through to reach the title.
 
 Revision ID: 0026
-Revises: 0018
+Revises: 0023
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = '0026'
-down_revision = '0018'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
