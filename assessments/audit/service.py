@@ -120,6 +120,16 @@ def record_regrade(session: Session, actor: User | Account, attempt: Attempt, *,
                 reason=None, now=now)
 
 
+def record_closure(session: Session, actor: User | Account, attempt: Attempt, question: QuestionAttempt,
+                   old: QuestionGrade, new: EngineAttempt, *, reason: str | None, now: datetime) -> GradeChange:
+    """The row for one question of an attempt a person closed and so graded (``attempt.marks`` is
+    already the new total; before, an attempt in progress had none)."""
+    _, version = _version(session, question.item_version_id)
+    return _row(session, actor, attempt, question, kind=GradeChangeKind.CLOSED, old=old,
+                new=QuestionGrade.of(new), step_seq=new.last_step.seq, old_version=version,
+                old_marks=None, new_marks=attempt.marks, comment=None, reason=reason, now=now)
+
+
 # --- reading ------------------------------------------------------------------------------------
 
 
