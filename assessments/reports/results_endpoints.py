@@ -6,7 +6,7 @@ total in ``X-Total-Count``, the next and previous pages in ``Link``.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from assessments.deps import ROW_ID_MAX, CurrentPrincipal, NowDep, RowId, SessionDep, get_session
 from assessments.grading.service import instructor_quiz
-from assessments.pagination import PageDep
+from assessments.openapi import ERROR_REF, MEANINGS
+from assessments.pagination import TOTAL_HEADER, PageDep
 from assessments.reports import exports, results
 from assessments.reports.responses import every_response, responses_page
 from assessments.reports.results_schemas import (
@@ -28,6 +29,15 @@ from assessments.reports.results_schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
+PAGED: dict[int | str, dict[str, Any]] = {200: {"headers": {
+    TOTAL_HEADER: {"description": "How many rows the list holds in all", "schema": {"type": "integer"}},
+    "link": {"description": 'The next and previous pages (rel="next", rel="prev"), where there are such',
+             "schema": {"type": "string"}},
+}}}
+"""How a counted list documents its paging headers."""
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": MEANINGS[409], "content": {"application/json": {"schema": ERROR_REF}}}}
+
 Status = Annotated[AttemptFilter | None, Query(
     description="Only attempts that are `finished`, `in_progress` (time not up), `overdue` (open, time up) "
                 "or `needs_grading` (finished, a question waiting for a grader).")]
@@ -36,7 +46,7 @@ StreamingSession = Annotated[Session, Depends(get_session)]
 """The request's session, kept open until a streamed reply has been sent (read only)."""
 
 
-@router.get("/quizzes/{quiz_id}/attempts", response_model=list[AttemptResult])
+@router.get("/quizzes/{quiz_id}/attempts", response_model=list[AttemptResult], responses=PAGED)
 def quiz_attempts(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep, now: NowDep, page: PageDep,
                   status: Status = None, previews: Previews = False) -> list[AttemptResult]:
     """The results report: the quiz's attempts by student, each with every question's state and
@@ -47,7 +57,7 @@ def quiz_attempts(quiz_id: RowId, principal: CurrentPrincipal, session: SessionD
     return page.counted(rows, total)
 
 
-@router.get("/quizzes/{quiz_id}/responses", response_model=list[AttemptResponses])
+@router.get("/quizzes/{quiz_id}/responses", response_model=list[AttemptResponses], responses=PAGED)
 def quiz_responses(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep, now: NowDep, page: PageDep,
                    status: Status = None, previews: Previews = False) -> list[AttemptResponses]:
     """The responses report: the results rows with every question's response as its student saw
@@ -79,7 +89,7 @@ def export_attempts(quiz_id: RowId, principal: CurrentPrincipal, session: Stream
     return StreamingResponse(exports.stream_csv(rows, slots), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-@router.post("/attempts/{attempt_id}/close", response_model=CloseResult)
+@router.post("/attempts/{attempt_id}/close", response_model=CloseResult, responses=CONFLICT)
 def close_attempt(attempt_id: RowId, principal: CurrentPrincipal, session: SessionDep, now: NowDep,
                   body: CloseRequest | None = None) -> CloseResult:
     """Close an attempt in progress and grade it now, as the time-limit sweep does once its time
@@ -89,7 +99,7 @@ def close_attempt(attempt_id: RowId, principal: CurrentPrincipal, session: Sessi
     return results.close_now(session, principal, attempt_id, body.reason if body else None, now)
 
 
-@router.get("/me/attempts", response_model=list[MyAttempt])
+@router.get("/me/attempts", response_model=list[MyAttempt], responses=PAGED)
 def my_attempts(principal: CurrentPrincipal, session: SessionDep, now: NowDep, page: PageDep,
                 quiz_id: Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)] = None,
                 status: Status = None) -> list[MyAttempt]:

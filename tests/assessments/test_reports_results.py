@@ -219,6 +219,19 @@ def test_closing_an_attempt_now_grades_it_and_is_audited(scene: Scene) -> None:
         ("closed", 2, "teacher", "todo", "gaveup", 1.0, "left the exam room ill"),
         ("closed", 3, "teacher", "todo", "gaveup", 1.0, "left the exam room ill")]
 
+    # The trail is paged as every list is.
+    path = f"/api/v1/attempts/{scene.carol_attempt}/grade-changes"
+    first = _get(scene, path, limit=2)
+    assert [c["slot"] for c in first.json()["changes"]] == [3, 2]  # newest first
+    assert (first.json()["total"], first.headers["x-total-count"]) == (3, "3")
+    assert first.headers["link"] == f'<{path}?limit=2&offset=2>; rel="next"'
+    second = _get(scene, path, limit=2, offset=2)
+    assert [c["slot"] for c in second.json()["changes"]] == [1]
+    assert second.headers["link"] == f'<{path}?limit=2&offset=0>; rel="prev"'
+    assert second.json()["next_before"] is None
+    quiz_trail = _get(scene, f"/api/v1/quizzes/{scene.quiz_id}/grade-changes", student_id=scene.carol.id)
+    assert quiz_trail.headers["x-total-count"] == "3" and "link" not in quiz_trail.headers
+
 
 def test_my_attempts_show_marks_only_as_the_review_policy_allows(scene: Scene, world: World, clock: Clock) -> None:
     room = scene.room
@@ -250,3 +263,63 @@ def test_students_and_outsiders_cannot_read_the_reports(scene: Scene) -> None:
         url = f"/api/v1/quizzes/{scene.quiz_id}/{path}"
         assert room.api.get(url, headers=room.as_(room.alice)).status_code == 403, path
         assert room.api.get(url, headers=room.as_(room.outsider)).status_code == 404, path
+
+
+# --- the pages ----------------------------------------------------------------------------------
+
+
+def _signed_in(scene: Scene, user: User) -> Any:
+    from tests.assessments.test_authorization import session_cookie
+
+    api = scene.room.api
+    settings = api.app.state.settings  # type: ignore[attr-defined]
+    api.cookies.set(*session_cookie(settings, user_id=user.id, csrf=PAGE_CSRF)["cookie"].split("=", 1))
+    return api
+
+
+PAGE_CSRF = "csrf-of-the-reports-test"
+
+
+def test_the_results_page_shows_marks_filters_and_closes_an_attempt(scene: Scene) -> None:
+    from assessments.web.security import CSRF_FIELD
+
+    api = _signed_in(scene, scene.room.teacher)
+    page = api.get(f"/quizzes/{scene.quiz_id}/results")
+    assert page.status_code == 200, page.text[:2000]
+    html = page.text
+    assert "Attempts 1–3 of 3" in html and "preview" not in html.split("<tbody>")[1]
+    assert html.count('<th scope="col">Q') == 3
+    assert "needs grading" in html and "-0.5" in html
+    assert f'action="/attempts/{scene.carol_attempt}/close"' in html
+    assert f'action="/attempts/{scene.alice}/close"' not in html  # a finished attempt has no such action
+    assert "/attempts/export?format=csv" in html
+
+    bad = api.get(f"/quizzes/{scene.quiz_id}/results", params={"status": "late"})
+    assert bad.status_code == 400
+    assert '<a href="#status">Choose which attempts to show from the list</a>' in bad.text
+    assert 'aria-invalid="true"' in bad.text
+
+    finished = api.get(f"/quizzes/{scene.quiz_id}/results", params={"status": "finished", "previews": "yes"})
+    assert "Attempts 1–2 of 2" in finished.text and "close" not in finished.text.split("<tbody>")[1]
+
+    closed = api.post(f"/attempts/{scene.carol_attempt}/close", data={CSRF_FIELD: PAGE_CSRF, "reason": "fire alarm"},
+                      follow_redirects=False)
+    assert closed.status_code == 303
+    assert closed.headers["location"].startswith(f"/quizzes/{scene.quiz_id}/results?message=Attempt%201%20closed")
+    after = api.get(closed.headers["location"])
+    assert "Attempt 1 closed and graded: 1 of 3." in after.text
+    again = api.post(f"/attempts/{scene.carol_attempt}/close", data={CSRF_FIELD: PAGE_CSRF}, follow_redirects=False)
+    assert "was%20not%20closed" in again.headers["location"]
+    history = api.get(f"/attempts/{scene.carol_attempt}/grade-history")
+    assert "fire alarm" in history.text and "closed" in history.text
+
+
+def test_the_responses_page_shows_responses_and_variants(scene: Scene) -> None:
+    api = _signed_in(scene, scene.room.teacher)
+    page = api.get(f"/quizzes/{scene.quiz_id}/responses")
+    assert page.status_code == 200, page.text[:2000]
+    assert ESSAY_SHOWN in page.text and "12345" in page.text
+    assert "r_w = " in page.text and "a_w = " in page.text
+    assert page.text.count('class="card response-attempt"') == 3
+    student = _signed_in(scene, scene.room.alice)
+    assert student.get(f"/quizzes/{scene.quiz_id}/responses").status_code == 403
