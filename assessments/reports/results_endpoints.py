@@ -99,7 +99,7 @@ def close_attempt(attempt_id: RowId, principal: CurrentPrincipal, session: Sessi
     return results.close_now(session, principal, attempt_id, body.reason if body else None, now)
 
 
-@router.get("/me/attempts", response_model=list[MyAttempt], responses=PAGED)
+@router.get("/me/attempts", response_model=list[MyAttempt], responses=PAGED, response_model_exclude_none=True)
 def my_attempts(principal: CurrentPrincipal, session: SessionDep, now: NowDep, page: PageDep,
                 quiz_id: Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)] = None,
                 status: Status = None) -> list[MyAttempt]:

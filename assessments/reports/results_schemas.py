@@ -102,7 +102,8 @@ class CloseResult(BaseModel):
 
 
 class MyAttempt(BaseModel):
-    """One of the caller's own attempts; ``marks`` only where the quiz's review policy shows them now."""
+    """One of the caller's own attempts; ``marks`` only where the quiz's review policy shows them now
+    (left out otherwise, as a field left empty is: the reply names nothing the policy hides)."""
 
     id: int
     quiz_id: int

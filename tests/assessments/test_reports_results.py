@@ -241,7 +241,7 @@ def test_my_attempts_show_marks_only_as_the_review_policy_allows(scene: Scene, w
     reply = _get(scene, "/api/v1/me/attempts", room.alice)
     assert reply.headers["x-total-count"] == "2"
     rows = reply.json()
-    assert [(r["id"], r["quiz_id"], r["state"], r["marks"], r["review"]) for r in rows] == [
+    assert [(r["id"], r["quiz_id"], r["state"], r.get("marks"), r["review"]) for r in rows] == [
         (mine, hidden.id, "finished", None, "immediately_after"),
         (scene.alice, scene.quiz_id, "finished", None, "immediately_after")]  # her essay waits for a grader
     graded = room.api.post(f"/api/v1/attempts/{scene.alice}/slots/3/grade", headers=room.as_(room.teacher),
@@ -250,9 +250,9 @@ def test_my_attempts_show_marks_only_as_the_review_policy_allows(scene: Scene, w
     clock.advance(minutes=5)
     rows = _get(scene, "/api/v1/me/attempts", room.alice, quiz_id=scene.quiz_id).json()
     assert [(r["id"], r["marks"], r["review"]) for r in rows] == [(scene.alice, 2.5, "later_while_open")]
-    assert _get(scene, "/api/v1/me/attempts", room.alice, quiz_id=hidden.id).json()[0]["marks"] is None
+    assert "marks" not in _get(scene, "/api/v1/me/attempts", room.alice, quiz_id=hidden.id).json()[0]
     carol = _get(scene, "/api/v1/me/attempts", scene.carol, status="in_progress").json()
-    assert [(r["id"], r["marks"], r["review"]) for r in carol] == [(scene.carol_attempt, None, "during")]
+    assert [(r["id"], r.get("marks"), r["review"]) for r in carol] == [(scene.carol_attempt, None, "during")]
     # a student's list holds their own attempts only
     assert _get(scene, "/api/v1/me/attempts", room.bob).headers["x-total-count"] == "1"
 
