@@ -68,16 +68,18 @@ def quiz_responses(quiz_id: RowId, principal: CurrentPrincipal, session: Session
 
 
 @router.get("/quizzes/{quiz_id}/attempts/export", response_class=StreamingResponse,
-            responses={200: {"content": {"text/csv": {}, "application/json": {}},
-                             "description": "CSV (the default) or a JSON array of the responses report's rows"}})
+            responses={200: {"content": {"text/csv": {}, "application/json": {}, exports.XLSX_TYPE: {}},
+                             "description": "CSV (the default), a JSON array of the responses report's rows, "
+                                            "or an XLSX workbook of the CSV's columns"}})
 def export_attempts(quiz_id: RowId, principal: CurrentPrincipal, session: StreamingSession, now: NowDep,
-                    format: Annotated[Literal["csv", "json"], Query()] = "csv",  # noqa: A002 - as the grades'
+                    format: Annotated[Literal["csv", "json", "xlsx"], Query()] = "csv",  # noqa: A002 - as the grades'
                     status: Status = None, previews: Previews = False) -> StreamingResponse:
     """Every listed attempt with every question's state, mark, response and variant, streamed.
 
     CSV: one row per attempt, columns ``q<slot>_item``, ``_state``, ``_mark``, ``_max_mark``,
     ``_response`` and ``_variant`` per slot; text that a spreadsheet would run as a formula is
-    prefixed with an apostrophe. JSON: an array of the responses report's rows."""
+    prefixed with an apostrophe. JSON: an array of the responses report's rows. XLSX: the CSV's
+    columns in a workbook, text as text cells (never run as formulas) and marks as numbers."""
     quiz, _ = instructor_quiz(session, principal, quiz_id)
     filters = results.Filters(status, previews)
     rows = every_response(session, quiz.id, filters, now)
@@ -86,6 +88,8 @@ def export_attempts(quiz_id: RowId, principal: CurrentPrincipal, session: Stream
     if format == "json":
         return StreamingResponse(exports.stream_json(rows), media_type="application/json", headers=headers)
     slots = results.quiz_slots(session, quiz.id, filters, now)
+    if format == "xlsx":
+        return StreamingResponse(exports.stream_xlsx(rows, slots), media_type=exports.XLSX_TYPE, headers=headers)
     return StreamingResponse(exports.stream_csv(rows, slots), media_type="text/csv; charset=utf-8", headers=headers)
 
 

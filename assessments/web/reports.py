@@ -62,7 +62,7 @@ def _pages(filters: results.Filters, offset: int, total: int, quiz_id: int, here
             "next": link(offset + PAGE_ROWS) if offset + PAGE_ROWS < total else None,
             "previous": link(max(0, offset - PAGE_ROWS)) if offset > 0 else None,
             "export": {f: f"/api/v1/quizzes/{quiz_id}/attempts/export?{urlencode(_export_query(filters, f))}"
-                       for f in ("csv", "json")}}
+                       for f in ("csv", "json", "xlsx")}}
 
 
 def _export_query(filters: results.Filters, format_: str) -> dict[str, str]:

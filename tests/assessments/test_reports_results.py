@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -323,3 +325,19 @@ def test_the_responses_page_shows_responses_and_variants(scene: Scene) -> None:
     assert page.text.count('class="card response-attempt"') == 3
     student = _signed_in(scene, scene.room.alice)
     assert student.get(f"/quizzes/{scene.quiz_id}/responses").status_code == 403
+
+
+def test_the_xlsx_export_holds_the_csvs_columns_as_text_and_numbers(scene: Scene) -> None:
+    reply = _get(scene, f"/api/v1/quizzes/{scene.quiz_id}/attempts/export", format="xlsx")
+    assert reply.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert reply.headers["content-disposition"] == f'attachment; filename="quiz-{scene.quiz_id}-attempts.xlsx"'
+    with zipfile.ZipFile(io.BytesIO(reply.content)) as book:
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+        shared = book.read("xl/sharedStrings.xml").decode() if "xl/sharedStrings.xml" in book.namelist() else ""
+    assert "<f>" not in sheet  # not one formula, whatever the cells say
+    texts = re.findall(r"<t[^>]*>([^<]*)</t>", sheet + shared)
+    assert "q3_response" in texts and ESSAY_SHOWN in texts
+    assert FORMULA_NAME.replace('"', "&quot;") in texts or FORMULA_NAME in texts  # as text, no apostrophe needed
+    # Bob's row (the third row): his choice question's mark is the number -0.5
+    bob_row = re.search(r'<row r="3"[^>]*>(.*?)</row>', sheet)
+    assert bob_row is not None and "<v>-0.5</v>" in bob_row.group(1)
