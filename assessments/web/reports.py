@@ -58,7 +58,7 @@ def _pages(filters: results.Filters, offset: int, total: int, quiz_id: int, here
             query["previews"] = "yes"
         return f"{here}?{urlencode(query)}"
 
-    return {"first": offset + 1 if total else 0, "last": min(offset + PAGE_ROWS, total), "total": total,
+    return {"first": offset + 1 if offset < total else 0, "last": min(offset + PAGE_ROWS, total), "total": total,
             "next": link(offset + PAGE_ROWS) if offset + PAGE_ROWS < total else None,
             "previous": link(max(0, offset - PAGE_ROWS)) if offset > 0 else None,
             "export": {f: f"/api/v1/quizzes/{quiz_id}/attempts/export?{urlencode(_export_query(filters, f))}"

@@ -301,6 +301,9 @@ def test_the_results_page_shows_marks_filters_and_closes_an_attempt(scene: Scene
     assert '<a href="#status">Choose which attempts to show from the list</a>' in bad.text
     assert 'aria-invalid="true"' in bad.text
 
+    beyond = api.get(f"/quizzes/{scene.quiz_id}/results", params={"offset": "50"})
+    assert "No attempts on this page: 3 in all." in beyond.text
+    assert 'href="/quizzes/%d/results?status=&amp;offset=0">Previous page' % scene.quiz_id in beyond.text
     finished = api.get(f"/quizzes/{scene.quiz_id}/results", params={"status": "finished", "previews": "yes"})
     assert "Attempts 1–2 of 2" in finished.text and "close" not in finished.text.split("<tbody>")[1]
 
