@@ -12,14 +12,17 @@ import csv
 import io
 import json
 import re
+import textwrap
 import zipfile
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import yaml
 
+from assessments.bank.service import save_definition
 from assessments.models import User
-from tests.assessments.conftest import Clock, World
+from tests.assessments.conftest import SAMPLES, T0, Clock, World
 from tests.assessments.test_grading_support import Classroom, classroom
 
 ESSAY = {"text": "The policy  exploits a flaw in the reward model\ninstead of improving."}
@@ -303,7 +306,7 @@ def test_the_results_page_shows_marks_filters_and_closes_an_attempt(scene: Scene
 
     beyond = api.get(f"/quizzes/{scene.quiz_id}/results", params={"offset": "50"})
     assert "No attempts on this page: 3 in all." in beyond.text
-    assert 'href="/quizzes/%d/results?status=&amp;offset=0">Previous page' % scene.quiz_id in beyond.text
+    assert f'href="/quizzes/{scene.quiz_id}/results?status=&amp;offset=0">Previous page' in beyond.text
     finished = api.get(f"/quizzes/{scene.quiz_id}/results", params={"status": "finished", "previews": "yes"})
     assert "Attempts 1–2 of 2" in finished.text and "close" not in finished.text.split("<tbody>")[1]
 
@@ -344,3 +347,14 @@ def test_the_xlsx_export_holds_the_csvs_columns_as_text_and_numbers(scene: Scene
     # Bob's row (the third row): his choice question's mark is the number -0.5
     bob_row = re.search(r'<row r="3"[^>]*>(.*?)</row>', sheet)
     assert bob_row is not None and "<v>-0.5</v>" in bob_row.group(1)
+
+
+def test_a_number_is_shown_with_the_unit_that_stood_beside_its_box(world: World) -> None:
+    room = classroom(world)
+    definition = yaml.safe_load(textwrap.dedent(SAMPLES["numeric"])) | {"id": "numeric-in-nats", "unit": "nats"}
+    save_definition(world.db, definition, source="test", actor_id=None, now=T0)
+    quiz = room.quiz(["numeric-in-nats"])
+    attempt = room.take(room.alice, quiz.id, {1: {"answer": "0.25"}})
+    reply = room.api.get(f"/api/v1/quizzes/{quiz.id}/responses", headers=room.as_(room.teacher))
+    assert reply.status_code == 200, reply.text
+    assert [(r["id"], r["questions"][0]["response"]) for r in reply.json()] == [(attempt, "0.25 nats")]
