@@ -111,9 +111,9 @@ class MyAttempt(BaseModel):
     number: int
     state: str
     started_at: datetime
-    deadline_at: datetime | None
-    finished_at: datetime | None
-    marks: Mark | None
+    deadline_at: datetime | None = None
+    finished_at: datetime | None = None
+    marks: Mark | None = None
     max_marks: float
     review: str
     """The review moment now: ``during``, ``immediately_after``, ``later_while_open``, ``after_close``."""
