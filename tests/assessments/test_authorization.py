@@ -423,6 +423,17 @@ MATRIX = [
         grade_scope=True),
     row("GET", "/api/v1/attempts/{attempt_id}/grade-changes",      401, 200, 200, 403, 404, 404, 404,
         submitted=True, grade_scope=True),
+    # Reports: the results and responses of a quiz, their export, and closing an attempt now are
+    # the course's instructors' (tokens need the grade scope); every caller lists their own attempts.
+    row("GET", "/api/v1/quizzes/{quiz_id}/attempts",               401, 200, 200, 403, 403, 404, 404,
+        grade_scope=True),
+    row("GET", "/api/v1/quizzes/{quiz_id}/responses",              401, 200, 200, 403, 403, 404, 404,
+        grade_scope=True),
+    row("GET", "/api/v1/quizzes/{quiz_id}/attempts/export",        401, 200, 200, 403, 403, 404, 404,
+        grade_scope=True),
+    row("POST", "/api/v1/attempts/{attempt_id}/close",             401, 200, 200, 403, 404, 404, 404,
+        grade_scope=True, request=lambda s: {"json": {"reason": "the matrix closes it"}}),
+    row("GET", "/api/v1/me/attempts",                              401, 200, 200, 200, 200, 200, 200),
     # Statistics: a quiz's for its course's instructors; an item's for any instructor (the bank's).
     row("GET", "/api/v1/quizzes/{quiz_id}/statistics",             401, 200, 200, 403, 403, 404, 404),
     row("GET", "/api/v1/items/{key}/statistics",                   401, 200, 200, 403, 403, 200, 403),
@@ -547,6 +558,10 @@ MATRIX = [
     web("POST", "/quizzes/{quiz_id}/regrade",                     L,   200,  200,  403,  403,  404,  404,
         request=form()),
     web("GET", "/quizzes/{quiz_id}/statistics",                   L,   200,  200,  403,  403,  404,  404),
+    web("GET", "/quizzes/{quiz_id}/results",                      L,   200,  200,  403,  403,  404,  404),
+    web("GET", "/quizzes/{quiz_id}/responses",                    L,   200,  200,  403,  403,  404,  404),
+    web("POST", "/attempts/{attempt_id}/close",                   L,   303,  303,  403,  404,  404,  404,
+        request=form(reason="the matrix closes it")),
     web("GET", "/practices/{practice_id}",                        L,   200,  200,  200,  200,  404,  404),
     web("POST", "/practices/{practice_id}/questions/{question_id}/answer",
                                                                   L,   404,  404,  200,  404,  404,  404,
