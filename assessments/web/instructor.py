@@ -21,7 +21,7 @@ from assessments.bank.banks import current
 from assessments.bank.schemas import Preview
 from assessments.deps import NowDep, Principal, RowId, SessionDep
 from assessments.errors import DomainError, Invalid
-from assessments.models import Bank, Item, ItemTag, Quiz
+from assessments.models import Bank, Concept, Item, ItemConcept, ItemTag, Quiz
 from assessments.quizzes import life
 from assessments.quizzes import service as quizzes
 from assessments.quizzes.schemas import (
@@ -58,17 +58,29 @@ def _facets(session: Session, principal: Principal) -> dict[str, list[str]]:
     return facets
 
 
+def _concepts(session: Session, principal: Principal) -> list[tuple[str, str]]:
+    """The concepts of the items in the banks the caller may read: (key, title), by key."""
+    readable = select(Item.id).join(Bank, Bank.id == Item.bank_id).where(BankRights.of(session, principal).readable())
+    rows = session.execute(select(Concept.key, Concept.title).join(ItemConcept, ItemConcept.concept_id == Concept.id)
+                           .where(ItemConcept.item_id.in_(readable)).distinct().order_by(Concept.key))
+    return [(key, title) for key, title in rows]
+
+
 @router.get("/bank")
 def bank_page(request: Request, principal: WebPrincipal, session: SessionDep,
               tag: Annotated[list[str] | None, Query()] = None,
               q: Annotated[str | None, Query(max_length=200)] = None,
-              type: Annotated[str | None, Query()] = None) -> Response:  # noqa: A002
+              type: Annotated[str | None, Query()] = None,  # noqa: A002
+              concept: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     principal.require_staff()
     chosen = [t for t in (tag or []) if ":" in t]
-    items = bank.list_items(session, principal, chosen, q or None, type or None, limit=500, offset=0)
+    concepts = [concept] if concept else []
+    items = bank.list_items(session, principal, chosen, q or None, type or None, limit=500, offset=0,
+                            concepts=concepts)
     query = urlencode([("tag", t) for t in chosen] + [("q", q)] * bool(q))
     return page(request, "bank.html", items=items, facets=_facets(session, principal), chosen=set(chosen),
-                q=q or "", type=type or "", export_formats=FORMAT_NAMES, export_query="&" + query if query else "")
+                q=q or "", type=type or "", concept=concept or "", concepts=_concepts(session, principal),
+                export_formats=FORMAT_NAMES, export_query="&" + query if query else "")
 
 
 @router.get("/bank/{key}")
