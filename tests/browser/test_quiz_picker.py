@@ -19,6 +19,8 @@ PHONE = {"width": 390, "height": 844}
 COURSE = "foundations-of-llms"
 CHAPTER = "chapter:Ch.4 Alignment"
 DRAW = f"{CHAPTER}\nbloom:Analysis"
+ZONE = "Europe/Paris"
+"""The browser's time zone: the builder's dates are read in it (its script fills it in)."""
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ def sized(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A page at the size the test is parametrised with; JavaScript off where the test says."""
     viewport, script = request.param
     context = browser.new_context(viewport=viewport, bypass_csp=True, java_script_enabled=script,
-                                  has_touch=viewport == PHONE)
+                                  has_touch=viewport == PHONE, timezone_id=ZONE)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -61,6 +63,7 @@ def test_build_a_quiz_with_the_picker(sized: Any, live_server: LiveServer) -> No
     sign_in(page, live_server, "instructor")
     page.goto(f"{live_server.url}/courses/{COURSE}/quizzes/new")
     page.fill("#title", "Picked in the browser")
+    assert page.input_value("#tz") == ZONE, "the dates are in the instructor's own time zone"
 
     # filter: a chapter, then text typed (the results follow as one types)
     expected = _truth(page, live_server, tag=CHAPTER, q="loss")
@@ -113,6 +116,7 @@ def test_pick_without_javascript(sized: Any, live_server: LiveServer) -> None:
     sign_in(page, live_server, "instructor")
     page.goto(f"{live_server.url}/courses/{COURSE}/quizzes/new")
     page.fill("#title", "Picked without a script")
+    assert page.input_value("#tz") == "UTC", "named in the form, to change by hand"
     _chapter_select(page).select_option(CHAPTER)
     page.fill("#pick-q", "loss")
     page.click("[data-picker-search]")
