@@ -68,6 +68,7 @@
     body.items.forEach(function (item) {
       known.set(item.key, item);
       const row = document.createElement("tr");
+      row.dataset.type = item.type;
       const box = document.createElement("input");
       box.type = "checkbox";
       box.name = "pick";
@@ -79,12 +80,10 @@
       const label = document.createElement("label");
       label.htmlFor = box.id;
       label.textContent = item.title;
-      const key = document.createElement("small");
-      key.className = "hint";
-      key.textContent = item.key;
-      what.append(label, document.createElement("br"), key);
-      cell(row, item.type.replace(/_/g, " "));
-      cell(row, item.bloom.join(", ") || "–");
+      const about = document.createElement("small");
+      about.className = "hint";
+      about.textContent = [item.key, item.type.replace(/_/g, " ")].concat(item.bloom.length ? [item.bloom.join(", ")] : []).join(" · ");
+      what.append(label, about);
       cell(row, String(item.max_mark));
       results.appendChild(row);
     });
@@ -119,7 +118,7 @@
     const box = row.querySelector("input[name=pick]");
     const cells = row.querySelectorAll("td");
     if (box) known.set(box.value, {key: box.value, title: row.querySelector("label").textContent,
-                                   type: cells[2].textContent, max_mark: Number(cells[4].textContent)});
+                                   type: row.dataset.type, max_mark: Number(cells[2].textContent)});
   });
 
   // --- a section's fixed items -----------------------------------------------------------------
