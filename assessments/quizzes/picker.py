@@ -24,6 +24,9 @@ from assessments.quizzes.service import max_mark_of
 
 SHOWN = 25
 """Items the picker lists at most (its count says how many match in all)."""
+POOL_MARKS = 500
+"""A draw's pool is read for the marks its items are worth up to this many items (a larger pool's
+marks are checked when the quiz is built)."""
 QUESTION_TYPES = ("single_choice", "multiple_response", "true_false", "numeric", "ordering", "matching",
                   "short_text", "essay")
 
@@ -63,6 +66,9 @@ class Found:
     items: list[PickerItem]
     problem: str | None = None
     """Why nothing could match (a tag query that is not ``facet:value``)."""
+    marks: list[float] | None = None
+    """The max marks the matching items are worth, each once, when asked for (a draw's: it takes
+    the one they share unless given a mark)."""
 
 
 def tag_problem(tags: list[str]) -> str | None:
@@ -74,8 +80,9 @@ def tag_problem(tags: list[str]) -> str | None:
     return None
 
 
-def find(session: Session, course_id: int, query: PickerQuery, *, limit: int = SHOWN) -> Found:
-    """The items of the course's usable banks matching ``query``: how many, and the first ``limit``."""
+def find(session: Session, course_id: int, query: PickerQuery, *, limit: int = SHOWN, marks: bool = False) -> Found:
+    """The items of the course's usable banks matching ``query``: how many, the first ``limit``,
+    and with ``marks`` the max marks they are worth (for pools of at most :data:`POOL_MARKS`)."""
     tags = [t.strip() for t in query.tags if t.strip()]
     if problem := tag_problem(tags):
         return Found(0, [], problem)
@@ -87,7 +94,10 @@ def find(session: Session, course_id: int, query: PickerQuery, *, limit: int = S
         return Found(0, [], str(exc))
     count = session.scalar(select(func.count()).select_from(matching.order_by(None).subquery())) or 0
     rows = session.execute(matching.limit(limit)).all() if limit else []
-    return Found(count, _listed(session, rows))
+    worth = None
+    if marks and 0 < count <= POOL_MARKS:
+        worth = sorted({max_mark_of(version) for _, version in session.execute(matching)})
+    return Found(count, _listed(session, rows), marks=worth)
 
 
 def by_keys(session: Session, course_id: int, keys: list[str]) -> dict[str, PickerItem]:

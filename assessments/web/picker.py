@@ -83,7 +83,7 @@ def builder_extras(session: Session, course_id: int, form: Any, shown: int) -> d
     for n in range(shown):
         tags = lines(form.get(f"section-{n}-tags", ""))
         if tags:
-            matches[n] = picker.find(session, course_id, PickerQuery(tags=tags[:20]), limit=0)
+            matches[n] = picker.find(session, course_id, PickerQuery(tags=tags[:20]), limit=0, marks=True)
     return {"picker": query, "found": found, "picker_facets": picker.facets(session, course_id),
             "picker_concepts": picker.concepts(session, course_id), "picker_types": picker.QUESTION_TYPES,
             "fixed": {n: [(key, known.get(key)) for key in keys] for n, keys in fixed.items()},
@@ -97,18 +97,22 @@ def picker_results(course: str, principal: WebPrincipal, session: SessionDep,
                    tag: Annotated[list[str] | None, Query(max_length=20)] = None,
                    concept: Annotated[list[str] | None, Query(max_length=20)] = None,
                    key: Annotated[list[str] | None, Query(max_length=200)] = None,
-                   limit: Annotated[int, Query(ge=0, le=picker.SHOWN)] = picker.SHOWN) -> JSONResponse:
+                   limit: Annotated[int, Query(ge=0, le=picker.SHOWN)] = picker.SHOWN,
+                   marks: bool = False) -> JSONResponse:
     """The picker's results as JSON for the builder's script: ``count`` matching in all, the first
-    ``limit`` ``items`` (with their ``max_mark``), and a ``problem`` with a tag query that cannot
-    match. With ``key``, those items only (the rows of typed ids)."""
+    ``limit`` ``items`` (with their ``max_mark``), a ``problem`` with a tag query that cannot
+    match, and with ``marks`` the max marks of all that match (``marks``, each once: a draw's).
+    With ``key``, those items only (the rows of typed ids)."""
     row = course_by_slug(session, course)
     require_instructor(session, principal, row)
     if key:
         items = list(picker.by_keys(session, row.id, key).values())
-        return JSONResponse({"count": len(items), "items": [asdict(i) for i in items], "problem": None})
+        return JSONResponse({"count": len(items), "items": [asdict(i) for i in items], "problem": None,
+                             "marks": None})
     found = picker.find(session, row.id, PickerQuery(q=q, type=type, tags=tag or [], concepts=concept or []),
-                        limit=limit)
-    return JSONResponse({"count": found.count, "items": [asdict(i) for i in found.items], "problem": found.problem})
+                        limit=limit, marks=marks)
+    return JSONResponse({"count": found.count, "items": [asdict(i) for i in found.items], "problem": found.problem,
+                         "marks": found.marks})
 
 
 __all__ = ["router"]

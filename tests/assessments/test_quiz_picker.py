@@ -77,9 +77,10 @@ def test_the_picker_finds_the_courses_items_by_each_of_the_banks_filters(picked:
     assert keys(found(picked, q="picked sec")) == ["pick-b"], "text in the title, in any case"
     assert keys(found(picked, q="pick-")) == ["pick-a", "pick-b", "pick-c"], "text in the key"
     assert keys(found(picked, tag=CHAPTER, type="true_false")) == ["pick-a", "pick-b", "pick-c"]
-    assert found(picked, tag=CHAPTER, type="numeric") == {"count": 0, "items": [], "problem": None}
-    counted = found(picked, tag=CHAPTER, limit=0)
-    assert (counted["count"], counted["items"]) == (3, [])
+    assert found(picked, tag=CHAPTER, type="numeric") == {"count": 0, "items": [], "problem": None, "marks": None}
+    counted = found(picked, tag=CHAPTER, limit=0, marks="true")
+    assert (counted["count"], counted["items"], counted["marks"]) == (3, [], [1.0, 2.0, 3.0])
+    assert found(picked, tag=[CHAPTER, "bloom:Analysis"], limit=0, marks="true")["marks"] == [3.0]
     # the library's items are the course's to use too, and the count is of all that match
     everything = found(picked, limit=2)
     assert everything["count"] > 8 and len(everything["items"]) == 2
@@ -151,13 +152,17 @@ def test_the_builder_searches_adds_and_removes_without_javascript_keeping_the_fo
 def test_a_draw_says_how_many_items_match_and_is_refused_at_its_section_when_too_few(picked: Staffroom) -> None:
     counted = picked.builder(builder_form(action="count", **{"section-1-tags": f"{CHAPTER}\nbloom:Recall"}))
     assert counted.status_code == 200
-    assert re.search(r'id="section-1-matches"[^>]*><strong>2</strong> items match these tags.</p>', counted.text)
+    assert re.search(r'id="section-1-matches"[^>]*><strong>2</strong> items match these tags, worth different marks '
+                     r"\(1, 2\): give the marks per drawn question.</p>", counted.text)
+    analysis = picked.builder(builder_form(action="count", **{"section-1-tags": f"{CHAPTER}\nbloom:Analysis"}))
+    assert re.search(r"<strong>1</strong> item matches these tags, worth 3 marks each.</p>", analysis.text)
     assert "Type tag queries to see how many items match." in counted.text, "the other sections' draws"
     refused = picked.builder(builder_form(**{"section-1-tags": CHAPTER, "section-1-count": "50",
                                              "section-1-mark": "1"}))
     assert refused.status_code == 400
     assert summary(refused.text) == [("section-1-tags", "Section 2: draws 50 items but only 3 match")]
-    assert re.search(r'id="section-1-matches"[^>]*><strong>3</strong> items match these tags.</p>', refused.text)
+    assert re.search(r'id="section-1-matches"[^>]*><strong>3</strong> items match these tags, worth different '
+                     r"marks \(1, 2, 3\)", refused.text)
     bad = picked.builder(builder_form(action="count", **{"section-2-tags": "bloom"}))
     assert "“bloom” is not a tag query: write facet:value" in bad.text
 

@@ -88,14 +88,16 @@ def test_build_a_quiz_with_the_picker(sized: Any, live_server: LiveServer) -> No
     assert "Added to section 1" in count.inner_text()
 
     # a tag draw in section 2: its count follows the tags as they are typed
-    matches = _truth(page, live_server, tag=DRAW.split("\n"), limit=0)["count"]
-    assert matches >= 2
+    pool = _truth(page, live_server, tag=DRAW.split("\n"), limit=0, marks="true")
+    matches = pool["count"]
+    assert matches >= 2 and pool["marks"] == [1.0], pool
     page.locator("#section-1-tags").press_sequentially(CHAPTER, delay=10)
     chapter_only = _truth(page, live_server, tag=CHAPTER, limit=0)["count"]
     page.locator("#section-1-matches").filter(has_text=f"{chapter_only} items match these tags").wait_for()
     page.locator("#section-1-tags").press("Enter")
     page.locator("#section-1-tags").press_sequentially("bloom:Analysis", delay=10)
-    page.locator("#section-1-matches").filter(has_text=f"{matches} items match these tags").wait_for()
+    page.locator("#section-1-matches").filter(
+        has_text=f"{matches} items match these tags, worth 1 mark each.").wait_for()
     page.fill("#section-1-count", "2")
     page.fill("#section-1-mark", "1")
     name = "desktop" if page.viewport_size["width"] > 500 else "phone"

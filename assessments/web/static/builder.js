@@ -242,6 +242,7 @@
       const params = new URLSearchParams();
       tags.slice(0, 20).forEach(function (t) { params.append("tag", t); });
       params.set("limit", "0");
+      params.set("marks", "true");
       fetchJSON("draw-" + n, params).then(function (body) {
         if (!body) return;
         out.replaceChildren();
@@ -251,7 +252,13 @@
         }
         const strong = document.createElement("strong");
         strong.textContent = String(body.count);
-        out.append(strong, " " + plural(body.count, "item matches", "items match") + " these tags.");
+        let worth = "";
+        if (body.marks && body.marks.length === 1) {
+          worth = ", worth " + body.marks[0] + " " + plural(body.marks[0], "mark", "marks") + " each";
+        } else if (body.marks && body.marks.length > 1) {
+          worth = ", worth different marks (" + body.marks.join(", ") + "): give the marks per drawn question";
+        }
+        out.append(strong, " " + plural(body.count, "item matches", "items match") + " these tags" + worth + ".");
       }).catch(function (error) { out.textContent = "The count did not answer (" + error.message + ")."; });
     }
     box.addEventListener("input", debounce(count));
