@@ -157,6 +157,21 @@ def current_versions_query(tags: list[str], text: str | None, type_: str | None,
     return query
 
 
+def page_of_versions(session: Session, query: Select[Item, ItemVersion], limit: int,
+                     offset: int) -> list[tuple[Item, ItemVersion]]:
+    """A page of ``query``'s rows, found through narrow columns first (the filters run on the
+    listing index, not the versions' rows), then loaded without their definitions and texts."""
+    found = session.execute(query.with_only_columns(ItemVersion.id).limit(limit).offset(offset)).scalars().all()
+    if not found:
+        return []
+    rows = session.execute(
+        select(Item, ItemVersion).join(ItemVersion, ItemVersion.item_id == Item.id)
+        .options(defer(ItemVersion.definition), defer(ItemVersion.source_text))
+        .where(ItemVersion.id.in_(found))).all()
+    order = {version_id: n for n, version_id in enumerate(found)}
+    return sorted(((item, version) for item, version in rows), key=lambda row: order[row[1].id])
+
+
 def tags_of(session: Session, item_ids: list[int]) -> dict[int, dict[str, list[str]]]:
     out: dict[int, dict[str, list[str]]] = {i: {} for i in item_ids}
     for row in session.scalars(select(ItemTag).where(ItemTag.item_id.in_(item_ids)).order_by(ItemTag.id)):

@@ -305,7 +305,7 @@ def list_items(session: Session, principal: Principal, tags: list[str], text: st
     """The current items of the banks the caller may read (or of the bank named) that match the
     filters (every tag query and every concept)."""
     query = _current_versions(tags, text, type_, _readable_banks(session, principal, bank_slug), concepts)
-    rows = session.execute(query.limit(limit).offset(offset)).all()
+    rows = repository.page_of_versions(session, query, limit, offset)
     ids = [item.id for item, _ in rows]
     all_tags, all_concepts = repository.tags_of(session, ids), repository.concepts_of(session, ids)
     slugs = repository.bank_slugs(session, {item.bank_id for item, _ in rows})

@@ -11,7 +11,8 @@ from fastapi.responses import Response
 
 from assessments.audit.endpoints import router as audit_router
 from assessments.deps import CurrentPrincipal, NowDep, RowId, SessionDep
-from assessments.grading import service
+from assessments.grading import queue, service
+from assessments.grading.queue_schemas import QueueState, ResponseQueue
 from assessments.grading.schemas import (
     Gradebook,
     GradeFormat,
@@ -20,6 +21,7 @@ from assessments.grading.schemas import (
     QuizGrades,
     RegradeResult,
 )
+from assessments.pagination import PageDep
 
 router = APIRouter(prefix="/api/v1", tags=["grading"])
 
@@ -30,13 +32,30 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 @router.post("/attempts/{attempt_id}/slots/{slot}/grade", response_model=ManualGradeResult)
 def grade_question(attempt_id: RowId, slot: RowId, body: ManualGradeRequest, principal: CurrentPrincipal,
                    session: SessionDep, now: NowDep) -> ManualGradeResult:
-    """Grade one question of a submitted attempt by hand: ``fraction`` (an override, within the
-    item's range), ``rubric`` (criterion id → level index, every criterion), and/or ``comment``.
+    """Grade one question of a submitted attempt by hand: ``mark`` (out of the question's
+    ``max_mark``) or ``fraction`` (an override, within the item's range), ``rubric`` (criterion
+    id → level index, every criterion), and/or ``comment``.
 
     400 for a grade that does not fit the item (``invalid_grade``); 409 while the attempt is in
     progress (``attempt_in_progress``). Answers the question's new state and the attempt's marks.
     """
     return service.grade(session, principal, attempt_id, slot, body, now)
+
+
+@router.get("/quizzes/{quiz_id}/slots/{slot}/responses", response_model=ResponseQueue)
+def slot_responses(quiz_id: RowId, slot: RowId, principal: CurrentPrincipal, session: SessionDep,
+                   page: PageDep, state: Annotated[QueueState, Query()] = QueueState.UNGRADED,
+                   anonymous: Annotated[bool, Query()] = False) -> ResponseQueue:
+    """Grading by question: every finished attempt's response to question ``slot`` (previews
+    left out), as its student saw it, with the rubric and worked solution. ``state=ungraded``
+    (the default) gives those waiting for a grader; ``state=all`` every one, waiting first.
+    ``anonymous=true`` hides names ("Student 3") while any response waits. Paged with
+    ``limit``/``offset`` (a ``Link`` to the next page); ``total`` counts every page's rows.
+    Grade each with ``POST /api/v1/attempts/{id}/slots/{slot}/grade`` (``mark``, ``rubric``)."""
+    found = queue.response_queue(session, principal, quiz_id, slot, state=state, anonymous=anonymous,
+                                 limit=page.fetch, offset=page.offset)
+    found.responses = page.rows(found.responses)
+    return found
 
 
 @router.post("/quizzes/{quiz_id}/regrade", response_model=RegradeResult)

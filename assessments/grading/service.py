@@ -30,6 +30,7 @@ from assessments.bank.service import variant_of
 from assessments.deps import Account, Principal
 from assessments.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from assessments.grading import repository
+from assessments.grading.marking import fraction_of_mark
 from assessments.grading.schemas import (
     Gradebook,
     GradebookCell,
@@ -125,9 +126,14 @@ def grade(session: Session, principal: Principal, attempt_id: int, slot: int,
         raise NotFound(f"no slot {slot} in attempt {attempt_id}")
     row, qa = found
     before, old_marks = QuestionGrade.of(qa), attempt.marks
+    fraction = body.fraction
+    if body.mark is not None:
+        if fraction is not None:
+            raise Invalid("give a mark or a fraction, not both", code="invalid_grade")
+        fraction = fraction_of_mark(body.mark, qa)
     try:
         outcome = qa.process(Action.MANUAL_GRADE, actor=str(principal.user.id), at=now,
-                             fraction=body.fraction, rubric=body.rubric, comment=body.comment)
+                             fraction=fraction, rubric=body.rubric, comment=body.comment)
     except AttemptError as exc:
         # Every refusal here is about the grade given (range, rubric, nothing given): the
         # attempt is finished, so every question in it is.

@@ -27,7 +27,7 @@ from assessments.models.lti import (
     LtiScoreTarget,
 )
 from assessments.models.overrides import CourseGroup, CourseGroupMember, QuizOverride
-from assessments.models.practice import Practice, PracticeQuestion
+from assessments.models.practice import ItemCalibration, Practice, PracticeQuestion
 from assessments.models.quizzes import Quiz, QuizItem, QuizStatus
 from assessments.models.users import ApiToken, Course, CourseRole, Enrolment, Role, User
 
@@ -49,6 +49,7 @@ __all__ = [
     "GradeChangeKind",
     "ImportDraft",
     "Item",
+    "ItemCalibration",
     "ItemConcept",
     "ItemLink",
     "ItemTag",

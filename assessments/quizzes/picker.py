@@ -93,7 +93,7 @@ def find(session: Session, course_id: int, query: PickerQuery, *, limit: int = S
     except ValueError as exc:
         return Found(0, [], str(exc))
     count = session.scalar(select(func.count()).select_from(matching.order_by(None).subquery())) or 0
-    rows = session.execute(matching.limit(limit)).all() if limit else []
+    rows = bank.page_of_versions(session, matching, limit, 0) if limit else []
     worth = None
     if marks and 0 < count <= POOL_MARKS:
         worth = sorted({max_mark_of(version) for _, version in session.execute(matching)})

@@ -409,6 +409,9 @@ MATRIX = [
     row("POST", "/api/v1/attempts/{attempt_id}/slots/{slot}/grade", 401, 200, 200, 403, 404, 404, 404,
         submitted=True, grade_scope=True,
         request=lambda s: {"json": {"fraction": 0.5, "comment": "Name a safeguard."}}),
+    # Grading by question: a slot's responses (the quiz's interactive question 1: none finished yet).
+    row("GET", "/api/v1/quizzes/{quiz_id}/slots/{slot}/responses", 401, 200, 200, 403, 403, 404, 404,
+        grade_scope=True),
     row("POST", "/api/v1/quizzes/{quiz_id}/regrade",               401, 200, 200, 403, 403, 404, 404,
         grade_scope=True),
     row("GET", "/api/v1/quizzes/{quiz_id}/grades",                 401, 200, 200, 403, 403, 404, 404,
@@ -535,7 +538,12 @@ MATRIX = [
     web("GET", "/attempts/{attempt_id}/grade",                    L,   200,  200,  403,  404,  404,  404,
         submitted=True),
     web("POST", "/attempts/{attempt_id}/slots/{slot}/grade",      L,   303,  303,  403,  404,  404,  404,
-        submitted=True, request=form(fraction="0.5", comment="Name a safeguard.")),
+        submitted=True, request=form(mark="0.5", comment="Name a safeguard.")),
+    web("GET", "/quizzes/{quiz_id}/grading",                      L,   200,  200,  403,  403,  404,  404),
+    web("GET", "/quizzes/{quiz_id}/slots/{slot}/grading",         L,   200,  200,  403,  403,  404,  404),
+    # The attempt in progress is in no queue (only finished attempts are): not found, to staff too.
+    web("POST", "/quizzes/{quiz_id}/slots/{slot}/grading/{attempt_id}", L, 404, 404, 403, 403, 404, 404,
+        request=form(mark="1")),
     web("GET", "/quizzes/{quiz_id}/regrade",                      L,   200,  200,  403,  403,  404,  404),
     web("POST", "/quizzes/{quiz_id}/regrade",                     L,   200,  200,  403,  403,  404,  404,
         request=form()),
@@ -845,5 +853,6 @@ def test_grading_needs_a_token_with_the_grade_scope(stage: Stage) -> None:
             stage.client.post(f"/api/v1/quizzes/{scene.quiz_id}/regrade", headers=without_grade),
             stage.client.get(f"/api/v1/quizzes/{scene.quiz_id}/grades", headers=without_grade),
             stage.client.get(f"/api/v1/courses/{scene.course}/gradebook", headers=without_grade),
+            stage.client.get(f"/api/v1/quizzes/{scene.quiz_id}/slots/1/responses", headers=without_grade),
         ]
-    assert [outcome(r, web=False) for r in replies] == [(403, "insufficient_scope")] * 4
+    assert [outcome(r, web=False) for r in replies] == [(403, "insufficient_scope")] * 5
