@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, defer
 
@@ -132,9 +134,10 @@ def tag_condition(query: str) -> ColumnElement[bool]:
 
 
 def current_versions_query(tags: list[str], text: str | None, type_: str | None,
-                           banks: ColumnElement[bool] | None = None) -> Select[Item, ItemVersion]:
-    """The current versions matching the filters, in the banks matching ``banks`` (a condition
-    on :class:`Bank`; all banks when None), by key."""
+                           banks: ColumnElement[bool] | None = None, concepts: Sequence[str] = (),
+                           ) -> Select[Item, ItemVersion]:
+    """The current versions matching the filters (every tag query and every concept), in the
+    banks matching ``banks`` (a condition on :class:`Bank`; all banks when None), by key."""
     query = (
         select(Item, ItemVersion)
         .join(ItemVersion, and_(ItemVersion.item_id == Item.id, ItemVersion.number == Item.current_number))
@@ -144,6 +147,8 @@ def current_versions_query(tags: list[str], text: str | None, type_: str | None,
         query = query.where(Item.bank_id.in_(select(Bank.id).where(banks)))
     for tag in tags:
         query = query.where(Item.id.in_(select(ItemTag.item_id).where(tag_condition(tag))))
+    for concept in concepts:
+        query = query.where(Item.id.in_(select(ItemConcept.item_id).join(Concept).where(Concept.key == concept)))
     if text:
         pattern = f"%{text}%"
         query = query.where(or_(ItemVersion.title.ilike(pattern), Item.key.ilike(pattern)))

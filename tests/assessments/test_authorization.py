@@ -520,6 +520,7 @@ MATRIX = [
     web("POST", "/bank/import/{token}",                           L,   404,  404,  403,  403,  404,  403,
         example="/bank/import/no-such-draft", request=form()),
     web("GET", "/courses/{course}/quizzes/new",                   L,   200,  200,  403,  403,  404,  404),
+    web("GET", "/courses/{course}/quizzes/picker",                L,   200,  200,  403,  403,  404,  404),
     web("POST", "/courses/{course}/quizzes/new",                  L,   303,  303,  403,  403,  404,  404,
         request=form(title="Built", sections="1", **{"section-0-items": "tf"})),
     web("GET", "/quizzes/{quiz_id}/manage",                       L,   200,  200,  403,  403,  404,  404),
