@@ -19,9 +19,9 @@ def upgrade() -> None:
     op.create_table(
         'item_calibrations',
         sa.Column('item_id', sa.Integer(), nullable=False),
-        sa.Column('difficulty', sa.Float(), nullable=False),
-        sa.Column('discrimination', sa.Float(), nullable=False),
-        sa.Column('difficulty_se', sa.Float(), nullable=False),
+        sa.Column('difficulty', sa.Double(), nullable=False),
+        sa.Column('discrimination', sa.Double(), nullable=False),
+        sa.Column('difficulty_se', sa.Double(), nullable=False),
         sa.Column('responses', sa.Integer(), nullable=False),
         sa.Column('fitted_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_item_calibrations_item_id_items'),
