@@ -137,7 +137,7 @@ def _scalar(value: Any) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, list) and value and all(isinstance(v, int | float) for v in value):
-        return float(np.mean(value))
+        return sum(value) / len(value)
     return float("nan")
 
 

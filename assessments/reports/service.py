@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import select
@@ -77,35 +77,39 @@ class _Read:
         models = {vid: item_model(version) for vid, (version, _) in versions.items()}
         self.titles = {key: version.title for version, key in versions.values()}
         # only choice answers need their response and option order; only computed items their params
-        needs_variant = [models[r.item_version_id].is_computed or models[r.item_version_id].type_name in CHOICE_TYPES
-                         for r in rows]
-        variants = repository.decode_all([r.variant if need else None for r, need in zip(rows, needs_variant,
-                                                                                        strict=True)])
-        responses = repository.decode_all([r.response if models[r.item_version_id].type_name in CHOICE_TYPES
-                                           else None for r in rows])
+        choice = {vid: model.type_name in CHOICE_TYPES for vid, model in models.items()}
+        needs = {vid: choice[vid] or model.is_computed for vid, model in models.items()}
+        variants = repository.decode_all([r.variant if needs[r.item_version_id] else None for r in rows])
+        responses = repository.decode_all([r.response if choice[r.item_version_id] else None for r in rows])
         self.attempt_ids: list[int] = []
         self.marks: dict[tuple[int, int], float] = {}
         self.max_marks: dict[int, float] = {}
         self.answers: dict[tuple[int, str], Answers] = {}
+        groups: dict[tuple[int, int], Answers] = {}
         last_attempt = None
-        for row, stored, response in zip(rows, variants, responses, strict=True):
-            if row.attempt_id != last_attempt:
-                self.attempt_ids.append(row.attempt_id)
-                last_attempt = row.attempt_id
-            model = models[row.item_version_id]
-            key = versions[row.item_version_id][1]
-            graded = row.fraction is not None and row.state != "needsgrading"
-            if graded and row.fraction is not None:
-                self.marks[(row.attempt_id, row.slot)] = row.fraction * row.max_mark
-            self.max_marks[row.slot] = max(self.max_marks.get(row.slot, 0.0), row.max_mark)
-            group = self.answers.get((row.slot, key))
+        plain = cast("list[tuple[Any, ...]]", rows)  # rows are tuples: unpacked as such
+        for (attempt_id, slot, version_id, max_mark, state, fraction, misconception, _, _), stored, response in zip(
+                plain, variants, responses, strict=True):
+            if attempt_id != last_attempt:
+                self.attempt_ids.append(attempt_id)
+                last_attempt = attempt_id
+            graded = fraction is not None and state != "needsgrading"
+            if graded:
+                self.marks[(attempt_id, slot)] = fraction * max_mark
+            if max_mark > self.max_marks.get(slot, -1.0):
+                self.max_marks[slot] = max_mark
+            group = groups.get((slot, version_id))
             if group is None:
-                group = self.answers[(row.slot, key)] = Answers(key, model)
-            variant = stored or {}
-            order = variant.get("order") or []
-            group.add(row.fraction if graded else None, row.misconception,
-                      chosen_options(model.type_name, order, response), len(order),
-                      int(variant.get("seed") or 0), variant.get("params") or {})
+                key = versions[version_id][1]
+                group = self.answers.get((slot, key)) or Answers(key, models[version_id])
+                groups[(slot, version_id)] = self.answers[(slot, key)] = group
+            if stored is None:
+                group.add(fraction if graded else None, misconception, [], 0, 0, {})
+                continue
+            order = stored.get("order") or []
+            group.add(fraction if graded else None, misconception,
+                      chosen_options(group.item.type_name, order, response) if response is not None else [],
+                      len(order), int(stored.get("seed") or 0), stored.get("params") or {})
 
 
 def compute_quiz_statistics(session: Session, quiz_id: int,
