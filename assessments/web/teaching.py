@@ -19,6 +19,7 @@ from assessments.grading import service as grading
 from assessments.grading.schemas import ManualGradeRequest
 from assessments.models import Attempt, CourseRole, User
 from assessments.quizzes.service import quiz_for, quiz_out
+from assessments.web.gradebook import router as gradebook_router
 from assessments.web.history import router as history_router
 from assessments.web.pages import WebPrincipal
 from assessments.web.security import CheckedForm
@@ -28,6 +29,7 @@ from assessments.web.templating import page
 router = APIRouter(include_in_schema=False)
 router.include_router(history_router)  # the "Grade history" pages
 router.include_router(statistics_router)  # the statistics page
+router.include_router(gradebook_router)  # the course gradebook
 
 
 def _instructor_quiz(session: Any, principal: Any, quiz_id: int) -> tuple[Any, Any]:

@@ -539,6 +539,7 @@ MATRIX = [
     web("POST", "/quizzes/{quiz_id}/regrade",                     L,   200,  200,  403,  403,  404,  404,
         request=form()),
     web("GET", "/quizzes/{quiz_id}/statistics",                   L,   200,  200,  403,  403,  404,  404),
+    web("GET", "/courses/{course}/gradebook",                     L,   200,  200,  403,  403,  404,  404),
     web("GET", "/practices/{practice_id}",                        L,   200,  200,  200,  200,  404,  404),
     web("POST", "/practices/{practice_id}/questions/{question_id}/answer",
                                                                   L,   404,  404,  200,  404,  404,  404,
