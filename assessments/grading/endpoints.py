@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from assessments.audit.endpoints import router as audit_router
+from assessments.bulk import collector_paused
 from assessments.deps import CurrentPrincipal, NowDep, RowId, SessionDep
 from assessments.grading import gradebook, service
 from assessments.grading.schemas import (
@@ -96,7 +97,8 @@ def course_gradebook(course: str, principal: CurrentPrincipal, session: SessionD
     if format == GradeFormat.CSV:
         return StreamingResponse(gradebook.gradebook_csv(book), media_type="text/csv; charset=utf-8", headers={
             "content-disposition": f'attachment; filename="{book.course}-gradebook.csv"'})
-    return JSONResponse(gradebook.gradebook_json(book))
+    with collector_paused():
+        return JSONResponse(gradebook.gradebook_json(book))
 
 
 router.include_router(audit_router)  # the grade audit trail: /api/v1/.../grade-changes

@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from assessments.auth.access import course_by_slug, require_instructor
 from assessments.auth.tokens import Scope
+from assessments.bulk import collector_paused
 from assessments.deps import Principal
 from assessments.grading.service import quiz_grade
 from assessments.marks import unsigned
-from assessments.models import Attempt, AttemptState, CourseRole, Enrolment, Quiz, User
+from assessments.models import Attempt, AttemptState, Course, CourseRole, Enrolment, Quiz, User
 from assessments.quizzes.service import quiz_out, settings_of
 
 CSV_BLOCK = 500
@@ -45,6 +46,11 @@ def gradebook_rows(session: Session, principal: Principal, course_slug: str) -> 
     principal.require(Scope.GRADE)
     course = course_by_slug(session, course_slug)
     require_instructor(session, principal, course)
+    with collector_paused():
+        return _rows(session, course)
+
+
+def _rows(session: Session, course: Course) -> GradebookRows:
     quizzes = list(session.scalars(select(Quiz).where(Quiz.course_id == course.id).order_by(Quiz.id)))
     methods = [settings_of(q).grading_method for q in quizzes]
     column = {q.id: n for n, q in enumerate(quizzes)}

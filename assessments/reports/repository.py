@@ -4,8 +4,8 @@ A quiz of 2,000 attempts × 16 questions has 32,000 question attempts and some 1
 loading them as ORM objects and decoding every JSON column cost seconds. Here one query returns
 one row per current question attempt of a finished, counted attempt, with its last step's state,
 fraction and misconception (extracted by the database from the step's JSON) and its last saved
-response and variant as JSON *text*, which the caller decodes only where it needs them, in one
-:func:`json.loads` for all of them (:func:`decode_all`).
+response and the variant's option order and parameters as JSON *text*, which the caller decodes
+only where it needs them, in one :func:`json.loads` for all of them (:func:`decode_all`).
 """
 
 from __future__ import annotations
@@ -55,10 +55,11 @@ def _as_text(column: Any) -> ColumnElement[str]:
     return cast(column, Text)
 
 
-ANSWER_COLUMNS = ("attempt_id", "slot", "item_version_id", "max_mark", "state", "fraction", "misconception",
-                  "variant", "response")
-"""What :func:`answer_rows` gives per current question attempt, in this order: its last step's
-state, fraction and misconception; ``variant``, the variant's JSON text (seed, params, order);
+ANSWER_COLUMNS = ("attempt_id", "slot", "item_version_id", "max_mark", "seed", "state", "fraction",
+                  "misconception", "order", "params", "response")
+"""What :func:`answer_rows` gives per current question attempt, in this order: its variant's seed;
+its last step's state, fraction and misconception; the variant's option ``order`` and drawn
+``params`` as JSON text (extracted by the database: the rest of the variant is not needed);
 ``response``, the last saved response's JSON text (None: never answered)."""
 
 
@@ -78,9 +79,10 @@ def answer_rows(session: Session, attempts: ColumnElement[bool] | Sequence[int])
              .order_by(Step.seq.desc()).limit(1).correlate(QuestionAttempt).scalar_subquery())
     query = (
         select(QuestionAttempt.attempt_id, QuestionAttempt.slot, QuestionAttempt.item_version_id,
-               QuestionAttempt.max_mark, last.state, last.fraction,
+               QuestionAttempt.max_mark, QuestionAttempt.seed, last.state, last.fraction,
                last.data[("grade", "misconception")].as_string().label("misconception"),
-               _as_text(QuestionAttempt.variant).label("variant"), saved.label("response"))
+               QuestionAttempt.variant["order"].as_string().label("order"),
+               QuestionAttempt.variant["params"].as_string().label("params"), saved.label("response"))
         .join(Attempt, Attempt.id == QuestionAttempt.attempt_id)
         .join(last, and_(last.question_attempt_id == QuestionAttempt.id, last.seq == last_seq))
         .where(where, QuestionAttempt.replaced_at.is_(None))

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from assessments.auth.access import require_instructor
 from assessments.bank.banks import readable_current
 from assessments.bank.service import item_model
+from assessments.bulk import collector_paused
 from assessments.deps import Principal
 from assessments.jobs import enqueue, handler
 from assessments.models import (
@@ -78,8 +79,9 @@ class _Read:
         self.titles = {key: version.title for version, key in versions.values()}
         # only choice answers need their response and option order; only computed items their params
         choice = {vid: model.type_name in CHOICE_TYPES for vid, model in models.items()}
-        needs = {vid: choice[vid] or model.is_computed for vid, model in models.items()}
-        variants = repository.decode_all([r.variant if needs[r.item_version_id] else None for r in rows])
+        computed = {vid: model.is_computed for vid, model in models.items()}
+        orders = repository.decode_all([r.order if choice[r.item_version_id] else None for r in rows])
+        params = repository.decode_all([r.params if computed[r.item_version_id] else None for r in rows])
         responses = repository.decode_all([r.response if choice[r.item_version_id] else None for r in rows])
         self.attempt_ids: list[int] = []
         self.marks: dict[tuple[int, int], float] = {}
@@ -88,8 +90,8 @@ class _Read:
         groups: dict[tuple[int, int], Answers] = {}
         last_attempt = None
         plain = cast("list[tuple[Any, ...]]", rows)  # rows are tuples: unpacked as such
-        for (attempt_id, slot, version_id, max_mark, state, fraction, misconception, _, _), stored, response in zip(
-                plain, variants, responses, strict=True):
+        for (attempt_id, slot, version_id, max_mark, seed, state, fraction, misconception, *_), order, drawn, response \
+                in zip(plain, orders, params, responses, strict=True):
             if attempt_id != last_attempt:
                 self.attempt_ids.append(attempt_id)
                 last_attempt = attempt_id
@@ -103,19 +105,20 @@ class _Read:
                 key = versions[version_id][1]
                 group = self.answers.get((slot, key)) or Answers(key, models[version_id])
                 groups[(slot, version_id)] = self.answers[(slot, key)] = group
-            if stored is None:
-                group.add(fraction if graded else None, misconception, [], 0, 0, {})
-                continue
-            order = stored.get("order") or []
             group.add(fraction if graded else None, misconception,
-                      chosen_options(group.item.type_name, order, response) if response is not None else [],
-                      len(order), int(stored.get("seed") or 0), stored.get("params") or {})
+                      chosen_options(group.item.type_name, order, response) if order and response else [],
+                      len(order) if order else 0, seed, drawn or {})
 
 
 def compute_quiz_statistics(session: Session, quiz_id: int,
                             progress: Callable[[float], None] | None = None) -> QuizStatistics:
     """The statistics of a quiz's counted attempts (no access check, no cache: callers make them)."""
     report = progress or (lambda _fraction: None)
+    with collector_paused():
+        return _compute(session, quiz_id, report)
+
+
+def _compute(session: Session, quiz_id: int, report: Callable[[float], None]) -> QuizStatistics:
     read = _Read(session, repository.counted(quiz_id))
     if not read.attempt_ids:
         return QuizStatistics(quiz_id=quiz_id, attempts=0, slots=[], test=None, histogram=[],
@@ -243,7 +246,8 @@ def item_statistics_for(session: Session, principal: Principal, key: str) -> Ite
         teaching = select(Enrolment.course_id).where(Enrolment.user_id == principal.user.id,
                                                      Enrolment.role == CourseRole.INSTRUCTOR)
         query = query.join(Quiz, Quiz.id == Attempt.quiz_id).where(Quiz.course_id.in_(teaching))
-    read = _Read(session, Attempt.id.in_(query))
+    with collector_paused():
+        read = _Read(session, Attempt.id.in_(query))
     groups = [group for (_, group_key), group in read.answers.items() if group_key == key]
     if not groups:
         return ItemStatisticsOut(key=key, answers=0, graded=0, facility=None, misconception_rates={}, flags=[])
