@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import numpy as np
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -183,7 +184,10 @@ def _cached(session: Session, fingerprint: repository.Fingerprint) -> QuizStatis
                           .where(QuizStatisticsCache.quiz_id == fingerprint.quiz_id)).first()
     if row is None or row.fingerprint != _stamp(fingerprint):
         return None
-    return QuizStatistics.model_validate(row.statistics)
+    try:
+        return QuizStatistics.model_validate(row.statistics)
+    except ValidationError:  # kept by an older version of Assay: computed again
+        return None
 
 
 def _keep(session: Session, fingerprint: repository.Fingerprint, stats: QuizStatistics, now: datetime) -> None:
