@@ -38,6 +38,8 @@ class GradebookRows:
     student (id, username, display name), a cell per quiz (attempts, pending, grade)."""
 
     course: str
+    title: str
+    """The course's title (``course`` is its slug)."""
     quizzes: list[tuple[int, str, str, float]]
     students: list[tuple[int, str, str, list[tuple[int, int, float | None]]]]
 
@@ -76,7 +78,7 @@ def _rows(session: Session, course: Course) -> GradebookRows:
             cells.append((len(taken), sum(1 for m in taken if m is None), unsigned(quiz_grade(method, taken))))
         out.append((user_id, username, display_name, cells))
     return GradebookRows(
-        course=course.slug,
+        course=course.slug, title=course.title,
         quizzes=[(q.id, q.title, str(m.value), quiz_out(q, course).max_marks) for q, m in zip(quizzes, methods,
                                                                                               strict=True)],
         students=out)

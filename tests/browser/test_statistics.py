@@ -1,6 +1,7 @@
 """The statistics page in a real browser, at desktop width and on a 390 px phone, with axe: one
 student's attempt, so every question says "too few attempts (n = 1)" instead of a flag, and the
-misconception the student's wrong answer shows, with its rate among the wrong answers."""
+misconception the student's wrong answer shows, with its rate among the wrong answers; then the
+course gradebook."""
 
 from __future__ import annotations
 
@@ -76,6 +77,11 @@ def test_the_statistics_page_shows_misconceptions_and_too_few_attempts(browser: 
         assert page.locator("svg.plot").count() == 3  # the scatter, the histogram, the options chosen
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], "no sideways scrolling"
         shoot(page, f"instructor-statistics-items-{name}")
+        check_accessibility(page)
+        page.goto(f"{live_server.url}/courses/foundations-of-llms/gradebook")
+        assert "Misconception check" in page.locator("table.gradebook thead").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], "no sideways scrolling"
+        shoot(page, f"instructor-gradebook-{name}")
         check_accessibility(page)
         assert errors == [], errors
         page.context.close()
