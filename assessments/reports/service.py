@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from assessments.auth.access import require_instructor
@@ -190,16 +191,37 @@ def _cached(session: Session, fingerprint: repository.Fingerprint) -> QuizStatis
         return None
 
 
+KEEP_WAIT_MS = 100
+"""How long an ask waits for SQLite's write lock to keep what it computed (it answers either way)."""
+
+
 def _keep(session: Session, fingerprint: repository.Fingerprint, stats: QuizStatistics, now: datetime) -> None:
-    """Store (or replace) the quiz's statistics; two asks that race both write the same thing."""
+    """Store (or replace) the quiz's statistics, if that can be done at once.
+
+    Two asks that race both write the same thing (an upsert). On SQLite a GET reads a snapshot
+    without the write lock (:mod:`assessments.db`), so this write may find the lock taken (a
+    regrade committing, students saving): it waits :data:`KEEP_WAIT_MS` at most, then gives up
+    and the statistics are computed again at the next ask, rather than the instructor waiting
+    behind the writers or being refused."""
     values = {"quiz_id": fingerprint.quiz_id, "fingerprint": _stamp(fingerprint),
               "statistics": stats.model_dump(mode="json"), "computed_at": now}
-    table = QuizStatisticsCache.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(table).values(**values)
-    session.execute(insert.on_conflict_do_update(index_elements=["quiz_id"], set_={
+    connection = session.connection()
+    on_sqlite = connection.dialect.name == "sqlite"
+    insert = (sqlite if on_sqlite else postgresql).insert(QuizStatisticsCache.__table__).values(**values)
+    upsert = insert.on_conflict_do_update(index_elements=["quiz_id"], set_={
         "fingerprint": insert.excluded.fingerprint, "statistics": insert.excluded.statistics,
-        "computed_at": insert.excluded.computed_at}))
+        "computed_at": insert.excluded.computed_at})
+    wait = connection.exec_driver_sql("PRAGMA busy_timeout").scalar() if on_sqlite else None
+    try:
+        if on_sqlite:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={KEEP_WAIT_MS}")
+        with session.begin_nested():
+            session.execute(upsert)
+    except OperationalError:  # "database is locked": kept next time
+        pass
+    finally:
+        if on_sqlite:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(wait or 0)}")
 
 
 STATISTICS_JOB = "quiz_statistics"

@@ -3,14 +3,20 @@ by drawn parameter, "too few attempts", previews left out, and statistics kept u
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from assessments.attempts.service import engine_attempts
-from assessments.models import Attempt, CourseRole, QuizStatisticsCache, Role
+from assessments.db import Database
+from assessments.migrations import upgrade
+from assessments.models import Attempt, Course, CourseRole, Quiz, QuizStatisticsCache, Role, utcnow
 from assessments.reports import service
+from assessments.reports.repository import Fingerprint
+from assessments.reports.schemas import QuizStatistics
 from engine.functions import ranking_loss, sigmoid
 from engine.qtypes import qtype_for
 from tests.assessments.conftest import World
@@ -160,3 +166,38 @@ def test_statistics_are_kept_until_an_attempt_finishes_or_a_grade_changes(
     # statistics kept by an older Assay that no longer read as today's: computed again, not a 500
     world.db.execute(update(QuizStatisticsCache).values(statistics={"quiz_id": "a version ago"}))
     assert api.get(url, headers=headers).json() == again and len(calls) == 3
+
+
+def test_an_ask_answers_even_when_the_write_lock_is_taken(tmp_path: Path) -> None:
+    """On SQLite a GET reads a snapshot without the write lock: keeping what it computed must not
+    make the instructor wait behind a writer (or be refused); it gives up and keeps it next time."""
+    url = f"sqlite:///{tmp_path / 'assay.sqlite3'}"
+    upgrade(url)
+    database = Database(url)
+    try:
+        with database.sessions() as session, session.begin():
+            course = Course(slug="c", title="C")
+            session.add(course)
+            session.flush()
+            quiz = Quiz(course_id=course.id, title="Q", settings={}, sections=[])
+            session.add(quiz)
+            session.flush()
+            quiz_id = quiz.id
+        stats = QuizStatistics(quiz_id=quiz_id, attempts=0, test=None, slots=[], histogram=[])
+        fingerprint = Fingerprint(quiz_id, 0, 0, 0)
+        with database.engine.connect() as writer:
+            writer.begin()  # BEGIN IMMEDIATE: another writer holds the lock
+            with database.read_sessions() as reader:
+                began = time.perf_counter()
+                service._keep(reader, fingerprint, stats, utcnow())
+                assert time.perf_counter() - began < 5  # not the 30 s busy timeout
+                assert reader.connection().exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+                reader.commit()
+            writer.rollback()
+        with database.read_sessions() as reader:
+            assert reader.scalar(select(func.count()).select_from(QuizStatisticsCache)) == 0
+            service._keep(reader, fingerprint, stats, utcnow())  # the lock is free: kept
+            reader.commit()
+            assert reader.scalar(select(QuizStatisticsCache.fingerprint)) == "0:0:0"
+    finally:
+        database.dispose()
