@@ -7,11 +7,12 @@ import io
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from assessments.audit.endpoints import router as audit_router
+from assessments.bulk import collector_paused
 from assessments.deps import CurrentPrincipal, NowDep, RowId, SessionDep
-from assessments.grading import queue, service
+from assessments.grading import gradebook, queue, service
 from assessments.grading.queue_schemas import QueueState, ResponseQueue
 from assessments.grading.schemas import (
     Gradebook,
@@ -104,10 +105,19 @@ def quiz_grades(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDep
     return grades
 
 
-@router.get("/courses/{course}/gradebook", response_model=Gradebook)
-def course_gradebook(course: str, principal: CurrentPrincipal, session: SessionDep) -> Gradebook:
-    """Every student of the course with their grade at every quiz of it."""
-    return service.gradebook(session, principal, course)
+@router.get("/courses/{course}/gradebook", response_model=Gradebook,
+            responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}})
+def course_gradebook(course: str, principal: CurrentPrincipal, session: SessionDep,
+                     format: Annotated[GradeFormat, Query()] = GradeFormat.JSON,  # noqa: A002 - as /grades
+                     ) -> Response:
+    """Every student of the course with their grade at every quiz of it; ``format=csv`` streams a
+    spreadsheet (a row per student, a column per quiz)."""
+    book = gradebook.gradebook_rows(session, principal, course)
+    if format == GradeFormat.CSV:
+        return StreamingResponse(gradebook.gradebook_csv(book), media_type="text/csv; charset=utf-8", headers={
+            "content-disposition": f'attachment; filename="{book.course}-gradebook.csv"'})
+    with collector_paused():
+        return JSONResponse(gradebook.gradebook_json(book))
 
 
 router.include_router(audit_router)  # the grade audit trail: /api/v1/.../grade-changes

@@ -29,6 +29,7 @@ from assessments.models.lti import (
 from assessments.models.overrides import CourseGroup, CourseGroupMember, QuizOverride
 from assessments.models.practice import ItemCalibration, Practice, PracticeQuestion
 from assessments.models.quizzes import Quiz, QuizItem, QuizStatus
+from assessments.models.reports import QuizStatisticsCache
 from assessments.models.users import ApiToken, Course, CourseRole, Enrolment, Role, User
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "Quiz",
     "QuizItem",
     "QuizOverride",
+    "QuizStatisticsCache",
     "QuizStatus",
     "Role",
     "Step",

@@ -14,24 +14,26 @@ from sqlalchemy import select
 from assessments.attempts.review import attempt_view
 from assessments.attempts.service import attempt_for, engine_attempts
 from assessments.auth.access import course_role, require_instructor
-from assessments.deps import NowDep, RowId, SessionDep, SettingsDep
+from assessments.deps import NowDep, RowId, SessionDep
 from assessments.errors import DomainError, Forbidden, NotFound
 from assessments.grading import service as grading
 from assessments.grading.marking import right_answer, shown_response
-from assessments.models import Attempt, CourseRole, Job, User
+from assessments.models import Attempt, CourseRole, User
 from assessments.quizzes.service import quiz_for, quiz_out
-from assessments.reports.service import statistics_or_job
-from assessments.web.charts import facility_discrimination_chart, histogram_chart
+from assessments.web.gradebook import router as gradebook_router
 from assessments.web.grading_queue import GradeForm, read_grade, refusal
 from assessments.web.grading_queue import router as queue_router
 from assessments.web.history import router as history_router
 from assessments.web.pages import WebPrincipal
 from assessments.web.security import CheckedForm
+from assessments.web.statistics import router as statistics_router
 from assessments.web.templating import page
 
 router = APIRouter(include_in_schema=False)
 router.include_router(history_router)  # the "Grade history" pages
 router.include_router(queue_router)  # the "Grade by question" pages
+router.include_router(statistics_router)  # the statistics page
+router.include_router(gradebook_router)  # the course gradebook
 
 
 def _instructor_quiz(session: Any, principal: Any, quiz_id: int) -> tuple[Any, Any]:
@@ -111,16 +113,3 @@ def regrade_commit(quiz_id: RowId, request: Request, principal: WebPrincipal, se
     quiz, _ = _instructor_quiz(session, principal, quiz_id)
     result = grading.regrade(session, principal, quiz_id, dry_run=False, now=now)
     return page(request, "regrade.html", quiz=quiz, result=result)
-
-
-@router.get("/quizzes/{quiz_id}/statistics")
-def statistics_page(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
-                    settings: SettingsDep, now: NowDep) -> Response:
-    quiz, _ = _instructor_quiz(session, principal, quiz_id)
-    stats = statistics_or_job(session, principal, quiz_id, inline_limit=settings.statistics_inline_attempts,
-                              now=now)
-    if isinstance(stats, Job):  # a large quiz: the page refreshes itself until the job is done
-        return page(request, "statistics.html", quiz=quiz, job=stats, stats=None)
-    return page(request, "statistics.html", quiz=quiz, stats=stats, job=None,
-                scatter=facility_discrimination_chart(stats.slots),
-                histogram=histogram_chart(stats.histogram, stats.histogram_edges))

@@ -563,6 +563,7 @@ MATRIX = [
     web("GET", "/quizzes/{quiz_id}/responses",                    L,   200,  200,  403,  403,  404,  404),
     web("POST", "/attempts/{attempt_id}/close",                   L,   303,  303,  403,  404,  404,  404,
         request=form(reason="the matrix closes it")),
+    web("GET", "/courses/{course}/gradebook",                     L,   200,  200,  403,  403,  404,  404),
     web("GET", "/practices/{practice_id}",                        L,   200,  200,  200,  200,  404,  404),
     web("POST", "/practices/{practice_id}/questions/{question_id}/answer",
                                                                   L,   404,  404,  200,  404,  404,  404,
