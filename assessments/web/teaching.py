@@ -15,8 +15,10 @@ from assessments.attempts.service import attempt_for, engine_attempts
 from assessments.auth.access import course_role, require_instructor
 from assessments.deps import NowDep, RowId, SessionDep, SettingsDep
 from assessments.errors import DomainError, Forbidden
+from assessments.grading import overrides
+from assessments.grading import regrade as regrading
 from assessments.grading import service as grading
-from assessments.grading.schemas import ManualGradeRequest
+from assessments.grading.schemas import ClearGradeRequest, ManualGradeRequest
 from assessments.models import Attempt, CourseRole, Job, User
 from assessments.quizzes.service import quiz_for, quiz_out
 from assessments.reports.service import statistics_or_job
@@ -90,16 +92,33 @@ def grade_slot(attempt_id: RowId, slot: RowId, principal: WebPrincipal,
 def regrade_page(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
                  now: NowDep) -> Response:
     quiz, _ = _instructor_quiz(session, principal, quiz_id)
-    result = grading.regrade(session, principal, quiz_id, dry_run=True, now=now)
-    return page(request, "regrade.html", quiz=quiz, result=result)
+    result = regrading.regrade(session, principal, quiz_id, dry_run=True, now=now)
+    return page(request, "regrade.html", quiz=quiz, result=result, message=request.query_params.get("message"))
 
 
 @router.post("/quizzes/{quiz_id}/regrade")
 def regrade_commit(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
                    now: NowDep, _form: CheckedForm) -> Response:
     quiz, _ = _instructor_quiz(session, principal, quiz_id)
-    result = grading.regrade(session, principal, quiz_id, dry_run=False, now=now)
+    result = regrading.regrade(session, principal, quiz_id, dry_run=False, now=now)
     return page(request, "regrade.html", quiz=quiz, result=result)
+
+
+@router.post("/quizzes/{quiz_id}/regrade/clear/{attempt_id}/{slot}")
+def regrade_clear(quiz_id: RowId, attempt_id: RowId, slot: RowId, principal: WebPrincipal, session: SessionDep,
+                  now: NowDep, _form: CheckedForm) -> Response:
+    """The regrade page's "Clear the override" on one row: back to the page, which lists it no more."""
+    _instructor_quiz(session, principal, quiz_id)
+    attempt, _, staff = attempt_for(session, principal, attempt_id)
+    if not staff or attempt.quiz_id != quiz_id:
+        raise Forbidden("instructors of this course only")
+    try:
+        done = overrides.clear(session, principal, attempt_id, slot, ClearGradeRequest(), now)
+        mark = "waiting for a grader" if done.mark is None else f"{float(done.mark):.4g} / {done.max_mark:g}"
+        message = f"Override cleared: question {slot} of attempt {attempt_id} has the engine's mark again ({mark})."
+    except DomainError as exc:
+        message = exc.message
+    return RedirectResponse(f"/quizzes/{quiz_id}/regrade?message={quote(message)}", status_code=303)
 
 
 @router.get("/quizzes/{quiz_id}/statistics")
