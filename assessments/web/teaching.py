@@ -104,13 +104,12 @@ def regrade_commit(quiz_id: RowId, request: Request, principal: WebPrincipal, se
     return page(request, "regrade.html", quiz=quiz, result=result)
 
 
-@router.post("/quizzes/{quiz_id}/regrade/clear/{attempt_id}/{slot}")
-def regrade_clear(quiz_id: RowId, attempt_id: RowId, slot: RowId, principal: WebPrincipal, session: SessionDep,
-                  now: NowDep, _form: CheckedForm) -> Response:
-    """The regrade page's "Clear the override" on one row: back to the page, which lists it no more."""
-    _instructor_quiz(session, principal, quiz_id)
+@router.post("/attempts/{attempt_id}/slots/{slot}/clear-grade")
+def clear_grade(attempt_id: RowId, slot: RowId, principal: WebPrincipal, session: SessionDep, now: NowDep,
+                _form: CheckedForm) -> Response:
+    """The regrade page's "Clear the override" on one row: back to that page, which lists it no more."""
     attempt, _, staff = attempt_for(session, principal, attempt_id)
-    if not staff or attempt.quiz_id != quiz_id:
+    if not staff:
         raise Forbidden("instructors of this course only")
     try:
         done = overrides.clear(session, principal, attempt_id, slot, ClearGradeRequest(), now)
@@ -118,7 +117,7 @@ def regrade_clear(quiz_id: RowId, attempt_id: RowId, slot: RowId, principal: Web
         message = f"Override cleared: question {slot} of attempt {attempt_id} has the engine's mark again ({mark})."
     except DomainError as exc:
         message = exc.message
-    return RedirectResponse(f"/quizzes/{quiz_id}/regrade?message={quote(message)}", status_code=303)
+    return RedirectResponse(f"/quizzes/{attempt.quiz_id}/regrade?message={quote(message)}", status_code=303)
 
 
 @router.get("/quizzes/{quiz_id}/statistics")
