@@ -33,14 +33,15 @@ regrade would have given without the override, so that the instructor can clear 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from assessments import events
@@ -90,8 +91,9 @@ READ_BATCH = 500
 VECTORISED_BEHAVIOURS = frozenset({"deferredfeedback"})
 """Behaviours whose replayed outcome is the grade of the last saved response, when no person graded."""
 
-_ATTEMPTS, _QUESTIONS, _STEPS = Attempt.__table__, QuestionAttempt.__table__, Step.__table__
-_VERSIONS, _ITEMS, _QUIZ_ITEMS, _USERS = ItemVersion.__table__, Item.__table__, QuizItem.__table__, User.__table__
+_ATTEMPTS, _QUESTIONS, _STEPS = (cast("Table", m.__table__) for m in (Attempt, QuestionAttempt, Step))
+_VERSIONS, _ITEMS, _QUIZ_ITEMS, _USERS, _CHANGES = (cast("Table", m.__table__)
+                                                    for m in (ItemVersion, Item, QuizItem, User, GradeChange))
 _a, _q, _s = _ATTEMPTS.c, _QUESTIONS.c, _STEPS.c
 _v, _i, _qi, _u = _VERSIONS.c, _ITEMS.c, _QUIZ_ITEMS.c, _USERS.c
 
@@ -162,6 +164,8 @@ def pinned_targets(session: Session, quiz_id: int) -> dict[int, Target]:
 
 def stale_questions(session: Session, quiz_id: int, targets: dict[int, Target]) -> list[Stale]:
     """Every stale question attempt of the quiz's finished attempts, by attempt and slot."""
+    if not targets:
+        return []
     rows = session.connection().execute(
         select(_q.id.label("qa_id"), _q.attempt_id, _q.slot, _q.item_version_id, _q.seed, _q.variant,
                _q.behaviour, _q.behaviour_options, _q.max_mark, _q.flagged, _v.item_id,
@@ -169,8 +173,7 @@ def stale_questions(session: Session, quiz_id: int, targets: dict[int, Target]) 
                _a.number.label("attempt_number"), _a.marks, _a.max_marks, _a.preview)
         .select_from(_QUESTIONS).join(_ATTEMPTS, _a.id == _q.attempt_id).join(_VERSIONS, _v.id == _q.item_version_id)
         .where(_a.quiz_id == quiz_id, _a.state == AttemptState.FINISHED, _q.replaced_at.is_(None),
-               _v.item_id.in_(list(targets)) if targets else False,
-               _q.item_version_id.not_in([t.id for t in targets.values()]) if targets else True)
+               _v.item_id.in_(list(targets)), _q.item_version_id.not_in([t.id for t in targets.values()]))
         .order_by(_q.attempt_id, _q.slot))
     return [Stale(Asked.from_row(row), row.user_id, row.attempt_number, row.marks, row.max_marks,
                   bool(row.preview), row.old_version, row.old_type, targets[row.item_id]) for row in rows]
@@ -264,7 +267,7 @@ def make_variants(session: Session, stale: Sequence[Stale], problems: list[Regra
             for question in rows:
                 try:
                     question.variant = cached_variant(question.target.content_hash, question.asked.seed, shuffle,
-                                                      lambda q=question: _version(session, q),
+                                                      functools.partial(_version, session, question),
                                                       question.asked.shown)
                 except (ValueError, DomainError) as exc:
                     problems.append(_problem(question, str(getattr(exc, "message", exc))))
@@ -426,6 +429,20 @@ def _report(session: Session, quiz_id: int, stale: Sequence[Stale], marks: dict[
 # --- writing ------------------------------------------------------------------------------------
 
 
+def _replay_moved(session: Session, moved: Sequence[Stale]) -> None:
+    """Read and replay again the questions a person graded since the regrade read them."""
+    if not moved:
+        return
+    for question in moved:
+        question.steps, question.actors = [], {}
+    load_steps(session, moved)
+    problems: list[RegradeProblem] = []
+    replay_all(moved, problems, only_unknown=False)
+    if problems:
+        raise Invalid("the regrade was refused part-way: a question changed meanwhile and can no "
+                      "longer be replayed", details=[p.model_dump() for p in problems], code="regrade_impossible")
+
+
 def _write(session: Session, principal: Principal, quiz_id: int, course_id: int, batch: Sequence[Stale],
            now: datetime) -> dict[int, float | None]:
     """Replace a batch's question attempts, under the lock: what moved since it was read (a grade
@@ -437,16 +454,7 @@ def _write(session: Session, principal: Principal, quiz_id: int, course_id: int,
         connection.execute(select(_a.id).where(_a.id.in_(attempt_ids)).with_for_update())
     found = heads(session, attempt_ids, [q.asked.id for q in batch])
     by_id = {h.id: h for h in found}
-    moved = [q for q in batch if by_id[q.asked.id].seq != q.steps[-1].seq]
-    if moved:
-        for question in moved:
-            question.steps, question.actors = [], {}
-        load_steps(session, moved)
-        problems: list[RegradeProblem] = []
-        replay_all(moved, problems, only_unknown=False)
-        if problems:
-            raise Invalid("the regrade was refused part-way: a question changed meanwhile and can no "
-                          "longer be replayed", details=[p.model_dump() for p in problems], code="regrade_impossible")
+    _replay_moved(session, [q for q in batch if by_id[q.asked.id].seq != q.steps[-1].seq])
     writing = [q for q in batch if not by_id[q.asked.id].replaced and q.new is not None]
     current: dict[int, list[Head]] = {}
     for head in found:
@@ -486,7 +494,7 @@ def _write(session: Session, principal: Principal, quiz_id: int, course_id: int,
             "old_marks": question.old_marks, "new_marks": marks[aid], "max_marks": question.max_marks,
             "comment": None, "reason": None})
     connection.execute(insert(_STEPS), steps)
-    connection.execute(insert(GradeChange.__table__), changes)
+    connection.execute(insert(_CHANGES), changes)
     connection.execute(update(_ATTEMPTS).where(_a.id == bindparam("aid")).values(marks=bindparam("m")),
                        [{"aid": aid, "m": m} for aid, m in marks.items()])
     for question in {q.asked.attempt_id: q for q in writing}.values():
@@ -514,8 +522,8 @@ def regrade(session: Session, principal: Principal, quiz_id: int, *, dry_run: bo
     load_steps(session, stale)
     batches = make_variants(session, stale, problems)
     if dry_run:
-        for batch, rows in batches.values():
-            grade_final_responses(batch, rows)
+        for variants, rows in batches.values():
+            grade_final_responses(variants, rows)
     replay_all(stale, problems, only_unknown=dry_run)
     if problems and not dry_run:
         raise Invalid("the regrade was refused; nothing was changed",

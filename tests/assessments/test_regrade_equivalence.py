@@ -15,6 +15,7 @@ commit's replayed steps are equal step for step.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -63,7 +64,10 @@ def _responses(item: ItemBase) -> list[dict[str, Any] | None]:
     return found
 
 
-def _sessions(behaviour: str, answers: list[dict[str, Any] | None]) -> Iterator[list[tuple[Action, Any, dict[str, Any]]]]:
+Session = list[tuple[Action, Any, dict[str, Any]]]
+
+
+def _sessions(behaviour: str, answers: list[dict[str, Any] | None]) -> Iterator[Session]:
     """Sessions of actions (action, response, data) a student (and then a teacher) could have had."""
     pairs = list(zip(answers, answers[1:] + answers[:1], strict=True))
     for first, second in pairs:
@@ -83,15 +87,14 @@ def _sessions(behaviour: str, answers: list[dict[str, Any] | None]) -> Iterator[
 
 
 def _taken(item: ItemBase, behaviour: str, options: dict[str, Any], seed: int,
-           session: list[tuple[Action, Any, dict[str, Any]]]) -> EngineAttempt:
+           session: Session) -> EngineAttempt:
     variant = _variant(item, seed)
     qa = EngineAttempt.start(variant, behaviour_for(behaviour, **options), actor=STUDENT, at=_at(0))
     for minute, (action, response, data) in enumerate(session, start=1):
         actor = TEACHER if action is Action.MANUAL_GRADE else STUDENT
-        try:
+        # An action the behaviour refuses in that state leaves no step, as the service answers 409.
+        with contextlib.suppress(AttemptError):
             qa.process(action, response, actor=actor, at=_at(minute), **data)
-        except AttemptError:
-            pass  # an action the behaviour refuses in that state: no step, as the service answers 409
     return qa
 
 

@@ -172,7 +172,7 @@ def test_the_regrade_reports_and_writes_what_the_one_by_one_replay_does(room: Cl
 def test_a_pinned_mark_is_listed_with_what_the_regrade_would_give_and_can_be_cleared(room: Classroom,
                                                                                    clock: Clock) -> None:
     quiz = room.quiz(["numeric", "tf"])
-    attempt_id = room.take(room.alice, quiz.id, {1: swapped(room), 2: {"answer": True}})
+    attempt_id = room.take(room.alice, quiz.id, {1: swapped(room), 2: "key"})
     teacher = room.as_(room.teacher)
     alice = room.as_(room.alice)
     given = room.api.post(f"/api/v1/attempts/{attempt_id}/slots/1/grade", headers=teacher,
@@ -195,7 +195,7 @@ def test_a_pinned_mark_is_listed_with_what_the_regrade_would_give_and_can_be_cle
                                json={"reason": "The key was wrong; let the regrade decide."})
     assert cleared.status_code == 200, cleared.text
     assert {k: cleared.json()[k] for k in ("state", "fraction", "mark", "marks")} == {
-        "state": "gradedwrong", "fraction": 0.0, "mark": 0.0, "marks": 0.0}
+        "state": "gradedwrong", "fraction": 0.0, "mark": 0.0, "marks": 1.0}
     (change,) = room.world.db.scalars(select(GradeChange).where(GradeChange.kind == "grade_cleared"))
     assert (change.old_state, change.new_state, change.old_mark, change.new_mark, change.actor_id, change.reason) == (
         "mangrpartial", "gradedwrong", 0.5, 0.0, room.teacher.id, "The key was wrong; let the regrade decide.")
@@ -210,7 +210,7 @@ def test_a_pinned_mark_is_listed_with_what_the_regrade_would_give_and_can_be_cle
     assert dry["pinned"] == []
     assert dry["students"][0]["attempts"][0]["questions"][0]["new_mark"] == 1.0
     committed = _regrade(room, quiz.id, dry_run=False)
-    assert committed["students"][0]["attempts"][0]["new_marks"] == 1.0
+    assert committed["students"][0]["attempts"][0]["new_marks"] == 2.0
 
 
 def test_clearing_refuses_an_attempt_in_progress_and_a_missing_slot(room: Classroom) -> None:
