@@ -119,6 +119,17 @@ class Target:
     item_key: str
 
 
+@dataclass(frozen=True, slots=True)
+class Light:
+    """A step as its columns give it: enough to tell whether the vectorised grader settles it."""
+
+    seq: int
+    action: str
+    state: str
+    fraction: float | None
+    response: dict[str, Any] | None
+
+
 @dataclass(slots=True)
 class Stale:
     """A finished attempt's current question attempt on a version the quiz no longer pins."""
@@ -141,13 +152,20 @@ class Stale:
     new_state: QuestionState | None = None
     new_fraction: float | None = None
 
+    light: list[Light] = field(default_factory=list)
+    """The steps' columns without their engine data (what a dry run reads first)."""
+
     @property
     def old_state(self) -> QuestionState:
-        return self.steps[-1].state
+        return self.steps[-1].state if self.steps else QuestionState(self.light[-1].state)
 
     @property
     def old_fraction(self) -> float | None:
-        return self.steps[-1].fraction
+        return self.steps[-1].fraction if self.steps else self.light[-1].fraction
+
+    @property
+    def last_seq(self) -> int:
+        return self.steps[-1].seq if self.steps else self.light[-1].seq
 
     def mark(self, fraction: float | None) -> float | None:
         return None if fraction is None else fraction * self.asked.max_mark
@@ -177,6 +195,16 @@ def stale_questions(session: Session, quiz_id: int, targets: dict[int, Target]) 
         .order_by(_q.attempt_id, _q.slot))
     return [Stale(Asked.from_row(row), row.user_id, row.attempt_number, row.marks, row.max_marks,
                   bool(row.preview), row.old_version, row.old_type, targets[row.item_id]) for row in rows]
+
+
+def load_light_steps(session: Session, stale: Sequence[Stale]) -> None:
+    """Each stale question attempt's steps as their columns give them (not the engine's data)."""
+    by_id = {s.asked.id: s for s in stale}
+    for chunk in _chunks(list(by_id), READ_BATCH):
+        for qa_id, seq, action, state, fraction, response in session.connection().execute(
+                select(_s.question_attempt_id, _s.seq, _s.action, _s.state, _s.fraction, _s.response)
+                .where(_s.question_attempt_id.in_(chunk)).order_by(_s.question_attempt_id, _s.seq)):
+            by_id[qa_id].light.append(Light(seq, action, state, fraction, response))
 
 
 def load_steps(session: Session, stale: Sequence[Stale]) -> None:
@@ -296,13 +324,15 @@ def _vectorised(question: Stale) -> bool:
     """Whether the replay's outcome is the grade of the last saved response: deferred feedback,
     finished by its finish step, graded by no person, on an item of the same automatically graded
     type."""
-    steps = question.steps
+    steps = question.light or [Light(s.seq, s.action.value, s.state.value, s.fraction, s.response)
+                               for s in question.steps]
     return (question.asked.behaviour in VECTORISED_BEHAVIOURS and question.old_type == question.target.type
-            and question.target.type != "essay" and bool(steps) and steps[-1].action is Action.FINISH
-            and all(s.manual is None for s in steps))
+            and question.target.type != "essay" and bool(steps) and steps[-1].action == Action.FINISH.value
+            and all(s.action != Action.MANUAL_GRADE.value for s in steps))
 
 
-def _last_response(steps: Sequence[EngineStep]) -> dict[str, Any] | None:
+def _last_response(question: Stale) -> dict[str, Any] | None:
+    steps: Sequence[Light | EngineStep] = question.light or question.steps
     return next((s.response for s in reversed(steps) if s.response is not None), None)
 
 
@@ -315,7 +345,7 @@ def grade_final_responses(batch: VariantBatch, rows: Sequence[Stale]) -> None:
     qtype = qtype_for(batch.item)
     gradable = []
     for n, question in chosen:
-        response = _last_response(question.steps)
+        response = _last_response(question)
         if response is None or qtype.is_blank(response):
             question.new_state, question.new_fraction = QuestionState.GAVEUP, 0.0
         else:
@@ -454,7 +484,7 @@ def _write(session: Session, principal: Principal, quiz_id: int, course_id: int,
         connection.execute(select(_a.id).where(_a.id.in_(attempt_ids)).with_for_update())
     found = heads(session, attempt_ids, [q.asked.id for q in batch])
     by_id = {h.id: h for h in found}
-    _replay_moved(session, [q for q in batch if by_id[q.asked.id].seq != q.steps[-1].seq])
+    _replay_moved(session, [q for q in batch if by_id[q.asked.id].seq != q.last_seq])
     writing = [q for q in batch if not by_id[q.asked.id].replaced and q.new is not None]
     current: dict[int, list[Head]] = {}
     for head in found:
@@ -519,11 +549,14 @@ def regrade(session: Session, principal: Principal, quiz_id: int, *, dry_run: bo
     problems: list[RegradeProblem] = []
     targets = pinned_targets(session, quiz.id)
     stale = stale_questions(session, quiz.id, targets)
-    load_steps(session, stale)
     batches = make_variants(session, stale, problems)
-    if dry_run:
+    if dry_run:  # the engine's data of the steps only where the vectorised grader does not settle them
+        load_light_steps(session, stale)
         for variants, rows in batches.values():
             grade_final_responses(variants, rows)
+        load_steps(session, [q for q in stale if q.new_state is None])
+    else:
+        load_steps(session, stale)
     replay_all(stale, problems, only_unknown=dry_run)
     if problems and not dry_run:
         raise Invalid("the regrade was refused; nothing was changed",
