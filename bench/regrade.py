@@ -192,13 +192,56 @@ def profile(database: Database, admin_id: int, quiz_id: int) -> None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
 
-def timed(client: TestClient, url: str, headers: dict[str, str]) -> tuple[float, dict[str, Any]]:
-    began = time.perf_counter()
+def watch_write_transactions() -> list[float]:
+    """Each write transaction of a commit, from its first statement to its commit (seconds): how
+    long a batch holds SQLite's write lock (the app runs in this process)."""
+    from assessments.grading import regrade
+
+    held: list[float] = []
+    write, written = regrade._write, regrade.written
+
+    def timed_write(*args: Any, **kwargs: Any) -> Any:
+        held.append(time.perf_counter())
+        return write(*args, **kwargs)
+
+    def timed_written(session: Any) -> None:
+        written(session)
+        held[-1] = time.perf_counter() - held[-1]
+
+    regrade._write, regrade.written = timed_write, timed_written
+    return held
+
+
+def timed(client: TestClient, url: str, headers: dict[str, str]) -> tuple[float, float, dict[str, Any]]:
+    """Seconds the request took, and this process's CPU seconds meanwhile (the app runs in it: on a
+    shared machine the CPU time says what the regrade costs, whatever else the cores were doing)."""
+    began, cpu = time.perf_counter(), time.process_time()
     reply = client.post(url, headers=headers)
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     assert reply.status_code == 200, reply.text[:500]
     body: dict[str, Any] = reply.json()
-    return seconds, body
+    return seconds, cpu, body
+
+
+def print_figures(key: str, backend: str, students: int, sizes: tuple[int, int, int, float],
+                  dry_run: tuple[float, float, dict[str, Any]], commit: tuple[float, float, dict[str, Any]],
+                  held: list[float]) -> None:
+    attempts, questions, steps, built = sizes
+    dry_seconds, dry_cpu, dry = dry_run
+    commit_seconds, commit_cpu, committed = commit
+    changed = sum(1 for s in committed["students"] for a in s["attempts"] if a["old_marks"] != a["new_marks"])
+    load = os.getloadavg()
+    held_ms = sorted(1000 * h for h in held)
+    print(f"regrade of one quiz after one item's key changed ({key}): {backend}")
+    print(f"  data: {students} students, {attempts} attempts, {questions} question attempts "
+          f"(after the commit), {steps} steps; built in {built:.1f} s")
+    print(f"  dry run: {dry_seconds:.2f} s, {dry_cpu:.2f} s of CPU ({dry['questions']} question attempts to replay)")
+    print(f"  commit:  {commit_seconds:.2f} s, {commit_cpu:.2f} s of CPU ({committed['questions']} replaced; "
+          f"{changed} attempts' marks changed)")
+    print(f"  write transactions: {len(held_ms)}, median {held_ms[len(held_ms) // 2]:.0f} ms, "
+          f"longest {held_ms[-1]:.0f} ms")
+    print(f"  machine: {machine()}")
+    print(f"  load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 def main() -> None:
@@ -237,9 +280,10 @@ def main() -> None:
                 key = fix_a_key(client, headers, quiz_id, keys)
                 if args.profile:
                     profile(database, admin_id, quiz_id)
-                dry_seconds, dry = timed(client, f"/api/v1/quizzes/{quiz_id}/regrade?dry_run=true", headers)
-                commit_seconds, committed = timed(client, f"/api/v1/quizzes/{quiz_id}/regrade?dry_run=false",
-                                                  headers)
+                dry_seconds, dry_cpu, dry = timed(client, f"/api/v1/quizzes/{quiz_id}/regrade?dry_run=true", headers)
+                held = watch_write_transactions()
+                commit_seconds, commit_cpu, committed = timed(
+                    client, f"/api/v1/quizzes/{quiz_id}/regrade?dry_run=false", headers)
             with database.sessions() as session:
                 attempts = session.scalar(select(func.count()).select_from(Attempt)) or 0
                 questions = session.scalar(select(func.count()).select_from(QuestionAttempt)) or 0
@@ -247,16 +291,8 @@ def main() -> None:
         finally:
             for cleanup in reversed(cleanups):
                 cleanup()
-    changed = sum(1 for s in committed["students"] for a in s["attempts"] if a["old_marks"] != a["new_marks"])
-    load = os.getloadavg()
-    print(f"regrade of one quiz after one item's key changed ({key}): {backend}")
-    print(f"  data: {args.students} students, {attempts} attempts, {questions} question attempts "
-          f"(after the commit), {steps} steps; built in {built:.1f} s")
-    print(f"  dry run: {dry_seconds:.2f} s ({dry['questions']} question attempts to replay)")
-    print(f"  commit:  {commit_seconds:.2f} s ({committed['questions']} replaced; {changed} attempts' marks changed)")
-    print(f"  machine: {machine()}")
-    print(f"  load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-
+    print_figures(key, backend, args.students, (attempts, questions, steps, built), (dry_seconds, dry_cpu, dry),
+                  (commit_seconds, commit_cpu, committed), held)
 
 if __name__ == "__main__":
     main()

@@ -84,7 +84,7 @@ from engine.variants import Variant, VariantBatch, generate_batch
 
 __all__ = ["ATTEMPTS_PER_TRANSACTION", "READ_BATCH", "regrade"]
 
-ATTEMPTS_PER_TRANSACTION = 100
+ATTEMPTS_PER_TRANSACTION = 25
 """Attempts written per transaction by a commit (a few tens of milliseconds of SQLite's write lock)."""
 READ_BATCH = 500
 """Question attempts whose steps are read per statement (bounded ``IN`` lists)."""
