@@ -89,10 +89,10 @@ def test_an_override_is_shown_listed_at_the_regrade_and_cleared(browser: Any, li
     for size, viewport in SIZES.items():
         teacher.set_viewport_size(viewport)
         teacher.goto(f"{live_server.url}/quizzes/{quiz_id}/regrade")
-        pinned = teacher.locator("section[aria-labelledby=pinned-title] tbody tr")
+        pinned = teacher.locator("section[aria-labelledby=pinned-title] li")
         assert pinned.count() == 1
         row = pinned.first.inner_text()
-        assert "0.5 / 1" in row and "1 / 1" in row and "override" in row
+        assert "Mark kept: 0.5 / 1" in row and "gives 1 / 1" in row and "override" in row
         shoot(teacher, f"instructor-regrade-pinned-{size}")
         check_accessibility(teacher)
         _no_sideways_scroll(teacher, viewport["width"])
