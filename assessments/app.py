@@ -32,13 +32,16 @@ from assessments.practice.endpoints import router as practice_router
 from assessments.query import known_query_parameters
 from assessments.quizzes.endpoints import router as quizzes_router
 from assessments.reports.endpoints import router as reports_router
+from assessments.reports.results_endpoints import router as results_router
 from assessments.security import SecurityHeaders, Sessions
 from assessments.web.apidocs import router as apidocs_router
 from assessments.web.authoring import router as authoring_router
 from assessments.web.instructor import router as instructor_router
 from assessments.web.pages import router as pages_router
+from assessments.web.picker import router as picker_router
 from assessments.web.practice import router as practice_pages_router
 from assessments.web.quizlife import router as quizlife_router
+from assessments.web.reports import router as reports_pages_router
 from assessments.web.taking import router as taking_router
 from assessments.web.teaching import router as teaching_router
 from assessments.web.templating import STATIC, error_page
@@ -136,9 +139,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.error_page = error_page
     for router in (auth_router, courses_router, banks_router, declarations_router, bank_router, quizzes_router,
                    attempts_router, grading_router, reports_router, practice_router, pages_router, taking_router,
-                   authoring_router, instructor_router, teaching_router, quizlife_router, practice_pages_router,
-                   lti_api_router, lti_router, apidocs_router):
+                   authoring_router, picker_router, instructor_router, teaching_router, quizlife_router,
+                   practice_pages_router, lti_api_router, lti_router, apidocs_router):
         app.include_router(router)
+    app.include_router(results_router)  # the results and responses reports, their export, "my attempts"
+    app.include_router(reports_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", include_in_schema=False)

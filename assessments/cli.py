@@ -16,10 +16,12 @@ content_app = typer.Typer(help="Check, preview and load the item bank.", no_args
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 attempts_app = typer.Typer(help="Attempts.", no_args_is_help=True)
+practice_app = typer.Typer(help="Practice.", no_args_is_help=True)
 app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(attempts_app, name="attempts")
+app.add_typer(practice_app, name="practice")
 
 DEFAULT_CONTENT = Path("content")
 SEED_ITEM = "ranking-loss-which-pair-is-penalised"
@@ -510,6 +512,26 @@ def attempts_sweep(
     typer.echo(f"closed {len(closed)} overdue attempt(s)")
 
 
+@practice_app.command("calibrate")
+def practice_calibrate() -> None:
+    """Fit the items' 2PL difficulty and discrimination from students' answers, for practice to
+    choose by (items with fewer than 30 answers keep their Bloom level's prior)."""
+    from assessments.db import session_scope
+    from assessments.models import utcnow
+    from assessments.practice.calibration import MIN_RESPONSES, calibrate
+
+    _upgrade()
+    database = _database()
+    try:
+        with session_scope(database) as session:
+            report = calibrate(session, utcnow())
+    finally:
+        database.dispose()
+    typer.echo(f"calibrated {report.calibrated} item(s) from {report.answers} answer(s) by {report.students} "
+               f"student(s); {report.too_few} item(s) with fewer than {MIN_RESPONSES} answers (or never both "
+               f"right and wrong) and {report.misfit} whose fit was not sensible keep their Bloom prior")
+
+
 @app.command("worker")
 def worker(once: Annotated[bool, typer.Option(help="Do the jobs that are due, then stop.")] = False) -> None:
     """Work the background job queue (statistics of large quizzes, grade passback)."""
@@ -518,6 +540,7 @@ def worker(once: Annotated[bool, typer.Option(help="Do the jobs that are due, th
 
     import assessments.lti.ags
     import assessments.lti.nrps
+    import assessments.practice.calibration
     import assessments.reports.service  # noqa: F401 - these register their job handlers
     from assessments.jobs import run_until_idle, work
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, TypeVar, cast
 
+import anyio
 from fastapi import Depends, Path, Request
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
@@ -40,7 +41,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         try:
             yield session
         except BaseException:
-            await run_in_threadpool(_end, session, commit=False)
+            # Shielded: a cancelled request (its client gone) must still roll back and give back its
+            # connection, and with it SQLite's write lock, which every other writer waits for.
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(_end, session, commit=False)
             raise
         if _idle(session):
             session.close()  # nothing to commit, no connection held: no trip to the thread pool

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from assessments.attempts.repository import Asked
 from assessments.attempts.schemas import AttemptView, QuestionView
-from assessments.attempts.service import engine_attempts, reply_state, totals
+from assessments.attempts.service import engine_attempts, read_as_of, reply_state, totals
 from assessments.bank.service import rendered_question
 from assessments.models import Attempt, AttemptState, Quiz
 from assessments.quizzes import rules
@@ -76,6 +76,7 @@ def question_view(row: Asked, qa: EngineAttempt, options: ReviewOptions, *,
         slot=row.slot, seq=last.seq, state=_state(qa, options, graded_visible),
         question=rendered_question(variant), response=qa.response, max_mark=row.max_mark,
         error=last.error if last.state == QuestionState.INVALID else None, flagged=row.flagged,
+        read_as=read_as_of(qa, qa.response),
     )
     if row.behaviour == "interactive" and qa.state.is_active():
         view.tries_left = qa.tries_left

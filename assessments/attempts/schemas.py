@@ -25,6 +25,8 @@ class QuestionView(BaseModel):
     response: dict[str, Any] | None = None
     error: str | None = None
     """Why the saved response cannot be graded as it stands (never about the key)."""
+    read_as: str | None = None
+    """A numeric response typed in another form than the plain one, as it was read ("0,5" -> "0.5")."""
     max_mark: float
     tries_left: int | None = None
     can_check: bool | None = None

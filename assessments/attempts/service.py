@@ -49,8 +49,7 @@ from engine.attempts import QuestionAttempt as EngineAttempt
 from engine.attempts import Step as EngineStep
 from engine.behaviours import behaviour_for
 from engine.expressions import ExpressionError
-from engine.qtypes.base import ResponseError
-from engine.qtypes.number_text import plain_number, read_number
+from engine.qtypes.numeric import read_as
 from engine.states import QuestionState
 from engine.variants import Variant, VariantError
 
@@ -373,20 +372,15 @@ def _act(session: Session, principal: Principal, attempt_id: int, slot: int, seq
     last = qa.last_step
     return SaveResult(seq=last.seq, saved=outcome.kept, state=reply_state(qa),
                       error=last.error if last.state == QuestionState.INVALID else None,
-                      read_as=_read_as(qa, response))
+                      read_as=read_as_of(qa, response))
 
 
-def _read_as(qa: EngineAttempt, response: dict[str, Any] | None) -> str | None:
+def read_as_of(qa: EngineAttempt, response: dict[str, Any] | None) -> str | None:
     """How a number typed in another form than the plain one was read (None when it was plain)."""
     typed = (response or {}).get("answer")
-    if qa.item.type_name != "numeric" or not isinstance(typed, str) or getattr(qa.item, "units", None) is not None:
+    if qa.item.type_name != "numeric" or not isinstance(typed, str):
         return None
-    try:
-        plain = plain_number(typed)
-        value = read_number(typed)
-    except ResponseError:
-        return None
-    return None if plain == typed.strip() and "/" not in plain else f"{value:.12g}"
+    return read_as(qa.item, typed)  # type: ignore[arg-type]
 
 
 # --- answering ----------------------------------------------------------------------------

@@ -24,7 +24,8 @@ class GradeChangeOut(BaseModel):
     kind: GradeChangeKind
     """``manual_grade`` (a question a person grades), ``override`` (a person's fraction replacing
     the engine's), ``comment`` (a comment on an engine-graded question, fraction unchanged) or
-    ``regrade`` (a committed regrade against the item's current version)."""
+    ``regrade`` (a committed regrade against the item's current version) or ``closed`` (an
+    instructor closed the attempt in progress, and it was graded)."""
     actor_id: int | None
     """None when the user has since been deleted; ``actor_username`` still says who."""
     actor_username: str
@@ -61,8 +62,12 @@ class GradeChangeOut(BaseModel):
 
 
 class GradeChangePage(BaseModel):
-    """Newest first. Ask for the next page with ``before=next_before``; None: this is the last."""
+    """Newest first. Ask for the next page with ``offset`` (as every list: the ``Link`` header
+    names it) or with ``before=next_before``; None: this is the last."""
 
     changes: list[GradeChangeOut]
     limit: int
+    offset: int = 0
+    total: int
+    """How many changes match, every page together (also in the ``X-Total-Count`` header)."""
     next_before: int | None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -123,14 +124,26 @@ def record_regrade(session: Session, actor: User | Account, attempt: Attempt, *,
                 reason=None, now=now)
 
 
+def record_closure(session: Session, actor: User | Account, attempt: Attempt, question: QuestionAttempt,
+                   old: QuestionGrade, new: EngineAttempt, *, reason: str | None, now: datetime) -> GradeChange:
+    """The row for one question of an attempt a person closed and so graded (``attempt.marks`` is
+    already the new total; before, an attempt in progress had none)."""
+    _, version = _version(session, question.item_version_id)
+    return _row(session, actor, attempt, question, kind=GradeChangeKind.CLOSED, old=old,
+                new=QuestionGrade.of(new), step_seq=new.last_step.seq, old_version=version,
+                old_marks=None, new_marks=attempt.marks, comment=None, reason=reason, now=now)
+
+
 # --- reading ------------------------------------------------------------------------------------
 
 
-def _page(rows: list[tuple[GradeChange, User, int]], limit: int) -> GradeChangePage:
-    """``rows`` holds up to ``limit + 1`` rows: one more than asked says there is a next page."""
+def _page(session: Session, where: list[Any], before: int | None, limit: int, offset: int) -> GradeChangePage:
+    """A page of the changes ``where`` holds, and how many there are in all. One row more than
+    asked is read: it says there is a next page."""
+    rows = repository.changes(session, where, before=before, limit=limit + 1, offset=offset)
     shown = rows[:limit]
     changes = [_out(change, student, number) for change, student, number in shown]
-    return GradeChangePage(changes=changes, limit=limit,
+    return GradeChangePage(changes=changes, limit=limit, offset=offset, total=repository.count(session, where, before),
                            next_before=shown[-1][0].id if len(rows) > limit else None)
 
 
@@ -145,21 +158,19 @@ def _out(change: GradeChange, student: User, attempt_number: int) -> GradeChange
 
 
 def quiz_changes(session: Session, principal: Principal, quiz_id: int, *, student_id: int | None = None,
-                 before: int | None = None, limit: int) -> GradeChangePage:
+                 before: int | None = None, limit: int, offset: int = 0) -> GradeChangePage:
     """The quiz's grade changes, newest first, for an instructor of its course."""
     principal.require(Scope.GRADE)
     quiz, course = quiz_for(session, principal, quiz_id)
     require_instructor(session, principal, course)
-    rows = repository.changes_of_quiz(session, quiz.id, student_id=student_id, before=before,
-                                      limit=limit + 1)
-    return _page(rows, limit)
+    return _page(session, repository.quiz_where(quiz.id, student_id), before, limit, offset)
 
 
 def attempt_changes(session: Session, principal: Principal, attempt_id: int, *, before: int | None = None,
-                    limit: int) -> GradeChangePage:
+                    limit: int, offset: int = 0) -> GradeChangePage:
     """An attempt's grade changes, newest first, for an instructor of its course (its owner: 403)."""
     principal.require(Scope.GRADE)
     attempt, _, staff = attempt_for(session, principal, attempt_id)
     if not staff:
         raise Forbidden("instructors of this course only")
-    return _page(repository.changes_of_attempt(session, attempt.id, before=before, limit=limit + 1), limit)
+    return _page(session, [GradeChange.attempt_id == attempt.id], before, limit, offset)

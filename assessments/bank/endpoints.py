@@ -49,10 +49,12 @@ def list_items(
     q: Annotated[str | None, Query(max_length=200)] = None,
     type: Annotated[str | None, Query()] = None,  # noqa: A002 - the REST contract's name
     bank: BankQuery = None,
+    concept: Annotated[list[str] | None, Query(description="a concept's key; items with every one given",
+                                               max_length=20)] = None,
 ) -> list[ItemSummary]:
     """The current items of the banks you may read (or of ``bank``)."""
     return page.rows(service.list_items(session, principal, tag or [], q, type, page.fetch, page.offset,
-                                        bank_slug=bank))
+                                        bank_slug=bank, concepts=concept or ()))
 
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")

@@ -15,8 +15,16 @@ from assessments.bank import declarations, repository
 from assessments.bank.access import refuse_if_in_open_attempt
 from assessments.bank.banks import target_bank
 from assessments.bank.schemas import ImportResult, ItemSaved
-from assessments.bank.service import _current_versions, _readable_banks, item_model, save_definition, variant_of
+from assessments.bank.service import (
+    _current_versions,
+    _readable_banks,
+    item_model,
+    save_definition,
+    validate_definition,
+    variant_of,
+)
 from assessments.bank.yaml_folder import is_zip, read_folder
+from assessments.db import done_reading
 from assessments.deps import Principal
 from assessments.errors import Conflict, Invalid
 from assessments.interop.qti.package import PackageProblem
@@ -28,15 +36,21 @@ from engine.content.source import parse_yaml_documents
 from engine.items import ItemBase
 
 
-def import_yaml(session: Session, text: str, *, name: str, actor_id: int | None,
-                now: datetime, bank: Bank | None = None) -> ImportResult:
-    """Every item of a YAML stream, or none: a bad document rejects the whole import."""
-    return _import_yaml_files(session, [(name, text)], actor_id=actor_id, now=now, bank=bank)
+@dataclass(frozen=True)
+class PreparedImport:
+    """An import read and checked, ready to write: every item's definition with its engine model and
+    the file it came from, the zipped folder's declarations, and notes for the importer. Preparing
+    touches no database, so that an import is checked before it takes any lock (on SQLite, the one
+    write lock every student's save needs)."""
+
+    entries: list[tuple[dict[str, Any], ItemBase, str]]
+    origin: VersionOrigin = VersionOrigin.IMPORT
+    declarations: declarations.DeclarationsIn | None = None
+    notes: tuple[str, ...] = ()
 
 
-def _import_yaml_files(session: Session, files: list[tuple[str, str]], *, actor_id: int | None,
-                       now: datetime, bank: Bank | None) -> ImportResult:
-    """Every item of every YAML text (name, text), or none: one bad document rejects them all."""
+def _checked_yaml_files(files: list[tuple[str, str]]) -> list[tuple[dict[str, Any], ItemBase, str]]:
+    """Every item of every YAML text (name, text), checked; one bad document refuses them all."""
     checked: list[tuple[dict[str, Any], ItemBase, str]] = []
     found: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -58,16 +72,12 @@ def _import_yaml_files(session: Session, files: list[tuple[str, str]], *, actor_
         raise Invalid("the import was rejected; nothing was changed", details=found, code="invalid_import")
     if not checked:
         raise Invalid("no items in the import", code="invalid_import")
-    results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, item=item, bank=bank,
-                               origin=VersionOrigin.IMPORT)
-               for data, item, name in checked]
-    return import_result(results)
+    return checked
 
 
-def import_yaml_zip(session: Session, data: bytes, *, name: str, actor_id: int | None, now: datetime,
-                    bank: Bank | None = None) -> ImportResult:
-    """A zip of a folder of YAML item files (an export of ``assay content export DIR``), all or
-    nothing; its ``bank.yaml``'s facet values and concepts join the bank's declarations."""
+def _prepared_zip(data: bytes, name: str) -> PreparedImport:
+    """A zip of a folder of YAML item files (an export of ``assay content export DIR``); its
+    ``bank.yaml``'s facet values and concepts join the bank's declarations."""
     try:
         folder = read_folder(data, name)
     except PackageProblem as exc:
@@ -76,16 +86,61 @@ def import_yaml_zip(session: Session, data: bytes, *, name: str, actor_id: int |
     notes = [f"{left} is not a YAML item file and was left out" for left in folder.left_out[:20]]
     if len(folder.left_out) > 20:
         notes.append(f"and {len(folder.left_out) - 20} more files that are not YAML item files")
-    result = _import_yaml_files(session, [(f"{name}/{path}", text) for path, text in folder.files],
-                                actor_id=actor_id, now=now, bank=bank)
-    if folder.declarations is not None:
-        declared = _folder_declarations(folder.declarations, f"{name}/{BANK_FILE}")
+    entries = _checked_yaml_files([(f"{name}/{path}", text) for path, text in folder.files])
+    declared = (_folder_declarations(folder.declarations, f"{name}/{BANK_FILE}")
+                if folder.declarations is not None else None)
+    return PreparedImport(entries, declarations=declared, notes=tuple(notes))
+
+
+def prepare_import(data: bytes, *, format: str, name: str) -> PreparedImport:  # noqa: A002
+    """Read and check an import in any known format (YAML, a zip of YAML files, QTI, GIFT, Moodle
+    XML), touching no database: :class:`Invalid`, saying where, when any item is bad."""
+    from assessments.interop.formats import FORMATS, KNOWN
+
+    if format == "yaml" and is_zip(data):
+        return _prepared_zip(data, name)
+    if format == "yaml":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Invalid("the import is not UTF-8 text") from exc
+        return PreparedImport(_checked_yaml_files([(name, text)]))
+    importer = FORMATS.get(format)
+    if importer is None:
+        raise Invalid(f"unknown import format {format!r} (known: {KNOWN})", code="unknown_format")
+    imported = importer.import_items(data, name)
+    if imported.problems:
+        raise Invalid("the import was rejected; nothing was changed", code="invalid_import", details=[
+            {"path": [], "file": p.file, "line": p.line, "message": p.message} for p in imported.problems])
+    if not imported.definitions:
+        raise Invalid("no items in the import", code="invalid_import")
+    return PreparedImport([(d, validate_definition(d), name) for d in imported.definitions],
+                          notes=tuple(imported.notes))
+
+
+def write_import(session: Session, prepared: PreparedImport, *, actor_id: int | None, now: datetime,
+                 bank: Bank | None = None) -> ImportResult:
+    """Store a prepared import in this one transaction: every item (into ``bank``, the library when
+    None; an item that exists already must be there) and the folder's declarations."""
+    results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, item=item, bank=bank,
+                               origin=prepared.origin)
+               for data, item, name in prepared.entries]
+    result = import_result(results)
+    notes = list(prepared.notes)
+    if prepared.declarations is not None:
         target = bank if bank is not None else repository.library(session)
-        if declarations.add(session, target, declared.sections(), actor_id=actor_id, now=now):
+        if declarations.add(session, target, prepared.declarations.sections(), actor_id=actor_id, now=now):
             notes.append(f"the facet values and concepts of {BANK_FILE} were added to the bank {target.slug}'s "
                          "declarations")
     result.notes = notes
     return result
+
+
+def import_yaml(session: Session, text: str, *, name: str, actor_id: int | None,
+                now: datetime, bank: Bank | None = None) -> ImportResult:
+    """Every item of a YAML stream, or none: a bad document rejects the whole import."""
+    return write_import(session, PreparedImport(_checked_yaml_files([(name, text)])), actor_id=actor_id,
+                        now=now, bank=bank)
 
 
 def _folder_declarations(text: str, where: str) -> declarations.DeclarationsIn:
@@ -121,34 +176,19 @@ def import_file(session: Session, data: bytes, *, format: str, name: str, actor_
     """Items from a file in any known format: all of them or (raising :class:`Invalid`) none.
 
     They go into ``bank`` (the library when None); an item that exists already must be there."""
-    from assessments.interop.formats import FORMATS, KNOWN
-
-    if format == "yaml" and is_zip(data):
-        return import_yaml_zip(session, data, name=name, actor_id=actor_id, now=now, bank=bank)
-    if format == "yaml":
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise Invalid("the import is not UTF-8 text") from exc
-        return import_yaml(session, text, name=name, actor_id=actor_id, now=now, bank=bank)
-    importer = FORMATS.get(format)
-    if importer is None:
-        raise Invalid(f"unknown import format {format!r} (known: {KNOWN})", code="unknown_format")
-    imported = importer.import_items(data, name)
-    if imported.problems:
-        raise Invalid("the import was rejected; nothing was changed", code="invalid_import", details=[
-            {"path": [], "file": p.file, "line": p.line, "message": p.message} for p in imported.problems])
-    result = import_definitions(session, imported.definitions, name=name, actor_id=actor_id, now=now, bank=bank)
-    result.notes = imported.notes
-    return result
+    return write_import(session, prepare_import(data, format=format, name=name), actor_id=actor_id, now=now,
+                        bank=bank)
 
 
 def import_for(session: Session, principal: Principal, data: bytes, *, format: str,  # noqa: A002
                bank_slug: str | None, now: datetime) -> ImportResult:
-    """An instructor's import, into a bank they may edit (see :func:`target_bank`)."""
+    """An instructor's import, into a bank they may edit (see :func:`target_bank`). The import is
+    read and checked before the request takes SQLite's write lock (the caller's sign-in was read
+    in a transaction that ends here, having written nothing), which it then holds only to write."""
+    done_reading(session)
+    prepared = prepare_import(data, format=format, name=f"import.{format}")
     bank = target_bank(session, principal, bank_slug)
-    return import_file(session, data, format=format, name=f"import.{format}", actor_id=principal.user.id,
-                       now=now, bank=bank)
+    return write_import(session, prepared, actor_id=principal.user.id, now=now, bank=bank)
 
 
 def import_definitions(session: Session, definitions: list[dict[str, Any]], *, name: str,
@@ -157,10 +197,8 @@ def import_definitions(session: Session, definitions: list[dict[str, Any]], *, n
     bad one raises, and the request's rollback leaves the bank as it was)."""
     if not definitions:
         raise Invalid("no items in the import", code="invalid_import")
-    results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, bank=bank,
-                               origin=VersionOrigin.IMPORT)
-               for data in definitions]
-    return import_result(results)
+    return write_import(session, PreparedImport([(d, validate_definition(d), name) for d in definitions]),
+                        actor_id=actor_id, now=now, bank=bank)
 
 
 def _exported(session: Session, principal: Principal | None, tags: list[str], text: str | None,
@@ -212,9 +250,13 @@ def dry_run(session: Session, data: bytes, *, format: str, name: str, actor_id: 
             now: datetime, bank: Bank) -> DryRun:
     """:func:`import_file` inside a savepoint that is rolled back: the same checks and the same
     outcome per item as the real import, and nothing kept."""
+    try:
+        prepared = prepare_import(data, format=format, name=name)  # checked before any savepoint
+    except Invalid as exc:
+        return DryRun(None, list(exc.details or []), exc.message)
     savepoint = session.begin_nested()
     try:
-        result = import_file(session, data, format=format, name=name, actor_id=actor_id, now=now, bank=bank)
+        result = write_import(session, prepared, actor_id=actor_id, now=now, bank=bank)
     except (Invalid, Conflict) as exc:
         return DryRun(None, list(exc.details or []), exc.message)
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, defer
 
@@ -132,9 +134,10 @@ def tag_condition(query: str) -> ColumnElement[bool]:
 
 
 def current_versions_query(tags: list[str], text: str | None, type_: str | None,
-                           banks: ColumnElement[bool] | None = None) -> Select[Item, ItemVersion]:
-    """The current versions matching the filters, in the banks matching ``banks`` (a condition
-    on :class:`Bank`; all banks when None), by key."""
+                           banks: ColumnElement[bool] | None = None, concepts: Sequence[str] = (),
+                           ) -> Select[Item, ItemVersion]:
+    """The current versions matching the filters (every tag query and every concept), in the
+    banks matching ``banks`` (a condition on :class:`Bank`; all banks when None), by key."""
     query = (
         select(Item, ItemVersion)
         .join(ItemVersion, and_(ItemVersion.item_id == Item.id, ItemVersion.number == Item.current_number))
@@ -144,12 +147,29 @@ def current_versions_query(tags: list[str], text: str | None, type_: str | None,
         query = query.where(Item.bank_id.in_(select(Bank.id).where(banks)))
     for tag in tags:
         query = query.where(Item.id.in_(select(ItemTag.item_id).where(tag_condition(tag))))
+    for concept in concepts:
+        query = query.where(Item.id.in_(select(ItemConcept.item_id).join(Concept).where(Concept.key == concept)))
     if text:
         pattern = f"%{text}%"
         query = query.where(or_(ItemVersion.title.ilike(pattern), Item.key.ilike(pattern)))
     if type_:
         query = query.where(ItemVersion.type == type_)
     return query
+
+
+def page_of_versions(session: Session, query: Select[Item, ItemVersion], limit: int,
+                     offset: int) -> list[tuple[Item, ItemVersion]]:
+    """A page of ``query``'s rows, found through narrow columns first (the filters run on the
+    listing index, not the versions' rows), then loaded without their definitions and texts."""
+    found = session.execute(query.with_only_columns(ItemVersion.id).limit(limit).offset(offset)).scalars().all()
+    if not found:
+        return []
+    rows = session.execute(
+        select(Item, ItemVersion).join(ItemVersion, ItemVersion.item_id == Item.id)
+        .options(defer(ItemVersion.definition), defer(ItemVersion.source_text))
+        .where(ItemVersion.id.in_(found))).all()
+    order = {version_id: n for n, version_id in enumerate(found)}
+    return sorted(((item, version) for item, version in rows), key=lambda row: order[row[1].id])
 
 
 def tags_of(session: Session, item_ids: list[int]) -> dict[int, dict[str, list[str]]]:

@@ -282,10 +282,11 @@ def _summary(item: Item, version: ItemVersion, bank: str, tags: dict[str, list[s
 
 
 def _current_versions(tags: list[str], text: str | None, type_: str | None,
-                      banks: ColumnElement[bool] | None = None) -> Select[Item, ItemVersion]:
+                      banks: ColumnElement[bool] | None = None, concepts: Sequence[str] = (),
+                      ) -> Select[Item, ItemVersion]:
     """The query for the current versions matching the filters; 400 for a tag that cannot match."""
     try:
-        return repository.current_versions_query(tags, text, type_, banks)
+        return repository.current_versions_query(tags, text, type_, banks, concepts)
     except ValueError as exc:
         raise Invalid(f"bad tag query: {exc}", code="bad_tag_query") from exc
 
@@ -299,10 +300,12 @@ def _readable_banks(session: Session, principal: Principal, bank_slug: str | Non
 
 
 def list_items(session: Session, principal: Principal, tags: list[str], text: str | None, type_: str | None,
-               limit: int, offset: int, *, bank_slug: str | None = None) -> list[ItemSummary]:
-    """The current items of the banks the caller may read (or of the bank named)."""
-    query = _current_versions(tags, text, type_, _readable_banks(session, principal, bank_slug))
-    rows = session.execute(query.limit(limit).offset(offset)).all()
+               limit: int, offset: int, *, bank_slug: str | None = None,
+               concepts: Sequence[str] = ()) -> list[ItemSummary]:
+    """The current items of the banks the caller may read (or of the bank named) that match the
+    filters (every tag query and every concept)."""
+    query = _current_versions(tags, text, type_, _readable_banks(session, principal, bank_slug), concepts)
+    rows = repository.page_of_versions(session, query, limit, offset)
     ids = [item.id for item, _ in rows]
     all_tags, all_concepts = repository.tags_of(session, ids), repository.concepts_of(session, ids)
     slugs = repository.bank_slugs(session, {item.bank_id for item, _ in rows})

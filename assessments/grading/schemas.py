@@ -18,13 +18,17 @@ MAX_REASON = 2_000
 
 
 class ManualGradeRequest(BaseModel):
-    """A person's grade for one slot: a fraction, rubric selections (criterion id → level index,
-    from 0), a comment, or a comment with either. A fraction given with rubric selections must
-    agree with what the rubric scores. ``reason`` is kept in the grade audit trail for
-    instructors (the student sees the comment, never the reason)."""
+    """A person's grade for one slot: a mark (out of the question's ``max_mark``) or a fraction,
+    rubric selections (criterion id → level index, from 0), a comment, or a comment with either.
+    A mark or fraction given with rubric selections must agree with what the rubric scores.
+    ``reason`` is kept in the grade audit trail for instructors (the student sees the comment,
+    never the reason)."""
 
     model_config = ConfigDict(extra="forbid")
 
+    mark: float | None = Field(default=None, allow_inf_nan=False)
+    """In marks, as graders give them: 0 up to the question's maximum (below 0 only where the
+    item marks negatively). Not with ``fraction``."""
     fraction: float | None = None
     rubric: dict[str, StrictInt] | None = Field(default=None, max_length=100)
     comment: str | None = Field(default=None, max_length=MAX_COMMENT)

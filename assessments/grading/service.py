@@ -24,16 +24,13 @@ from sqlalchemy.orm import Session
 from assessments.attempts import repository as attempts
 from assessments.attempts.service import append_steps, engine_attempt, grade_changed, totals
 from assessments.audit.service import QuestionGrade, record_manual_grade
-from assessments.auth.access import course_by_slug, course_role, require_instructor
+from assessments.auth.access import course_role, require_instructor
 from assessments.auth.tokens import Scope
 from assessments.deps import Principal
 from assessments.errors import Conflict, Forbidden, Invalid, NotFound
 from assessments.grading import repository
+from assessments.grading.marking import fraction_of_mark
 from assessments.grading.schemas import (
-    Gradebook,
-    GradebookCell,
-    GradebookQuiz,
-    GradebookRow,
     ManualGradeRequest,
     ManualGradeResult,
     QuizGrades,
@@ -115,9 +112,14 @@ def grade(session: Session, principal: Principal, attempt_id: int, slot: int,
         raise NotFound(f"no slot {slot} in attempt {attempt_id}")
     row, qa = found
     before, old_marks = QuestionGrade.of(qa), attempt.marks
+    fraction = body.fraction
+    if body.mark is not None:
+        if fraction is not None:
+            raise Invalid("give a mark or a fraction, not both", code="invalid_grade")
+        fraction = fraction_of_mark(body.mark, qa)
     try:
         outcome = qa.process(Action.MANUAL_GRADE, actor=str(principal.user.id), at=now,
-                             fraction=body.fraction, rubric=body.rubric, comment=body.comment)
+                             fraction=fraction, rubric=body.rubric, comment=body.comment)
     except AttemptError as exc:
         # Every refusal here is about the grade given (range, rubric, nothing given): the
         # attempt is finished, so every question in it is.
@@ -176,26 +178,3 @@ def quiz_grades(session: Session, principal: Principal, quiz_id: int) -> QuizGra
                                  grade=value))
     return QuizGrades(quiz_id=quiz.id, title=quiz.title, grading_method=method,
                       max_marks=quiz_out(quiz, course).max_marks, students=rows)
-
-
-def gradebook(session: Session, principal: Principal, course_slug: str) -> Gradebook:
-    """Every student of the course, with a grade for every quiz of it."""
-    principal.require(Scope.GRADE)
-    course = course_by_slug(session, course_slug)
-    require_instructor(session, principal, course)
-    quizzes = repository.quizzes_of(session, course.id)
-    methods = {q.id: settings_of(q).grading_method for q in quizzes}
-    marks = repository.finished_marks(session, course.id)
-    rows = []
-    for user in repository.students(session, course.id):
-        cells = []
-        for quiz in quizzes:
-            count, pending, value = _cell(methods[quiz.id], marks.get((quiz.id, user.id), []))
-            cells.append(GradebookCell(quiz_id=quiz.id, attempts=count, pending=pending, grade=value))
-        rows.append(GradebookRow(user_id=user.id, username=user.username,
-                                 display_name=user.display_name, grades=cells))
-    return Gradebook(
-        course=course.slug,
-        quizzes=[GradebookQuiz(id=q.id, title=q.title, grading_method=methods[q.id],
-                               max_marks=quiz_out(q, course).max_marks) for q in quizzes],
-        students=rows)

@@ -17,12 +17,14 @@ The flow and where it lives:
   must name the login's target), then the user (``lti_subject`` is ``<iss>#<sub>``), the course
   (one per platform context, its slug ``lti-`` and random hex), the enrolment with the role its
   context roles give (``roles``: institution and system roles count for nothing) and the resource
-  link, whose quiz is the ``quiz_id`` custom parameter our deep linking response put on it.
-  Students land on ``/quizzes/{id}``, instructors on ``/quizzes/{id}/manage``.
-- ``/lti/deep-link``: an instructor picks a quiz of the course; the answer is an auto-submitting
-  form posting a signed LtiDeepLinkingResponse to the platform (``deep_linking``).
+  link, whose quiz (or practice) is the ``quiz_id`` (``practice_id``) custom parameter our deep
+  linking response put on it. Students land on ``/quizzes/{id}`` (``/practices/{id}``), instructors
+  on ``/quizzes/{id}/manage`` (``/practices/{id}/class``).
+- ``/lti/deep-link``: an instructor picks a quiz or a practice of the course; the answer is an
+  auto-submitting form posting a signed LtiDeepLinkingResponse to the platform (``deep_linking``).
 - Grades: :mod:`ags` listens for the attempts' and grading's events (``assessments.events``: an
-  attempt finished, a grade changed) and queues ``lti.score`` jobs the runner retries with
+  attempt finished, a grade changed) and for a practice's progress (its completion, when its
+  instructor chose to send it), and queues ``lti.score`` jobs the runner retries with
   backoff; no domain calls LTI. ``ags.poll_scores`` (job ``lti.scores.poll``,
   ``assay lti sync-scores``) catches what no event announced. Rosters: ``nrps.sync_roster`` (job
   ``lti.roster``, ``assay lti sync-roster``).

@@ -1,25 +1,33 @@
-"""Deep Linking 2.0: an instructor picks a quiz and Assay answers with a signed LtiDeepLinkingResponse.
+"""Deep Linking 2.0: an instructor picks a quiz or a practice and Assay answers with a signed
+LtiDeepLinkingResponse.
 
 The request's settings (where to return, the platform's opaque ``data``, the presentations it
 accepts) wait in the instructor's web session between the launch and the choice; the response
-carries one ``ltiResourceLink`` to our launch URL, naming the quiz in a custom parameter, with a
-``lineItem`` for its grades and the presentation the platform accepts (Deep Linking 2.0 §3.4.3.2 and
-§4.4.1: ``iframe`` with a height where the platform takes it, else ``window``).
+carries one ``ltiResourceLink`` to our launch URL, naming the quiz (``quiz_id``) or the practice
+(``practice_id``) in a custom parameter, and the presentation the platform accepts (Deep Linking
+2.0 §3.4.3.2 and §4.4.1: ``iframe`` with a height where the platform takes it, else ``window``). A
+quiz's link has a ``lineItem`` for its grades; a practice's has one only when the instructor chose
+to send its completion (the fraction of its concepts each student has mastered, out of
+:data:`~assessments.lti.ags.COMPLETION_MAXIMUM`). That choice is the practice's own
+(``send_completion``, as over REST): it holds for every link to the practice.
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from assessments.deps import Principal
-from assessments.errors import Forbidden, NotFound
+from assessments.errors import Forbidden, Invalid, NotFound
 from assessments.lti import keys, repository
+from assessments.lti.ags import COMPLETION_MAXIMUM, resource_id
 from assessments.lti.validation import CLAIM, DL_CLAIM, LTI_VERSION, LaunchRefused, VerifiedToken
-from assessments.models import Course, CourseRole, LtiPlatform, Quiz
+from assessments.models import Course, CourseRole, LtiPlatform, Practice, Quiz
+from assessments.practice import service as practices
 from assessments.quizzes.service import quiz_out
 
 SESSION_KEY = "lti_deep_link"
@@ -63,26 +71,59 @@ def _pending(session: Session, principal: Principal, pending: Any) -> tuple[dict
     return pending, course
 
 
-def choices(session: Session, principal: Principal, pending: Any) -> tuple[Course, list[Quiz]]:
+@dataclass(frozen=True)
+class Choice:
+    """What the instructor picked: a quiz or a practice (and, for a practice, whether its
+    completion goes to the gradebook)."""
+
+    kind: str
+    id: int
+    send_completion: bool = False
+
+    @classmethod
+    def parse(cls, resource: str, *, send_completion: bool = False) -> Choice:
+        """``quiz:<id>`` or ``practice:<id>``, as the picker's radio buttons send them."""
+        kind, _, raw = resource.partition(":")
+        if kind not in ("quiz", "practice") or not raw.isdigit() or len(raw) > 10:
+            raise Invalid("Choose a quiz or a practice to add to the course", code="invalid_choice")
+        return cls(kind, int(raw), send_completion and kind == "practice")
+
+
+def choices(session: Session, principal: Principal, pending: Any) -> tuple[Course, list[Quiz], list[Practice]]:
     _, course = _pending(session, principal, pending)
-    return course, repository.quizzes_of(session, course.id)
+    return course, repository.quizzes_of(session, course.id), repository.practices_of(session, course.id)
 
 
-def response_jwt(session: Session, principal: Principal, pending: Any, quiz_id: int, launch_url: str,
+def _content_item(session: Session, principal: Principal, course: Course, choice: Choice,
+                  launch_url: str) -> dict[str, Any]:
+    if choice.kind == "quiz":
+        quiz = session.get(Quiz, choice.id)
+        if quiz is None or quiz.course_id != course.id:
+            raise NotFound(f"no quiz {choice.id} in this course")
+        return {"type": "ltiResourceLink", "title": quiz.title, "url": launch_url,
+                "custom": {"quiz_id": str(quiz.id)},
+                "lineItem": {"scoreMaximum": quiz_out(quiz, course).max_marks, "label": quiz.title,
+                             "resourceId": resource_id(quiz_id=quiz.id)}}
+    practice = session.get(Practice, choice.id)
+    if practice is None or practice.course_id != course.id:
+        raise NotFound(f"no practice {choice.id} in this course")
+    practices.choose_completion(session, principal, practice.id, send=choice.send_completion)
+    item: dict[str, Any] = {"type": "ltiResourceLink", "title": practice.title, "url": launch_url,
+                            "custom": {"practice_id": str(practice.id)}}
+    if practice.send_completion:
+        item["lineItem"] = {"scoreMaximum": COMPLETION_MAXIMUM, "label": f"{practice.title} (completion)",
+                            "resourceId": resource_id(practice_id=practice.id)}
+    return item
+
+
+def response_jwt(session: Session, principal: Principal, pending: Any, choice: Choice, launch_url: str,
                  now: datetime) -> tuple[str, str]:
-    """The signed LtiDeepLinkingResponse for the chosen quiz, and the URL to post it to."""
+    """The signed LtiDeepLinkingResponse for the chosen quiz or practice, and the URL to post it to."""
     request, course = _pending(session, principal, pending)
-    quiz = session.get(Quiz, quiz_id)
-    if quiz is None or quiz.course_id != course.id:
-        raise NotFound(f"no quiz {quiz_id} in this course")
     platform = session.get(LtiPlatform, request["platform_id"])
     if platform is None:
         raise LaunchRefused("the platform is no longer registered")
-    item = {"type": "ltiResourceLink", "title": quiz.title, "url": launch_url,
-            "custom": {"quiz_id": str(quiz.id)},
-            "lineItem": {"scoreMaximum": quiz_out(quiz, course).max_marks, "label": quiz.title,
-                         "resourceId": f"assay-quiz-{quiz.id}"},
-            **(request.get("presentation") or {})}
+    item = _content_item(session, principal, course, choice, launch_url) | (request.get("presentation") or {})
     claims: dict[str, Any] = {
         "iss": platform.client_id, "aud": [platform.issuer], "azp": platform.client_id,
         "iat": int(now.timestamp()), "exp": int((now + RESPONSE_LIFETIME).timestamp()),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from assessments.deps import CurrentPrincipal, NowDep, RowId, SessionDep
-from assessments.errors import DomainError, Forbidden, NotFound
+from assessments.errors import DomainError, Forbidden, Invalid, NotFound
 from assessments.limits import LimitsDep, client_address
 from assessments.lti import ags, deep_linking, embedding, keys, nrps, pages, registration, service
 from assessments.lti.embedding import Carrier
@@ -185,10 +185,13 @@ def _finish_launch(request: Request, done: service.Launch, state: str, carrier: 
     if done.token.message_type == "LtiDeepLinkingRequest":
         request.session[deep_linking.SESSION_KEY] = deep_linking.pending_request(done.token, done.course)
         response: Response = RedirectResponse("/lti/deep-link", status_code=303)
+    elif done.practice is not None:
+        where = "class" if done.role == CourseRole.INSTRUCTOR else ""
+        response = RedirectResponse(f"/practices/{done.practice.id}/{where}".rstrip("/"), status_code=303)
     elif done.quiz is None:
         response = pages.notice(request, "This link has no quiz yet",
                                 "Add Assay to your course through your LMS's content picker "
-                                "(deep linking) to choose the quiz this link opens.")
+                                "(deep linking) to choose the quiz or practice this link opens.")
     elif done.role == CourseRole.INSTRUCTOR:
         response = RedirectResponse(f"/quizzes/{done.quiz.id}/manage", status_code=303)
     else:
@@ -242,16 +245,28 @@ def launch_verified(request: Request, session: SessionDep, now: NowDep, limits: 
 
 @router.get("/deep-link")
 def deep_link_picker(request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
-    course, quizzes = deep_linking.choices(session, principal, request.session.get(deep_linking.SESSION_KEY))
-    return pages.picker(request, course, quizzes)
+    course, quizzes, practices = deep_linking.choices(session, principal,
+                                                      request.session.get(deep_linking.SESSION_KEY))
+    return pages.picker(request, course, quizzes, practices)
 
 
 @router.post("/deep-link")
 def deep_link_choose(request: Request, principal: WebPrincipal, session: SessionDep, now: NowDep,
-                     csrf: CsrfField, quiz_id: Annotated[int, Form()]) -> Response:
+                     csrf: CsrfField, resource: Annotated[str, Form(max_length=40)] = "",
+                     quiz_id: Annotated[str, Form(max_length=20)] = "",
+                     send_completion: Annotated[str, Form(max_length=10)] = "") -> Response:
+    """The instructor's choice: ``resource`` is ``quiz:<id>`` or ``practice:<id>`` (a script may
+    still send ``quiz_id``); ``send_completion`` (a practice) sends each student's completion to
+    the gradebook."""
     check_csrf(request, csrf)
+    pending = request.session.get(deep_linking.SESSION_KEY)
+    try:
+        choice = deep_linking.Choice.parse(resource or (f"quiz:{quiz_id}" if quiz_id else ""),
+                                           send_completion=bool(send_completion))
+    except Invalid as exc:
+        course, quizzes, practices = deep_linking.choices(session, principal, pending)
+        return pages.picker(request, course, quizzes, practices, problem=exc.message, status_code=400)
     launch_url = embedding.public_url(request) + "/lti/launch"
-    jwt, url = deep_linking.response_jwt(session, principal, request.session.get(deep_linking.SESSION_KEY),
-                                         quiz_id, launch_url, now)
+    jwt, url = deep_linking.response_jwt(session, principal, pending, choice, launch_url, now)
     request.session.pop(deep_linking.SESSION_KEY, None)
     return pages.auto_submit(request, url, jwt)

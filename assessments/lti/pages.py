@@ -42,8 +42,11 @@ def _render(request: Request, name: str, status_code: int = 200, *, frames: Sequ
     return response
 
 
-def picker(request: Request, course: Any, quizzes: list[Any]) -> HTMLResponse:
-    return _render(request, "lti/picker.html", course=course, quizzes=quizzes)
+def picker(request: Request, course: Any, quizzes: list[Any], practices: list[Any], *, problem: str | None = None,
+           status_code: int = 200) -> HTMLResponse:
+    """The deep linking picker: the course's quizzes and practices (``problem``: why a choice was refused)."""
+    return _render(request, "lti/picker.html", status_code, course=course, quizzes=quizzes, practices=practices,
+                   problem=problem)
 
 
 def notice(request: Request, title: str, message: str) -> HTMLResponse:

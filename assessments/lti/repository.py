@@ -16,6 +16,7 @@ from assessments.models import (
     LtiPlatform,
     LtiResourceLink,
     LtiScoreTarget,
+    Practice,
     Quiz,
     User,
 )
@@ -77,6 +78,10 @@ def quizzes_of(session: Session, course_id: int) -> list[Quiz]:
     return list(session.scalars(select(Quiz).where(Quiz.course_id == course_id).order_by(Quiz.id)))
 
 
+def practices_of(session: Session, course_id: int) -> list[Practice]:
+    return list(session.scalars(select(Practice).where(Practice.course_id == course_id).order_by(Practice.id)))
+
+
 def score_target(session: Session, link_id: int, user_id: int) -> LtiScoreTarget | None:
     return session.scalars(select(LtiScoreTarget).where(LtiScoreTarget.link_id == link_id,
                                                         LtiScoreTarget.user_id == user_id)).first()
@@ -87,6 +92,16 @@ def score_targets_for(session: Session, quiz_id: int, user_id: int) -> list[LtiS
     return list(session.scalars(
         select(LtiScoreTarget).join(LtiResourceLink, LtiResourceLink.id == LtiScoreTarget.link_id)
         .where(LtiResourceLink.quiz_id == quiz_id, LtiScoreTarget.user_id == user_id)
+        .order_by(LtiScoreTarget.id)))
+
+
+def practice_score_targets(session: Session, practice_id: int, user_id: int) -> list[LtiScoreTarget]:
+    """Where a student's completion of a practice goes back to: every link to it they launched
+    whose launch gave a line item service."""
+    return list(session.scalars(
+        select(LtiScoreTarget).join(LtiResourceLink, LtiResourceLink.id == LtiScoreTarget.link_id)
+        .where(LtiResourceLink.practice_id == practice_id, LtiScoreTarget.user_id == user_id,
+               (LtiResourceLink.lineitem_url.is_not(None)) | (LtiResourceLink.lineitems_url.is_not(None)))
         .order_by(LtiScoreTarget.id)))
 
 

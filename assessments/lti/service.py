@@ -1,8 +1,9 @@
-"""LTI registrations, the OIDC login, and the launch: who the user is, their course and quiz.
+"""LTI registrations, the OIDC login, and the launch: who the user is, their course and quiz or practice.
 
 A launch provisions on first sight: the user (``lti_subject`` is the issuer and ``sub``), the
 course (from the context claim), the enrolment with the role its context roles give, and the
-resource link (mapped to a quiz by the ``quiz_id`` custom parameter our deep linking response set).
+resource link (mapped to a quiz by the ``quiz_id`` custom parameter our deep linking response set,
+or to a practice by ``practice_id``).
 Everything is checked before anything is written, and a refusal raises, so the request's one
 commit point rolls back whatever was started.
 """
@@ -44,6 +45,7 @@ from assessments.models import (
     LtiPlatform,
     LtiResourceLink,
     LtiScoreTarget,
+    Practice,
     Quiz,
     Role,
     User,
@@ -163,6 +165,7 @@ class Launch:
     token: VerifiedToken
     quiz: Quiz | None
     link: LtiResourceLink | None
+    practice: Practice | None = None
 
 
 def platform_for_check(session: Session, unverified: dict[str, Any]) -> LtiPlatform:
@@ -267,28 +270,37 @@ def enrol(session: Session, course: Course, user: User, role: CourseRole, now: d
     session.flush()
 
 
-def _custom_quiz(verified: VerifiedToken, course: Course, session: Session) -> Quiz | None:
+def _custom_target(verified: VerifiedToken, course: Course, session: Session) -> Quiz | Practice | None:
+    """The quiz (``quiz_id``) or practice (``practice_id``) the link's custom parameters name."""
     custom = verified.claim("custom")
-    raw = custom.get("quiz_id") if isinstance(custom, dict) else None
-    if raw is None:
+    custom = custom if isinstance(custom, dict) else {}
+    target: Quiz | Practice | None
+    if custom.get("quiz_id") is not None:
+        name, raw = "quiz", str(custom["quiz_id"])
+        target = session.get(Quiz, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    elif custom.get("practice_id") is not None:
+        name, raw = "practice", str(custom["practice_id"])
+        target = session.get(Practice, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    else:
         return None
-    quiz = session.get(Quiz, int(raw)) if str(raw).isdigit() else None
-    if quiz is None or quiz.course_id != course.id:
-        raise LaunchRefused("the link's quiz_id names no quiz of this course", code="lti_unknown_quiz")
-    return quiz
+    if target is None or target.course_id != course.id:
+        raise LaunchRefused(f"the link's {name}_id names no {name} of this course", code="lti_unknown_quiz")
+    return target
 
 
 def _link(session: Session, verified: VerifiedToken, context: LtiContext, course: Course,
-          now: datetime) -> tuple[LtiResourceLink | None, Quiz | None]:
+          now: datetime) -> LtiResourceLink | None:
     claim = verified.claim("resource_link")
     link = repository.resource_link(session, verified.platform.id, claim["id"])
-    quiz = _custom_quiz(verified, course, session)
+    target = _custom_target(verified, course, session)
     if link is None:
-        if quiz is None:
-            return None, None
+        if target is None:
+            return None
         link = LtiResourceLink(platform_id=verified.platform.id, resource_link_id=claim["id"],
                                deployment_id=verified.claim("deployment_id"), context_id=context.id,
-                               quiz_id=quiz.id, title=claim.get("title"), ags_scopes=[], created_at=now)
+                               quiz_id=target.id if isinstance(target, Quiz) else None,
+                               practice_id=target.id if isinstance(target, Practice) else None,
+                               title=claim.get("title"), ags_scopes=[], created_at=now)
         session.add(link)
     elif link.context_id != context.id:
         raise LaunchRefused("this resource link belongs to another course", code="lti_unknown_quiz")
@@ -298,7 +310,7 @@ def _link(session: Session, verified: VerifiedToken, context: LtiContext, course
         link.lineitem_url = ags.get("lineitem") or link.lineitem_url
         link.ags_scopes = [s for s in ags.get("scope", []) if isinstance(s, str)]
     session.flush()
-    return link, session.get(Quiz, link.quiz_id)
+    return link
 
 
 def launch(session: Session, id_token: str, state: str, cookie_state: str | None, now: datetime) -> Launch:
@@ -309,15 +321,18 @@ def launch(session: Session, id_token: str, state: str, cookie_state: str | None
     user = provision_user(session, verified.platform, verified.claims, role, now)
     context, course = _course(session, verified, now)
     enrol(session, course, user, role, now)
-    link = quiz = None
+    link = quiz = practice = None
     if verified.message_type == RESOURCE_LINK_REQUEST:
-        link, quiz = _link(session, verified, context, course, now)
-        if quiz is None and role == CourseRole.STUDENT:
+        link = _link(session, verified, context, course, now)
+        if link is not None:
+            quiz = session.get(Quiz, link.quiz_id) if link.quiz_id is not None else None
+            practice = session.get(Practice, link.practice_id) if link.practice_id is not None else None
+        if quiz is None and practice is None and role == CourseRole.STUDENT:
             raise LaunchRefused("this link is not set up yet: ask your instructor to choose its quiz",
                                 code="lti_link_not_set_up")
         if link is not None and role == CourseRole.STUDENT and SCORE_SCOPE in link.ags_scopes:
             _score_target(session, link, user, verified)
-    return Launch(user, course, role, verified, quiz, link)
+    return Launch(user, course, role, verified, quiz, link, practice)
 
 
 def _score_target(session: Session, link: LtiResourceLink, user: User, verified: VerifiedToken) -> None:

@@ -27,8 +27,9 @@ from assessments.models.lti import (
     LtiScoreTarget,
 )
 from assessments.models.overrides import CourseGroup, CourseGroupMember, QuizOverride
-from assessments.models.practice import Practice, PracticeQuestion
+from assessments.models.practice import ItemCalibration, Practice, PracticeQuestion
 from assessments.models.quizzes import Quiz, QuizItem, QuizStatus
+from assessments.models.reports import QuizStatisticsCache
 from assessments.models.users import ApiToken, Course, CourseRole, Enrolment, Role, User
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "GradeChangeKind",
     "ImportDraft",
     "Item",
+    "ItemCalibration",
     "ItemConcept",
     "ItemLink",
     "ItemTag",
@@ -68,6 +70,7 @@ __all__ = [
     "Quiz",
     "QuizItem",
     "QuizOverride",
+    "QuizStatisticsCache",
     "QuizStatus",
     "Role",
     "Step",

@@ -83,6 +83,10 @@ class ItemVersion(Base):
     __table_args__ = (
         UniqueConstraint("item_id", "number"),
         UniqueConstraint("item_id", "content_hash"),
+        # What the bank's listings filter on, beside the version it belongs to: a search reads this
+        # index, never the rows, whose definitions and source texts come first on disk (SQLite
+        # reads through a row's large columns to reach those after them).
+        Index("ix_item_versions_listing", "item_id", "number", "type", "is_computed", "title"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

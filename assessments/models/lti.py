@@ -1,7 +1,7 @@
 """LTI 1.3: the platforms (LMSs) registered with Assay, our signing keys, and what launches made.
 
 A platform is known by its issuer and the client id it gave Assay; its contexts map to Assay
-courses and its resource links to quizzes. Nonces are single-use and bound to the browser's
+courses and its resource links to quizzes or practices. Nonces are single-use and bound to the browser's
 state; score targets are the (resource link, student) pairs whose grades go back to the LMS.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assessments.models.base import Base, JSONData, utcnow
@@ -98,18 +98,20 @@ class LtiContext(Base):
 
 
 class LtiResourceLink(Base):
-    """A link placed in the platform's course, mapped to a quiz (row of ``lti_resource_links``),
-    with the line item endpoints its launches announced."""
+    """A link placed in the platform's course, mapped to a quiz or a practice, never both (row of
+    ``lti_resource_links``), with the line item endpoints its launches announced."""
 
     __tablename__ = "lti_resource_links"
-    __table_args__ = (UniqueConstraint("platform_id", "resource_link_id"),)
+    __table_args__ = (UniqueConstraint("platform_id", "resource_link_id"),
+                      CheckConstraint("(quiz_id IS NULL) <> (practice_id IS NULL)", name="one_target"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"), index=True)
     resource_link_id: Mapped[str] = mapped_column(String(255))
     deployment_id: Mapped[str] = mapped_column(String(255))
     context_id: Mapped[int] = mapped_column(ForeignKey("lti_contexts.id", ondelete="CASCADE"), index=True)
-    quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"), index=True)
+    quiz_id: Mapped[int | None] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"), index=True)
+    practice_id: Mapped[int | None] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"), index=True)
     title: Mapped[str | None] = mapped_column(String(300))
     lineitems_url: Mapped[str | None] = mapped_column(String(1000))
     lineitem_url: Mapped[str | None] = mapped_column(String(1000))
@@ -118,8 +120,10 @@ class LtiResourceLink(Base):
 
 
 class LtiScoreTarget(Base):
-    """A student who launched a resource link: their quiz grade goes back to its line item
-    (row of ``lti_score_targets``). ``sent_*`` is what the platform last acknowledged."""
+    """A student who launched a resource link: their quiz grade, or their practice's completion, goes
+    back to its line item (row of ``lti_score_targets``). ``completion``: the fraction of concepts
+    mastered the practice last announced; ``sent_*`` is what the platform last acknowledged
+    (``sent_progress``: a quiz's gradingProgress, a practice's activityProgress)."""
 
     __tablename__ = "lti_score_targets"
     __table_args__ = (UniqueConstraint("link_id", "user_id"),)
@@ -128,6 +132,7 @@ class LtiScoreTarget(Base):
     link_id: Mapped[int] = mapped_column(ForeignKey("lti_resource_links.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     lti_user_id: Mapped[str] = mapped_column(String(255))
+    completion: Mapped[float | None]
     sent_score: Mapped[float | None]
     sent_progress: Mapped[str | None] = mapped_column(String(20))
     sent_at: Mapped[datetime | None]

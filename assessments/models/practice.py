@@ -51,3 +51,18 @@ class PracticeQuestion(Base):
     fraction: Mapped[float | None]
     misconception: Mapped[str | None] = mapped_column(String(120))
     answered_at: Mapped[datetime | None]
+
+
+class ItemCalibration(Base):
+    """An item's 2PL parameters, fitted from students' answers (``assessments.practice.calibration``);
+    practice chooses calibrated items by them, the others by their Bloom level's prior."""
+
+    __tablename__ = "item_calibrations"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    difficulty: Mapped[float]
+    discrimination: Mapped[float]
+    difficulty_se: Mapped[float]
+    responses: Mapped[int]
+    """How many students' answers the fit had for this item."""
+    fitted_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -41,6 +41,7 @@ from assessments.models import (
     QuizItem,
 )
 from assessments.practice import schemas
+from assessments.practice.calibration import calibrations
 from engine.adaptive import (
     Answer,
     ConceptState,
@@ -135,6 +136,16 @@ def create(session: Session, principal: Principal, content_dir: Path, course_slu
     return out(practice)
 
 
+def choose_completion(session: Session, principal: Principal, practice_id: int, *, send: bool) -> Practice:
+    """The instructor's choice: send each student's completion to the LMS that launched the
+    practice (every link to it), or not."""
+    practice, role = practice_and_role(session, principal, practice_id)
+    _require_instructor(role)
+    practice.send_completion = send
+    session.flush()
+    return practice
+
+
 def list_for_course(session: Session, principal: Principal, course_slug: str, *, limit: int | None = None,
                     offset: int = 0) -> list[schemas.PracticeOut]:
     course = course_by_slug(session, course_slug)
@@ -177,6 +188,7 @@ def pool_of(session: Session, content_dir: Path, practice: Practice) -> Practice
     bloom = dict(session.execute(select(ItemTag.item_id, ItemTag.value)
                                  .where(ItemTag.item_id.in_(ids), ItemTag.facet == "bloom")).all())
     wanted = list(practice.concepts) or list(dict.fromkeys(c for cs in concepts.values() for c in cs))
+    fitted = calibrations(session, ids)  # the others take their Bloom level's prior
     items = []
     says: dict[str, str] = {}
     for item, version in rows:
@@ -184,7 +196,9 @@ def pool_of(session: Session, content_dir: Path, practice: Practice) -> Practice
         for name, m in model.misconceptions.items():
             says.setdefault(name, m.says)
         items.append(PracticeItem(key=item.key, concepts=tuple(c for c in concepts.get(item.id, ()) if c in wanted),
-                                  misconceptions=frozenset(model.misconceptions), bloom=bloom.get(item.id)))
+                                  misconceptions=frozenset(model.misconceptions), bloom=bloom.get(item.id),
+                                  difficulty=fitted[item.id][0] if item.id in fitted else None,
+                                  discrimination=fitted[item.id][1] if item.id in fitted else None))
     # The bank's declarations: its bank.yaml and what was declared in the browser or over REST.
     declared = declarations.effective(session, None, content_dir)
     prerequisites = {concept: tuple(before) for concept, before in (declared.get("prerequisites") or {}).items()

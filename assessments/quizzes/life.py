@@ -42,6 +42,7 @@ from assessments.quizzes.service import (
     sections_of,
     settings_of,
     settings_problems,
+    stored_sections,
     student_attempts,
 )
 
@@ -67,9 +68,11 @@ def _settings_problems(exc: ValidationError) -> list[dict[str, Any]]:
             for e in exc.errors()]
 
 
-def _planned(quiz: Quiz, body: QuizPatch) -> tuple[QuizSettings, list[Section] | None, list[str]]:
+def _planned(quiz: Quiz, body: QuizPatch, stored: list[dict[str, Any]] | None,
+             ) -> tuple[QuizSettings, list[Section] | None, list[str]]:
     """The settings and sections the change asks for (None: the sections stay), and the fields it
-    changes that would change students' grades."""
+    changes that would change students' grades; ``stored`` is the sections asked for as the quiz
+    would store them (their marks resolved), which is what is compared."""
     current = settings_of(quiz)
     settings = current
     if body.settings is not None:
@@ -81,15 +84,11 @@ def _planned(quiz: Quiz, body: QuizPatch) -> tuple[QuizSettings, list[Section] |
     changed = sorted(f"settings.{name}" for name in QuizSettings.model_fields
                      if getattr(settings, name) != getattr(current, name) and name not in SETTINGS_AFTER_ATTEMPTS)
     sections = body.sections
-    if sections is not None and _stored(sections) != quiz.sections:
+    if sections is not None and stored != quiz.sections:
         changed.append("sections")
     else:
         sections = None
     return settings, sections, changed
-
-
-def _stored(sections: list[Section]) -> list[dict[str, Any]]:
-    return [s.model_dump(mode="json", exclude_defaults=True) for s in sections]
 
 
 def patch_quiz(session: Session, principal: Principal, quiz_id: int, body: QuizPatch, now: datetime) -> Quiz:
@@ -97,16 +96,21 @@ def patch_quiz(session: Session, principal: Principal, quiz_id: int, body: QuizP
     quiz, course = _instructor_quiz(session, principal, quiz_id)
     if quiz.status == QuizStatus.ARCHIVED:
         raise Conflict("an archived quiz does not change: duplicate it to make a new one", code="quiz_archived")
-    settings, sections, changed = _planned(quiz, body)
+    pins: list[Any] = []
+    found: list[dict[str, Any]] = []
+    stored: list[dict[str, Any]] | None = None
+    if body.sections is not None:
+        pins, found = _resolve(session, course.id, body.sections)
+        stored, unmarked = stored_sections(body.sections, pins)
+        found.extend(unmarked)
+    settings, sections, changed = _planned(quiz, body, stored)
     attempts = student_attempts(session, quiz.id)
     if attempts and changed:
         raise Conflict(f"students have made {attempts} attempt(s) at this quiz: {', '.join(changed)} would change "
                        "their grades, so cannot change now (duplicate the quiz to make a new one)",
                        code="quiz_has_attempts", details={"fields": changed, "attempts": attempts})
     problems = settings_problems(settings) if settings != settings_of(quiz) else []
-    pins: list[Any] = []
     if sections is not None:
-        pins, found = _resolve(session, course.id, sections)
         problems.extend(found)
     if problems:
         raise Invalid("the quiz cannot be changed so", details=problems, code="invalid_quiz")
@@ -117,7 +121,8 @@ def patch_quiz(session: Session, principal: Principal, quiz_id: int, body: QuizP
         # previews were built on the sections that are gone (students' attempts forbid this change)
         session.execute(delete(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.preview.is_(True)))
         session.execute(delete(QuizItem).where(QuizItem.quiz_id == quiz.id))
-        quiz.sections = _stored(sections)
+        assert stored is not None
+        quiz.sections = stored
         session.add_all(QuizItem(quiz_id=quiz.id, section=n, item_id=item.id, item_version_id=version.id)
                         for n, item, version in pins)
     quiz.updated_at = now

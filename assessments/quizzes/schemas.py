@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -57,15 +57,28 @@ class Draw(BaseModel):
     count: int = Field(default=1, ge=1, le=200)
 
 
+Mark = Annotated[float, Field(gt=0, le=1000)]
+
+
 class Section(BaseModel):
+    """A part of a quiz: fixed items or a random draw, and what each of its slots is worth.
+
+    A slot's mark is, in order: the item's entry in ``marks`` (fixed items only), the section's
+    ``mark``, the item's own ``max_mark``. A draw left without a ``mark`` takes the ``max_mark``
+    its matching items share (refused when they differ: an attempt's total would depend on the
+    draw). A quiz stores its sections with every mark made explicit (:func:`stored_section`), so
+    an item edited later does not change what a quiz's slots are worth."""
+
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = None
     items: list[str] = Field(default_factory=list)
     """Fixed items, by key, in order."""
     draw: Draw | None = None
-    mark: float = Field(default=1.0, gt=0, le=1000)
-    """Marks per slot."""
+    mark: Mark | None = None
+    """Marks per slot; left out, each item's own ``max_mark``."""
+    marks: dict[str, Mark] = Field(default_factory=dict, max_length=1000)
+    """Marks per fixed item, by key, where it differs from ``mark``."""
     shuffle: bool = False
     """Shuffle the questions within this section."""
 
@@ -73,7 +86,45 @@ class Section(BaseModel):
     def _one_source(self) -> Self:
         if bool(self.items) == (self.draw is not None):
             raise ValueError("a section lists fixed items or draws at random, one or the other")
+        if stray := sorted(self.marks.keys() - set(self.items)):
+            raise ValueError(f"marks names items the section does not list: {', '.join(stray)}")
         return self
+
+    def mark_of(self, key: str) -> float:
+        """A stored section's mark for a slot giving ``key`` (a stored section's marks are explicit;
+        a mark absent from a stored section is the 1 it always was)."""
+        return self.marks.get(key, self.mark if self.mark is not None else DEFAULT_MARK)
+
+    def slot_marks(self) -> list[float]:
+        """A stored section's marks, slot by slot (a draw's slots are all worth its mark)."""
+        if self.draw is not None:
+            return [self.mark_of("")] * self.draw.count
+        return [self.mark_of(key) for key in self.items]
+
+
+DEFAULT_MARK = 1.0
+"""What a slot of a stored section without a mark is worth (sections were stored without their
+mark when it was the default of 1)."""
+
+
+def stored_section(section: Section, marks: list[float]) -> dict[str, Any]:
+    """A section as a quiz stores it, given every slot's resolved mark: the most common mark as
+    ``mark`` (left out when it is 1, as sections have always been stored), the others in
+    ``marks``; a draw's one mark as ``mark``."""
+    data = section.model_dump(mode="json", exclude_defaults=True, exclude={"mark", "marks"})
+    if not marks:
+        return data
+    counts: dict[float, int] = {}
+    for mark in marks:
+        counts[mark] = counts.get(mark, 0) + 1
+    common = max(counts, key=lambda m: counts[m])  # the first of the most common, as dicts keep order
+    if common != DEFAULT_MARK:
+        data["mark"] = common
+    if section.draw is None:
+        others = {key: mark for key, mark in zip(section.items, marks, strict=True) if mark != common}
+        if others:
+            data["marks"] = others
+    return data
 
 
 class BehaviourName(enum.StrEnum):

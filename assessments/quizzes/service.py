@@ -43,6 +43,7 @@ from assessments.models import (
 )
 from assessments.quizzes import rules
 from assessments.quizzes.schemas import (
+    DEFAULT_MARK,
     BehaviourName,
     PinChange,
     PinChanges,
@@ -56,6 +57,7 @@ from assessments.quizzes.schemas import (
     QuizSummary,
     QuizWarning,
     Section,
+    stored_section,
 )
 from engine.variants import VariantError, generate_batch
 
@@ -72,7 +74,8 @@ def settings_of(quiz: Quiz) -> QuizSettings:
 
 
 def sections_of(quiz: Quiz) -> list[Section]:
-    return [Section.model_validate(s) for s in quiz.sections]
+    """The quiz's sections, each with its mark (stored sections leave out a mark of 1)."""
+    return [Section.model_validate({"mark": DEFAULT_MARK, **s}) for s in quiz.sections]
 
 
 Pin = tuple[int, Item, ItemVersion]
@@ -116,6 +119,41 @@ def _resolve(session: Session, course_id: int, sections: list[Section]) -> tuple
     return pins, problems
 
 
+def max_mark_of(version: ItemVersion) -> float:
+    """What the item says it is worth in a quiz (its ``max_mark``, 1 unless it says)."""
+    try:
+        return item_model(version).max_mark
+    except Invalid:  # a version the engine no longer loads: a quiz refuses it when built anyway
+        return DEFAULT_MARK
+
+
+def stored_sections(sections: list[Section], pins: list[Pin]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The sections as the quiz stores them, every slot's mark made explicit: a mark given (per
+    item, or the section's), else the item's own ``max_mark``; a draw without a mark takes the
+    ``max_mark`` its pool shares (a problem at the section's mark where the pool's items differ,
+    as an attempt's total would depend on the draw). ``pins`` are :func:`_resolve`'s."""
+    worth: dict[int, dict[str, float]] = {}
+    for n, item, version in pins:
+        worth.setdefault(n, {})[item.key] = max_mark_of(version)
+    stored: list[dict[str, Any]] = []
+    problems: list[dict[str, Any]] = []
+    for n, section in enumerate(sections):
+        own = worth.get(n, {})
+        if section.draw is None:
+            marks = [section.marks.get(key, section.mark if section.mark is not None else own.get(key, DEFAULT_MARK))
+                     for key in section.items]
+        else:
+            shared = sorted(set(own.values()))
+            if section.mark is None and len(shared) > 1:
+                problems.append({"path": ["sections", n, "mark"], "message": (
+                    f"the items that match are worth different marks ({', '.join(f'{m:g}' for m in shared)}): "
+                    "give the marks per question")})
+            mark = section.mark if section.mark is not None else (shared[0] if shared else DEFAULT_MARK)
+            marks = [mark]
+        stored.append(stored_section(section, marks))
+    return stored, problems
+
+
 INTERACTIVE_NEEDS_CORRECTNESS = (
     "Turn on correctness during the attempt, or choose another behaviour: an interactive question "
     "offers Try again only after a try that is not right, so it tells students whether an answer "
@@ -146,11 +184,12 @@ def add_quiz(session: Session, course_id: int, data: QuizCreate, *, created_by_i
     the caller's job); :class:`Invalid` listing ``problems`` the caller found and every section
     that cannot be built."""
     pins, found = _resolve(session, course_id, data.sections)
-    if problems or found:
-        raise Invalid("the quiz cannot be built", details=[*(problems or []), *found], code="invalid_quiz")
+    sections, unmarked = stored_sections(data.sections, pins)
+    if problems or found or unmarked:
+        raise Invalid("the quiz cannot be built", details=[*(problems or []), *found, *unmarked],
+                      code="invalid_quiz")
     quiz = Quiz(course_id=course_id, title=data.title, description=data.description,
-                settings=data.settings.model_dump(mode="json"),
-                sections=[s.model_dump(mode="json", exclude_defaults=True) for s in data.sections],
+                settings=data.settings.model_dump(mode="json"), sections=sections,
                 created_by_id=created_by_id, created_at=now, updated_at=now, status=QuizStatus(data.status))
     session.add(quiz)
     session.flush()
@@ -395,8 +434,8 @@ def quiz_state(settings: QuizSettings, now: datetime) -> str:
 def quiz_out(quiz: Quiz, course: Course, applied: rules.Applied | None = None) -> QuizOut:
     """The quiz; with ``applied``, its settings as they apply to one student."""
     sections = sections_of(quiz)
-    slots = sum(len(s.items) or (s.draw.count if s.draw else 0) for s in sections)
-    marks = sum((len(s.items) or (s.draw.count if s.draw else 0)) * s.mark for s in sections)
+    slots = sum(len(s.slot_marks()) for s in sections)
+    marks = sum(sum(s.slot_marks()) for s in sections)
     settings = settings_of(quiz)
     if applied is not None:
         settings = settings.model_copy(update={
@@ -463,8 +502,10 @@ def build_slots(session: Session, quiz: Quiz, user_id: int, seed: int) -> list[S
     rng = random.Random(seed)  # noqa: S311 - a reproducible draw, not a secret
     sections = sections_of(quiz)
     by_section: dict[int, dict[str, ItemVersion]] = {}
+    keys: dict[int, str] = {}
     for pin, key, version in pinned(session, quiz.id):
         by_section.setdefault(pin.section, {})[key] = version
+        keys[version.item_id] = key
     seen = _seen_items(session, user_id) if any(s.draw is not None for s in sections) else set()
     chosen_ids: set[int] = set()
     slots: list[Slot] = []
@@ -488,7 +529,7 @@ def build_slots(session: Session, quiz: Quiz, user_id: int, seed: int) -> list[S
         chosen_ids.update(v.item_id for v in picked)
         if section.shuffle:
             rng.shuffle(picked)
-        slots.extend(Slot(0, v, section.mark) for v in picked)
+        slots.extend(Slot(0, v, section.mark_of(keys[v.item_id])) for v in picked)
     if settings_of(quiz).shuffle_questions:
         rng.shuffle(slots)
     return [Slot(n + 1, s.version, s.mark) for n, s in enumerate(slots)]

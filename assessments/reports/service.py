@@ -2,24 +2,37 @@
 
 Marks come from each slot's current question attempt (a committed regrade counts, the replaced
 row does not); a slot awaiting manual grading is left out of that slot's figures (NaN) and the
-attempt out of the test figures. Moodle's definitions are computed by
-:mod:`engine.psychometrics`; this module gathers the data and reads the results.
+attempt out of the test figures. Staff previews are never counted. Moodle's definitions are
+computed by :mod:`engine.psychometrics`; this module gathers the data (a few columns, read as
+rows by :mod:`assessments.reports.repository`) and reads the results.
+
+A slot with fewer than :data:`MIN_ATTEMPTS_FOR_FLAGS` graded answers raises no flag: its figures
+are shown with "too few attempts (n = …)". With n answers the standard error of a facility near
+one half is about 0.5/√n (0.16 at n = 10) and that of a correlation about 1/√(n − 3) (0.38 at
+n = 10): below ten, "too hard" or "negative discrimination" would mostly be noise.
+
+Computed statistics are kept in ``quiz_statistics`` with the fingerprint they were computed from
+(:func:`assessments.reports.repository.fingerprint`: the counted attempts and the last grade
+change); the next ask reads them back while the fingerprint holds.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import func, select
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from assessments.auth.access import require_instructor
 from assessments.bank.banks import readable_current
+from assessments.bank.service import item_model
+from assessments.bulk import collector_paused
 from assessments.deps import Principal
 from assessments.jobs import enqueue, handler
 from assessments.models import (
@@ -27,88 +40,25 @@ from assessments.models import (
     AttemptState,
     CourseRole,
     Enrolment,
-    Item,
     ItemVersion,
     Job,
     JobState,
     QuestionAttempt,
     Quiz,
-    Step,
+    QuizStatisticsCache,
 )
 from assessments.quizzes.service import quiz_for
+from assessments.reports import repository
+from assessments.reports.breakdown import CHOICE_TYPES, Answers, breakdown, chosen_options, item_flags
 from assessments.reports.schemas import Flag, ItemStatisticsOut, QuizStatistics, SlotStatistics, TestStatisticsOut
-from engine.psychometrics import item_statistics, misconception_rates, test_statistics
+from engine.psychometrics import item_statistics, test_statistics
 
 TOO_HARD, TOO_EASY = 0.1, 0.95
-SHARED_MISCONCEPTION = 0.5
-MIN_WRONG_FOR_MISCONCEPTION_FLAG = 5
+MIN_ATTEMPTS_FOR_FLAGS = 10
 HISTOGRAM_BINS = 10
 
 
-@dataclass
-class Answer:
-    """One finished question attempt, as statistics need it."""
-
-    item_key: str
-    item_type: str
-    fraction: float | None
-    mark: float | None
-    max_mark: float
-    misconception: str | None
-    chosen: list[int]
-    """Authored option indices the student chose (choice items)."""
-    options: int
-    wrong_options: list[int] = field(default_factory=list)
-
-
-def _chosen(row: QuestionAttempt, response: dict[str, Any] | None, item_type: str) -> list[int]:
-    order = row.variant.get("order") or []
-    if not response or not order:
-        return []
-    if item_type == "single_choice" and isinstance(response.get("choice"), int):
-        positions = [response["choice"]]
-    elif item_type == "multiple_response":
-        positions = [p for p in response.get("choices") or [] if isinstance(p, int)]
-    else:
-        return []
-    return [order[p] for p in positions if 0 <= p < len(order)]
-
-
-def _answers(session: Session, attempt_ids: list[int]) -> dict[tuple[int, int], Answer]:
-    """(attempt id, slot) -> the slot's last graded state."""
-    rows = list(session.scalars(select(QuestionAttempt).where(
-        QuestionAttempt.attempt_id.in_(attempt_ids), QuestionAttempt.replaced_at.is_(None))))
-    versions = {v.id: v for v in session.scalars(select(ItemVersion).where(
-        ItemVersion.id.in_({r.item_version_id for r in rows})))}
-    keys = dict(session.execute(select(Item.id, Item.key).where(
-        Item.id.in_({v.item_id for v in versions.values()}))).all())
-    last: dict[int, Step] = {}
-    responses: dict[int, dict[str, Any]] = {}
-    for step in session.scalars(select(Step).where(Step.question_attempt_id.in_([r.id for r in rows]))
-                                .order_by(Step.question_attempt_id, Step.seq)):
-        last[step.question_attempt_id] = step
-        if step.response is not None:
-            responses[step.question_attempt_id] = step.response
-    answers = {}
-    for row in rows:
-        version = versions[row.item_version_id]
-        step = last[row.id]
-        grade = step.data.get("grade") or {}
-        graded = step.fraction is not None and step.state != "needsgrading"
-        response = responses.get(row.id)
-        answers[(row.attempt_id, row.slot)] = Answer(
-            item_key=keys[version.item_id], item_type=version.type,
-            fraction=step.fraction if graded else None,
-            mark=step.fraction * row.max_mark if graded and step.fraction is not None else None,
-            max_mark=row.max_mark,
-            misconception=grade.get("misconception"),
-            chosen=_chosen(row, response, version.type),
-            options=len(row.variant.get("order") or []),
-        )
-    return answers
-
-
-def _flags(facility: float, discrimination: float, answers: list[Answer]) -> list[Flag]:
+def _slot_flags(facility: float, discrimination: float) -> list[Flag]:
     flags = []
     if np.isfinite(discrimination) and discrimination < 0:
         flags.append(Flag(code="negative_discrimination",
@@ -117,48 +67,161 @@ def _flags(facility: float, discrimination: float, answers: list[Answer]) -> lis
         flags.append(Flag(code="too_hard", message=f"facility {facility:.0%}: almost nobody got it"))
     if np.isfinite(facility) and facility > TOO_EASY:
         flags.append(Flag(code="too_easy", message=f"facility {facility:.0%}: almost everybody got it"))
-    by_item: dict[str, list[Answer]] = defaultdict(list)
-    for answer in answers:
-        by_item[answer.item_key].append(answer)
-    for key, group in by_item.items():
-        flags.extend(_item_flags(key, group))
     return flags
 
 
-def _item_flags(key: str, group: list[Answer]) -> list[Flag]:
-    flags = []
-    options = max((a.options for a in group), default=0)
-    if options and group[0].item_type in ("single_choice", "multiple_response"):
-        counts = np.zeros(options, dtype=int)
-        for answer in group:
-            for index in answer.chosen:
-                counts[index] += 1
-        unused = [int(i) for i in np.flatnonzero(counts == 0)]
-        if unused and len(group) >= MIN_WRONG_FOR_MISCONCEPTION_FLAG:
-            flags.append(Flag(code="unused_option", item=key,
-                              message=f"{key}: option(s) {', '.join(str(i + 1) for i in unused)} (as authored) "
-                                      f"chosen by nobody in {len(group)} answers"))
-    names = sorted({a.misconception for a in group if a.misconception})
-    wrong = np.array([a.fraction is not None and a.fraction < 1 for a in group])
-    if names and wrong.sum() >= MIN_WRONG_FOR_MISCONCEPTION_FLAG:
-        codes = np.array([names.index(a.misconception) if a.misconception in names else -1 for a in group])
-        rates = misconception_rates(codes, names, wrong)
-        for name, rate in zip(names, rates.rate, strict=True):
-            if rate > SHARED_MISCONCEPTION:
-                flags.append(Flag(code="shared_misconception", item=key,
-                                  message=f"{key}: {rate:.0%} of wrong answers show '{name}'"))
-    return flags
+class _Read:
+    """The rows of some attempts, decoded where needed: per (attempt, slot) a mark, and per
+    (slot, item key) the answers as :class:`Answers`."""
+
+    def __init__(self, session: Session, attempts: Any) -> None:
+        rows = repository.answer_rows(session, attempts)
+        versions = repository.versions(session, {r.item_version_id for r in rows})
+        models = {vid: item_model(version) for vid, (version, _) in versions.items()}
+        self.titles = {key: version.title for version, key in versions.values()}
+        # only choice answers need their response and option order; only computed items their params
+        choice = {vid: model.type_name in CHOICE_TYPES for vid, model in models.items()}
+        computed = {vid: model.is_computed for vid, model in models.items()}
+        orders = repository.decode_all([r.order if choice[r.item_version_id] else None for r in rows])
+        params = repository.decode_all([r.params if computed[r.item_version_id] else None for r in rows])
+        responses = repository.decode_all([r.response if choice[r.item_version_id] else None for r in rows])
+        self.attempt_ids: list[int] = []
+        self.marks: dict[tuple[int, int], float] = {}
+        self.max_marks: dict[int, float] = {}
+        self.answers: dict[tuple[int, str], Answers] = {}
+        groups: dict[tuple[int, int], Answers] = {}
+        last_attempt = None
+        plain = cast("list[tuple[Any, ...]]", rows)  # rows are tuples: unpacked as such
+        for (attempt_id, slot, version_id, max_mark, seed, state, fraction, misconception, *_), order, drawn, response \
+                in zip(plain, orders, params, responses, strict=True):
+            if attempt_id != last_attempt:
+                self.attempt_ids.append(attempt_id)
+                last_attempt = attempt_id
+            graded = fraction is not None and state != "needsgrading"
+            if graded:
+                self.marks[(attempt_id, slot)] = fraction * max_mark
+            if max_mark > self.max_marks.get(slot, -1.0):
+                self.max_marks[slot] = max_mark
+            group = groups.get((slot, version_id))
+            if group is None:
+                key = versions[version_id][1]
+                group = self.answers.get((slot, key)) or Answers(key, models[version_id])
+                groups[(slot, version_id)] = self.answers[(slot, key)] = group
+            group.add(fraction if graded else None, misconception,
+                      chosen_options(group.item.type_name, order, response) if order and response else [],
+                      len(order) if order else 0, seed, drawn or {})
+
+
+def compute_quiz_statistics(session: Session, quiz_id: int,
+                            progress: Callable[[float], None] | None = None) -> QuizStatistics:
+    """The statistics of a quiz's counted attempts (no access check, no cache: callers make them)."""
+    report = progress or (lambda _fraction: None)
+    with collector_paused():
+        return _compute(session, quiz_id, report)
+
+
+def _compute(session: Session, quiz_id: int, report: Callable[[float], None]) -> QuizStatistics:
+    read = _Read(session, repository.counted(quiz_id))
+    if not read.attempt_ids:
+        return QuizStatistics(quiz_id=quiz_id, attempts=0, slots=[], test=None, histogram=[],
+                              min_attempts_for_flags=MIN_ATTEMPTS_FOR_FLAGS)
+    report(0.6)
+    slots = sorted(read.max_marks)
+    max_marks = np.array([read.max_marks[slot] for slot in slots])
+    rows = {attempt_id: n for n, attempt_id in enumerate(read.attempt_ids)}
+    columns = {slot: n for n, slot in enumerate(slots)}
+    marks = np.full((len(read.attempt_ids), len(slots)), np.nan)
+    for (attempt_id, slot), mark in read.marks.items():
+        marks[rows[attempt_id], columns[slot]] = mark
+    stats = item_statistics(marks, max_marks)
+    complete = marks[~np.isnan(marks).any(axis=1)]
+    test = None
+    if len(complete) >= 2:
+        t = test_statistics(complete, max_marks)
+        test = TestStatisticsOut(attempts=int(t.attempts), mean=float(t.mean), median=float(t.median),
+                                 sd=float(t.sd), skewness=_num(t.skewness), kurtosis=_num(t.kurtosis),
+                                 cronbach_alpha=_num(t.cronbach_alpha), error_ratio=_num(t.error_ratio),
+                                 standard_error=_num(t.standard_error), max_mark=float(t.max_mark))
+    out = []
+    for c, slot in enumerate(slots):
+        items = [breakdown(group, read.titles[key]) for (s, key), group in sorted(read.answers.items())
+                 if s == slot]
+        facility, discrimination = float(stats.facility[c]), float(stats.discrimination_index[c])
+        too_few = int(stats.attempts[c]) < MIN_ATTEMPTS_FOR_FLAGS
+        flags = [] if too_few else _slot_flags(facility, discrimination) + [
+            flag for item in items for flag in item_flags(item)]
+        out.append(SlotStatistics(
+            slot=slot, items=[item.key for item in items], attempts=int(stats.attempts[c]),
+            facility=_num(facility), sd=_num(stats.sd[c]), discrimination_index=_num(discrimination),
+            discriminative_efficiency=_num(stats.discriminative_efficiency[c]),
+            intended_weight=_num(stats.intended_weight[c]), effective_weight=_num(stats.effective_weight[c]),
+            flags=flags, too_few_attempts=too_few, breakdown=items,
+        ))
+    totals = complete.sum(axis=1) if len(complete) else np.array([])
+    edges = np.linspace(0, float(max_marks.sum()), HISTOGRAM_BINS + 1)
+    counts, _ = np.histogram(totals, bins=edges)
+    report(1.0)
+    return QuizStatistics(quiz_id=quiz_id, attempts=len(read.attempt_ids), slots=out, test=test,
+                          histogram=[int(c) for c in counts], histogram_edges=[float(e) for e in edges],
+                          min_attempts_for_flags=MIN_ATTEMPTS_FOR_FLAGS)
 
 
 def finished_attempts(session: Session, quiz_id: int) -> int:
-    return int(session.scalar(select(func.count()).select_from(Attempt).where(
-        Attempt.quiz_id == quiz_id, Attempt.state == AttemptState.FINISHED, Attempt.preview.is_(False))) or 0)
+    return repository.fingerprint(session, quiz_id).attempts
 
 
 def quiz_statistics(session: Session, principal: Principal, quiz_id: int) -> QuizStatistics:
     quiz, course = quiz_for(session, principal, quiz_id)
     require_instructor(session, principal, course)
     return compute_quiz_statistics(session, quiz.id)
+
+
+def _stamp(fingerprint: repository.Fingerprint) -> str:
+    return f"{fingerprint.attempts}:{fingerprint.id_sum}:{fingerprint.last_grade_change}"
+
+
+def _cached(session: Session, fingerprint: repository.Fingerprint) -> QuizStatistics | None:
+    row = session.execute(select(QuizStatisticsCache.fingerprint, QuizStatisticsCache.statistics)
+                          .where(QuizStatisticsCache.quiz_id == fingerprint.quiz_id)).first()
+    if row is None or row.fingerprint != _stamp(fingerprint):
+        return None
+    try:
+        return QuizStatistics.model_validate(row.statistics)
+    except ValidationError:  # kept by an older version of Assay: computed again
+        return None
+
+
+KEEP_WAIT_MS = 100
+"""How long an ask waits for SQLite's write lock to keep what it computed (it answers either way)."""
+
+
+def _keep(session: Session, fingerprint: repository.Fingerprint, stats: QuizStatistics, now: datetime) -> None:
+    """Store (or replace) the quiz's statistics, if that can be done at once.
+
+    Two asks that race both write the same thing (an upsert). On SQLite a GET reads a snapshot
+    without the write lock (:mod:`assessments.db`), so this write may find the lock taken (a
+    regrade committing, students saving): it waits :data:`KEEP_WAIT_MS` at most, then gives up
+    and the statistics are computed again at the next ask, rather than the instructor waiting
+    behind the writers or being refused."""
+    values = {"quiz_id": fingerprint.quiz_id, "fingerprint": _stamp(fingerprint),
+              "statistics": stats.model_dump(mode="json"), "computed_at": now}
+    connection = session.connection()
+    on_sqlite = connection.dialect.name == "sqlite"
+    insert = (sqlite if on_sqlite else postgresql).insert(QuizStatisticsCache.__table__).values(**values)
+    upsert = insert.on_conflict_do_update(index_elements=["quiz_id"], set_={
+        "fingerprint": insert.excluded.fingerprint, "statistics": insert.excluded.statistics,
+        "computed_at": insert.excluded.computed_at})
+    wait = connection.exec_driver_sql("PRAGMA busy_timeout").scalar() if on_sqlite else None
+    try:
+        if on_sqlite:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={KEEP_WAIT_MS}")
+        with session.begin_nested():
+            session.execute(upsert)
+    except OperationalError:  # "database is locked": kept next time
+        pass
+    finally:
+        if on_sqlite:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(wait or 0)}")
 
 
 STATISTICS_JOB = "quiz_statistics"
@@ -172,66 +235,28 @@ def _statistics_job(session: Session, payload: dict[str, Any], progress: Callabl
 
 def statistics_or_job(session: Session, principal: Principal, quiz_id: int, *, inline_limit: int,
                       now: datetime) -> QuizStatistics | Job:
-    """Small quizzes are computed at once; a large one by a background job, whose result is kept
-    until another attempt finishes (the job is keyed by the number of finished attempts)."""
+    """The quiz's statistics: kept ones while nothing they depend on changed; else computed at
+    once for a quiz of up to ``inline_limit`` attempts, or by a background job for a larger one
+    (the job is keyed by the fingerprint, so its result serves until another attempt finishes
+    or a grade changes)."""
     quiz, course = quiz_for(session, principal, quiz_id)
     require_instructor(session, principal, course)
-    count = finished_attempts(session, quiz.id)
-    if count <= inline_limit:
-        return compute_quiz_statistics(session, quiz.id)
-    key = f"{STATISTICS_JOB}:{quiz.id}:{count}"
+    fingerprint = repository.fingerprint(session, quiz.id)
+    cached = _cached(session, fingerprint)
+    if cached is not None:
+        return cached
+    if fingerprint.attempts <= inline_limit:
+        stats = compute_quiz_statistics(session, quiz.id)
+        _keep(session, fingerprint, stats, now)
+        return stats
+    key = f"{STATISTICS_JOB}:{quiz.id}:{_stamp(fingerprint)}"
     done = session.scalars(select(Job).where(Job.key == key, Job.state == JobState.DONE)
                            .order_by(Job.id.desc())).first()
     if done is not None and done.result:
-        return QuizStatistics.model_validate(done.result["statistics"])
+        stats = QuizStatistics.model_validate(done.result["statistics"])
+        _keep(session, fingerprint, stats, now)
+        return stats
     return enqueue(session, STATISTICS_JOB, {"quiz_id": quiz.id}, key=key, now=now)
-
-def compute_quiz_statistics(session: Session, quiz_id: int,
-                            progress: Callable[[float], None] | None = None) -> QuizStatistics:
-    """The statistics of a quiz's finished attempts (no access check: callers make it)."""
-    report = progress or (lambda _fraction: None)
-    attempts = list(session.scalars(select(Attempt).where(
-        Attempt.quiz_id == quiz_id, Attempt.state == AttemptState.FINISHED,
-        Attempt.preview.is_(False)).order_by(Attempt.id)))
-    if not attempts:
-        return QuizStatistics(quiz_id=quiz_id, attempts=0, slots=[], test=None, histogram=[])
-    answers = _answers(session, [a.id for a in attempts])
-    report(0.6)
-    slots = sorted({slot for _, slot in answers})
-    # each slot's maximum from the rows already read (one query, not one per slot)
-    max_marks = np.array([max(a.max_mark for (_, s), a in answers.items() if s == slot) for slot in slots])
-    marks = np.full((len(attempts), len(slots)), np.nan)
-    for r, attempt in enumerate(attempts):
-        for c, slot in enumerate(slots):
-            answer = answers.get((attempt.id, slot))
-            if answer is not None and answer.mark is not None:
-                marks[r, c] = answer.mark
-    stats = item_statistics(marks, max_marks)
-    complete = marks[~np.isnan(marks).any(axis=1)]
-    test = None
-    if len(complete) >= 2:
-        t = test_statistics(complete, max_marks)
-        test = TestStatisticsOut(attempts=int(t.attempts), mean=float(t.mean), median=float(t.median),
-                                 sd=float(t.sd), skewness=_num(t.skewness), kurtosis=_num(t.kurtosis),
-                                 cronbach_alpha=_num(t.cronbach_alpha), error_ratio=_num(t.error_ratio),
-                                 standard_error=_num(t.standard_error), max_mark=float(t.max_mark))
-    out = []
-    for c, slot in enumerate(slots):
-        group = [answers[(a.id, slot)] for a in attempts if (a.id, slot) in answers]
-        facility, discrimination = float(stats.facility[c]), float(stats.discrimination_index[c])
-        out.append(SlotStatistics(
-            slot=slot, items=sorted({a.item_key for a in group}), attempts=int(stats.attempts[c]),
-            facility=_num(facility), sd=_num(stats.sd[c]), discrimination_index=_num(discrimination),
-            discriminative_efficiency=_num(stats.discriminative_efficiency[c]),
-            intended_weight=_num(stats.intended_weight[c]), effective_weight=_num(stats.effective_weight[c]),
-            flags=_flags(facility, discrimination, group),
-        ))
-    totals = complete.sum(axis=1) if len(complete) else np.array([])
-    edges = np.linspace(0, float(max_marks.sum()), HISTOGRAM_BINS + 1)
-    counts, _ = np.histogram(totals, bins=edges)
-    report(1.0)
-    return QuizStatistics(quiz_id=quiz_id, attempts=len(attempts), slots=out, test=test,
-                          histogram=[int(c) for c in counts], histogram_edges=[float(e) for e in edges])
 
 
 def item_statistics_for(session: Session, principal: Principal, key: str) -> ItemStatisticsOut:
@@ -242,20 +267,27 @@ def item_statistics_for(session: Session, principal: Principal, key: str) -> Ite
     query = (select(QuestionAttempt.attempt_id).join(ItemVersion, ItemVersion.id == QuestionAttempt.item_version_id)
              .join(Attempt, Attempt.id == QuestionAttempt.attempt_id)
              .where(ItemVersion.item_id == item.id, Attempt.state == AttemptState.FINISHED,
-                    Attempt.preview.is_(False), QuestionAttempt.replaced_at.is_(None)).distinct())
+                    Attempt.preview.is_(False), QuestionAttempt.replaced_at.is_(None)))
     if not principal.is_admin:
         teaching = select(Enrolment.course_id).where(Enrolment.user_id == principal.user.id,
                                                      Enrolment.role == CourseRole.INSTRUCTOR)
         query = query.join(Quiz, Quiz.id == Attempt.quiz_id).where(Quiz.course_id.in_(teaching))
-    attempt_ids = list(session.scalars(query))
-    group = [a for a in _answers(session, attempt_ids).values() if a.item_key == key] if attempt_ids else []
-    graded = [a.fraction for a in group if a.fraction is not None]
-    names = sorted({a.misconception for a in group if a.misconception})
-    wrong = [a for a in group if a.fraction is not None and a.fraction < 1]
-    rates = {name: sum(a.misconception == name for a in wrong) / len(wrong) for name in names} if wrong else {}
-    return ItemStatisticsOut(key=key, answers=len(group), graded=len(graded),
-                             facility=float(np.mean(graded)) if graded else None,
-                             misconception_rates=rates, flags=_item_flags(key, group))
+    with collector_paused():
+        read = _Read(session, Attempt.id.in_(query))
+    groups = [group for (_, group_key), group in read.answers.items() if group_key == key]
+    if not groups:
+        return ItemStatisticsOut(key=key, answers=0, graded=0, facility=None, misconception_rates={}, flags=[])
+    merged = groups[0]
+    for group in groups[1:]:  # the item in several slots or quizzes: one set of answers
+        for n in range(len(group)):
+            merged.add(group.fraction[n], group.misconception[n], group.chosen[n], group.options[n],
+                       group.seeds[n], group.params[n])
+    out = breakdown(merged, read.titles[key])
+    seen = {m for m in merged.misconception if m}
+    return ItemStatisticsOut(key=key, answers=out.answers, graded=out.graded, facility=out.facility,
+                             misconception_rates={m.name: m.rate for m in out.misconceptions
+                                                  if m.name in seen and m.rate is not None},
+                             flags=item_flags(out), breakdown=out)
 
 
 def _num(value: Any) -> float | None:

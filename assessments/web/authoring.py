@@ -25,6 +25,7 @@ from assessments.bank.access import BankRights
 from assessments.bank.banks import readable_current
 from assessments.bank.yaml_folder import is_yaml_folder
 from assessments.config import get_settings
+from assessments.db import done_reading, reading
 from assessments.deps import NowDep, Principal, RowId, SessionDep
 from assessments.errors import Invalid, NotFound
 from assessments.models import Bank, ImportDraft, ItemVersion
@@ -310,12 +311,20 @@ def import_report(token: str, request: Request, principal: WebPrincipal, session
 @router.post("/bank/import/{token}")
 def import_commit(token: str, request: Request, principal: WebPrincipal, session: SessionDep,
                   _form: CheckedForm, now: NowDep) -> Response:
-    """Import the draft: all of it, or (on any problem) none."""
+    """Import the draft: all of it, or (on any problem) none. The draft is read and checked as a
+    reader; SQLite's write lock is taken only to write it."""
+    done_reading(session)
+    reading(session)
     draft = _draft(session, principal, token, now)
     bank = session.get(Bank, draft.bank_id)
     assert bank is not None
     banks.editable_bank(session, principal, bank.slug)
-    result = exchange.import_file(session, draft.data, format=draft.format, name=draft.name,
-                                  actor_id=principal.user.id, now=now, bank=bank)
-    session.delete(draft)
+    prepared = exchange.prepare_import(draft.data, format=draft.format, name=draft.name)
+    done_reading(session)
+    # The draft is used up as the items are written, in the same transaction: a second "Import"
+    # that read the draft meanwhile finds it gone and imports nothing twice.
+    if session.execute(delete(ImportDraft).where(ImportDraft.id == draft.id)).rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound("this import was done already: see the bank")
+    session.expunge(draft)
+    result = exchange.write_import(session, prepared, actor_id=principal.user.id, now=now, bank=bank)
     return page(request, "import_done.html", result=result, bank=bank, filename=draft.name)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from assessments.reports.schemas import SlotStatistics
+from assessments.reports.schemas import ItemBreakdown, ParameterFacility, SlotStatistics
 from assessments.web.plots import Frame
 
 
@@ -72,3 +72,40 @@ def histogram_chart(counts: Sequence[int], edges: Sequence[float]) -> Markup:
 
 def _count_label(x: float, width: float, y: float, count: int) -> str:
     return f'<text x="{x + width / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle">{count}</text>' if count else ""
+
+
+def _bars(values: Sequence[float], labels: Sequence[str], titles: Sequence[str], *, top: float, label: str,
+          axis: str) -> Markup:
+    """Vertical bars, one per value (0..top), each with its label below and its value above."""
+    frame = Frame(width=420, height=200, left=40, bottom=40)
+    width = (frame.width - frame.left - frame.right) / max(len(values), 1)
+    base = frame.height - frame.bottom
+    bars = []
+    for n, (value, text, title) in enumerate(zip(values, labels, titles, strict=True)):
+        height = (base - frame.top) * (value / top if top else 0)
+        x = frame.left + n * width
+        bars.append(f'<g><rect class="bar" x="{x + 2:.1f}" y="{base - height:.1f}" width="{width - 4:.1f}" '
+                    f'height="{height:.1f}"/><title>{escape(title)}</title>'
+                    f'<text x="{x + width / 2:.1f}" y="{base + 14}" text-anchor="middle">{escape(text)}</text></g>')
+    return Markup(  # noqa: S704 - numbers and escaped labels only
+        f'<svg class="plot" viewBox="0 0 {frame.width} {frame.height}" role="img" aria-label="{escape(label)}">'
+        f'<line class="axis" x1="{frame.left}" y1="{base}" x2="{frame.width - frame.right}" y2="{base}"/>'
+        f'{"".join(bars)}<text x="{frame.width / 2}" y="{frame.height - 6}" text-anchor="middle">{escape(axis)}'
+        f'</text></svg>'
+    )
+
+
+def option_chart(item: ItemBreakdown) -> Markup:
+    """How often each option was chosen (the table beside it says which is the key)."""
+    return _bars([o.share or 0.0 for o in item.options], [str(o.index + 1) for o in item.options],
+                 [f"option {o.index + 1}: chosen {o.chosen} time(s)" for o in item.options], top=1.0,
+                 label=f"Share of answers choosing each option of {item.key}", axis="option (as authored)")
+
+
+def parameter_chart(item: ItemBreakdown, parameter: ParameterFacility) -> Markup:
+    """Facility in each quartile of a drawn parameter."""
+    what = parameter.name if parameter.summary == "value" else f"mean of {parameter.name}"
+    return _bars([b.facility or 0.0 for b in parameter.bins], [f"{b.low:.3g}" for b in parameter.bins],
+                 [f"{what} {b.low:.3g} to {b.high:.3g}: facility "
+                  + ("–" if b.facility is None else f"{b.facility:.0%}") + f" of {b.count}" for b in parameter.bins],
+                 top=1.0, label=f"Facility of {item.key} by {what}", axis=f"{what} (from)")

@@ -21,7 +21,7 @@ from assessments.bank.banks import current
 from assessments.bank.schemas import Preview
 from assessments.deps import NowDep, Principal, RowId, SessionDep
 from assessments.errors import DomainError, Invalid
-from assessments.models import Bank, Item, ItemTag, Quiz
+from assessments.models import Bank, Concept, Item, ItemConcept, ItemTag, Quiz
 from assessments.quizzes import life
 from assessments.quizzes import service as quizzes
 from assessments.quizzes.schemas import (
@@ -30,6 +30,7 @@ from assessments.quizzes.schemas import (
     QuizSettings,
 )
 from assessments.web.pages import WebPrincipal
+from assessments.web.picker import apply_action, builder_extras, is_page_action
 from assessments.web.quizlife import FieldProblem, local_time
 from assessments.web.security import CheckedForm
 from assessments.web.templating import page
@@ -57,17 +58,29 @@ def _facets(session: Session, principal: Principal) -> dict[str, list[str]]:
     return facets
 
 
+def _concepts(session: Session, principal: Principal) -> list[tuple[str, str]]:
+    """The concepts of the items in the banks the caller may read: (key, title), by key."""
+    readable = select(Item.id).join(Bank, Bank.id == Item.bank_id).where(BankRights.of(session, principal).readable())
+    rows = session.execute(select(Concept.key, Concept.title).join(ItemConcept, ItemConcept.concept_id == Concept.id)
+                           .where(ItemConcept.item_id.in_(readable)).distinct().order_by(Concept.key))
+    return [(key, title) for key, title in rows]
+
+
 @router.get("/bank")
 def bank_page(request: Request, principal: WebPrincipal, session: SessionDep,
               tag: Annotated[list[str] | None, Query()] = None,
               q: Annotated[str | None, Query(max_length=200)] = None,
-              type: Annotated[str | None, Query()] = None) -> Response:  # noqa: A002
+              type: Annotated[str | None, Query()] = None,  # noqa: A002
+              concept: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     principal.require_staff()
     chosen = [t for t in (tag or []) if ":" in t]
-    items = bank.list_items(session, principal, chosen, q or None, type or None, limit=500, offset=0)
+    concepts = [concept] if concept else []
+    items = bank.list_items(session, principal, chosen, q or None, type or None, limit=500, offset=0,
+                            concepts=concepts)
     query = urlencode([("tag", t) for t in chosen] + [("q", q)] * bool(q))
     return page(request, "bank.html", items=items, facets=_facets(session, principal), chosen=set(chosen),
-                q=q or "", type=type or "", export_formats=FORMAT_NAMES, export_query="&" + query if query else "")
+                q=q or "", type=type or "", concept=concept or "", concepts=_concepts(session, principal),
+                export_formats=FORMAT_NAMES, export_query="&" + query if query else "")
 
 
 @router.get("/bank/{key}")
@@ -115,8 +128,11 @@ def _int(form: Any, field: str, label: str, default: int | None) -> int | None:
         raise FieldProblem(field, f"{label}: enter a whole number such as 3") from None
 
 
-def _float(form: Any, field: str, label: str) -> float:
-    raw = str(form.get(field, "") or "").strip() or "1"
+def _float(form: Any, field: str, label: str) -> float | None:
+    """A number field; None when left empty."""
+    raw = str(form.get(field, "") or "").strip()
+    if not raw:
+        return None
     try:
         return float(raw)
     except ValueError:
@@ -139,7 +155,9 @@ def quiz_from_form(form: Any, status: Literal["draft", "published"] = "draft") -
         if fixed and (tags or count):
             raise FieldProblem(f"section-{n}-items", f"{label}: list fixed items or draw at random, not both")
         if fixed:
-            sections.append({"items": fixed, "mark": mark})
+            marks = {key: _float(form, f"section-{n}-mark-{key}", f"{label}: marks for {key}") for key in fixed}
+            sections.append({"items": fixed, "mark": mark,
+                             "marks": {key: value for key, value in marks.items() if value is not None}})
         elif tags or count is not None:
             if count is None or not 1 <= count <= 200:
                 raise FieldProblem(f"section-{n}-count", f"{label}: enter how many items to draw, from 1 to 200")
@@ -189,6 +207,8 @@ def _field(path: list[Any], origin: list[int]) -> tuple[str | None, str]:
         part = SECTION_FIELDS.get(str(path[2]) if len(path) > 2 else "items", "items")
         if len(path) > 3 and path[3] == "count":
             part = "count"
+        if len(path) > 3 and path[2] == "marks":
+            part = f"mark-{path[3]}"
         return f"section-{n}-{part}", f"Section {n + 1}"
     name = str(path[-1]) if path else ""
     if path and path[0] == "settings" and len(path) == 1:
@@ -229,24 +249,24 @@ AFTER_ATTEMPTS_WORDS = {"sections": "the sections (items, marks, draws)",
                         "settings.grading_method": "the quiz grade"}
 
 
-def _builder(request: Request, session: Session, principal: Principal, course: Any, form: Any,
+def _builder(request: Request, session: Session, course: Any, form: Any,
              problems: list[dict[str, str | None]], status_code: int = 200, quiz: Any = None) -> Response:
     try:
-        shown = max(SECTIONS_SHOWN, int(form.get("sections", SECTIONS_SHOWN) or SECTIONS_SHOWN))
+        shown = min(max(SECTIONS_SHOWN, int(form.get("sections", SECTIONS_SHOWN) or SECTIONS_SHOWN)), 100)
     except ValueError:
         shown = SECTIONS_SHOWN
     return page(request, "builder.html", status_code=status_code, course=course, defaults=QuizSettings(),
                 problems=problems, at_field={p["field"]: p["message"] for p in problems if p["field"]},
-                form=form, moments=REVIEW_MOMENTS, switches=REVIEW_SWITCHES, facets=_facets(session, principal),
+                form=form, moments=REVIEW_MOMENTS, switches=REVIEW_SWITCHES,
                 shuffle_warning=quizzes.unshuffled_warning(session).message, quiz=quiz,
-                shown=min(shown, 100))
+                shown=shown, **builder_extras(session, course.id, form, shown))
 
 
 @router.get("/courses/{course}/quizzes/new")
 def builder_page(course: str, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
     row = course_by_slug(session, course)
     require_instructor(session, principal, row)
-    return _builder(request, session, principal, row, {}, [])
+    return _builder(request, session, row, {}, [])
 
 
 @router.post("/courses/{course}/quizzes/new")
@@ -254,6 +274,9 @@ def build_quiz(course: str, request: Request, principal: WebPrincipal, session: 
                      now: NowDep, form: CheckedForm) -> Response:
     row = course_by_slug(session, course)
     require_instructor(session, principal, row)
+    action = str(form.get("action", "") or "")
+    if is_page_action(action):  # the picker's buttons: the page again, nothing saved
+        return _builder(request, session, row, apply_action(form, action), [])
     origin: list[int] = []
     try:
         data, origin = quiz_from_form(form)
@@ -262,7 +285,7 @@ def build_quiz(course: str, request: Request, principal: WebPrincipal, session: 
         problems = _problems(exc, origin)
     else:
         return RedirectResponse(f"/quizzes/{quiz.id}", status_code=303)  # the draft, to preview
-    return _builder(request, session, principal, row, form, problems, status_code=400)
+    return _builder(request, session, row, form, problems, status_code=400)
 
 
 def form_of(quiz: Quiz) -> dict[str, str]:
@@ -289,14 +312,17 @@ def form_of(quiz: Quiz) -> dict[str, str]:
         form[f"section-{n}-items"] = "\n".join(section.items)
         form[f"section-{n}-tags"] = "\n".join(section.draw.tags) if section.draw else ""
         form[f"section-{n}-count"] = str(section.draw.count) if section.draw else ""
-        form[f"section-{n}-mark"] = f"{section.mark:g}"
+        if section.draw is not None:
+            form[f"section-{n}-mark"] = f"{section.mark_of(''):g}"
+        for key in section.items:
+            form[f"section-{n}-mark-{key}"] = f"{section.mark_of(key):g}"
     return form
 
 
 @router.get("/quizzes/{quiz_id}/edit")
 def edit_page(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
     quiz, course = quizzes._instructor_quiz(session, principal, quiz_id)
-    return _builder(request, session, principal, course, form_of(quiz), [], quiz=quiz)
+    return _builder(request, session, course, form_of(quiz), [], quiz=quiz)
 
 
 @router.post("/quizzes/{quiz_id}/edit")
@@ -305,6 +331,9 @@ def edit_quiz(quiz_id: RowId, request: Request, principal: WebPrincipal, session
     """The builder in edit mode: a change once students have attempted the quiz is refused for what
     would change grades, said in the page's words."""
     quiz, course = quizzes._instructor_quiz(session, principal, quiz_id)
+    action = str(form.get("action", "") or "")
+    if is_page_action(action):  # the picker's buttons: the page again, nothing saved
+        return _builder(request, session, course, apply_action(form, action), [], quiz=quiz)
     origin: list[int] = []
     try:
         data, origin = quiz_from_form(form)
@@ -317,4 +346,4 @@ def edit_quiz(quiz_id: RowId, request: Request, principal: WebPrincipal, session
         problems = _problems(exc, origin)
     else:
         return RedirectResponse(f"/quizzes/{quiz_id}/manage?message=Saved.", status_code=303)
-    return _builder(request, session, principal, course, form, problems, status_code=400, quiz=quiz)
+    return _builder(request, session, course, form, problems, status_code=400, quiz=quiz)

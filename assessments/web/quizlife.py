@@ -123,6 +123,8 @@ def questions_page(quiz_id: RowId, request: Request, principal: WebPrincipal, se
     sections = []
     for n, section in enumerate(sections_of(quiz)):
         given = by_section.get(n, {})
+        for key, row in given.items():
+            row["mark"] = section.mark_of(key)
         rows = [given[k] for k in section.items if k in given] if section.items else sorted(
             given.values(), key=lambda r: r["key"])
         sections.append({"number": n + 1, "section": section, "rows": rows})

@@ -1,4 +1,5 @@
-"""The instructor's pages for a running quiz: its attempts, grading by rubric, regrade with the
+"""The instructor's pages for a running quiz: its attempts, grading by rubric (an attempt at a
+time here, a question at a time in :mod:`assessments.web.grading_queue`), regrade with the
 dry-run diff, statistics with charts, and grade export."""
 
 from __future__ import annotations
@@ -13,23 +14,29 @@ from sqlalchemy import select
 from assessments.attempts.review import attempt_view
 from assessments.attempts.service import attempt_for, engine_attempts
 from assessments.auth.access import course_role, require_instructor
-from assessments.deps import NowDep, RowId, SessionDep, SettingsDep
-from assessments.errors import DomainError, Forbidden
+from assessments.deps import NowDep, RowId, SessionDep
+from assessments.errors import DomainError, Forbidden, NotFound
 from assessments.grading import overrides
 from assessments.grading import regrade as regrading
 from assessments.grading import service as grading
-from assessments.grading.schemas import ClearGradeRequest, ManualGradeRequest
-from assessments.models import Attempt, CourseRole, Job, User
+from assessments.grading.marking import right_answer, shown_response
+from assessments.grading.schemas import ClearGradeRequest
+from assessments.models import Attempt, CourseRole, User
 from assessments.quizzes.service import quiz_for, quiz_out
-from assessments.reports.service import statistics_or_job
-from assessments.web.charts import facility_discrimination_chart, histogram_chart
+from assessments.web.gradebook import router as gradebook_router
+from assessments.web.grading_queue import GradeForm, read_grade, refusal
+from assessments.web.grading_queue import router as queue_router
 from assessments.web.history import router as history_router
 from assessments.web.pages import WebPrincipal
 from assessments.web.security import CheckedForm
+from assessments.web.statistics import router as statistics_router
 from assessments.web.templating import page
 
 router = APIRouter(include_in_schema=False)
 router.include_router(history_router)  # the "Grade history" pages
+router.include_router(queue_router)  # the "Grade by question" pages
+router.include_router(statistics_router)  # the statistics page
+router.include_router(gradebook_router)  # the course gradebook
 
 
 def _instructor_quiz(session: Any, principal: Any, quiz_id: int) -> tuple[Any, Any]:
@@ -53,39 +60,46 @@ def manage_page(quiz_id: RowId, request: Request, principal: WebPrincipal, sessi
                 message=request.query_params.get("message"))
 
 
-@router.get("/attempts/{attempt_id}/grade")
-def grade_page(attempt_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
-               now: NowDep) -> Response:
+def _grade_page(request: Request, session: Any, principal: Any, attempt_id: int, now: Any, *,
+                entered: dict[int, GradeForm] | None = None, status_code: int = 200) -> Response:
     attempt, quiz, staff = attempt_for(session, principal, attempt_id)
     if not staff:
         raise Forbidden("instructors of this course only")
     student = session.get(User, attempt.user_id)
-    view = attempt_view(session, attempt, quiz, staff=True, now=now)
-    rubrics = {row.slot: getattr(qa.item, "rubric", None) for row, qa in engine_attempts(session, attempt)
-               if qa.item.type_name == "essay"}
-    return page(request, "grade.html", view=view, quiz=quiz, student=student, rubrics=rubrics,
-                message=request.query_params.get("message"))
+    questions = engine_attempts(session, attempt)
+    view = attempt_view(session, attempt, quiz, staff=True, now=now, questions=questions)
+    rubrics = {row.slot: getattr(qa.item, "rubric", None) for row, qa in questions if qa.item.type_name == "essay"}
+    words = {row.slot: (qa.item.type_name, shown_response(qa), right_answer(qa)) for row, qa in questions}
+    return page(request, "grade.html", status_code=status_code, view=view, quiz=quiz, student=student,
+                rubrics=rubrics, words=words, forms=entered or {}, message=request.query_params.get("message"))
+
+
+@router.get("/attempts/{attempt_id}/grade")
+def grade_page(attempt_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
+               now: NowDep) -> Response:
+    return _grade_page(request, session, principal, attempt_id, now)
 
 
 @router.post("/attempts/{attempt_id}/slots/{slot}/grade")
-def grade_slot(attempt_id: RowId, slot: RowId, principal: WebPrincipal,
+def grade_slot(attempt_id: RowId, slot: RowId, request: Request, principal: WebPrincipal,
                session: SessionDep, now: NowDep, form: CheckedForm) -> Response:
-    _, _, staff = attempt_for(session, principal, attempt_id)
+    attempt, _, staff = attempt_for(session, principal, attempt_id)
     if not staff:
         raise Forbidden("instructors of this course only")
-    rubric = {key.removeprefix("rubric-"): int(str(value)) for key, value in form.items()
-              if key.startswith("rubric-") and str(value).isdigit()}
-    fraction = str(form.get("fraction", "")).strip()
-    comment = str(form.get("comment", "")).strip() or None
-    reason = str(form.get("reason", "")).strip() or None
-    message = "Grade saved."
-    try:
-        grading.grade(session, principal, attempt_id, slot, ManualGradeRequest(
-            fraction=float(fraction) if fraction else None, rubric=rubric or None, comment=comment,
-            reason=reason), now)
-    except (DomainError, ValueError) as exc:
-        message = getattr(exc, "message", str(exc))
-    return RedirectResponse(f"/attempts/{attempt_id}/grade?message={quote(message)}#q{slot}", status_code=303)
+    qa = next((qa for row, qa in engine_attempts(session, attempt) if row.slot == slot), None)
+    if qa is None:
+        raise NotFound(f"no question {slot} in attempt {attempt_id}")
+    rubric = getattr(qa.item, "rubric", None)
+    given = read_grade(form, [(c.id, c.title) for c in rubric.criteria] if rubric else None, qa.max_mark)
+    if given.request is not None:
+        try:
+            grading.grade(session, principal, attempt_id, slot, given.request, now)
+        except DomainError as exc:
+            given = GradeForm(None, refusal(exc), given.entered)
+    if given.request is None:
+        return _grade_page(request, session, principal, attempt_id, now, entered={slot: given}, status_code=400)
+    return RedirectResponse(f"/attempts/{attempt_id}/grade?message={quote('Grade saved.')}#q{slot}",
+                            status_code=303)
 
 
 @router.get("/quizzes/{quiz_id}/regrade")
@@ -118,16 +132,3 @@ def clear_grade(attempt_id: RowId, slot: RowId, principal: WebPrincipal, session
     except DomainError as exc:
         message = exc.message
     return RedirectResponse(f"/quizzes/{attempt.quiz_id}/regrade?message={quote(message)}", status_code=303)
-
-
-@router.get("/quizzes/{quiz_id}/statistics")
-def statistics_page(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
-                    settings: SettingsDep, now: NowDep) -> Response:
-    quiz, _ = _instructor_quiz(session, principal, quiz_id)
-    stats = statistics_or_job(session, principal, quiz_id, inline_limit=settings.statistics_inline_attempts,
-                              now=now)
-    if isinstance(stats, Job):  # a large quiz: the page refreshes itself until the job is done
-        return page(request, "statistics.html", quiz=quiz, job=stats, stats=None)
-    return page(request, "statistics.html", quiz=quiz, stats=stats, job=None,
-                scatter=facility_discrimination_chart(stats.slots),
-                histogram=histogram_chart(stats.histogram, stats.histogram_edges))

@@ -51,14 +51,18 @@ from engine.qtypes.common import (
     render_text,
     response_rows,
 )
-from engine.qtypes.number_text import read_number
+from engine.qtypes.number_text import plain_number, read_number
 from engine.texts import format_number
 from engine.variants import Variant
 
 _NUMBER_TEXT = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _NUMBER = re.compile(f"^{_NUMBER_TEXT}$")
-_NUMBER_THEN_UNIT = re.compile(f"^({_NUMBER_TEXT})(.*)$", re.DOTALL)
-_UNIT_THEN_NUMBER = re.compile(f"^(.*?)({_NUMBER_TEXT})$", re.DOTALL)
+_WRITTEN_NUMBER = r"[+-]?(?:\d|\.\d)[\d.,/']*(?:[eE][+-]?\d+)?"
+"""A number as students write it beside a unit: digits with decimal commas or points, thousands
+separators and a fraction's slash (read by :func:`read_number`), then an exponent. A unit begins
+at the first character that cannot belong to the number."""
+_NUMBER_THEN_UNIT = re.compile(f"^({_WRITTEN_NUMBER})(.*)$", re.DOTALL)
+_UNIT_THEN_NUMBER = re.compile(f"^(.*?)({_WRITTEN_NUMBER})$", re.DOTALL)
 _SPACE = re.compile(r"\s+")
 _MAX_INPUT = 40
 # Float slack so that a student's typed key is never rejected by the last bit of rounding.
@@ -125,23 +129,49 @@ def _example(unit: str, units: Units) -> str:
     return f"{unit} 0.25" if units.before else f"0.25 {unit}"
 
 
-def parse_with_unit(raw: Any, unit: str, units: Units) -> WithUnit:
-    """A number and its unit from a typed answer (a JSON number has none); :class:`ResponseError`
-    when no number can be read where the number goes."""
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        return WithUnit(parse_number(raw), None)
-    if not isinstance(raw, str):
-        raise ResponseError("enter a number")
-    text = _SPACE.sub("", raw.replace("\u2212", "-"))
+def split_unit(typed: str, unit: str, units: Units) -> tuple[str, str]:
+    """(the number as typed, the unit as typed: "" when there is none) of a typed answer to an
+    item with units; :class:`ResponseError` when no number stands where the number goes."""
+    text = _SPACE.sub("", typed.replace("\u2212", "-"))
     found = None
     if len(text) <= _MAX_INPUT + MAX_UNIT_NAME:  # bounded before any pattern runs
         found = (_UNIT_THEN_NUMBER if units.before else _NUMBER_THEN_UNIT).match(text)
     if found is None:
         raise ResponseError(f"enter a number such as {_example(unit, units)}")
-    number, typed = (found.group(2), found.group(1)) if units.before else (found.group(1), found.group(2))
+    number, written = (found.group(2), found.group(1)) if units.before else (found.group(1), found.group(2))
     if len(number) > _MAX_INPUT:
         raise ResponseError(f"enter a number such as {_example(unit, units)}")
+    return number, written
+
+
+def parse_with_unit(raw: Any, unit: str, units: Units) -> WithUnit:
+    """A number and its unit from a typed answer (a JSON number has none); :class:`ResponseError`
+    when no number can be read where the number goes. The number is read as students write it
+    (``0,5 m``, ``1/2 m``, ``1,234.5 m``: see :mod:`engine.qtypes.number_text`)."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return WithUnit(parse_number(raw), None)
+    if not isinstance(raw, str):
+        raise ResponseError("enter a number")
+    number, typed = split_unit(raw, unit, units)
     return WithUnit(parse_number(number), units.multiplier_of(unit, typed) if typed else None, typed)
+
+
+def read_as(item: NumericItem, typed: str) -> str | None:
+    """How a number typed in another form than the plain one was read, to tell the student
+    ("0,5 m" -> "0.5 m", "3/8" -> "0.375"); None when it was plain or cannot be read."""
+    units, unit = item.units, item.unit
+    try:
+        number, written = (typed.strip(), "") if units is None or unit is None else split_unit(typed, unit, units)
+        plain = plain_number(number)
+        value = read_number(number)
+    except ResponseError:
+        return None
+    if plain == number.strip() and "/" not in plain:
+        return None
+    shown = f"{value:.12g}"
+    if not written:
+        return shown
+    return f"{written} {shown}" if units is not None and units.before else f"{shown} {written}"
 
 
 def _as_read(response: float | WithUnit) -> tuple[float, float]:

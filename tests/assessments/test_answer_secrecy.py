@@ -216,7 +216,7 @@ def start_session(world: World, clock: Clock, monkeypatch: pytest.MonkeyPatch) -
         world.db.add(practice)
         world.db.flush()
         crawler = Crawler(api, headers, {"attempt_id": [], "quiz_id": [str(quiz.id)], "course": [course.slug],
-                                         "practice_id": [str(practice.id)],
+                                         "practice_id": [str(practice.id)], "slot": ["1"],
                                          "key": keys, "job_id": ["1"], "bank": ["library", f"course:{course.slug}"],
                                          "token": ["not-a-registration-link"],
                                          "name": ["launch-session.js", "lti.css"]},

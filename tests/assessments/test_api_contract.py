@@ -144,6 +144,6 @@ def test_an_unknown_query_parameter_is_refused_naming_it(world: World) -> None:
     assert reply.status_code == 422
     [detail] = reply.json()["error"]["details"]
     assert detail["loc"] == ["query", "qq"]
-    assert "this operation takes: bank, limit, offset, q, tag, type" in detail["message"]
+    assert "this operation takes: bank, concept, limit, offset, q, tag, type" in detail["message"]
     assert api.get("/api/v1/items", headers=staff, params={"limit": 1, "q": "loss"}).status_code == 200
     assert api.get("/bank", params={"anything": "1"}, follow_redirects=False).status_code in {200, 303}

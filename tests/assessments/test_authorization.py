@@ -412,6 +412,9 @@ MATRIX = [
     # Clearing a mark set by hand: the same people; the matrix's question has none (409).
     row("DELETE", "/api/v1/attempts/{attempt_id}/slots/{slot}/grade", 401, 409, 409, 403, 404, 404, 404,
         submitted=True, grade_scope=True, codes={"admin": "nothing_to_clear", "instructor": "nothing_to_clear"}),
+    # Grading by question: a slot's responses (the quiz's interactive question 1: none finished yet).
+    row("GET", "/api/v1/quizzes/{quiz_id}/slots/{slot}/responses", 401, 200, 200, 403, 403, 404, 404,
+        grade_scope=True),
     row("POST", "/api/v1/quizzes/{quiz_id}/regrade",               401, 200, 200, 403, 403, 404, 404,
         grade_scope=True),
     row("GET", "/api/v1/quizzes/{quiz_id}/grades",                 401, 200, 200, 403, 403, 404, 404,
@@ -423,6 +426,17 @@ MATRIX = [
         grade_scope=True),
     row("GET", "/api/v1/attempts/{attempt_id}/grade-changes",      401, 200, 200, 403, 404, 404, 404,
         submitted=True, grade_scope=True),
+    # Reports: the results and responses of a quiz, their export, and closing an attempt now are
+    # the course's instructors' (tokens need the grade scope); every caller lists their own attempts.
+    row("GET", "/api/v1/quizzes/{quiz_id}/attempts",               401, 200, 200, 403, 403, 404, 404,
+        grade_scope=True),
+    row("GET", "/api/v1/quizzes/{quiz_id}/responses",              401, 200, 200, 403, 403, 404, 404,
+        grade_scope=True),
+    row("GET", "/api/v1/quizzes/{quiz_id}/attempts/export",        401, 200, 200, 403, 403, 404, 404,
+        grade_scope=True),
+    row("POST", "/api/v1/attempts/{attempt_id}/close",             401, 200, 200, 403, 404, 404, 404,
+        grade_scope=True, request=lambda s: {"json": {"reason": "the matrix closes it"}}),
+    row("GET", "/api/v1/me/attempts",                              401, 200, 200, 200, 200, 200, 200),
     # Statistics: a quiz's for its course's instructors; an item's for any instructor (the bank's).
     row("GET", "/api/v1/quizzes/{quiz_id}/statistics",             401, 200, 200, 403, 403, 404, 404),
     row("GET", "/api/v1/items/{key}/statistics",                   401, 200, 200, 403, 403, 200, 403),
@@ -509,6 +523,7 @@ MATRIX = [
     web("POST", "/bank/import/{token}",                           L,   404,  404,  403,  403,  404,  403,
         example="/bank/import/no-such-draft", request=form()),
     web("GET", "/courses/{course}/quizzes/new",                   L,   200,  200,  403,  403,  404,  404),
+    web("GET", "/courses/{course}/quizzes/picker",                L,   200,  200,  403,  403,  404,  404),
     web("POST", "/courses/{course}/quizzes/new",                  L,   303,  303,  403,  403,  404,  404,
         request=form(title="Built", sections="1", **{"section-0-items": "tf"})),
     web("GET", "/quizzes/{quiz_id}/manage",                       L,   200,  200,  403,  403,  404,  404),
@@ -537,7 +552,12 @@ MATRIX = [
     web("GET", "/attempts/{attempt_id}/grade",                    L,   200,  200,  403,  404,  404,  404,
         submitted=True),
     web("POST", "/attempts/{attempt_id}/slots/{slot}/grade",      L,   303,  303,  403,  404,  404,  404,
-        submitted=True, request=form(fraction="0.5", comment="Name a safeguard.")),
+        submitted=True, request=form(mark="0.5", comment="Name a safeguard.")),
+    web("GET", "/quizzes/{quiz_id}/grading",                      L,   200,  200,  403,  403,  404,  404),
+    web("GET", "/quizzes/{quiz_id}/slots/{slot}/grading",         L,   200,  200,  403,  403,  404,  404),
+    # The attempt in progress is in no queue (only finished attempts are): not found, to staff too.
+    web("POST", "/quizzes/{quiz_id}/slots/{slot}/grading/{attempt_id}", L, 404, 404, 403, 403, 404, 404,
+        request=form(mark="1")),
     web("GET", "/quizzes/{quiz_id}/regrade",                      L,   200,  200,  403,  403,  404,  404),
     web("POST", "/quizzes/{quiz_id}/regrade",                     L,   200,  200,  403,  403,  404,  404,
         request=form()),
@@ -545,6 +565,11 @@ MATRIX = [
     web("POST", "/attempts/{attempt_id}/slots/{slot}/clear-grade", L,  303,  303,  403,  404,  404,  404,
         submitted=True, request=form()),
     web("GET", "/quizzes/{quiz_id}/statistics",                   L,   200,  200,  403,  403,  404,  404),
+    web("GET", "/quizzes/{quiz_id}/results",                      L,   200,  200,  403,  403,  404,  404),
+    web("GET", "/quizzes/{quiz_id}/responses",                    L,   200,  200,  403,  403,  404,  404),
+    web("POST", "/attempts/{attempt_id}/close",                   L,   303,  303,  403,  404,  404,  404,
+        request=form(reason="the matrix closes it")),
+    web("GET", "/courses/{course}/gradebook",                     L,   200,  200,  403,  403,  404,  404),
     web("GET", "/practices/{practice_id}",                        L,   200,  200,  200,  200,  404,  404),
     web("POST", "/practices/{practice_id}/questions/{question_id}/answer",
                                                                   L,   404,  404,  200,  404,  404,  404,
@@ -850,5 +875,6 @@ def test_grading_needs_a_token_with_the_grade_scope(stage: Stage) -> None:
             stage.client.post(f"/api/v1/quizzes/{scene.quiz_id}/regrade", headers=without_grade),
             stage.client.get(f"/api/v1/quizzes/{scene.quiz_id}/grades", headers=without_grade),
             stage.client.get(f"/api/v1/courses/{scene.course}/gradebook", headers=without_grade),
+            stage.client.get(f"/api/v1/quizzes/{scene.quiz_id}/slots/1/responses", headers=without_grade),
         ]
-    assert [outcome(r, web=False) for r in replies] == [(403, "insufficient_scope")] * 4
+    assert [outcome(r, web=False) for r in replies] == [(403, "insufficient_scope")] * 5

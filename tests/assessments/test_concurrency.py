@@ -390,3 +390,48 @@ def test_the_module_database_is_the_backend_asked_for(real_database: Database) -
         assert Path(name).name == "assay.sqlite3"
     else:
         assert name.startswith("assay_concurrency_")
+
+
+def test_a_save_is_not_held_up_while_an_import_is_checked(setup: Setup, clients: Callable[[int], list[TestClient]],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An import is read and checked (its variants generated and graded: seconds for a large one)
+    before it takes SQLite's write lock: a student's save made while the import is being checked
+    is acknowledged at once, before the import ends (it once waited for the whole import)."""
+    from assessments.bank import exchange
+
+    checking, saved = threading.Event(), threading.Event()
+    check = exchange.variant_problems
+
+    def held_check(item: Any) -> Any:
+        checking.set()
+        saved.wait(TIMEOUT)  # the check goes on only once the student's save is answered (or never came)
+        return check(item)
+
+    monkeypatch.setattr(exchange, "variant_problems", held_check)
+    importer, student = clients(2)
+    teacher = f"teacher-{secrets.token_hex(4)}"
+    with setup.database.sessions() as session, session.begin():
+        user = User(username=teacher, display_name="Teacher", role=Role.INSTRUCTOR, password_hash=setup.password_hash)
+        session.add(user)
+        session.flush()
+        session.add(Enrolment(course_id=setup.course_id, user_id=user.id, role=CourseRole.INSTRUCTOR))
+    teaching, learning = _headers(importer, teacher), _headers(student, _student(setup))
+    started = student.post(f"/api/v1/quizzes/{setup.quiz_id}/attempts", headers=learning)
+    assert started.status_code == 201, started.text
+    attempt = started.json()
+    item = textwrap.dedent(samples.NUMERIC).replace("id: numeric", f"id: numeric-{secrets.token_hex(4)}")
+
+    with ThreadPoolExecutor(1) as pool:
+        importing = pool.submit(importer.post, "/api/v1/items/import",
+                                params={"format": "yaml", "bank": "course:racing"}, content=item.encode(),
+                                headers={**teaching, "content-type": "application/yaml"})
+        assert checking.wait(TIMEOUT), "the import never reached its check"
+        reply = student.put(f"/api/v1/attempts/{attempt['id']}/responses/1", headers=learning,
+                            json={"response": {"answer": "0.5"}, "seq": attempt["questions"][0]["seq"]})
+        import_still_checking = not importing.done()
+        saved.set()
+        imported = importing.result(timeout=TIMEOUT)
+    assert reply.status_code == 200, reply.text
+    assert import_still_checking
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["created"] == 1

@@ -284,10 +284,10 @@ def test_the_grade_history_pages(room: Classroom, clock: Clock) -> None:
     assert f'href="/attempts/{attempt_id}/grade-history"' in grading and 'name="reason"' in grading
     assert f'href="/quizzes/{quiz_id}/grade-history"' in room.api.get(f"/quizzes/{quiz_id}/manage").text
 
-    # An override through the grading page's form, with its reason.
+    # An override through the grading page's form (1 mark of 2), with its reason.
     csrf = grading.split('name="csrf_token" value="')[1].split('"')[0]
     posted = room.api.post(f"/attempts/{attempt_id}/slots/1/grade", follow_redirects=False,
-                           data={"csrf_token": csrf, "fraction": "0.5", "comment": "Sign slip.",
+                           data={"csrf_token": csrf, "mark": "1", "comment": "Sign slip.",
                                  "reason": "Appeal upheld."})
     assert posted.status_code == 303 and "Grade%20saved." in posted.headers["location"]
     change = room.world.db.scalars(select(GradeChange)).one()

@@ -131,7 +131,7 @@ def test_malformed_grades_are_422(room: Classroom) -> None:
     quiz_id = _essay_quiz(room)
     attempt_id = room.take(room.alice, quiz_id, {1: "key", 2: ESSAY_TEXT})
     url = f"/api/v1/attempts/{attempt_id}/slots/2/grade"
-    for body in ({"rubric": {"mechanism": "1"}}, {"fraction": "most"}, {"mark": 1}):
+    for body in ({"rubric": {"mechanism": "1"}}, {"fraction": "most"}, {"mark": "most"}, {"marks": 1}):
         reply = room.api.post(url, headers=room.as_(room.teacher), json=body)
         assert reply.status_code == 422 and reply.json()["error"]["code"] == "malformed", body
 

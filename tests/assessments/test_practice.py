@@ -271,3 +271,24 @@ def test_an_answer_publishes_the_completion_only_when_the_instructor_chose_to_se
         assert [(e.practice_id, e.user_id, e.completion) for e in heard] == [(sending, ada.id, mastery["completion"])]
     finally:
         events._listeners[events.PracticeProgressed].remove(listen)
+
+
+def test_the_practice_pool_places_each_uncalibrated_item_by_its_bloom_tag(world: World, db: Session) -> None:
+    """No 2PL fit is stored for any item yet: the pool gives each its Bloom level's prior difficulty
+    (from the item's ``bloom`` tag in the database) and discrimination 1."""
+    from assessments.practice.service import pool_of
+    from engine.adaptive import prior_difficulty
+
+    _, _, _, _, practice_id = _classroom(world)
+    practice = db.get(Practice, practice_id)
+    assert practice is not None
+    pool = pool_of(db, world.client.app.state.settings.content_dir, practice).pool  # type: ignore[union-attr]
+    placed = {key: (float(pool.difficulty[n]), float(pool.discrimination[n]), bool(pool.calibrated[n]))
+              for n, key in enumerate(pool.keys)}
+    assert placed == {  # the bank files' bloom tags: Evaluate, Analysis, Apply, Apply
+        "evaluating-reward-model-score-outputs": (prior_difficulty("Evaluate"), 1.0, False),
+        "ranking-loss-which-pair-is-penalised": (prior_difficulty("Analysis"), 1.0, False),
+        "bradley-terry-preference-probability": (prior_difficulty("Apply"), 1.0, False),
+        "dpo-loss-value": (prior_difficulty("Apply"), 1.0, False),
+    }
+    assert prior_difficulty("Evaluate") == 1.25 and prior_difficulty("Analysis") == 0.75

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from assessments.models import CourseRole, Role
 from tests.assessments.conftest import World
+from tests.assessments.test_web import _sign_in
 
 
 def test_a_flag_is_stored_shown_and_cleared(world: World) -> None:
@@ -69,3 +70,8 @@ def test_the_save_reply_says_why_an_answer_is_not_valid(world: World) -> None:
     fraction = api.put(f"/api/v1/attempts/{attempt['id']}/responses/1", headers=me,
                        json={"response": {"answer": "3/8"}, "seq": 3}).json()
     assert fraction["read_as"] == "0.375"
+    # The attempt, read again (a reload, or the page without JavaScript), still says how it was read.
+    again = api.get(f"/api/v1/attempts/{attempt['id']}", headers=me).json()
+    assert again["questions"][0]["read_as"] == "0.375"
+    _sign_in(world, student.username)
+    assert '<p class="hint" role="status" data-read-as>Read as 0.375.</p>' in api.get(f"/attempts/{attempt['id']}").text

@@ -6,8 +6,9 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
+from collections.abc import AsyncGenerator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import text
@@ -145,3 +146,33 @@ def test_another_process_s_writer_holds_writers_off_until_it_dies(database: Data
         session.execute(text("INSERT INTO t VALUES (1, 2)"))
     with database.engine.connect() as connection:
         assert connection.execute(text("SELECT writer, n FROM t")).all() == [(1, 2)]
+
+
+def test_a_request_cancelled_mid_write_rolls_back_and_gives_the_lock_back(database: Database) -> None:
+    """A request's session, torn down by a cancellation (its client gone, a server shutting down):
+    the rollback still runs, so the write is undone and the next writer does not wait for the lock."""
+    from types import SimpleNamespace
+
+    import anyio
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+
+    from assessments.deps import get_session
+
+    app = SimpleNamespace(state=SimpleNamespace(database=database))
+    request = Request({"type": "http", "method": "POST", "app": app, "headers": [], "path": "/"})
+
+    async def cancelled_request() -> None:
+        teardown = cast("AsyncGenerator[Any, None]", get_session(request))
+        session = await teardown.__anext__()
+        await run_in_threadpool(session.execute, text("INSERT INTO t VALUES (1, 1)"))
+        assert held(database)
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            with pytest.raises(anyio.get_cancelled_exc_class()):
+                await teardown.athrow(anyio.get_cancelled_exc_class()())
+
+    anyio.run(cancelled_request)
+    assert not held(database)
+    with database.sessions() as session:
+        assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import ssl
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -92,6 +93,16 @@ LAUNCH_FORM = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Launching · Test LMS</title></head><body>
 <form method="post" action="{action}">{fields}</form>
 <script>document.forms[0].submit();</script></body></html>"""
+
+
+class _TlsServer(ThreadingHTTPServer):
+    request_queue_size = 64  # a browser opens several connections at once; the default backlog is 5
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], OSError):  # a connection the browser dropped or left idle
+            return
+        super().handle_error(request, client_address)
 
 
 @dataclass
@@ -185,6 +196,8 @@ class CourseLms:
         lms = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = 30  # a connection left idle is dropped, not waited on forever
+
             def log_message(self, *_args: Any) -> None:
                 pass
 
@@ -209,10 +222,13 @@ class CourseLms:
                 self.end_headers()
                 self.wfile.write(data)
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server = _TlsServer(("127.0.0.1", self.port), Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(*self.tls)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
+        # The handshake happens in each connection's own thread (on its first read), not in the
+        # accepting thread: a connection the browser opens and leaves idle (a preconnect, a backup
+        # connect job) must not keep the LMS from accepting the next one.
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         self.port = server.server_address[1]
         self._server = server
         threading.Thread(target=server.serve_forever, daemon=True).start()

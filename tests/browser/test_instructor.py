@@ -103,8 +103,8 @@ def test_instructor_grades_an_essay_and_opens_the_statistics(browser: Any, live_
     assert "Grade saved." in teacher.content() and "waiting for grading" not in teacher.content()
 
     teacher.goto(f"{live_server.url}/quizzes/{quiz_id}/statistics")
-    assert teacher.locator("svg.plot").count() == 2
-    assert teacher.locator("table.list tbody tr").count() == 2
+    assert teacher.locator("svg.plot").count() == 3  # facility/discrimination, totals, the options chosen
+    assert teacher.locator("table.per-question tbody tr").count() == 2
     shoot(teacher, "instructor-statistics")
     check_accessibility(teacher)
     teacher.goto(f"{live_server.url}/quizzes/{quiz_id}/regrade")

@@ -136,6 +136,20 @@ def _accessible_at_both_widths(page: Any, target: Any, name: str) -> None:
     target.wait_for_function("(width) => document.documentElement.clientWidth > width", arg=NARROW["width"])
 
 
+def _arrive(frame: Any, url: re.Pattern[str]) -> None:
+    """Wait for the login, the platform's authorisation and the launch to bring the frame to ``url``
+    (three sites' pages in turn, each in its own renderer on a busy machine); if they do not, say
+    where the frame stopped and what it shows."""
+    try:
+        frame.wait_for_url(url, timeout=45_000)
+    except Exception as exc:  # Playwright's TimeoutError: add what the frame shows
+        try:
+            shown = frame.evaluate("() => document.body ? document.body.innerText.slice(0, 400) : ''")
+        except Exception as inner:  # noqa: BLE001 - a crashed or detached frame: say so
+            shown = f"(the frame cannot be read: {inner})"
+        raise AssertionError(f"the frame stopped at {frame.url}, showing {shown!r}") from exc
+
+
 def _take_the_quiz(frame: Any) -> None:
     frame.click("form[action*='/start'] button")
     frame.wait_for_url(re.compile(r".*/attempts/\d+(\?.*)?$"))
@@ -168,7 +182,7 @@ def test_a_student_takes_a_quiz_inside_the_lms(site: Site, chromium: Any, tmp_pa
     user = f"student-{profile}"
     page.goto(f"{site.lms.url}/course?user={user}&storage={int(storage)}")
     frame = page.frame(name="tool")
-    frame.wait_for_url(re.compile(rf".*tool\.test:\d+/quizzes/{site.quiz_id}(\?.*)?$"), timeout=20_000)
+    _arrive(frame, re.compile(rf".*tool\.test:\d+/quizzes/{site.quiz_id}(\?.*)?$"))
     assert ("lti_session=" in frame.url) == carried_in_page, frame.url
     shoot(page, f"lti-frame-{profile}-quiz")
     _take_the_quiz(frame)

@@ -17,7 +17,7 @@ import pytest
 from engine.grading import grade_responses
 from engine.items import ItemBase, NumericItem
 from engine.qtypes import Grade, ResponseError, qtype_for
-from engine.qtypes.numeric import WithUnit
+from engine.qtypes.numeric import WithUnit, read_as
 from engine.variants import generate, generate_batch
 from tests.engine import samples
 
@@ -118,12 +118,43 @@ def _fraction(text: str, typed: Any) -> float:
     ("3 frogs", 3.0, "frogs", None),     # '3 frogs': a number, and a unit the question does not know
     ("1.25", 1.25, "", None),            # no unit at all
     (1.25, 1.25, "", None),              # a JSON number carries none
+    # Numbers as students write them (engine.qtypes.number_text), read whole before the unit; once
+    # "0,5 m" was read as 0 with a unit ",5m".
+    ("0,5 m", 0.5, "m", 1.0),            # a decimal comma
+    ("1/2 m", 0.5, "m", 1.0),            # a fraction
+    ("1,234.5 cm", 1234.5, "cm", 100.0), # thousands separated by commas
+    ("12 345,6 m", 12345.6, "m", 1.0),   # by spaces, with a decimal comma
+    ("+2 m", 2.0, "m", 1.0),             # a leading plus
+    ("\u22120,5 m", -0.5, "m", 1.0),     # a real minus sign
+    ("5 eV", 5.0, "eV", None),           # a unit beginning with e is no exponent
 ])
 def test_a_response_is_read_as_a_number_then_its_unit(typed: Any, value: float, unit: str,
                                                       multiplier: float | None) -> None:
     item = samples.item(METRES)
     parsed = qtype_for(item).parse(item, generate(item, 0), {"answer": typed})
     assert parsed == WithUnit(value, multiplier, unit)
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("0,5 m", "0.5 m"), ("1/2 cm", "0.5 cm"), ("1,234.5 m", "1234.5 m"), ("3/8", "0.375"),
+    ("0.5 m", None), ("125cm", None), ("frog", None),
+])
+def test_the_student_is_told_how_a_number_written_otherwise_was_read(typed: str, read: str | None) -> None:
+    item = samples.item(METRES)
+    assert isinstance(item, NumericItem)
+    assert read_as(item, typed) == read
+
+
+def test_the_reading_keeps_a_unit_written_first() -> None:
+    item = samples.item(DOLLARS)
+    assert isinstance(item, NumericItem)
+    assert read_as(item, "$ 1332,5") == "$ 1332.5"
+
+
+def test_a_comma_that_could_separate_thousands_or_decimals_is_asked_about_beside_a_unit_too() -> None:
+    item = samples.item(METRES)
+    with pytest.raises(ResponseError, match=r"write 1500 or 1\.500"):
+        qtype_for(item).parse(item, generate(item, 0), {"answer": "1,500 m"})
 
 
 @pytest.mark.parametrize("typed", [". m", ".e8 m", "m 1.25", "frog", "", None, True, "1" * 41 + " m"])
