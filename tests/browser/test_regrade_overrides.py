@@ -76,7 +76,7 @@ def test_an_override_is_shown_listed_at_the_regrade_and_cleared(browser: Any, li
     teacher = browser.new_context(viewport=SIZES["desktop"], bypass_csp=True).new_page()
     sign_in(teacher, live_server, "instructor")
     teacher.goto(f"{live_server.url}/attempts/{attempt_id}/grade")
-    teacher.fill("section[id=q1] input[name=fraction]", "0.5")
+    teacher.fill("section[id=q1] input[name=mark]", "0.5")  # out of 1 mark
     teacher.click("section[id=q1] button[type=submit]")
     teacher.wait_for_url(re.compile(r".*/grade\?message=Grade.*"))
 
