@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import Enum, StrEnum
@@ -84,11 +84,13 @@ class Decision(Enum):
 @dataclass(frozen=True, slots=True)
 class ManualGrade:
     """What a person gave in a manual-grade step: a fraction, rubric selections
-    (criterion id → level index) or neither, and a comment."""
+    (criterion id → level index) or neither, and a comment; or, ``cleared``, the withdrawal of the
+    mark given by hand before (the question's mark is the automatic one again)."""
 
     fraction: float | None = None
     rubric: dict[str, int] | None = None
     comment: str | None = None
+    cleared: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +128,8 @@ class Step:
             "error": self.error,
             "try_number": self.try_number,
             "manual": None if manual is None else {
-                "fraction": manual.fraction, "rubric": _copy_json(manual.rubric), "comment": manual.comment},
+                "fraction": manual.fraction, "rubric": _copy_json(manual.rubric), "comment": manual.comment,
+                **({"cleared": True} if manual.cleared else {})},
         }
 
     @classmethod
@@ -257,6 +260,19 @@ class QuestionAttempt:
         return next((s.grade for s in reversed(self._steps) if s.grade is not None), None)
 
     @property
+    def pinned_by_hand(self) -> Step | None:
+        """The manual-grade step whose mark stands (a person's fraction or rubric score that no
+        later step cleared), or None when the mark is the engine's own."""
+        pinned = None
+        for step in self._steps:
+            if step.manual is not None:
+                if step.manual.cleared:
+                    pinned = None
+                elif step.manual.fraction is not None:
+                    pinned = step
+        return pinned
+
+    @property
     def manual_comment(self) -> str | None:
         return next((s.manual.comment for s in reversed(self._steps)
                      if s.manual is not None and s.manual.comment is not None), None)
@@ -293,15 +309,8 @@ class QuestionAttempt:
     def regrade(self, new: ItemBase | Variant, *, qtype: QuestionType[Any] | None = None,
                 ) -> QuestionAttempt:
         """A new attempt that replays every step against ``new`` (a fixed item version, or a
-        variant of one, with this attempt's seed). This attempt is left as it was.
-
-        Actions are replayed in order with their original responses, actors and times. A step that
-        the new version makes moot (a second interactive try after the first is now right) is
-        dropped, as Moodle's replay discards it. Where the original was finished and the replay is
-        not (a right first try that the fix makes wrong), a finish step is added with that step's
-        actor and time, as Moodle's ``regrade(..., $finished)`` does. Manual grades are re-applied
-        as given: a fraction as it was, rubric selections scored against the new rubric.
-        """
+        variant of one, with this attempt's seed). This attempt is left as it was; see
+        :meth:`replay` for how the steps are replayed."""
         from engine.variants import Variant as VariantType
         from engine.variants import generate
 
@@ -312,12 +321,32 @@ class QuestionAttempt:
             )
         if qtype is None and variant.item.type_name == self.item.type_name:
             qtype = self.qtype
-        replay = QuestionAttempt(variant, self.behaviour, max_mark=self.max_mark, qtype=qtype)
-        for step in self._steps:
+        return QuestionAttempt.replay(self._steps, variant, self.behaviour, max_mark=self.max_mark, qtype=qtype)
+
+    @classmethod
+    def replay(cls, steps: Sequence[Step], variant: Variant, behaviour: Behaviour, *, max_mark: float,
+               qtype: QuestionType[Any] | None = None, manual: bool = True) -> QuestionAttempt:
+        """A new attempt at ``variant`` that replays ``steps`` (another attempt's history, with
+        the same seed): what a regrade is, without the old variant at hand.
+
+        Actions are replayed in order with their original responses, actors and times. A step that
+        the new version makes moot (a second interactive try after the first is now right) is
+        dropped, as Moodle's replay discards it. Where the original was finished and the replay is
+        not (a right first try that the fix makes wrong), a finish step is added with that step's
+        actor and time, as Moodle's ``regrade(..., $finished)`` does. Manual grades are re-applied
+        as given: a fraction as it was, rubric selections scored against the new rubric, a
+        cleared mark cleared again. ``manual=False`` leaves them out: the mark the engine alone
+        would give (what a regrade would give if no person had graded the question).
+        """
+        replay = cls(variant, behaviour, max_mark=max_mark, qtype=qtype)
+        for step in steps:
             if step.manual is not None:
+                if not manual:
+                    continue
                 given = step.manual
-                data: dict[str, Any] = {"comment": given.comment, "rubric": given.rubric}
-                if given.rubric is None:
+                data: dict[str, Any] = {"clear": True} if given.cleared else {
+                    "comment": given.comment, "rubric": given.rubric}
+                if given.rubric is None and not given.cleared:
                     data["fraction"] = given.fraction
                 replay.process(step.action, actor=step.actor, at=step.at, **data)
                 continue

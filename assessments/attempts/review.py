@@ -29,6 +29,7 @@ from engine.texts import render
 
 IMMEDIATELY = timedelta(minutes=2)
 CHECKING = ("immediatefeedback", "interactive")
+MANUALLY_GRADED = "manualgraded"
 """The behaviours whose questions a student checks one at a time during the attempt."""
 EVERYTHING = ReviewOptions(correctness=True, marks=True, feedback=True, right_answer=True)
 
@@ -89,6 +90,9 @@ def question_view(row: Asked, qa: EngineAttempt, options: ReviewOptions, *,
         view.outcome = Verdict.of(judged)
     if graded_visible and options.marks and qa.mark is not None:
         view.mark = qa.mark
+    overridden = row.behaviour != MANUALLY_GRADED and qa.pinned_by_hand is not None
+    if overridden and (view.mark is not None or view.outcome is not None):
+        view.set_by_teacher = True  # else "Your answer: 3.24 / Right answer: 3.24 — Partly correct" reads as a bug
     if graded_visible and options.feedback:
         view.feedback = list(grade.feedback) if grade is not None else []
         if qa.manual_comment:

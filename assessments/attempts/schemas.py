@@ -41,6 +41,9 @@ class QuestionView(BaseModel):
     right_answer: dict[str, Any] | None = None
     flagged: bool = False
     """The student's own "come back to this" mark (``PUT .../slots/{slot}/flag``)."""
+    set_by_teacher: bool | None = None
+    """True where the mark (or correctness) shown is one a person set over the engine's grade (an
+    override): it stands whatever the response and the right answer say, and the review says so."""
 
 
 class AttemptView(BaseModel):

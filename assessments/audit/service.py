@@ -90,7 +90,10 @@ def _row(session: Session, actor: User | Account, attempt: Attempt, question: Qu
 
 def manual_kind(question: QuestionAttempt, step: EngineStep) -> GradeChangeKind:
     """A question a person grades gets a manual grade; on one the engine graded, a person's
-    fraction is an override and a comment alone is a comment."""
+    fraction is an override and a comment alone is a comment. Withdrawing a person's mark is
+    its own kind."""
+    if step.manual is not None and step.manual.cleared:
+        return GradeChangeKind.CLEARED
     if question.behaviour == MANUALLY_GRADED_BEHAVIOUR:
         return GradeChangeKind.MANUAL_GRADE
     if step.manual is not None and step.manual.fraction is not None:

@@ -12,9 +12,10 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from assessments.audit.endpoints import router as audit_router
 from assessments.bulk import collector_paused
 from assessments.deps import CurrentPrincipal, NowDep, RowId, SessionDep
-from assessments.grading import gradebook, queue, service
+from assessments.grading import gradebook, overrides, queue, regrade, service
 from assessments.grading.queue_schemas import QueueState, ResponseQueue
 from assessments.grading.schemas import (
+    ClearGradeRequest,
     Gradebook,
     GradeFormat,
     ManualGradeRequest,
@@ -43,6 +44,17 @@ def grade_question(attempt_id: RowId, slot: RowId, body: ManualGradeRequest, pri
     return service.grade(session, principal, attempt_id, slot, body, now)
 
 
+@router.delete("/attempts/{attempt_id}/slots/{slot}/grade", response_model=ManualGradeResult)
+def clear_grade(attempt_id: RowId, slot: RowId, principal: CurrentPrincipal, session: SessionDep, now: NowDep,
+                body: ClearGradeRequest | None = None) -> ManualGradeResult:
+    """Clear the mark a person gave one question (a manual grade, or an override of the engine's):
+    the engine's mark stands again and a regrade moves it. Audited as ``grade_cleared``.
+
+    409 ``nothing_to_clear`` when no such mark stands; 409 while the attempt is in progress.
+    """
+    return overrides.clear(session, principal, attempt_id, slot, body or ClearGradeRequest(), now)
+
+
 @router.get("/quizzes/{quiz_id}/slots/{slot}/responses", response_model=ResponseQueue)
 def slot_responses(quiz_id: RowId, slot: RowId, principal: CurrentPrincipal, session: SessionDep,
                    page: PageDep, state: Annotated[QueueState, Query()] = QueueState.UNGRADED,
@@ -66,8 +78,9 @@ def regrade_quiz(quiz_id: RowId, principal: CurrentPrincipal, session: SessionDe
 
     ``dry_run=true`` (the default) reports the per-student diff and changes nothing;
     ``dry_run=false`` commits it: replaced question attempts are kept, marked ``replaced_at``.
+    Both list the questions whose mark a person pinned (``pinned``): the regrade keeps those marks.
     """
-    return service.regrade(session, principal, quiz_id, dry_run=dry_run, now=now)
+    return regrade.regrade(session, principal, quiz_id, dry_run=dry_run, now=now)
 
 
 def _cell(text: str) -> str:

@@ -35,6 +35,16 @@ class ManualGradeRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=MAX_REASON)
 
 
+class ClearGradeRequest(BaseModel):
+    """Withdraw the mark a person gave a question (a manual grade or an override): the question's
+    mark is the engine's again, and a regrade moves it. ``reason`` is kept in the grade audit
+    trail."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=MAX_REASON)
+
+
 class ManualGradeResult(BaseModel):
     attempt_id: int
     slot: int
@@ -93,6 +103,28 @@ class RegradeProblem(BaseModel):
     message: str
 
 
+class PinnedMark(BaseModel):
+    """A stale question whose mark a person set (a manual grade, or an override of the engine's):
+    the regrade keeps ``mark``; without that grade it would give ``would_be_mark``. Clearing it
+    (``DELETE /api/v1/attempts/{attempt_id}/slots/{slot}/grade``) lets the regrade move it."""
+
+    attempt_id: int
+    number: int
+    user_id: int
+    username: str
+    display_name: str
+    slot: int
+    item: str
+    kind: str
+    """``override`` (a fraction given over the engine's grade) or ``manual_grade`` (a question a
+    person grades)."""
+    state: str
+    mark: Mark | None
+    would_be_state: str
+    would_be_mark: Mark | None
+    max_mark: float
+
+
 class RegradeResult(BaseModel):
     quiz_id: int
     dry_run: bool
@@ -105,6 +137,8 @@ class RegradeResult(BaseModel):
     """Attempts still in progress: they keep the versions they were given."""
     students: list[RegradedStudent]
     problems: list[RegradeProblem] = Field(default_factory=list)
+    pinned: list[PinnedMark] = Field(default_factory=list)
+    """Questions among those replayed whose mark a person pinned: the regrade leaves their marks."""
 
 
 class GradeFormat(enum.StrEnum):

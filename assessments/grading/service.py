@@ -23,23 +23,17 @@ from sqlalchemy.orm import Session
 
 from assessments.attempts import repository as attempts
 from assessments.attempts.service import append_steps, engine_attempt, grade_changed, totals
-from assessments.audit.service import QuestionGrade, record_manual_grade, record_regrade
+from assessments.audit.service import QuestionGrade, record_manual_grade
 from assessments.auth.access import course_role, require_instructor
 from assessments.auth.tokens import Scope
-from assessments.bank.service import variant_of
-from assessments.deps import Account, Principal
-from assessments.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from assessments.deps import Principal
+from assessments.errors import Conflict, Forbidden, Invalid, NotFound
 from assessments.grading import repository
 from assessments.grading.marking import fraction_of_mark
 from assessments.grading.schemas import (
     ManualGradeRequest,
     ManualGradeResult,
     QuizGrades,
-    RegradedAttempt,
-    RegradedQuestion,
-    RegradedStudent,
-    RegradeProblem,
-    RegradeResult,
     StudentGrade,
 )
 from assessments.models import (
@@ -47,18 +41,14 @@ from assessments.models import (
     AttemptState,
     Course,
     CourseRole,
-    Item,
-    ItemVersion,
     QuestionAttempt,
     Quiz,
     Step,
-    User,
 )
 from assessments.quizzes.schemas import GradingMethod
 from assessments.quizzes.service import quiz_for, quiz_out, settings_of
 from engine.attempts import Action, AttemptError
 from engine.attempts import QuestionAttempt as EngineAttempt
-from engine.variants import Variant
 
 # --- access -------------------------------------------------------------------------------
 
@@ -145,147 +135,6 @@ def grade(session: Session, principal: Principal, attempt_id: int, slot: int,
         attempt_id=attempt.id, slot=slot, seq=qa.last_step.seq, recorded=outcome.kept,
         state=qa.state.value, fraction=qa.fraction, mark=qa.mark, max_mark=row.max_mark,
         marks=attempt.marks, max_marks=attempt.max_marks, needs_grading=waiting,
-    )
-
-
-# --- regrading ----------------------------------------------------------------------------
-
-
-@dataclass
-class _Replay:
-    question: _Question
-    version: ItemVersion
-    variant: Variant
-    shuffle: bool
-    new: EngineAttempt
-
-
-@dataclass
-class _Plan:
-    """One attempt's regrade: its replays and the marks they lead to."""
-
-    attempt: Attempt
-    replays: list[_Replay]
-    new_marks: float | None
-
-
-def _target_version(row: QuestionAttempt, given: ItemVersion | None,
-                    pins: dict[int, ItemVersion]) -> ItemVersion | None:
-    """The version the quiz pins for the question's item, if it is not the one given."""
-    target = pins.get(given.item_id) if given is not None else None
-    return None if target is None or target.id == row.item_version_id else target
-
-
-def _item_key(session: Session, version: ItemVersion) -> str:
-    item = session.get(Item, version.item_id)
-    assert item is not None
-    return item.key
-
-
-def _plan(session: Session, attempt: Attempt, pins: dict[int, ItemVersion],
-          problems: list[RegradeProblem]) -> _Plan:
-    questions = _questions(session, attempt)
-    replays = []
-    for question in questions:
-        version = _target_version(question.row, session.get(ItemVersion, question.row.item_version_id), pins)
-        if version is None:
-            continue
-        shuffle = bool(question.row.variant.get("shuffle", True))
-        try:
-            variant = variant_of(version, question.row.seed, shuffle=shuffle, shown=question.row.variant.get("order"))
-            replays.append(_Replay(question, version, variant, shuffle, question.qa.regrade(variant)))
-        except (AttemptError, DomainError, ValueError) as exc:
-            problems.append(RegradeProblem(
-                attempt_id=attempt.id, slot=question.row.slot, item=_item_key(session, version),
-                new_version=version.number, message=str(exc)))
-    replayed = {r.question.row.id: r.new for r in replays}
-    marks, _ = totals([(q.row, replayed.get(q.row.id, q.qa)) for q in questions])
-    return _Plan(attempt, replays, marks)
-
-
-def _commit(session: Session, actor: User | Account, plan: _Plan, now: datetime) -> None:
-    """Replace each replayed question attempt by a new one; steps are never changed. Each
-    replacement gets its row in the grade audit trail."""
-    for replay in plan.replays:
-        replay.question.row.replaced_at = now
-    session.flush()  # one current question attempt per slot: the old ones step aside first
-    for replay in plan.replays:
-        old = replay.question.row
-        row = QuestionAttempt(
-            attempt_id=old.attempt_id, slot=old.slot, item_version_id=replay.version.id,
-            seed=old.seed, variant={**replay.variant.to_json(), "shuffle": replay.shuffle},
-            behaviour=old.behaviour, behaviour_options=old.behaviour_options, max_mark=old.max_mark,
-            flagged=old.flagged)
-        session.add(row)
-        session.flush()
-        # A replayed step keeps its actor (the engine's actor is the user id as text).
-        actors = {s.data.get("actor"): s.actor_id for s in replay.question.steps}
-        for step in replay.new.steps:
-            append_steps(session, row, [step], actors.get(step.actor))
-        record_regrade(session, actor, plan.attempt, replaced=old, old=replay.question.qa, replacement=row,
-                       new=replay.new, old_marks=plan.attempt.marks, new_marks=plan.new_marks, now=now)
-    plan.attempt.marks = plan.new_marks
-    grade_changed(session, plan.attempt, now)
-
-
-def _diff(session: Session, plan: _Plan, old_marks: float | None) -> RegradedAttempt:
-    questions = []
-    for replay in plan.replays:
-        old, new = replay.question.qa, replay.new
-        pinned = session.get(ItemVersion, replay.question.row.item_version_id)
-        assert pinned is not None
-        questions.append(RegradedQuestion(
-            slot=replay.question.row.slot, item=_item_key(session, replay.version),
-            old_version=pinned.number, new_version=replay.version.number,
-            old_state=old.state.value, new_state=new.state.value,
-            old_fraction=old.fraction, new_fraction=new.fraction, old_mark=old.mark, new_mark=new.mark,
-        ))
-    return RegradedAttempt(attempt_id=plan.attempt.id, number=plan.attempt.number, old_marks=old_marks,
-                           new_marks=plan.new_marks, max_marks=plan.attempt.max_marks,
-                           questions=questions)
-
-
-def regrade(session: Session, principal: Principal, quiz_id: int, *, dry_run: bool,
-            now: datetime) -> RegradeResult:
-    """Replay every finished attempt's questions whose item version is not the one the quiz pins
-    (its instructors moved the quiz to another version: :func:`assessments.quizzes.service.update_pins`).
-
-    A dry run changes nothing and reports what a commit would do. A commit with any question
-    that cannot be replayed (a fixed item that no longer fits its stored behaviour or
-    responses) is refused whole, so a quiz is never half regraded.
-    """
-    quiz, _ = instructor_quiz(session, principal, quiz_id)
-    problems: list[RegradeProblem] = []
-    plans = []
-    pins = repository.pinned_versions(session, quiz.id)
-    for attempt_id in repository.stale_attempt_ids(session, quiz.id):
-        # Committing locks each attempt (PostgreSQL), so a grade given meanwhile is not lost.
-        attempt = attempts.attempt(session, attempt_id, lock=not dry_run)
-        if attempt is None:
-            continue
-        plan = _plan(session, attempt, pins, problems)
-        if plan.replays:
-            plans.append(plan)
-    if problems and not dry_run:
-        raise Invalid("the regrade was refused; nothing was changed",
-                      details=[p.model_dump() for p in problems], code="regrade_impossible")
-    students: dict[int, RegradedStudent] = {}
-    for plan in plans:
-        old_marks = plan.attempt.marks
-        if not dry_run:
-            _commit(session, principal.user, plan, now)
-        user = session.get(User, plan.attempt.user_id)
-        assert user is not None
-        student = students.setdefault(user.id, RegradedStudent(
-            user_id=user.id, username=user.username, display_name=user.display_name, attempts=[]))
-        student.attempts.append(_diff(session, plan, old_marks))
-    for student in students.values():
-        student.attempts.sort(key=lambda a: a.number)
-    return RegradeResult(
-        quiz_id=quiz.id, dry_run=dry_run, committed=not dry_run and bool(plans), at=now,
-        questions=sum(len(p.replays) for p in plans),
-        skipped_in_progress=repository.in_progress_count(session, quiz.id),
-        students=sorted(students.values(), key=lambda s: s.username), problems=problems,
     )
 
 

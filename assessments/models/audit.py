@@ -30,6 +30,9 @@ class GradeChangeKind(enum.StrEnum):
     """A person commented on a question the engine graded without changing its fraction."""
     REGRADE = "regrade"
     """A committed regrade replayed the question against its item's current version."""
+    CLEARED = "grade_cleared"
+    """A person withdrew the mark given by hand (a manual grade or an override): the engine's
+    mark stands again, and a regrade moves it."""
     CLOSED = "closed"
     """A person closed an attempt still in progress, and it was graded as the time-limit sweep
     grades an overdue one (the question's grade from none to its first)."""

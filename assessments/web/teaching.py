@@ -16,8 +16,11 @@ from assessments.attempts.service import attempt_for, engine_attempts
 from assessments.auth.access import course_role, require_instructor
 from assessments.deps import NowDep, RowId, SessionDep
 from assessments.errors import DomainError, Forbidden, NotFound
+from assessments.grading import overrides
+from assessments.grading import regrade as regrading
 from assessments.grading import service as grading
 from assessments.grading.marking import right_answer, shown_response
+from assessments.grading.schemas import ClearGradeRequest
 from assessments.models import Attempt, CourseRole, User
 from assessments.quizzes.service import quiz_for, quiz_out
 from assessments.web.gradebook import router as gradebook_router
@@ -103,13 +106,29 @@ def grade_slot(attempt_id: RowId, slot: RowId, request: Request, principal: WebP
 def regrade_page(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
                  now: NowDep) -> Response:
     quiz, _ = _instructor_quiz(session, principal, quiz_id)
-    result = grading.regrade(session, principal, quiz_id, dry_run=True, now=now)
-    return page(request, "regrade.html", quiz=quiz, result=result)
+    result = regrading.regrade(session, principal, quiz_id, dry_run=True, now=now)
+    return page(request, "regrade.html", quiz=quiz, result=result, message=request.query_params.get("message"))
 
 
 @router.post("/quizzes/{quiz_id}/regrade")
 def regrade_commit(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep,
                    now: NowDep, _form: CheckedForm) -> Response:
     quiz, _ = _instructor_quiz(session, principal, quiz_id)
-    result = grading.regrade(session, principal, quiz_id, dry_run=False, now=now)
+    result = regrading.regrade(session, principal, quiz_id, dry_run=False, now=now)
     return page(request, "regrade.html", quiz=quiz, result=result)
+
+
+@router.post("/attempts/{attempt_id}/slots/{slot}/clear-grade")
+def clear_grade(attempt_id: RowId, slot: RowId, principal: WebPrincipal, session: SessionDep, now: NowDep,
+                _form: CheckedForm) -> Response:
+    """The regrade page's "Clear the override" on one row: back to that page, which lists it no more."""
+    attempt, _, staff = attempt_for(session, principal, attempt_id)
+    if not staff:
+        raise Forbidden("instructors of this course only")
+    try:
+        done = overrides.clear(session, principal, attempt_id, slot, ClearGradeRequest(), now)
+        mark = "waiting for a grader" if done.mark is None else f"{float(done.mark):.4g} / {done.max_mark:g}"
+        message = f"Override cleared: question {slot} of attempt {attempt_id} has the engine's mark again ({mark})."
+    except DomainError as exc:
+        message = exc.message
+    return RedirectResponse(f"/quizzes/{attempt.quiz_id}/regrade?message={quote(message)}", status_code=303)

@@ -38,7 +38,7 @@ Handler = Callable[["QuestionAttempt", PendingStep], Decision]
 MANUALLY_GRADED_TYPES = frozenset({"essay"})
 """Question types whose responses only a person can grade."""
 
-_DATA_FIELDS = {Action.MANUAL_GRADE: frozenset({"fraction", "rubric", "comment"})}
+_DATA_FIELDS = {Action.MANUAL_GRADE: frozenset({"fraction", "rubric", "comment", "clear"})}
 """The extra fields an action takes; the others take none."""
 
 
@@ -155,6 +155,8 @@ class Behaviour:
         """A person's fraction, rubric selections and/or comment on a finished question."""
         if not qa.state.is_finished():
             raise AttemptError("a question cannot be graded by hand before it is finished")
+        if pending.data.get("clear"):
+            return self._clear_manual_grade(qa, pending)
         given_fraction = pending.data.get("fraction")
         selections = pending.data.get("rubric")
         comment = pending.data.get("comment")
@@ -183,6 +185,19 @@ class Behaviour:
         pending.manual = manual
         pending.fraction = kept
         pending.state = qa.state.commented(kept if qa.state.is_graded() else fraction)
+        return Decision.KEEP
+
+    def _clear_manual_grade(self, qa: QuestionAttempt, pending: PendingStep) -> Decision:
+        """Withdraw the mark a person gave: the question is as the engine left it (its last step
+        that no person made), and a regrade moves its mark again."""
+        if set(pending.data) - {"clear"} and any(v is not None for k, v in pending.data.items() if k != "clear"):
+            raise AttemptError("clearing a grade given by hand takes nothing else")
+        if qa.pinned_by_hand is None:
+            raise AttemptError("no mark given by hand stands on this question: there is nothing to clear")
+        automatic = next(s for s in reversed(qa.steps) if s.manual is None)
+        pending.data = {}
+        pending.manual = ManualGrade(cleared=True)
+        pending.state, pending.fraction = automatic.state, automatic.fraction
         return Decision.KEEP
 
     # --- helpers for subclasses ---------------------------------------------------------------

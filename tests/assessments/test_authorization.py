@@ -409,6 +409,9 @@ MATRIX = [
     row("POST", "/api/v1/attempts/{attempt_id}/slots/{slot}/grade", 401, 200, 200, 403, 404, 404, 404,
         submitted=True, grade_scope=True,
         request=lambda s: {"json": {"fraction": 0.5, "comment": "Name a safeguard."}}),
+    # Clearing a mark set by hand: the same people; the matrix's question has none (409).
+    row("DELETE", "/api/v1/attempts/{attempt_id}/slots/{slot}/grade", 401, 409, 409, 403, 404, 404, 404,
+        submitted=True, grade_scope=True, codes={"admin": "nothing_to_clear", "instructor": "nothing_to_clear"}),
     # Grading by question: a slot's responses (the quiz's interactive question 1: none finished yet).
     row("GET", "/api/v1/quizzes/{quiz_id}/slots/{slot}/responses", 401, 200, 200, 403, 403, 404, 404,
         grade_scope=True),
@@ -558,6 +561,9 @@ MATRIX = [
     web("GET", "/quizzes/{quiz_id}/regrade",                      L,   200,  200,  403,  403,  404,  404),
     web("POST", "/quizzes/{quiz_id}/regrade",                     L,   200,  200,  403,  403,  404,  404,
         request=form()),
+    # "Clear the override" on a regrade's row: back to the regrade page (with what happened).
+    web("POST", "/attempts/{attempt_id}/slots/{slot}/clear-grade", L,  303,  303,  403,  404,  404,  404,
+        submitted=True, request=form()),
     web("GET", "/quizzes/{quiz_id}/statistics",                   L,   200,  200,  403,  403,  404,  404),
     web("GET", "/quizzes/{quiz_id}/results",                      L,   200,  200,  403,  403,  404,  404),
     web("GET", "/quizzes/{quiz_id}/responses",                    L,   200,  200,  403,  403,  404,  404),

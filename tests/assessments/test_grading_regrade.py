@@ -111,7 +111,8 @@ def test_a_fixed_key_is_regraded_after_a_dry_run(room: Classroom, clock: Clock) 
     ]
     dry = _regrade(room, quiz.id, dry_run=True)
     assert dry == {"quiz_id": quiz.id, "dry_run": True, "committed": False, "at": "2026-11-02T09:30:00Z",
-                   "questions": 2, "skipped_in_progress": 1, "students": expected_students, "problems": []}
+                   "questions": 2, "skipped_in_progress": 1, "students": expected_students, "problems": [],
+                   "pinned": []}
     # A dry run changes nothing.
     assert {a: _snapshot(room, a) for a in before} == before
     assert (room.world.db.get(Attempt, right).marks, room.world.db.get(Attempt, wrong).marks) == (1.0, 0.0)
