@@ -433,7 +433,7 @@ def _report(session: Session, quiz_id: int, stale: Sequence[Stale], marks: dict[
         if aid not in attempts:
             student = students.setdefault(user.id, RegradedStudent(
                 user_id=user.id, username=user.username, display_name=user.display_name, attempts=[]))
-            attempts[aid] = RegradedAttempt(attempt_id=aid, number=question.attempt_number,
+            attempts[aid] = RegradedAttempt(attempt_id=aid, number=question.attempt_number, preview=question.preview,
                                             old_marks=question.old_marks, new_marks=marks.get(aid),
                                             max_marks=question.max_marks, questions=[])
             student.attempts.append(attempts[aid])

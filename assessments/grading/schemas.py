@@ -80,6 +80,8 @@ class RegradedQuestion(BaseModel):
 class RegradedAttempt(BaseModel):
     attempt_id: int
     number: int
+    preview: bool = False
+    """A staff member's preview: regraded too, counted nowhere."""
     old_marks: Mark | None
     new_marks: Mark | None
     max_marks: float
