@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from assessments.models import (
@@ -87,8 +87,29 @@ def score_target(session: Session, link_id: int, user_id: int) -> LtiScoreTarget
                                                         LtiScoreTarget.user_id == user_id)).first()
 
 
+_UNLINKED = "assay_lti_unlinked_quizzes"
+"""session.info: (the transaction, the quizzes it found no resource link to)."""
+
+
+def forget_unlinked(session: Session) -> None:
+    """A link was made: quizzes found unlinked earlier in the transaction may be linked now."""
+    session.info.pop(_UNLINKED, None)
+
+
 def score_targets_for(session: Session, quiz_id: int, user_id: int) -> list[LtiScoreTarget]:
-    """Where a student's grade at a quiz goes back to: every link to the quiz they launched."""
+    """Where a student's grade at a quiz goes back to: every link to the quiz they launched.
+
+    A quiz no LMS links to (most of them) is found so once per transaction, not once per student:
+    a regrade publishes a grade change for each of thousands of attempts in a few transactions."""
+    transaction = session.get_transaction()
+    known: tuple[object, set[int]] | None = session.info.get(_UNLINKED)
+    if known is None or known[0] is not transaction:
+        known = session.info[_UNLINKED] = (transaction, set())
+    if quiz_id in known[1]:
+        return []
+    if not session.scalar(select(exists().where(LtiResourceLink.quiz_id == quiz_id))):
+        known[1].add(quiz_id)
+        return []
     return list(session.scalars(
         select(LtiScoreTarget).join(LtiResourceLink, LtiResourceLink.id == LtiScoreTarget.link_id)
         .where(LtiResourceLink.quiz_id == quiz_id, LtiScoreTarget.user_id == user_id)

@@ -302,6 +302,7 @@ def _link(session: Session, verified: VerifiedToken, context: LtiContext, course
                                practice_id=target.id if isinstance(target, Practice) else None,
                                title=claim.get("title"), ags_scopes=[], created_at=now)
         session.add(link)
+        repository.forget_unlinked(session)
     elif link.context_id != context.id:
         raise LaunchRefused("this resource link belongs to another course", code="lti_unknown_quiz")
     ags = verified.claims.get(AGS_CLAIM)

@@ -74,7 +74,8 @@ def _reference_regrade(session: Session, quiz_id: int) -> tuple[dict[str, Any], 
         student = students.setdefault(user.id, {"user_id": user.id, "username": user.username,
                                                 "display_name": user.display_name, "attempts": []})
         student["attempts"].append({
-            "attempt_id": attempt.id, "number": attempt.number, "old_marks": attempt.marks, "new_marks": marks,
+            "attempt_id": attempt.id, "number": attempt.number, "preview": attempt.preview,
+            "old_marks": attempt.marks, "new_marks": marks,
             "max_marks": attempt.max_marks, "questions": [
                 {"slot": row.slot, "item": key, "old_version": given.number, "new_version": target.number,
                  "old_state": qa.state.value, "new_state": replay.state.value, "old_fraction": qa.fraction,
