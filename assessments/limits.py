@@ -15,6 +15,11 @@
   limit. A successful sign-in writes nothing anywhere.
 - Database statements: PostgreSQL cancels one that runs too long and SQLite stops waiting for its
   write lock (:class:`assessments.db.Database`); the request then answers 503, having changed nothing.
+- Starting an attempt when the server is behind: :class:`Admission` counts the requests a server
+  process has in hand; past ``start_queue_limit`` a new start is refused at once (503 with
+  ``Retry-After``, nothing changed) instead of waiting in a queue for tens of seconds. The students
+  already taking the quiz keep being served (their saves are never refused here); the start page
+  tries again by itself.
 
 Every decision reads the service clock (``NowDep``), so tests move time instead of sleeping.
 """
@@ -22,6 +27,8 @@ Every decision reads the service clock (``NowDep``), so tests move time instead 
 from __future__ import annotations
 
 import math
+import random
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -43,8 +50,8 @@ if TYPE_CHECKING:
 
     from assessments.config import Settings
 
-__all__ = ["Backoff", "BodySizeLimit", "Limits", "LimitsDep", "Rate", "RateLimiter", "TooManyRequests",
-           "client_address", "install"]
+__all__ = ["Admission", "Backoff", "BodySizeLimit", "Limits", "LimitsDep", "Rate", "RateLimiter",
+           "TooManyRequests", "client_address", "install"]
 
 IMPORT_PATHS = frozenset({"/api/v1/items/import", "/bank/import"})
 """Routes that take whole exchange files, and so the larger ``max_import_bytes``."""
@@ -339,6 +346,58 @@ class BodySizeLimit:
         await self.app(scope, limited, send)
 
 
+# --- admission --------------------------------------------------------------------------------------
+
+START_PATHS = re.compile(r"^/(api/v1/)?quizzes/[0-9]+/(attempts|start)$")
+"""A start: ``POST /api/v1/quizzes/{id}/attempts`` (the API) or ``POST /quizzes/{id}/start`` (the page)."""
+UNCOUNTED = ("/static/", "/healthz")
+BUSY_RETRY_SECONDS = (1, 3)
+"""A refused start is told to try again after 1 to 3 seconds (spread, so that the refused do not
+all come back at the same moment)."""
+
+
+class Admission:
+    """Pure ASGI middleware: counts the requests this process has in hand (all but static files and
+    the health check) and refuses a start, before any work, while ``limit`` or more are.
+
+    A start is the one request that brings new work (a new attempt, then its saves); refusing it
+    early keeps the wait of everyone already admitted short, and a refused student loses nothing.
+    The count is this process's: the event loop runs one callback at a time, so a plain integer is
+    exact.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_hand = 0
+        self.refused = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(UNCOUNTED):
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
+        if self.in_hand >= self.limit and scope["method"] == "POST" and START_PATHS.match(path):
+            self.refused += 1
+            await self.busy(scope)(scope, receive, send)
+            return
+        self.in_hand += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_hand -= 1
+
+    @staticmethod
+    def busy(scope: Scope) -> Response:
+        seconds = random.randint(*BUSY_RETRY_SECONDS)  # noqa: S311 - spreading retries, not a secret
+        request = Request(scope)
+        request.state.retry_after = seconds
+        return error_response(request, 503, "busy",
+                              f"many students are starting at once; nothing was changed: try again in "
+                              f"{_duration(seconds)}", details={"retry_after": seconds},
+                              headers={"Retry-After": str(seconds)})
+
+
 # --- the database's timeouts ----------------------------------------------------------------------
 
 
@@ -361,10 +420,11 @@ async def _database_error(request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """The body limit (added first: inside the session middleware, so web errors render as pages),
-    the rate limiter, and the 413 and 503 answers."""
+    """The body limit and the admission of starts (added first: inside the session middleware, so
+    web errors render as pages), the rate limiter, and the 413 and 503 answers."""
     app.add_middleware(BodySizeLimit, default=settings.max_body_bytes,
                        larger=dict.fromkeys(IMPORT_PATHS, settings.max_import_bytes))
+    app.add_middleware(Admission, limit=settings.start_queue_limit)
     app.state.limits = Limits(settings)
 
     async def too_large(request: Request, exc: Exception) -> Response:
