@@ -19,6 +19,7 @@ variant the item cannot make) is generated as it always was.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import secrets
 from collections import defaultdict
@@ -32,7 +33,7 @@ from sqlalchemy import and_, exists, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from assessments import events
-from assessments.bank.service import has_variant, keep_variant, variant_model
+from assessments.bank.service import has_variant, keep_rendered, keep_variant, variant_model
 from assessments.events import QuizOpening
 from assessments.jobs import Progress, enqueue, handler
 from assessments.models import (
@@ -46,6 +47,7 @@ from assessments.models import (
     QuizStatus,
 )
 from engine.expressions import ExpressionError
+from engine.qtypes import qtype_for
 from engine.variants import Variant, VariantBatch, VariantError, generate_batch
 
 log = logging.getLogger("assay")
@@ -70,9 +72,13 @@ def _arrays(arrays: dict[str, np.ndarray], row: int) -> list[list[Any]]:
 
 
 def encode(batch: VariantBatch, row: int) -> dict[str, Any]:
-    """What ``prepared_variants.data`` holds of the batch's variant ``row``."""
+    """What ``prepared_variants.data`` holds of the batch's variant ``row``: its arrays, its option
+    order, and what a student is shown of it (rendering evaluates every text's expressions: as
+    costly as generating, so it is done here too)."""
+    variant = batch[row]
+    shown = json.loads(json.dumps(qtype_for(variant.item).render(variant.item, variant)))
     return {"values": _arrays(batch.values, row), "key": _arrays(batch.key, row),
-            "order": None if batch.order is None else [int(x) for x in batch.order[row]]}
+            "order": None if batch.order is None else [int(x) for x in batch.order[row]], "shown": shown}
 
 
 def _unarrays(stored: list[list[Any]]) -> dict[str, np.ndarray]:
@@ -115,7 +121,10 @@ def recall(session: Session, wanted: Iterable[Wanted]) -> int:
         data = found.get((w.item_version_id, w.seed, w.shuffle))
         if data is not None:
             model = variant_model(w.content_hash, w.shuffle, _loader(session, w.item_version_id))
-            keep_variant(w.content_hash, w.shuffle, decode(data, model, w.seed))
+            variant = decode(data, model, w.seed)
+            keep_variant(w.content_hash, w.shuffle, variant)
+            if "shown" in data:
+                keep_rendered(variant, data["shown"])
     return len(found)
 
 
@@ -208,7 +217,7 @@ def _insert_new_variants(session: Session, rows: Sequence[dict[str, Any]]) -> No
 
 
 @handler(PREPARE_JOB)
-def prepare_job(session: Session, payload: dict[str, Any], progress: Progress) -> dict[str, Any]:
+def prepare_job(session: Session, payload: dict[str, Any], _progress: Progress) -> dict[str, Any]:
     """One batch of students; the next batch is a job of its own (its own short transaction)."""
     from assessments.models import utcnow
 
@@ -216,7 +225,7 @@ def prepare_job(session: Session, payload: dict[str, Any], progress: Progress) -
     done = prepare(session, int(payload["quiz_id"]), now)
     if done.left:
         enqueue(session, PREPARE_JOB, {"quiz_id": int(payload["quiz_id"])}, now=now)
-    progress(1.0)
+    # No progress(): it writes on a connection of its own, which on SQLite would wait for this one.
     return {"students": done.students, "variants": done.variants, "left": done.left}
 
 

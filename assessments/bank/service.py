@@ -194,6 +194,12 @@ def rendered_question(variant: Variant) -> dict[str, Any]:
     return shown
 
 
+def keep_rendered(variant: Variant, shown: dict[str, Any]) -> None:
+    """Hold what :func:`rendered_question` gives for ``variant``, rendered elsewhere (a prepared
+    variant's, rendered when it was prepared)."""
+    _RENDERED.put(id(variant), (variant, shown))
+
+
 def _problems(found: list[tuple[tuple[str | int, ...], str]]) -> list[dict[str, Any]]:
     return [Problem(path=list(path), message=message).model_dump(exclude_none=True)
             for path, message in found]
