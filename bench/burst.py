@@ -144,7 +144,7 @@ async def arrive(burst: Burst, base_url: str, quiz_id: int, tokens: list[tuple[s
                 await asyncio.sleep(delay)
             burst.late.append(max(0.0, time.perf_counter() - due))
             tasks.append(asyncio.create_task(student(burst, client, quiz_id, username, token, due)))
-        done, pending = await asyncio.wait(tasks, timeout=max(1.0, time_limit - (time.perf_counter() - began)))
+        _, pending = await asyncio.wait(tasks, timeout=max(1.0, time_limit - (time.perf_counter() - began)))
         for task in pending:
             task.cancel()
         if pending:
@@ -194,11 +194,11 @@ def report(burst: Burst, args: argparse.Namespace, seconds: float) -> list[str]:
     got_in = len(burst.waits)
     ms = 1000.0
     lines = [
-        f"{args.students} students arriving at {args.rate:g}/s (open loop) over {args.students / args.rate:.1f} s; "
-        f"all done in {seconds:.1f} s",
-        f"  start + first save, arrival to acknowledged save (retries included): {got_in} students; "
-        f"p50 {percentile(burst.waits, 0.5) * ms:.0f} ms, p99 {percentile(burst.waits, 0.99) * ms:.0f} ms, "
-        f"max {max(burst.waits, default=float('nan')) * ms:.0f} ms",
+        (f"{args.students} students arriving at {args.rate:g}/s (open loop) over {args.students / args.rate:.1f} s; "
+         f"all done in {seconds:.1f} s"),
+        (f"  start + first save, arrival to acknowledged save (retries included): {got_in} students; "
+         f"p50 {percentile(burst.waits, 0.5) * ms:.0f} ms, p99 {percentile(burst.waits, 0.99) * ms:.0f} ms, "
+         f"max {max(burst.waits, default=float('nan')) * ms:.0f} ms"),
     ]
     for kind, values in burst.latencies.items():
         lines.append(f"  {kind:<6} {len(values):>6} requests, p50 {percentile(values, 0.5) * ms:7.1f} ms, "
@@ -219,7 +219,8 @@ def main() -> int:
                         help="prepare the quiz's starts before it opens (default) or not at all")
     parser.add_argument("--start-queue-limit", type=int, default=None, metavar="N",
                         help="the server's ASSAY_START_QUEUE_LIMIT (default: the setting's default)")
-    parser.add_argument("--postgresql", metavar="URL", help="a PostgreSQL URL to create (and drop) the database through")
+    parser.add_argument("--postgresql", metavar="URL",
+                        help="a PostgreSQL URL to create (and drop) the database through")
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds before the burst is stopped")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (server log, SQLite file)")
     args = parser.parse_args()
