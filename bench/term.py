@@ -216,7 +216,7 @@ def sign_in_page(client: httpx.Client, username: str) -> None:
     page = client.get("/login").text
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     reply = client.post("/login", data={"csrf_token": token, "username": username, "password": PASSWORD})
-    if not reply.is_success:
+    if reply.is_error:
         raise SystemExit(f"could not sign {username} in: {reply.status_code}")
 
 
