@@ -30,6 +30,7 @@ import math
 import random
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -351,9 +352,9 @@ class BodySizeLimit:
 START_PATHS = re.compile(r"^/(api/v1/)?quizzes/[0-9]+/(attempts|start)$")
 """A start: ``POST /api/v1/quizzes/{id}/attempts`` (the API) or ``POST /quizzes/{id}/start`` (the page)."""
 UNCOUNTED = ("/static/", "/healthz")
-BUSY_RETRY_SECONDS = (1, 3)
-"""A refused start is told to try again after 1 to 3 seconds (spread, so that the refused do not
-all come back at the same moment)."""
+BUSY_RETRY_SECONDS = (1, 60)
+"""The longest wait a refused start is told to take ranges from 1-2 seconds (a short rush) up to a
+minute (a long queue of students waiting to begin)."""
 
 
 class Admission:
@@ -362,8 +363,11 @@ class Admission:
 
     A start is the one request that brings new work (a new attempt, then its saves); refusing it
     early keeps the wait of everyone already admitted short, and a refused student loses nothing.
-    The count is this process's: the event loop runs one callback at a time, so a plain integer is
-    exact.
+    A refusal is cheap but not free: the waiting students' retries are spread over a window
+    (``Retry-After`` drawn from 1 to :attr:`spread` seconds) that grows while more starts are
+    refused than let in, and shrinks when fewer are, so that retries come back about as fast as the
+    server lets students in rather than as a storm. The counts are this process's: the event loop
+    runs one callback at a time, so plain integers are exact.
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
@@ -371,25 +375,44 @@ class Admission:
         self.limit = limit
         self.in_hand = 0
         self.refused = 0
+        self.spread = 2.0
+        self._second = 0
+        self._window = [0, 0]  # starts let in, starts refused: in the current second
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(UNCOUNTED):
             await self.app(scope, receive, send)
             return
         path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
-        if self.in_hand >= self.limit and scope["method"] == "POST" and START_PATHS.match(path):
-            self.refused += 1
-            await self.busy(scope)(scope, receive, send)
-            return
+        if scope["method"] == "POST" and START_PATHS.match(path):
+            self._tally()
+            if self.in_hand >= self.limit:
+                self.refused += 1
+                self._window[1] += 1
+                await self.busy(scope, random.randint(1, round(self.spread)))(scope, receive, send)  # noqa: S311
+                return
+            self._window[0] += 1
         self.in_hand += 1
         try:
             await self.app(scope, receive, send)
         finally:
             self.in_hand -= 1
 
+    def _tally(self) -> None:
+        """Once a second: widen the retry window while refusals outnumber admissions, else narrow it."""
+        second = int(time.monotonic())
+        if second == self._second:
+            return
+        admitted, refused = self._window
+        if refused:
+            ratio = refused / max(admitted, 1)
+            self.spread = min(float(BUSY_RETRY_SECONDS[1]), max(2.0, self.spread * min(ratio, 2.0)))
+        else:
+            self.spread = max(2.0, self.spread / 2)
+        self._second, self._window = second, [0, 0]
+
     @staticmethod
-    def busy(scope: Scope) -> Response:
-        seconds = random.randint(*BUSY_RETRY_SECONDS)  # noqa: S311 - spreading retries, not a secret
+    def busy(scope: Scope, seconds: int) -> Response:
         request = Request(scope)
         request.state.retry_after = seconds
         return error_response(request, 503, "busy",
