@@ -30,10 +30,7 @@ import asyncio
 import os
 import random
 import secrets
-import shutil
-import signal
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -57,12 +54,11 @@ from bench.loadkit import (  # noqa: E402
     free_port,
     percentile,
     plausible,
-    postgresql_databases,
+    run_in_scratch,
     serve_command,
     server_errors,
     serving,
     set_up,
-    sqlite_databases,
 )
 
 RETRIES = 30
@@ -227,20 +223,8 @@ def main() -> int:
     if not 1 <= args.students <= 100_000 or not 0.1 <= args.rate <= 10_000 or not 1 <= args.workers <= 64:
         parser.error("--students must be 1..100000, --rate 0.1..10000 and --workers 1..64")
 
-    def stop(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, stop)
-    workdir = Path(tempfile.mkdtemp(prefix="assay-burst-"))
-    databases: Databases = postgresql_databases(args.postgresql) if args.postgresql else sqlite_databases(workdir)
-    if args.keep:
-        print(f"work folder (kept): {workdir}")
-    else:
-        databases.cleanups.insert(0, lambda: shutil.rmtree(workdir, ignore_errors=True))
-    try:
-        return run(args, databases, workdir)
-    finally:
-        databases.cleanup()
+    return run_in_scratch("assay-burst-", args.postgresql, args.keep,
+                          lambda databases, workdir: run(args, databases, workdir))
 
 
 def run(args: argparse.Namespace, databases: Databases, workdir: Path) -> int:

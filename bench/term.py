@@ -26,11 +26,8 @@ import argparse
 import os
 import random
 import secrets
-import shutil
-import signal
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -55,11 +52,10 @@ from bench.loadkit import (  # noqa: E402
     Databases,
     free_port,
     plausible,
-    postgresql_databases,
+    run_in_scratch,
     serve_command,
     serving,
     set_up,
-    sqlite_databases,
 )
 
 QUIZZES = 10
@@ -289,20 +285,8 @@ def main() -> int:
     if not 1 <= args.templates <= args.students <= 100_000 or not 1 <= args.quizzes <= 50:
         parser.error("--templates must be 1..students, --students at most 100000, --quizzes 1..50")
 
-    def stop(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, stop)
-    workdir = Path(tempfile.mkdtemp(prefix="assay-term-"))
-    databases: Databases = postgresql_databases(args.postgresql) if args.postgresql else sqlite_databases(workdir)
-    if args.keep:
-        print(f"work folder (kept): {workdir}")
-    else:
-        databases.cleanups.insert(0, lambda: shutil.rmtree(workdir, ignore_errors=True))
-    try:
-        return run(args, databases, workdir)
-    finally:
-        databases.cleanup()
+    return run_in_scratch("assay-term-", args.postgresql, args.keep,
+                          lambda databases, workdir: run(args, databases, workdir))
 
 
 def step(name: str, work: Callable[[], Any]) -> Any:
