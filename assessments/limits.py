@@ -27,7 +27,6 @@ Every decision reads the service clock (``NowDep``), so tests move time instead 
 from __future__ import annotations
 
 import math
-import random
 import re
 import threading
 import time
@@ -353,8 +352,9 @@ START_PATHS = re.compile(r"^/(api/v1/)?quizzes/[0-9]+/(attempts|start)$")
 """A start: ``POST /api/v1/quizzes/{id}/attempts`` (the API) or ``POST /quizzes/{id}/start`` (the page)."""
 UNCOUNTED = ("/static/", "/healthz")
 BUSY_RETRY_SECONDS = (1, 60)
-"""The longest wait a refused start is told to take ranges from 1-2 seconds (a short rush) up to a
-minute (a long queue of students waiting to begin)."""
+"""The shortest and longest wait a refused start is told to take."""
+FIRST_RATE = 10.0
+"""Starts per second a process is assumed to let in until it has measured its own rate."""
 
 
 class Admission:
@@ -363,11 +363,11 @@ class Admission:
 
     A start is the one request that brings new work (a new attempt, then its saves); refusing it
     early keeps the wait of everyone already admitted short, and a refused student loses nothing.
-    A refusal is cheap but not free: the waiting students' retries are spread over a window
-    (``Retry-After`` drawn from 1 to :attr:`spread` seconds) that grows while more starts are
-    refused than let in, and shrinks when fewer are, so that retries come back about as fast as the
-    server lets students in rather than as a storm. The counts are this process's: the event loop
-    runs one callback at a time, so plain integers are exact.
+    The refused are given turns: each refusal's ``Retry-After`` is the next free place in a virtual
+    queue that moves at the rate this process lets starts in (measured each second while it is
+    refusing), so that the students come back about as fast as they can be let in, first refused
+    first, instead of as a storm or after the server has gone idle. The counts are this process's:
+    the event loop runs one callback at a time, so plain numbers are exact.
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
@@ -375,7 +375,8 @@ class Admission:
         self.limit = limit
         self.in_hand = 0
         self.refused = 0
-        self.spread = 2.0
+        self.rate = FIRST_RATE
+        self.turn = 0.0  # monotonic time of the virtual queue's last turn given out
         self._second = 0
         self._window = [0, 0]  # starts let in, starts refused: in the current second
 
@@ -385,11 +386,12 @@ class Admission:
             return
         path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
         if scope["method"] == "POST" and START_PATHS.match(path):
-            self._tally()
+            now = time.monotonic()
+            self._tally(now)
             if self.in_hand >= self.limit:
                 self.refused += 1
                 self._window[1] += 1
-                await self.busy(scope, random.randint(1, round(self.spread)))(scope, receive, send)  # noqa: S311
+                await self.busy(scope, self._next_turn(now))(scope, receive, send)
                 return
             self._window[0] += 1
         self.in_hand += 1
@@ -398,17 +400,19 @@ class Admission:
         finally:
             self.in_hand -= 1
 
-    def _tally(self) -> None:
-        """Once a second: widen the retry window while refusals outnumber admissions, else narrow it."""
-        second = int(time.monotonic())
+    def _next_turn(self, now: float) -> int:
+        """Seconds until the next free turn (one every 1 / rate seconds, a second from now at the soonest)."""
+        self.turn = max(self.turn, now + BUSY_RETRY_SECONDS[0]) + 1.0 / self.rate
+        return min(BUSY_RETRY_SECONDS[1], max(BUSY_RETRY_SECONDS[0], math.ceil(self.turn - now)))
+
+    def _tally(self, now: float) -> None:
+        """Once a second: a second in which starts were refused measured how many this process lets in."""
+        second = int(now)
         if second == self._second:
             return
         admitted, refused = self._window
-        if refused:
-            ratio = refused / max(admitted, 1)
-            self.spread = min(float(BUSY_RETRY_SECONDS[1]), max(2.0, self.spread * min(ratio, 2.0)))
-        else:
-            self.spread = max(2.0, self.spread / 2)
+        if refused and second == self._second + 1:
+            self.rate = max(1.0, (self.rate + admitted) / 2)
         self._second, self._window = second, [0, 0]
 
     @staticmethod
