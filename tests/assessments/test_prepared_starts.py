@@ -177,7 +177,7 @@ def test_a_start_past_the_queue_limit_is_refused_at_once_and_changes_nothing(wor
 
     refused = world.client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=world.headers(ada))
     assert refused.status_code == 503
-    assert refused.headers["retry-after"] in {"1", "2"}  # a first refusal: the window is 2 s
+    assert refused.headers["retry-after"] in {"1", "2"}  # the first turn: a second away, and one turn at the first rate
     error = refused.json()["error"]
     assert error["code"] == "busy" and error["details"] == {"retry_after": int(refused.headers["retry-after"])}
     assert world.db.scalar(select(func.count(Attempt.id)).where(Attempt.user_id == ada.id)) == 0
