@@ -538,6 +538,7 @@ def worker(once: Annotated[bool, typer.Option(help="Do the jobs that are due, th
     import signal
     import threading
 
+    import assessments.attempts.prepared
     import assessments.lti.ags
     import assessments.lti.nrps
     import assessments.practice.calibration

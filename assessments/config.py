@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     longer is cancelled and the request answers 503, having changed nothing."""
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     """How long an SQLite connection waits for the write lock before the request answers 503."""
+    start_queue_limit: int = Field(default=48, ge=1, le=10_000)
+    """How many requests one server process may have in hand (working or waiting) before it refuses
+    a new start with 503 and ``Retry-After`` (the start page tries again by itself): a student
+    waits a second or two to begin rather than everyone waiting tens of seconds in a queue. Saves
+    and submits are never refused for this."""
     sqlite_attempt_concurrency: int = Field(default=1, ge=1, le=24)
     """SQLite only: how many quiz-taking requests (start, save, check, try again, submit, view an
     attempt) one server process works on at once; the rest wait their turn. Their work is short and

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-__all__ = ["AttemptFinished", "Event", "GradeChanged", "PracticeProgressed", "publish", "subscribe"]
+__all__ = ["AttemptFinished", "Event", "GradeChanged", "PracticeProgressed", "QuizOpening", "publish", "subscribe"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,13 @@ class GradeChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class QuizOpening(Event):
+    """A quiz was published, or scheduled to publish: its students may soon start at once."""
+
+    quiz_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class PracticeProgressed(Event):
     """A student answered in a practice whose instructor chose to send completion: ``completion``
     is the fraction of its concepts the student has mastered (never a grade of the answers)."""
@@ -64,8 +71,9 @@ Listener = Callable[[Session, Any, datetime], None]
 """``listener(session, event, now)``: the event is one of the kinds it subscribed to."""
 L = TypeVar("L", bound=Listener)
 
-LISTENERS = ("assessments.lti.ags",)
-"""The modules that subscribe (imported on the first publish): LTI grade passback."""
+LISTENERS = ("assessments.lti.ags", "assessments.attempts.prepared")
+"""The modules that subscribe (imported on the first publish): LTI grade passback, and the
+preparation of a quiz's starts before it opens."""
 
 _listeners: dict[type[Event], list[Listener]] = {}
 _loaded = False

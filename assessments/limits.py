@@ -15,6 +15,11 @@
   limit. A successful sign-in writes nothing anywhere.
 - Database statements: PostgreSQL cancels one that runs too long and SQLite stops waiting for its
   write lock (:class:`assessments.db.Database`); the request then answers 503, having changed nothing.
+- Starting an attempt when the server is behind: :class:`Admission` counts the requests a server
+  process has in hand; past ``start_queue_limit`` a new start is refused at once (503 with
+  ``Retry-After``, nothing changed) instead of waiting in a queue for tens of seconds. The students
+  already taking the quiz keep being served (their saves are never refused here); the start page
+  tries again by itself.
 
 Every decision reads the service clock (``NowDep``), so tests move time instead of sleeping.
 """
@@ -22,7 +27,9 @@ Every decision reads the service clock (``NowDep``), so tests move time instead 
 from __future__ import annotations
 
 import math
+import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,8 +50,8 @@ if TYPE_CHECKING:
 
     from assessments.config import Settings
 
-__all__ = ["Backoff", "BodySizeLimit", "Limits", "LimitsDep", "Rate", "RateLimiter", "TooManyRequests",
-           "client_address", "install"]
+__all__ = ["Admission", "Backoff", "BodySizeLimit", "Limits", "LimitsDep", "Rate", "RateLimiter",
+           "TooManyRequests", "client_address", "install"]
 
 IMPORT_PATHS = frozenset({"/api/v1/items/import", "/bank/import"})
 """Routes that take whole exchange files, and so the larger ``max_import_bytes``."""
@@ -339,6 +346,85 @@ class BodySizeLimit:
         await self.app(scope, limited, send)
 
 
+# --- admission --------------------------------------------------------------------------------------
+
+START_PATHS = re.compile(r"^/(api/v1/)?quizzes/[0-9]+/(attempts|start)$")
+"""A start: ``POST /api/v1/quizzes/{id}/attempts`` (the API) or ``POST /quizzes/{id}/start`` (the page)."""
+UNCOUNTED = ("/static/", "/healthz")
+BUSY_RETRY_SECONDS = (1, 60)
+"""The shortest and longest wait a refused start is told to take."""
+FIRST_RATE = 10.0
+"""Starts per second a process is assumed to let in until it has measured its own rate."""
+
+
+class Admission:
+    """Pure ASGI middleware: counts the requests this process has in hand (all but static files and
+    the health check) and refuses a start, before any work, while ``limit`` or more are.
+
+    A start is the one request that brings new work (a new attempt, then its saves); refusing it
+    early keeps the wait of everyone already admitted short, and a refused student loses nothing.
+    The refused are given turns: each refusal's ``Retry-After`` is the next free place in a virtual
+    queue that moves at the rate this process lets starts in (measured each second while it is
+    refusing), so that the students come back about as fast as they can be let in, first refused
+    first, instead of as a storm or after the server has gone idle. The counts are this process's:
+    the event loop runs one callback at a time, so plain numbers are exact.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_hand = 0
+        self.refused = 0
+        self.rate = FIRST_RATE
+        self.turn = 0.0  # monotonic time of the virtual queue's last turn given out
+        self._second = 0
+        self._window = [0, 0]  # starts let in, starts refused: in the current second
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(UNCOUNTED):
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
+        if scope["method"] == "POST" and START_PATHS.match(path):
+            now = time.monotonic()
+            self._tally(now)
+            if self.in_hand >= self.limit:
+                self.refused += 1
+                self._window[1] += 1
+                await self.busy(scope, self._next_turn(now))(scope, receive, send)
+                return
+            self._window[0] += 1
+        self.in_hand += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_hand -= 1
+
+    def _next_turn(self, now: float) -> int:
+        """Seconds until the next free turn (one every 1 / rate seconds, a second from now at the soonest)."""
+        self.turn = max(self.turn, now + BUSY_RETRY_SECONDS[0]) + 1.0 / self.rate
+        return min(BUSY_RETRY_SECONDS[1], max(BUSY_RETRY_SECONDS[0], math.ceil(self.turn - now)))
+
+    def _tally(self, now: float) -> None:
+        """Once a second: a second in which starts were refused measured how many this process lets in."""
+        second = int(now)
+        if second == self._second:
+            return
+        admitted, refused = self._window
+        if refused and second == self._second + 1:
+            self.rate = max(1.0, (self.rate + admitted) / 2)
+        self._second, self._window = second, [0, 0]
+
+    @staticmethod
+    def busy(scope: Scope, seconds: int) -> Response:
+        request = Request(scope)
+        request.state.retry_after = seconds
+        return error_response(request, 503, "busy",
+                              f"many students are starting at once; nothing was changed: try again in "
+                              f"{_duration(seconds)}", details={"retry_after": seconds},
+                              headers={"Retry-After": str(seconds)})
+
+
 # --- the database's timeouts ----------------------------------------------------------------------
 
 
@@ -361,10 +447,11 @@ async def _database_error(request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """The body limit (added first: inside the session middleware, so web errors render as pages),
-    the rate limiter, and the 413 and 503 answers."""
+    """The body limit and the admission of starts (added first: inside the session middleware, so
+    web errors render as pages), the rate limiter, and the 413 and 503 answers."""
     app.add_middleware(BodySizeLimit, default=settings.max_body_bytes,
                        larger=dict.fromkeys(IMPORT_PATHS, settings.max_import_bytes))
+    app.add_middleware(Admission, limit=settings.start_queue_limit)
     app.state.limits = Limits(settings)
 
     async def too_large(request: Request, exc: Exception) -> Response:

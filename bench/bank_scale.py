@@ -19,7 +19,6 @@ import functools
 import os
 import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -116,7 +115,9 @@ def median_ms(repeats: int, ask: Callable[[], Any]) -> float:
         start = time.perf_counter()
         ask()
         times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    times.sort()  # the median (the statistics module's name is bench/statistics.py's here)
+    middle = len(times) // 2
+    return times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
 
 
 def measure(url: str, repeats: int) -> dict[str, float]:

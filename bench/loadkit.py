@@ -98,6 +98,30 @@ def postgresql_databases(url: str) -> Databases:
     return Databases("postgresql", assay, bare, f"PostgreSQL {version}", cleanups)
 
 
+def run_in_scratch(prefix: str, postgresql: str | None, keep: bool,
+                   run: Callable[[Databases, Path], int]) -> int:
+    """``run(databases, workdir)`` with a fresh work folder and the run's database (an SQLite file
+    in the folder, or a database made through the ``postgresql`` URL), both removed afterwards
+    (the folder kept with ``keep``), also when the run is stopped with SIGTERM."""
+    import shutil
+    import tempfile
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    databases = postgresql_databases(postgresql) if postgresql else sqlite_databases(workdir)
+    if keep:
+        print(f"work folder (kept): {workdir}")
+    else:
+        databases.cleanups.insert(0, lambda: shutil.rmtree(workdir, ignore_errors=True))
+    try:
+        return run(databases, workdir)
+    finally:
+        databases.cleanup()
+
+
 # --- the quiz and the students, straight into the database -----------------------------------
 
 

@@ -22,11 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from assessments import events
-from assessments.attempts import repository
+from assessments.attempts import prepared, repository
 from assessments.attempts.repository import Answering, Asked
 from assessments.attempts.schemas import AnswerRequest, FlagResult, SaveRequest, SaveResult, SubmitResult, require_shape
 from assessments.auth.access import course_role
-from assessments.bank.service import cached_variant, item_model, variant_of
+from assessments.bank.service import cached_variant, has_variant, item_model, variant_of
 from assessments.db import done_reading, reading, written
 from assessments.deps import Principal
 from assessments.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -119,6 +119,8 @@ def engine_attempt(session: Session, row: QuestionAttempt | Asked, steps: list[d
         return found
 
     digest = content_hash if content_hash is not None else version().content_hash
+    if not has_variant(digest, asked.seed, asked.shuffle):  # a process that has not made it: prepared?
+        prepared.recall(session, [prepared.Wanted(asked.item_version_id, digest, asked.seed, asked.shuffle)])
     variant = cached_variant(digest, asked.seed, asked.shuffle, version, asked.shown)
     return EngineAttempt.from_json(
         {"behaviour": {"name": asked.behaviour, "options": asked.behaviour_options},
@@ -131,6 +133,8 @@ def engine_attempts(session: Session, attempt: Attempt) -> list[tuple[Asked, Eng
     """The attempt's current questions in slot order, each with the engine's view of it."""
     rows = repository.asked(session, attempt.id)
     steps = repository.step_data(session, [asked.id for asked, _ in rows])
+    prepared.recall(session, [prepared.Wanted(asked.item_version_id, digest, asked.seed, asked.shuffle)
+                              for asked, digest in rows])
     return [(asked, engine_attempt(session, asked, steps[asked.id], digest)) for asked, digest in rows]
 
 
@@ -188,11 +192,15 @@ def start(session: Session, principal: Principal, quiz_id: int, now: datetime) -
     settings = settings_of(quiz)
     staff = role == CourseRole.INSTRUCTOR
     applies = rules.applied(session, quiz, principal.user.id, now)
-    existing, _ = _open_or_allowed(session, principal, quiz, applies, staff, now)
+    existing, made = _open_or_allowed(session, principal, quiz, applies, staff, now)
     if existing is not None:
         return Started(existing, created=False, quiz=quiz)
-    seed = secrets.randbits(62)
+    # A first attempt takes the seed prepared for it, and the variants prepared for that seed.
+    seed = (prepared.start_seed(session, quiz.id, principal.user.id) if made == 0 else None) or secrets.randbits(62)
     slots = build_slots(session, quiz, principal.user.id, seed)
+    prepared.recall(session, [prepared.Wanted(slot.version.id, slot.version.content_hash,
+                                              slot_seed(seed, slot.number), settings.shuffle_options)
+                              for slot in slots])
     questions = _questions_for(principal, settings, slots, seed, now)
     done_reading(session)
     existing, made = _open_or_allowed(session, principal, quiz, applies, staff, now)

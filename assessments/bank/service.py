@@ -145,12 +145,7 @@ def cached_variant(content_hash: str, seed: int, shuffle: bool, load: Callable[[
     key = (content_hash, seed, shuffle)
     cached: Variant | None = _VARIANTS.get(key)
     if cached is None:
-        model: ItemBase | None = _ITEMS.get(content_hash)
-        if model is None:
-            model = item_model(load())
-        if not shuffle and model.shuffle and model.type_name != "ordering":
-            model = model.model_copy(update={"shuffle": False})
-        cached = generate(model, seed)
+        cached = generate(variant_model(content_hash, shuffle, load), seed)
         _VARIANTS.put(key, cached)
     if shown is None or cached.order is None or tuple(shown) == cached.order:
         return cached
@@ -161,6 +156,28 @@ def cached_variant(content_hash: str, seed: int, shuffle: bool, load: Callable[[
         as_shown = dataclasses.replace(cached, order=tuple(int(n) for n in shown))
         _VARIANTS.put((*key, tuple(shown)), as_shown)
     return as_shown
+
+
+def variant_model(content_hash: str, shuffle: bool, load: Callable[[], ItemVersion]) -> ItemBase:
+    """The model a version's variants are generated from: its item, with options in authored order
+    when the quiz does not shuffle (and the question type allows it)."""
+    model: ItemBase | None = _ITEMS.get(content_hash)
+    if model is None:
+        model = item_model(load())
+    if not shuffle and model.shuffle and model.type_name != "ordering":
+        model = model.model_copy(update={"shuffle": False})
+    return model
+
+
+def has_variant(content_hash: str, seed: int, shuffle: bool) -> bool:
+    """Whether this process holds the variant (:func:`cached_variant` would not generate it)."""
+    return _VARIANTS.get((content_hash, seed, shuffle)) is not None
+
+
+def keep_variant(content_hash: str, shuffle: bool, variant: Variant) -> None:
+    """Hold a variant generated elsewhere (a prepared one, equal to what :func:`cached_variant`
+    would generate for its seed) so that :func:`cached_variant` returns it."""
+    _VARIANTS.put((content_hash, variant.seed, shuffle), variant)
 
 
 _RENDERED = _LRU(50_000)
@@ -175,6 +192,12 @@ def rendered_question(variant: Variant) -> dict[str, Any]:
     shown = qtype_for(variant.item).render(variant.item, variant)
     _RENDERED.put(id(variant), (variant, shown))
     return shown
+
+
+def keep_rendered(variant: Variant, shown: dict[str, Any]) -> None:
+    """Hold what :func:`rendered_question` gives for ``variant``, rendered elsewhere (a prepared
+    variant's, rendered when it was prepared)."""
+    _RENDERED.put(id(variant), (variant, shown))
 
 
 def _problems(found: list[tuple[tuple[str | int, ...], str]]) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from assessments.models.lti import (
 )
 from assessments.models.overrides import CourseGroup, CourseGroupMember, QuizOverride
 from assessments.models.practice import ItemCalibration, Practice, PracticeQuestion
+from assessments.models.prepared import PreparedStart, PreparedVariant
 from assessments.models.quizzes import Quiz, QuizItem, QuizStatus
 from assessments.models.reports import QuizStatisticsCache
 from assessments.models.users import ApiToken, Course, CourseRole, Enrolment, Role, User
@@ -66,6 +67,8 @@ __all__ = [
     "LtiScoreTarget",
     "Practice",
     "PracticeQuestion",
+    "PreparedStart",
+    "PreparedVariant",
     "QuestionAttempt",
     "Quiz",
     "QuizItem",

@@ -18,9 +18,11 @@ from pydantic import ValidationError
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from assessments import events
 from assessments.auth.access import course_by_slug, require_instructor
 from assessments.deps import Principal
 from assessments.errors import Conflict, Invalid
+from assessments.events import QuizOpening
 from assessments.models import Attempt, AttemptState, Quiz, QuizItem, QuizStatus
 from assessments.quizzes import rules
 from assessments.quizzes.schemas import (
@@ -60,6 +62,8 @@ def set_status(session: Session, principal: Principal, quiz_id: int, body: Statu
             Attempt.quiz_id == quiz.id, Attempt.state == AttemptState.IN_PROGRESS,
             or_(Attempt.deadline_at.is_(None), Attempt.deadline_at > now)).values(deadline_at=now))
     session.flush()
+    if quiz.status == QuizStatus.PUBLISHED or quiz.publish_at is not None:
+        events.publish(session, QuizOpening(quiz.id), now)
     return quiz
 
 

@@ -21,12 +21,14 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, defer
 
+from assessments import events
 from assessments.auth.access import course_by_slug, require_instructor
 from assessments.bank import repository as bank
 from assessments.bank.access import usable_in_course
 from assessments.bank.service import item_model
 from assessments.deps import Principal
 from assessments.errors import Forbidden, Invalid, NotFound
+from assessments.events import QuizOpening
 from assessments.models import (
     Attempt,
     Bank,
@@ -196,6 +198,8 @@ def add_quiz(session: Session, course_id: int, data: QuizCreate, *, created_by_i
     session.add_all(QuizItem(quiz_id=quiz.id, section=n, item_id=item.id, item_version_id=version.id)
                     for n, item, version in pins)
     session.flush()
+    if quiz.status == QuizStatus.PUBLISHED:
+        events.publish(session, QuizOpening(quiz.id), now)
     return quiz
 
 
@@ -495,15 +499,16 @@ def _seen_items(session: Session, user_id: int) -> set[int]:
     return {item_id for (item_id,) in rows}
 
 
-def build_slots(session: Session, quiz: Quiz, user_id: int, seed: int) -> list[Slot]:
+def build_slots(session: Session, quiz: Quiz, user_id: int, seed: int,
+                pins: list[tuple[QuizItem, str, ItemVersion]] | None = None) -> list[Slot]:
     """This attempt's questions: fixed items and draws (preferring items the student has not
     seen), at their pinned versions, shuffled within sections as the quiz says; deterministic for
-    a seed."""
+    a seed. ``pins`` are the quiz's :func:`pinned` rows, when the caller read them already."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible draw, not a secret
     sections = sections_of(quiz)
     by_section: dict[int, dict[str, ItemVersion]] = {}
     keys: dict[int, str] = {}
-    for pin, key, version in pinned(session, quiz.id):
+    for pin, key, version in pins if pins is not None else pinned(session, quiz.id):
         by_section.setdefault(pin.section, {})[key] = version
         keys[version.item_id] = key
     seen = _seen_items(session, user_id) if any(s.draw is not None for s in sections) else set()

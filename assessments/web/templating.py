@@ -52,5 +52,6 @@ def error_page(request: Request, status: int, code: str, message: str) -> Respon
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     titles = {401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Not possible now",
               413: "Too large", 429: "Too many requests", 500: "Something went wrong", 503: "Busy: try again"}
+    retry = getattr(request.state, "retry_after", None) if request.method == "POST" else None
     return page(request, "error.html", status_code=status, title=titles.get(status, "Problem"),
-                code=code, message=message)
+                code=code, message=message, retry_after=retry, retry_action=request.url.path)

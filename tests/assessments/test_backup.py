@@ -163,7 +163,8 @@ def test_a_populated_database_round_trips_row_for_row_and_keeps_working(
     assert manifest.alembic_revision == HEAD and manifest.source_dialect == source.dialect.name
     assert [t.name for t in manifest.tables] == [t.name for t in Base.metadata.sorted_tables]
     rows = {t.name: t.rows for t in manifest.tables}
-    assert rows["attempts"] == 2 and rows["lti_keys"] == 2 and rows["jobs"] == 2 and rows["api_tokens"] == 1
+    # jobs: the two above and the preparation of the published quiz's starts
+    assert rows["attempts"] == 2 and rows["lti_keys"] == 2 and rows["jobs"] == 3 and rows["api_tokens"] == 1
     assert rows["question_attempt_steps"] >= 7  # start, save, finish, manual grade, bob's start and save
     assert rows["lti_score_targets"] == rows["lti_nonces"] == rows["lti_resource_links"] == 1
     assert verify(archive) == manifest
