@@ -13,14 +13,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from assessments.attempts.service import append_steps, grade_changed, totals
-from assessments.audit.service import QuestionGrade, record_manual_grade
 from assessments.deps import Principal
-from assessments.errors import Conflict, NotFound
+from assessments.errors import Conflict
 from assessments.grading.schemas import ClearGradeRequest, ManualGradeResult
-from assessments.grading.service import _gradable_attempt as gradable_attempt
-from assessments.grading.service import _questions as questions_of
-from assessments.models import AttemptState
+from assessments.grading.service import HandGraded
 from engine.attempts import Action, AttemptError
 
 
@@ -28,27 +24,11 @@ def clear(session: Session, principal: Principal, attempt_id: int, slot: int, bo
           now: datetime) -> ManualGradeResult:
     """Withdraw the mark a person gave the slot's question: 409 ``nothing_to_clear`` when none
     stands (the engine's mark is the question's already)."""
-    attempt = gradable_attempt(session, principal, attempt_id)
-    if attempt.state != AttemptState.FINISHED:
-        raise Conflict("the attempt is still in progress: nobody has graded it by hand yet",
-                       code="attempt_in_progress")
-    questions = [(q.row, q.qa) for q in questions_of(session, attempt)]
-    found = next(((row, qa) for row, qa in questions if row.slot == slot), None)
-    if found is None:
-        raise NotFound(f"no slot {slot} in attempt {attempt_id}")
-    row, qa = found
-    before, old_marks = QuestionGrade.of(qa), attempt.marks
+    graded = HandGraded.find(session, principal, attempt_id, slot,
+                             in_progress="the attempt is still in progress: nobody has graded it by hand yet")
     try:
-        outcome = qa.process(Action.MANUAL_GRADE, actor=str(principal.user.id), at=now, clear=True)
+        outcome = graded.qa.process(Action.MANUAL_GRADE, actor=str(principal.user.id), at=now, clear=True)
     except AttemptError as exc:
         raise Conflict(str(exc), code="nothing_to_clear") from exc
     assert outcome.step is not None
-    append_steps(session, row, [outcome.step], principal.user.id)
-    attempt.marks, waiting = totals(questions)
-    record_manual_grade(session, principal.user, attempt, row, before, qa, outcome.step, old_marks=old_marks,
-                        reason=(body.reason or "").strip() or None, now=now)
-    grade_changed(session, attempt, now)
-    return ManualGradeResult(
-        attempt_id=attempt.id, slot=slot, seq=qa.last_step.seq, recorded=True, state=qa.state.value,
-        fraction=qa.fraction, mark=qa.mark, max_mark=row.max_mark, marks=attempt.marks,
-        max_marks=attempt.max_marks, needs_grading=waiting)
+    return graded.settle(session, principal, outcome.step, reason=body.reason, now=now)

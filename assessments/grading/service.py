@@ -49,6 +49,7 @@ from assessments.quizzes.schemas import GradingMethod
 from assessments.quizzes.service import quiz_for, quiz_out, settings_of
 from engine.attempts import Action, AttemptError
 from engine.attempts import QuestionAttempt as EngineAttempt
+from engine.attempts import Step as EngineStep
 
 # --- access -------------------------------------------------------------------------------
 
@@ -98,44 +99,71 @@ def _questions(session: Session, attempt: Attempt) -> list[_Question]:
 # --- manual grading -----------------------------------------------------------------------
 
 
+@dataclass
+class HandGraded:
+    """One question of a finished attempt that a person grades (or clears): the attempt, its
+    questions as the engine replays them, and the grade it had before."""
+
+    attempt: Attempt
+    row: QuestionAttempt
+    qa: EngineAttempt
+    questions: list[tuple[QuestionAttempt, EngineAttempt]]
+    before: QuestionGrade
+    old_marks: float | None
+
+    @classmethod
+    def find(cls, session: Session, principal: Principal, attempt_id: int, slot: int, *,
+             in_progress: str) -> HandGraded:
+        """The slot's question; 409 ``attempt_in_progress`` (saying ``in_progress``) before the
+        attempt is submitted, 404 for a slot it does not have."""
+        attempt = _gradable_attempt(session, principal, attempt_id)
+        if attempt.state != AttemptState.FINISHED:
+            raise Conflict(in_progress, code="attempt_in_progress")
+        questions = [(q.row, q.qa) for q in _questions(session, attempt)]
+        found = next(((row, qa) for row, qa in questions if row.slot == slot), None)
+        if found is None:
+            raise NotFound(f"no slot {slot} in attempt {attempt_id}")
+        row, qa = found
+        return cls(attempt, row, qa, questions, QuestionGrade.of(qa), attempt.marks)
+
+    def settle(self, session: Session, principal: Principal, step: EngineStep | None, *, reason: str | None,
+               now: datetime) -> ManualGradeResult:
+        """Append the person's step (None: nothing new), sum the attempt's marks again, and record
+        the change in the audit trail and for the listeners."""
+        attempt, row, qa = self.attempt, self.row, self.qa
+        if step is not None:
+            append_steps(session, row, [step], principal.user.id)
+        attempt.marks, waiting = totals(self.questions)
+        if step is not None:
+            record_manual_grade(session, principal.user, attempt, row, self.before, qa, step,
+                                old_marks=self.old_marks, reason=(reason or "").strip() or None, now=now)
+            grade_changed(session, attempt, now)
+        return ManualGradeResult(
+            attempt_id=attempt.id, slot=row.slot, seq=qa.last_step.seq, recorded=step is not None,
+            state=qa.state.value, fraction=qa.fraction, mark=qa.mark, max_mark=row.max_mark,
+            marks=attempt.marks, max_marks=attempt.max_marks, needs_grading=waiting,
+        )
+
+
 def grade(session: Session, principal: Principal, attempt_id: int, slot: int,
           body: ManualGradeRequest, now: datetime) -> ManualGradeResult:
     """Append a person's grade (a fraction, rubric selections, a comment) to a slot of a finished
     attempt, and sum the attempt's marks again. The same grade twice appends nothing."""
-    attempt = _gradable_attempt(session, principal, attempt_id)
-    if attempt.state != AttemptState.FINISHED:
-        raise Conflict("the attempt is still in progress: grade it once it has been submitted",
-                       code="attempt_in_progress")
-    questions = [(q.row, q.qa) for q in _questions(session, attempt)]
-    found = next(((row, qa) for row, qa in questions if row.slot == slot), None)
-    if found is None:
-        raise NotFound(f"no slot {slot} in attempt {attempt_id}")
-    row, qa = found
-    before, old_marks = QuestionGrade.of(qa), attempt.marks
+    graded = HandGraded.find(session, principal, attempt_id, slot,
+                             in_progress="the attempt is still in progress: grade it once it has been submitted")
     fraction = body.fraction
     if body.mark is not None:
         if fraction is not None:
             raise Invalid("give a mark or a fraction, not both", code="invalid_grade")
-        fraction = fraction_of_mark(body.mark, qa)
+        fraction = fraction_of_mark(body.mark, graded.qa)
     try:
-        outcome = qa.process(Action.MANUAL_GRADE, actor=str(principal.user.id), at=now,
-                             fraction=fraction, rubric=body.rubric, comment=body.comment)
+        outcome = graded.qa.process(Action.MANUAL_GRADE, actor=str(principal.user.id), at=now,
+                                    fraction=fraction, rubric=body.rubric, comment=body.comment)
     except AttemptError as exc:
         # Every refusal here is about the grade given (range, rubric, nothing given): the
         # attempt is finished, so every question in it is.
         raise Invalid(str(exc), code="invalid_grade") from exc
-    if outcome.step is not None:
-        append_steps(session, row, [outcome.step], principal.user.id)
-    attempt.marks, waiting = totals(questions)
-    if outcome.step is not None:
-        record_manual_grade(session, principal.user, attempt, row, before, qa, outcome.step,
-                            old_marks=old_marks, reason=(body.reason or "").strip() or None, now=now)
-        grade_changed(session, attempt, now)
-    return ManualGradeResult(
-        attempt_id=attempt.id, slot=slot, seq=qa.last_step.seq, recorded=outcome.kept,
-        state=qa.state.value, fraction=qa.fraction, mark=qa.mark, max_mark=row.max_mark,
-        marks=attempt.marks, max_marks=attempt.max_marks, needs_grading=waiting,
-    )
+    return graded.settle(session, principal, outcome.step, reason=body.reason, now=now)
 
 
 # --- grades -------------------------------------------------------------------------------

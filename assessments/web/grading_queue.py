@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from assessments.deps import NowDep, RowId, SessionDep
+from assessments.deps import NowDep, Principal, RowId, SessionDep
 from assessments.errors import Conflict, DomainError
 from assessments.grading import queue
 from assessments.grading import service as grading
@@ -95,6 +97,18 @@ def refusal(exc: DomainError) -> dict[str, str]:
     return {MARK_FIELD if about_mark or not isinstance(exc, Conflict) else "form": message}
 
 
+def save_grade(session: Session, principal: Principal, attempt_id: int, slot: int, given: GradeForm,
+               now: datetime) -> GradeForm:
+    """Give the grade the form holds; the form again, with the service's refusal at its field,
+    when it is refused (``request`` None then: the page is shown again, nothing saved)."""
+    if given.request is not None:
+        try:
+            grading.grade(session, principal, attempt_id, slot, given.request, now)
+        except DomainError as exc:
+            return GradeForm(None, refusal(exc), given.entered)
+    return given
+
+
 # --- the pages ----------------------------------------------------------------------------------
 
 
@@ -147,12 +161,7 @@ def save_and_next(quiz_id: RowId, slot: RowId, attempt_id: RowId, request: Reque
     state, anonymous = _state(form.get("state")), form.get("anonymous") == "1"
     current = queue.queued_response(session, principal, quiz_id, slot, attempt_id, anonymous=anonymous)
     criteria = [(c.id, c.title) for c in current.rubric] if current.rubric else None
-    given = read_grade(form, criteria, current.max_mark)
-    if given.request is not None:
-        try:
-            grading.grade(session, principal, attempt_id, slot, given.request, now)
-        except DomainError as exc:
-            given = GradeForm(None, refusal(exc), given.entered)
+    given = save_grade(session, principal, attempt_id, slot, read_grade(form, criteria, current.max_mark), now)
     if given.request is None:
         return _queue_page(request, principal, session, quiz_id, slot, state=state, anonymous=anonymous,
                            chosen=attempt_id, form=given, status_code=400)

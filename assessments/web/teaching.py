@@ -18,13 +18,12 @@ from assessments.deps import NowDep, RowId, SessionDep
 from assessments.errors import DomainError, Forbidden, NotFound
 from assessments.grading import overrides
 from assessments.grading import regrade as regrading
-from assessments.grading import service as grading
 from assessments.grading.marking import right_answer, shown_response
 from assessments.grading.schemas import ClearGradeRequest
 from assessments.models import Attempt, CourseRole, User
 from assessments.quizzes.service import quiz_for, quiz_out
 from assessments.web.gradebook import router as gradebook_router
-from assessments.web.grading_queue import GradeForm, read_grade, refusal
+from assessments.web.grading_queue import GradeForm, read_grade, save_grade
 from assessments.web.grading_queue import router as queue_router
 from assessments.web.history import router as history_router
 from assessments.web.pages import WebPrincipal
@@ -90,12 +89,9 @@ def grade_slot(attempt_id: RowId, slot: RowId, request: Request, principal: WebP
     if qa is None:
         raise NotFound(f"no question {slot} in attempt {attempt_id}")
     rubric = getattr(qa.item, "rubric", None)
-    given = read_grade(form, [(c.id, c.title) for c in rubric.criteria] if rubric else None, qa.max_mark)
-    if given.request is not None:
-        try:
-            grading.grade(session, principal, attempt_id, slot, given.request, now)
-        except DomainError as exc:
-            given = GradeForm(None, refusal(exc), given.entered)
+    given = save_grade(session, principal, attempt_id, slot,
+                       read_grade(form, [(c.id, c.title) for c in rubric.criteria] if rubric else None, qa.max_mark),
+                       now)
     if given.request is None:
         return _grade_page(request, session, principal, attempt_id, now, entered={slot: given}, status_code=400)
     return RedirectResponse(f"/attempts/{attempt_id}/grade?message={quote('Grade saved.')}#q{slot}",
