@@ -103,10 +103,10 @@ def test_a_fixed_key_is_regraded_after_a_dry_run(room: Classroom, clock: Clock) 
 
     expected_students = [
         {"user_id": room.alice.id, "username": "alice", "display_name": "Alice", "attempts": [
-            {"attempt_id": right, "number": 1, "old_marks": 1.0, "new_marks": 0.0, "max_marks": 1.0,
+            {"attempt_id": right, "number": 1, "preview": False, "old_marks": 1.0, "new_marks": 0.0, "max_marks": 1.0,
              "questions": [_question(1, 2, ("gradedright", 1.0), ("gradedwrong", 0.0))]}]},
         {"user_id": room.bob.id, "username": "bob", "display_name": "Bob", "attempts": [
-            {"attempt_id": wrong, "number": 1, "old_marks": 0.0, "new_marks": 1.0, "max_marks": 1.0,
+            {"attempt_id": wrong, "number": 1, "preview": False, "old_marks": 0.0, "new_marks": 1.0, "max_marks": 1.0,
              "questions": [_question(1, 2, ("gradedwrong", 0.0), ("gradedright", 1.0))]}]},
     ]
     dry = _regrade(room, quiz.id, dry_run=True)

@@ -113,6 +113,7 @@ def test_a_score_is_not_lost_while_the_platform_is_down(tmp_path: Path) -> None:
             assert lms.launch("teacher-1", ["Instructor"], deep_link=True).status_code == 303
             with session_scope(database) as session:
                 quiz_id = add_quiz(session, session.scalars(select(Course)).one()).id
+            jobs.run_until_idle(database)  # the quiz's opening: its students' variants prepared
             assert lms.launch("student-1", [LEARNER], custom={"quiz_id": str(quiz_id)}).status_code == 303
             with session_scope(database) as session:
                 student = session.scalars(select(User).where(User.lti_subject == f"{ISSUER}#student-1")).one()
