@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import platform
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -32,6 +32,7 @@ sys.path.insert(0, str(_HERE.parent))
 
 from sqlalchemy import func, select, text  # noqa: E402
 
+from bench.load import machine  # noqa: E402
 from bench.loadkit import CONTENT, scratch_postgresql  # noqa: E402
 
 ASKS: dict[str, str] = {
@@ -115,9 +116,7 @@ def median_ms(repeats: int, ask: Callable[[], Any]) -> float:
         start = time.perf_counter()
         ask()
         times.append((time.perf_counter() - start) * 1000)
-    times.sort()  # the median (the statistics module's name is bench/statistics.py's here)
-    middle = len(times) // 2
-    return times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
+    return statistics.median(times)
 
 
 def measure(url: str, repeats: int) -> dict[str, float]:
@@ -165,7 +164,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--postgresql", metavar="URL", help="a PostgreSQL server to make scratch databases on")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+    print(f"machine: {machine()}, "
           f"{'PostgreSQL' if args.postgresql else 'SQLite'}; load average at start {load_average()}")
     for items in args.items:
         if args.postgresql:

@@ -133,6 +133,15 @@ class BehaviourName(enum.StrEnum):
     INTERACTIVE = "interactive"
 
 
+def check_window(open_at: datetime | None, close_at: datetime | None) -> None:
+    """Dates with their time zone, and a close after the open (the quiz's settings and an override)."""
+    for name, value in (("open_at", open_at), ("close_at", close_at)):
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"{name} needs a time zone (e.g. 2026-12-01T09:00:00Z)")
+    if open_at and close_at and close_at <= open_at:
+        raise ValueError("close_at must be after open_at")
+
+
 class QuizSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -155,12 +164,7 @@ class QuizSettings(BaseModel):
 
     @model_validator(mode="after")
     def _times(self) -> Self:
-        for name in ("open_at", "close_at"):
-            value = getattr(self, name)
-            if value is not None and value.tzinfo is None:
-                raise ValueError(f"{name} needs a time zone (e.g. 2026-12-01T09:00:00Z)")
-        if self.open_at and self.close_at and self.close_at <= self.open_at:
-            raise ValueError("close_at must be after open_at")
+        check_window(self.open_at, self.close_at)
         return self
 
 
@@ -367,12 +371,7 @@ class OverrideIn(BaseModel):
     def _consistent(self) -> Self:
         if (self.user is None) == (self.group is None):
             raise ValueError("an override is for one student (user) or one group (group): give one of them")
-        for name in ("open_at", "close_at"):
-            value = getattr(self, name)
-            if value is not None and value.tzinfo is None:
-                raise ValueError(f"{name} needs a time zone (e.g. 2026-12-01T09:00:00Z)")
-        if self.open_at and self.close_at and self.close_at <= self.open_at:
-            raise ValueError("close_at must be after open_at")
+        check_window(self.open_at, self.close_at)
         if self.time_limit_minutes is not None and self.time_multiplier is not None:
             raise ValueError("give a time limit in minutes or a multiplier of the quiz's, not both")
         if self.unlimited_attempts and self.attempts_allowed is not None:

@@ -1,6 +1,6 @@
 """Statistics and gradebook benchmark: what an instructor waits for at 500 and 2,000 attempts.
 
-Run from the repository root:  python bench/statistics.py  [--sizes 500 2000] [--postgresql URL]
+Run from the repository root:  python bench/quiz_statistics.py  [--sizes 500 2000] [--postgresql URL]
 
 For each size, builds a database (SQLite in a temporary folder, or a scratch PostgreSQL database
 made through ``--postgresql URL``): the load benchmark's 16 fixed questions of every type (the
@@ -25,7 +25,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as ``python bench/statistics.py``, this file's folder comes first on the path, and this file
+# Run as ``python bench/quiz_statistics.py``, this file's folder comes first on the path, and this file
 # would be imported for the standard library's ``statistics``: take the folder off, put the root on.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
