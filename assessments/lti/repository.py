@@ -102,13 +102,16 @@ def score_targets_for(session: Session, quiz_id: int, user_id: int) -> list[LtiS
     A quiz no LMS links to (most of them) is found so once per transaction, not once per student:
     a regrade publishes a grade change for each of thousands of attempts in a few transactions."""
     transaction = session.get_transaction()
-    known: tuple[object, set[int]] | None = session.info.get(_UNLINKED)
-    if known is None or known[0] is not transaction:
-        known = session.info[_UNLINKED] = (transaction, set())
-    if quiz_id in known[1]:
+    unlinked: set[int] = set()  # outside a transaction, nothing is kept
+    if transaction is not None:
+        known: tuple[object, set[int]] | None = session.info.get(_UNLINKED)
+        if known is None or known[0] is not transaction:
+            known = session.info[_UNLINKED] = (transaction, set())
+        unlinked = known[1]
+    if quiz_id in unlinked:
         return []
     if not session.scalar(select(exists().where(LtiResourceLink.quiz_id == quiz_id))):
-        known[1].add(quiz_id)
+        unlinked.add(quiz_id)
         return []
     return list(session.scalars(
         select(LtiScoreTarget).join(LtiResourceLink, LtiResourceLink.id == LtiScoreTarget.link_id)
