@@ -251,6 +251,25 @@ def test_a_reload_100_ms_after_typing_loses_nothing(page: Any, live_server: Live
     assert page.locator("[data-read-as]").inner_text() == ""
 
 
+def test_an_answer_typed_before_the_page_script_runs_is_saved(page: Any, live_server: LiveServer) -> None:
+    """A slow connection: the student types while the attempt's script is still on its way; once it
+    runs, it saves what differs from what the page was served with."""
+    quiz_id = make_quiz(live_server, "Typed early", [NUMERIC])
+    sign_in(page, live_server, "student")
+    held: list[Any] = []
+    page.route("**/static/attempt.js", lambda route: held.append(route))  # noqa: PLW0108 - Playwright wants a function
+    page.goto(f"{live_server.url}/quizzes/{quiz_id}")
+    page.click("form[action$='/start'] button")
+    page.wait_for_url(re.compile(r".*/attempts/\d+$"), wait_until="commit")
+    page.fill("input[name=s1-answer]", "2.75")
+    assert held, "the script was asked for before the answer was typed"
+    held[0].continue_()
+    page.wait_for_function("() => document.querySelector('[data-save-state]').dataset.kind === 'saved'")
+    page.unroute("**/static/attempt.js")
+    page.reload()
+    assert page.locator("input[name=s1-answer]").input_value() == "2.75"
+
+
 def test_ordering_starts_unanswered_and_the_timer_speaks(page: Any, live_server: LiveServer) -> None:
     database = live_server.database()
     quiz_id = make_quiz(live_server, "Ordering, timed", [ORDERING], time_limit_minutes=30)

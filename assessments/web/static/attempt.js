@@ -234,6 +234,19 @@
   }
   bindFlags(document);
   restore();
+  // An answer typed before this script ran (a slow connection, a quick student) had no one to hear
+  // it: whatever differs from what the page was served with is saved now.
+  document.querySelectorAll("section.question[data-slot]").forEach(function (section) {
+    const changed = Array.prototype.some.call(section.querySelectorAll("input, select, textarea"), function (el) {
+      if (!el.name || el.disabled || el.type === "hidden" || el.matches("[data-flag]")) return false;
+      if (el.type === "radio" || el.type === "checkbox") return el.checked !== el.defaultChecked;
+      if (el.tagName === "SELECT") {
+        return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+      }
+      return el.value !== el.defaultValue;
+    });
+    if (changed && !pending.has(section.dataset.slot)) schedule(section, 0);
+  });
 
   // Word counts for essays.
   function countWords(area) {
