@@ -52,12 +52,13 @@ def parse_responses(batch: VariantBatch, raw: Sequence[Any],
         raise ValueError("give one variant row per response")
     parsed: list[Any] = []
     invalid = np.zeros(len(raw), dtype=bool)
-    fallback = qtype.correct_response(item, batch[0])  # placeholder for invalid rows
-    placeholder = qtype.parse(item, batch[0], fallback)
+    first = batch[0]
+    fallback = qtype.correct_response(item, first)  # placeholder for invalid rows
+    placeholder = qtype.parse(item, first, fallback)
+    reads_variant = qtype.parse_reads_variant
     for n, response in enumerate(raw):
-        variant = batch[int(rows[n])]
         try:
-            parsed.append(qtype.parse(item, variant, response))
+            parsed.append(qtype.parse(item, batch[int(rows[n])] if reads_variant else first, response))
         except ResponseError:
             invalid[n] = True
             parsed.append(placeholder)

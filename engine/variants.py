@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.expressions import (
+    MAX_ARRAY_SIZE,
     MAX_WORK,
     NUMBER_COST,
     OPERATION_COST,
@@ -60,6 +61,10 @@ counts once per variant, as it is stored: ``arange(1000)`` holds 200,000 numbers
 BUDGET_VARIANTS = 200
 """Variants one :data:`~engine.expressions.MAX_WORK` covers (as many as the content checker
 checks): a batch of more seeds, which only code asks for, gets a budget in proportion."""
+
+PASS_ROWS = 10_000
+"""Most seeds one pass of a large batch makes (numpy's arrays long enough that a pass costs
+little more per row; see :func:`_in_passes`)."""
 
 SPECULATIVE_ROWS = 64
 """Candidate draws evaluated together while few variants still fail their constraints (a pass of
@@ -209,13 +214,58 @@ def generate_batch(item: ItemBase, seeds: Iterable[int] | np.ndarray) -> Variant
     The whole batch (draws, redraws, computed values, the key) is one work budget of
     :data:`~engine.expressions.MAX_WORK` per :data:`BUDGET_VARIANTS` seeds (within any budget in
     force): an item that asks for too much raises :class:`VariantError` naming the value that
-    ran out of it.
+    ran out of it. More than :data:`BUDGET_VARIANTS` seeds are made in passes (:func:`_in_passes`),
+    so that a regrade's tens of thousands of seeds stay within the limits each value and each
+    batch has, as the content checker's 200 do.
     """
     seed_array = np.asarray(list(seeds) if not isinstance(seeds, np.ndarray) else seeds, dtype=np.int64)
     if seed_array.ndim != 1 or (seed_array < 0).any():
         raise VariantError("seeds must be non-negative integers")
+    if len(seed_array) > BUDGET_VARIANTS:
+        return _in_passes(item, seed_array)
+    return _budgeted(item, seed_array)
+
+
+def _budgeted(item: ItemBase, seed_array: np.ndarray) -> VariantBatch:
     with work_budget(MAX_WORK * max(1, -(-len(seed_array) // BUDGET_VARIANTS))):
         return _generate(item, seed_array)
+
+
+def _in_passes(item: ItemBase, seed_array: np.ndarray) -> VariantBatch:
+    """The batch made in passes: the first :data:`BUDGET_VARIANTS` seeds (which an item that was
+    saved is known to make), then passes as long as the numbers those variants hold per row
+    allow (a quarter of :data:`~engine.expressions.MAX_ARRAY_SIZE` for the widest value, of
+    :data:`MAX_VALUES` for them all, at most :data:`PASS_ROWS`). A pass that still runs out
+    (an expression's intermediate wider than any value) is made again :data:`BUDGET_VARIANTS`
+    seeds at a time. Each variant depends on its own seed only, so the rows are the same."""
+    first = _budgeted(item, seed_array[:BUDGET_VARIANTS])
+    arrays = [*first.values.values(), *first.key.values()]
+    widest = max((math.prod(a.shape[1:]) for a in arrays), default=1)
+    held = sum(math.prod(a.shape[1:]) for a in first.values.values())
+    rows = max(BUDGET_VARIANTS, min(PASS_ROWS, MAX_ARRAY_SIZE // (4 * max(widest, 1)),
+                                    MAX_VALUES // (4 * max(held, 1))))
+    parts = [first]
+    for start in range(BUDGET_VARIANTS, len(seed_array), rows):
+        chunk = seed_array[start:start + rows]
+        try:
+            parts.append(_budgeted(item, chunk))
+        except VariantError:
+            if len(chunk) <= BUDGET_VARIANTS:
+                raise
+            parts += [_budgeted(item, chunk[at:at + BUDGET_VARIANTS]) for at in range(0, len(chunk), BUDGET_VARIANTS)]
+    return _joined(item, seed_array, parts)
+
+
+def _joined(item: ItemBase, seed_array: np.ndarray, parts: list[VariantBatch]) -> VariantBatch:
+    """One batch of the passes' rows, in order."""
+    def stacked(name: str, of: list[dict[str, np.ndarray]]) -> np.ndarray:
+        return np.concatenate([part[name] for part in of])
+
+    values = [p.values for p in parts]
+    keys = [p.key for p in parts]
+    order = None if parts[0].order is None else np.concatenate([p.order for p in parts if p.order is not None])
+    return VariantBatch(item, seed_array, {name: stacked(name, values) for name in parts[0].values},
+                        order, {name: stacked(name, keys) for name in parts[0].key})
 
 
 def _generate(item: ItemBase, seed_array: np.ndarray) -> VariantBatch:

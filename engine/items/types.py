@@ -109,6 +109,14 @@ class ChoiceOptions(BaseModel):
             raise ValueError(f"an item needs 2 to {MAX_OPTIONS} options, not {count}")
         return self
 
+    @property
+    def count(self) -> int:
+        """How many options :meth:`expand` gives (without making them: parsing a response asks)."""
+        if self.listed is not None:
+            return len(self.listed)
+        assert self.template is not None
+        return len(self.template.for_each.values)
+
     def expand(self) -> list[tuple[OptionSpec, dict[str, int], Path]]:
         """Each option with its loop binding and the path it was authored at."""
         if self.listed is not None:

@@ -134,6 +134,10 @@ class QuestionType(ABC, Generic[ItemT]):
     has_options: ClassVar[bool] = False
     always_shuffles: ClassVar[bool] = False
     """Options are shuffled whatever the item's ``shuffle`` says (their authored order is the key)."""
+    parse_reads_variant: ClassVar[bool] = True
+    """:meth:`parse` looks at the variant. A type whose format checks are the same for every
+    variant says False, and many responses are parsed without making each one's variant
+    (:func:`engine.grading.parse_responses`: most of the time of grading a million)."""
 
     # --- phase 1: the key ---------------------------------------------------------------------
     @abstractmethod

@@ -46,9 +46,10 @@ ChoiceItem = SingleChoiceItem | MultipleResponseItem
 
 class _Choice(QuestionType[Any]):
     has_options = True
+    parse_reads_variant = False
 
     def option_count(self, item: ChoiceItem) -> int:
-        return len(item.options.expand())
+        return item.options.count
 
     def fixed_positions(self, item: ChoiceItem) -> tuple[int, ...]:
         return tuple(n for n, (o, _, _) in enumerate(item.options.expand()) if o.fixed)

@@ -72,6 +72,7 @@ def _level(criterion: RubricCriterion, pick: Callable[..., int]) -> int:
 
 class Essay(QuestionType[EssayItem]):
     name = "essay"
+    parse_reads_variant = False
 
     def prepare(self, item: EssayItem, names: Names, batch: int) -> dict[str, np.ndarray]:
         return {}

@@ -40,6 +40,7 @@ from engine.variants import Variant
 class Matching(QuestionType[MatchingItem]):
     name = "matching"
     has_options = True
+    parse_reads_variant = False
     always_shuffles = True
 
     def option_count(self, item: MatchingItem) -> int:

@@ -194,6 +194,7 @@ class _Matched:
 
 class Numeric(QuestionType[NumericItem]):
     name = "numeric"
+    parse_reads_variant = False
 
     def prepare(self, item: NumericItem, names: Names, batch: int) -> dict[str, np.ndarray]:
         answer = batch_value(item.answer, names, batch)

@@ -73,9 +73,10 @@ def score_orders(method: str | None, placed: np.ndarray, right: np.ndarray) -> n
 class Ordering(QuestionType[OrderingItem]):
     name = "ordering"
     has_options = True
+    parse_reads_variant = False
 
     def option_count(self, item: OrderingItem) -> int:
-        return len(item.options.expand())
+        return item.options.count
 
     def prepare(self, item: OrderingItem, names: Names, batch: int) -> dict[str, np.ndarray]:
         count = self.option_count(item)

@@ -32,6 +32,7 @@ def pattern_regex(pattern: str, *, case_sensitive: bool) -> re.Pattern[str]:
 
 class ShortText(QuestionType[ShortTextItem]):
     name = "short_text"
+    parse_reads_variant = False
 
     def prepare(self, item: ShortTextItem, names: Names, batch: int) -> dict[str, np.ndarray]:
         return {}  # patterns are rendered per variant when grading

@@ -34,6 +34,7 @@ _WORDS = {"true": True, "false": False, "t": True, "f": False, "yes": True, "no"
 
 class TrueFalse(QuestionType[TrueFalseItem]):
     name = "true_false"
+    parse_reads_variant = False
 
     def prepare(self, item: TrueFalseItem, names: Names, batch: int) -> dict[str, np.ndarray]:
         leads = [

@@ -77,3 +77,29 @@ def test_one_variant_row_per_response() -> None:
     batch = generate_batch(samples.item(samples.NUMERIC), [0])
     with pytest.raises(ValueError, match="one variant row per response"):
         grade_responses(batch, [{"answer": "1"}], [0, 0])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [samples.SEED, samples.SINGLE, samples.NUMERIC, samples.TRUE_FALSE, samples.ORDERING,
+     samples.MATCHING, samples.SHORT, samples.ESSAY],
+)
+def test_a_type_that_parses_without_the_variant_parses_the_same_with_any(text: str) -> None:
+    """``parse_reads_variant = False`` lets :func:`parse_responses` skip making each response's
+    variant; it holds only if every variant parses a response alike (right, wrong, invalid)."""
+    item = samples.item(text)
+    qtype = qtype_for(item)
+    if qtype.parse_reads_variant:
+        pytest.skip(f"{qtype.name} reads the variant")
+    batch = generate_batch(item, range(12))
+    raw: list[Any] = [{"nonsense": True}, {}]
+    for row in range(len(batch)):
+        raw += [dict(case.response) for case in qtype.self_test_cases(item, batch[row])]
+    for response in raw:
+        outcomes = set()
+        for row in range(len(batch)):
+            try:
+                outcomes.add(repr(qtype.parse(item, batch[row], response)))
+            except ResponseError as exc:
+                outcomes.add(f"error: {exc}")
+        assert len(outcomes) == 1, (response, outcomes)

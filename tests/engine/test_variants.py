@@ -198,3 +198,37 @@ def test_text_problems_fill_in_every_text_for_every_variant() -> None:
     assert "arange's bounds must be one whole number" in problems[("stem",)]
     fine = generate_batch(samples.item(samples.SEED), range(50))
     assert text_problems(fine) == []
+
+
+# --- a regrade's tens of thousands of seeds, made in passes ---------------------------------
+
+
+def test_a_batch_too_wide_for_one_pass_is_made_in_passes_row_for_row() -> None:
+    """100 numbers per variant: 2,000 variants would hold 200,000 in one value (at most 100,000),
+    which refused a regrade's batch; made in passes, each row is the one made on its own."""
+    item = _numeric(params={"x": {"uniform": [0, 1]}}, compute={"wide": "x * arange(100)"},
+                    answer="x + wide[3]")
+    batch = generate_batch(item, range(2_000))
+    assert batch.values["wide"].shape == (2_000, 100) and len(batch.seeds) == 2_000
+    for seed in (0, 199, 200, 201, 1_234, 1_999):
+        single = generate(item, seed)
+        np.testing.assert_array_equal(batch.values["wide"][seed], single.values["wide"][0])
+        np.testing.assert_array_equal(batch.key["answer"][seed], single.key["answer"][0])
+
+
+def test_a_pass_whose_intermediate_runs_out_is_made_again_in_smaller_ones() -> None:
+    """A value of one number per variant computed through 400 per variant: the passes sized by
+    the values are too wide for the intermediate and are made again 200 seeds at a time."""
+    item = _numeric(compute={"s": "sum(x * arange(400))"}, answer="s")
+    batch = generate_batch(item, range(1_000))
+    for seed in (0, 250, 999):
+        assert batch[seed].params == generate(item, seed).params
+        np.testing.assert_array_equal(batch.values["s"][seed], generate(item, seed).values["s"][0])
+
+
+def test_a_large_batch_of_choices_keeps_each_students_order() -> None:
+    item = samples.item(samples.SEED)
+    batch = generate_batch(item, range(450))
+    for seed in (0, 200, 449):
+        single = generate(item, seed)
+        assert batch[seed].order == single.order and batch[seed].params == single.params
