@@ -40,7 +40,8 @@ from datetime import datetime
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Connection, Float, Integer, Table, bindparam, column, func, insert, select, update, values
+from sqlalchemy import Connection, Float, Integer, Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from assessments import events
@@ -103,6 +104,10 @@ VECTORISED_BEHAVIOURS = frozenset({"deferredfeedback"})
 _ATTEMPTS, _QUESTIONS, _STEPS, _USERS, _CHANGES = (
     cast("Table", m.__table__) for m in (Attempt, QuestionAttempt, Step, User, GradeChange))
 _a, _q, _u = _ATTEMPTS.c, _QUESTIONS.c, _USERS.c
+_NEW_MARKS = func.unnest(bindparam("ids", type_=postgresql.ARRAY(Integer)),
+                         bindparam("marks", type_=postgresql.ARRAY(Float))).table_valued("aid", "m").render_derived(
+                             name="new_marks")
+"""A batch's attempts and their new marks as rows (PostgreSQL: :func:`_set_marks`)."""
 
 # --- variants -----------------------------------------------------------------------------------
 
@@ -349,13 +354,16 @@ def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) ->
 
 
 def _set_marks(connection: Connection, marks: dict[int, float | None]) -> None:
-    """Each attempt's new marks: on PostgreSQL, one ``UPDATE ... FROM (VALUES ...)`` for all."""
-    if connection.dialect.name == "sqlite":
+    """Each attempt's new marks: on PostgreSQL, one ``UPDATE ... FROM unnest(ids, marks)`` for
+    all (two array parameters, so the statement is the same for every batch and prepared once;
+    psycopg's executemany sent an UPDATE per attempt)."""
+    if connection.dialect.name != "postgresql":
         connection.execute(update(_ATTEMPTS).where(_a.id == bindparam("aid")).values(marks=bindparam("m")),
                            [{"aid": aid, "m": m} for aid, m in marks.items()])
         return
-    new = values(column("aid", Integer), column("m", Float), name="new_marks").data(list(marks.items()))
-    connection.execute(update(_ATTEMPTS).where(_a.id == new.c.aid).values(marks=new.c.m))
+    new = _NEW_MARKS.c
+    connection.execute(update(_ATTEMPTS).where(_a.id == new.aid).values(marks=new.m),
+                       {"ids": list(marks), "marks": list(marks.values())})
 
 
 def _write(session: Session, principal: Principal, quiz_id: int, course_id: int, batch: Sequence[Stale],
