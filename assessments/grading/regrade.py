@@ -9,7 +9,8 @@ new one, on the pinned version, holds the replayed steps, with its row in the gr
 It is built to take a term's quiz at once rather than attempt by attempt:
 
 * the quiz's pinned versions are read once; the stale question attempts, their steps (only the
-  columns needed, with Core) and the other slots' last marks are read in batches;
+  columns needed, with Core) and the other slots' last marks are read in batches
+  (:mod:`assessments.grading.regrade_reading`, which reads; this module thinks and writes);
 * the variants of each version are made with :func:`engine.variants.generate_batch`, one call per
   version, not one per student;
 * a dry run grades the final responses of deferred-feedback questions with the vectorised grader
@@ -21,7 +22,8 @@ It is built to take a term's quiz at once rather than attempt by attempt:
   :data:`ATTEMPTS_PER_TRANSACTION` attempts, each its own transaction on a request's session, so
   that SQLite's write lock is held for tens of milliseconds at a time and students' saves go
   between. Each batch checks under the lock that nothing moved since it was read (a grade given
-  meanwhile) and replays again what did.
+  meanwhile) and replays again what did. A batch's rows go in a statement per table (on
+  PostgreSQL, its steps and audit rows with ``COPY``: :func:`_insert`).
 
 A commit with any question that cannot be replayed (a fixed item that no longer fits its stored
 behaviour or responses) is refused whole, before anything is written. A question whose mark a
