@@ -347,10 +347,11 @@ def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) ->
         return
     names = list(rows[0])
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    quote = dialect.identifier_preparer
+    columns = ", ".join(quote.quote(table.c[name].name) for name in names)  # the table's own columns only
     raw = connection.connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(
-            f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:  # names: the table's own columns
+    with raw.cursor() as cursor, cursor.copy(f"COPY {quote.format_table(table)} ({columns}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([row[name] if process is None else process(row[name])
                             for name, process in zip(names, processors, strict=True)])
