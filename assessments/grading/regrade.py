@@ -357,6 +357,20 @@ def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) ->
                             for name, process in zip(names, processors, strict=True)])
 
 
+def _new_question_attempts(connection: Connection, rows: list[dict[str, Any]]) -> dict[tuple[int, int], int]:
+    """Insert the question attempts; (attempt id, slot) → the new row's id. On PostgreSQL their
+    ids are drawn from the table's sequence first and the rows copied in (:func:`_insert`): 2.5 ms
+    for a batch's 40 against 4.5-9 ms for an ``INSERT ... RETURNING`` of them."""
+    if connection.dialect.name != "postgresql":
+        return {(aid, slot): qa_id for aid, slot, qa_id in connection.execute(
+            insert(_QUESTIONS).returning(_q.attempt_id, _q.slot, _q.id), rows).all()}
+    sequence = func.pg_get_serial_sequence(_QUESTIONS.name, _q.id.name)
+    ids = connection.execute(select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))).scalars()
+    rows = [{"id": qa_id, **row} for qa_id, row in zip(ids, rows, strict=True)]
+    _insert(connection, _QUESTIONS, rows)
+    return {(row["attempt_id"], row["slot"]): row["id"] for row in rows}
+
+
 def _set_marks(connection: Connection, marks: dict[int, float | None]) -> None:
     """Each attempt's new marks: on PostgreSQL, one ``UPDATE ... FROM unnest(ids, marks)`` for
     all (two array parameters, so the statement is the same for every batch and prepared once;
@@ -397,8 +411,7 @@ def _write(session: Session, principal: Principal, quiz_id: int, course_id: int,
              "seed": q.asked.seed, "variant": {**q.variant.to_json(), "shuffle": q.asked.shuffle},  # type: ignore[union-attr]
              "behaviour": q.asked.behaviour, "behaviour_options": q.asked.behaviour_options,
              "max_mark": q.asked.max_mark, "flagged": q.asked.flagged, "replaced_at": None} for q in writing]
-    new_ids = {(aid, slot): qa_id for aid, slot, qa_id in connection.execute(
-        insert(_QUESTIONS).returning(_q.attempt_id, _q.slot, _q.id), rows).all()}
+    new_ids = _new_question_attempts(connection, rows)
     steps, changes = [], []
     actor = principal.user
     for question in writing:
