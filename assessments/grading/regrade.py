@@ -110,7 +110,7 @@ _a, _q, _u = _ATTEMPTS.c, _QUESTIONS.c, _USERS.c
 _NEW_MARKS = func.unnest(bindparam("ids", type_=postgresql.ARRAY(Integer)),
                          bindparam("marks", type_=postgresql.ARRAY(Float))).table_valued("aid", "m").render_derived(
                              name="new_marks")
-"""A batch's attempts and their new marks as rows (PostgreSQL: :func:`_set_marks`)."""
+"""A batch's attempts and their new marks as rows (PostgreSQL: :func:`_replace`)."""
 
 # --- variants -----------------------------------------------------------------------------------
 
@@ -357,31 +357,34 @@ def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) ->
                             for name, process in zip(names, processors, strict=True)])
 
 
-def _new_question_attempts(connection: Connection, rows: list[dict[str, Any]]) -> dict[tuple[int, int], int]:
-    """Insert the question attempts; (attempt id, slot) → the new row's id. On PostgreSQL their
-    ids are drawn from the table's sequence first and the rows copied in (:func:`_insert`): 2.5 ms
-    for a batch's 40 against 4.5-9 ms for an ``INSERT ... RETURNING`` of them."""
+def _replace(connection: Connection, old_ids: list[int], rows: list[dict[str, Any]], marks: dict[int, float | None],
+             now: datetime) -> dict[tuple[int, int], int]:
+    """Mark the old question attempts replaced, insert the new ones (``rows``) and set the
+    attempts' new marks; (attempt id, slot) → the new question attempt's id.
+
+    On PostgreSQL the first two and the ids of the new rows are one statement (the updates as
+    ``WITH`` clauses of the ``SELECT`` that draws the ids from the table's sequence; the marks
+    from ``unnest(ids, marks)``, the same statement every batch), then the rows go in with
+    ``COPY`` (:func:`_insert`): under load each round trip waited milliseconds for PostgreSQL,
+    and an ``INSERT ... RETURNING`` of 40 question attempts took 4.5-9 ms against 2.5 ms."""
+    replaced = update(_QUESTIONS).where(_q.id.in_(old_ids)).values(replaced_at=now)
     if connection.dialect.name != "postgresql":
-        return {(aid, slot): qa_id for aid, slot, qa_id in connection.execute(
+        connection.execute(replaced)
+        new_ids = {(aid, slot): qa_id for aid, slot, qa_id in connection.execute(
             insert(_QUESTIONS).returning(_q.attempt_id, _q.slot, _q.id), rows).all()}
+        connection.execute(update(_ATTEMPTS).where(_a.id == bindparam("aid")).values(marks=bindparam("m")),
+                           [{"aid": aid, "m": m} for aid, m in marks.items()])
+        return new_ids
+    new = _NEW_MARKS.c
+    marked = update(_ATTEMPTS).where(_a.id == new.aid).values(marks=new.m)
     sequence = func.pg_get_serial_sequence(_QUESTIONS.name, _q.id.name)
-    ids = connection.execute(select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))).scalars()
+    ids = connection.execute(
+        select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))
+        .add_cte(replaced.returning(_q.id).cte("replaced"), marked.returning(_a.id).cte("marked")),
+        {"ids": list(marks), "marks": list(marks.values())}).scalars().all()
     rows = [{"id": qa_id, **row} for qa_id, row in zip(ids, rows, strict=True)]
     _insert(connection, _QUESTIONS, rows)
     return {(row["attempt_id"], row["slot"]): row["id"] for row in rows}
-
-
-def _set_marks(connection: Connection, marks: dict[int, float | None]) -> None:
-    """Each attempt's new marks: on PostgreSQL, one ``UPDATE ... FROM unnest(ids, marks)`` for
-    all (two array parameters, so the statement is the same for every batch and prepared once;
-    psycopg's executemany sent an UPDATE per attempt)."""
-    if connection.dialect.name != "postgresql":
-        connection.execute(update(_ATTEMPTS).where(_a.id == bindparam("aid")).values(marks=bindparam("m")),
-                           [{"aid": aid, "m": m} for aid, m in marks.items()])
-        return
-    new = _NEW_MARKS.c
-    connection.execute(update(_ATTEMPTS).where(_a.id == new.aid).values(marks=new.m),
-                       {"ids": list(marks), "marks": list(marks.values())})
 
 
 def _write(session: Session, principal: Principal, quiz_id: int, course_id: int, batch: Sequence[Stale],
@@ -405,13 +408,11 @@ def _write(session: Session, principal: Principal, quiz_id: int, course_id: int,
     marks = {aid: _new_marks(current[aid], replaced) for aid in {q.asked.attempt_id for q in writing}}
     if not writing:
         return marks
-    connection.execute(update(_QUESTIONS).where(_q.id.in_([q.asked.id for q in writing]))
-                       .values(replaced_at=now))
     rows = [{"attempt_id": q.asked.attempt_id, "slot": q.asked.slot, "item_version_id": q.target.id,
              "seed": q.asked.seed, "variant": {**q.variant.to_json(), "shuffle": q.asked.shuffle},  # type: ignore[union-attr]
              "behaviour": q.asked.behaviour, "behaviour_options": q.asked.behaviour_options,
              "max_mark": q.asked.max_mark, "flagged": q.asked.flagged, "replaced_at": None} for q in writing]
-    new_ids = _new_question_attempts(connection, rows)
+    new_ids = _replace(connection, [q.asked.id for q in writing], rows, marks, now)
     steps, changes = [], []
     actor = principal.user
     for question in writing:
@@ -435,7 +436,6 @@ def _write(session: Session, principal: Principal, quiz_id: int, course_id: int,
             "comment": None, "reason": None})
     _insert(connection, _STEPS, steps)
     _insert(connection, _CHANGES, changes)
-    _set_marks(connection, marks)
     for question in {q.asked.attempt_id: q for q in writing}.values():
         if not question.preview:  # a preview is counted nowhere: no passback, no grade moves
             events.publish(session, events.GradeChanged(question.asked.attempt_id, quiz_id, question.user_id), now)
