@@ -45,7 +45,7 @@ sys.path.insert(0, str(_HERE.parent))
 
 import httpx2 as httpx  # noqa: E402
 
-from bench.load import machine  # noqa: E402
+from bench.load import machine, profiling  # noqa: E402
 from bench.loadkit import (  # noqa: E402
     QUESTIONS,
     SERVE_HOST,
@@ -148,6 +148,20 @@ async def arrive(burst: Burst, base_url: str, quiz_id: int, tokens: list[tuple[s
         return time.perf_counter() - began
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) of every process in a process group (the server and its workers),
+    from /proc (0 where /proc is not there)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def prepare_all(url: str, quiz_id: int) -> tuple[int, int, float]:
     """Prepare every student's start, batch after batch as the jobs would: (students, variants, seconds)."""
     from assessments.attempts.prepared import prepare
@@ -219,6 +233,7 @@ def main() -> int:
                         help="a PostgreSQL URL to create (and drop) the database through")
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds before the burst is stopped")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (server log, SQLite file)")
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="record the server with py-spy into DIR")
     args = parser.parse_args()
     if not 1 <= args.students <= 100_000 or not 0.1 <= args.rate <= 10_000 or not 1 <= args.workers <= 64:
         parser.error("--students must be 1..100000, --rate 0.1..10000 and --workers 1..64")
@@ -248,11 +263,17 @@ def run(args: argparse.Namespace, databases: Databases, workdir: Path) -> int:
     port = free_port()
     log = workdir / "assay.log"
     burst = Burst()
-    with serving("assay", serve_command(port, args.workers), env, log, port) as server:
+    with serving("assay", serve_command(port, args.workers), env, log, port) as server, \
+            profiling(server.process.pid, args.profile):
+        server_cpu, client_cpu = group_cpu_seconds(server.process.pid), time.process_time()
         seconds = asyncio.run(arrive(burst, server.base_url, quiz_id, [(u, tokens[u]) for u in usernames],
                                      args.rate, args.time_limit))
+        server_cpu = group_cpu_seconds(server.process.pid) - server_cpu
+        client_cpu = time.process_time() - client_cpu
         load = os.getloadavg()
     lines = report(burst, args, seconds)
+    lines.append(f"  CPU during the burst: the server {server_cpu:.1f} s ({1000 * server_cpu / args.students:.1f} ms "
+                 f"a student), the client {client_cpu:.1f} s ({1000 * client_cpu / args.students:.1f} ms a student)")
     if burst.errors:
         lines += server_errors(log)
     print("\n".join(lines))
