@@ -148,18 +148,19 @@ async def arrive(burst: Burst, base_url: str, quiz_id: int, tokens: list[tuple[s
         return time.perf_counter() - began
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """CPU time (user + system) of every process in a process group (the server and its workers),
+def group_cpu_seconds(pgid: int) -> tuple[float, float]:
+    """CPU time (user, system) of every process in a process group (the server and its workers),
     from /proc (0 where /proc is not there)."""
-    total = 0.0
+    user = system = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if int(fields[2]) == pgid:
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+            user += int(fields[11]) / os.sysconf("SC_CLK_TCK")
+            system += int(fields[12]) / os.sysconf("SC_CLK_TCK")
+    return user, system
 
 
 def prepare_all(url: str, quiz_id: int) -> tuple[int, int, float]:
@@ -268,12 +269,15 @@ def run(args: argparse.Namespace, databases: Databases, workdir: Path) -> int:
         server_cpu, client_cpu = group_cpu_seconds(server.process.pid), time.process_time()
         seconds = asyncio.run(arrive(burst, server.base_url, quiz_id, [(u, tokens[u]) for u in usernames],
                                      args.rate, args.time_limit))
-        server_cpu = group_cpu_seconds(server.process.pid) - server_cpu
+        server_cpu = tuple(b - a for a, b in zip(server_cpu, group_cpu_seconds(server.process.pid), strict=True))
         client_cpu = time.process_time() - client_cpu
         load = os.getloadavg()
     lines = report(burst, args, seconds)
-    lines.append(f"  CPU during the burst: the server {server_cpu:.1f} s ({1000 * server_cpu / args.students:.1f} ms "
-                 f"a student), the client {client_cpu:.1f} s ({1000 * client_cpu / args.students:.1f} ms a student)")
+    user, system = server_cpu
+    lines.append(f"  CPU during the burst: the server {user + system:.1f} s "
+                 f"({1000 * (user + system) / args.students:.1f} ms "
+                 f"a student, {1000 * system / args.students:.1f} of it in the kernel), the client {client_cpu:.1f} s "
+                 f"({1000 * client_cpu / args.students:.1f} ms a student)")
     if burst.errors:
         lines += server_errors(log)
     print("\n".join(lines))

@@ -155,10 +155,13 @@ def _loader(session: Session, version_id: int) -> Callable[[], ItemVersion]:
     return load
 
 
+_START_SEED = select(PreparedStart.seed).where(PreparedStart.quiz_id == bindparam("quiz_id"),
+                                              PreparedStart.user_id == bindparam("user_id"))
+
+
 def start_seed(session: Session, quiz_id: int, user_id: int) -> int | None:
     """The seed prepared for the student's first attempt at the quiz, if one was."""
-    return session.scalar(select(PreparedStart.seed).where(PreparedStart.quiz_id == quiz_id,
-                                                           PreparedStart.user_id == user_id))
+    return session.scalar(_START_SEED, {"quiz_id": quiz_id, "user_id": user_id})
 
 
 # --- making them ---------------------------------------------------------------------------------
