@@ -73,6 +73,8 @@ class Burst:
     """Per student who got in: arrival to acknowledged first save, retries included (seconds)."""
     latencies: dict[str, list[float]] = field(default_factory=lambda: {"start": [], "save": []})
     errors: Counter[str] = field(default_factory=Counter)
+    resent: Counter[str] = field(default_factory=Counter)
+    """Starts sent again on a new connection, the kept-alive one closed under them (by kind of error)."""
     refused: int = 0
     """503 replies with Retry-After (the server shedding load); not errors: the student tried again."""
     retried_students: int = 0
@@ -86,7 +88,17 @@ class Burst:
         it was refused with 503 and Retry-After)."""
         began = time.perf_counter()
         try:
-            reply = await client.request(method, url, **options)
+            try:
+                reply = await client.request(method, url, **options)
+            except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
+                # A kept-alive connection the server closed as it was reused (a student back after
+                # Retry-After, past the server's keep-alive): a browser sends the request again on
+                # a new connection, and so does the student. Only a start, which resumes the open
+                # attempt if the first one did arrive; counted apart.
+                if kind != "start":
+                    raise
+                self.resent[type(exc).__name__] += 1
+                reply = await client.request(method, url, **options)
         except httpx.HTTPError as exc:
             self.errors[f"{kind}: {type(exc).__name__}"] += 1
             return None, None
@@ -218,6 +230,9 @@ def report(burst: Burst, args: argparse.Namespace, seconds: float) -> list[str]:
                  f"{burst.retried_students} students refused at least once, {burst.gave_up} gave up; "
                  f"client launched students p99 {percentile(burst.late, 0.99) * ms:.0f} ms late")
     lines.extend(f"    error x{n}: {what}" for what, n in burst.errors.most_common(6))
+    if burst.resent:
+        lines.append("  starts sent again on a new connection (the kept-alive one closed as it was reused): "
+                     + ", ".join(f"{n} after {what}" for what, n in burst.resent.most_common()))
     return lines
 
 
