@@ -18,6 +18,7 @@ from assessments import errors, limits, openapi
 from assessments.attempts.endpoints import router as attempts_router
 from assessments.attempts.service import sweep
 from assessments.auth.endpoints import router as auth_router
+from assessments.bank import checking
 from assessments.bank.endpoints import banks_router, declarations_router
 from assessments.bank.endpoints import router as bank_router
 from assessments.config import Settings, get_settings
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         stop.set()
         for thread in threads:
             thread.join(timeout=5)
+        checking.shut_down()  # an import's checking processes, if one started them
 
     app = FastAPI(title="Assay", version="1", description=API_DESCRIPTION, lifespan=lifespan,
                   dependencies=[Depends(known_query_parameters)],
