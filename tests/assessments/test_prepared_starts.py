@@ -262,3 +262,25 @@ def test_a_recall_takes_only_the_pairs_asked_for(world: World, fresh_process: li
     assert bank_service.has_variant(versions[v1].content_hash, s1, shuffle)
     assert not bank_service.has_variant(versions[v2].content_hash, s1, shuffle)
     assert s2 != s1
+
+
+def test_variants_warmed_in_batches_are_those_generated_one_at_a_time(world: World,
+                                                                       fresh_process: list[int]) -> None:
+    """The reports generate a page's variants a version at a time (``warm_variants``); each is the
+    variant generating its seed alone gives, shuffled or not."""
+    ada = world.user("ada")
+    course = world.course("llms", (ada, CourseRole.STUDENT))
+    quiz = world.quiz(course, ITEMS)
+    versions = [version for _, _, version in pinned(world.db, quiz.id)]
+    seeds = [3, 17, 2**40 + 5, 99]
+    for shuffle in (True, False):
+        wanted = [(v.content_hash, seed, shuffle, lambda v=v: v) for v in versions for seed in seeds]
+        assert bank_service.warm_variants(wanted) == len(wanted)
+        assert bank_service.warm_variants(wanted) == 0  # held now
+        fresh_process.clear()
+        for version in versions:
+            model = variant_model(version.content_hash, shuffle, lambda version=version: version)
+            for seed in seeds:
+                held = bank_service.cached_variant(version.content_hash, seed, shuffle, lambda: version)
+                _same(held, generate(model, seed))
+        assert fresh_process == [], "the cached variants were the warmed ones"
