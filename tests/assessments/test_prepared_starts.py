@@ -281,6 +281,6 @@ def test_variants_warmed_in_batches_are_those_generated_one_at_a_time(world: Wor
         for version in versions:
             model = variant_model(version.content_hash, shuffle, lambda version=version: version)
             for seed in seeds:
-                held = bank_service.cached_variant(version.content_hash, seed, shuffle, lambda: version)
+                held = bank_service.cached_variant(version.content_hash, seed, shuffle, lambda version=version: version)
                 _same(held, generate(model, seed))
         assert fresh_process == [], "the cached variants were the warmed ones"
