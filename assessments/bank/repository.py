@@ -196,7 +196,11 @@ def text_condition(text: str) -> ColumnElement[bool]:
 
     On SQLite ``LIKE`` folds the case of ASCII letters only, as before the index; from three
     characters the FTS5 table first finds the items whose key or title holds the text, every
-    letter's case folded (so never fewer than ``LIKE``), and ``LIKE`` decides among those.
+    letter's case folded (so never fewer than ``LIKE``), and ``LIKE`` decides among those. The
+    items found are a list each item is looked up in (``items.id + 0`` keeps SQLite from taking
+    them as the rows to start from): a page reads the items in key order until it is full, so a
+    word most items hold costs no more than a rare one (at 100,000 items a page costs 12-25 ms
+    whatever the word, against 0-100 ms when SQLite starts from the items found).
     """
     like = or_(ItemVersion.title.icontains(text, autoescape=True), Item.key.icontains(text, autoescape=True))
     if len(text) < TRIGRAM:
@@ -208,7 +212,8 @@ def text_condition(text: str) -> ColumnElement[bool]:
                .where(or_(_ITEMS_SEARCH.c.key.like(pattern, escape="/"),
                           _ITEMS_SEARCH.c.title.like(pattern, escape="/"))).scalar_subquery())
     as_array = func.coalesce(lowered, literal_column("'{}'::integer[]"))
-    return _ByDatabase(sqlite=and_(Item.id.in_(found), like), postgresql=Item.id == any_(as_array))
+    return _ByDatabase(sqlite=and_((Item.id + literal_column("0")).in_(found), like),
+                       postgresql=Item.id == any_(as_array))
 
 
 def current_versions_query(tags: list[str], text: str | None, type_: str | None,
