@@ -6,6 +6,7 @@ from sqlalchemy import create_engine, pool
 
 from alembic import context
 from assessments.config import get_settings
+from assessments.migrations import compared
 from assessments.models import Base
 
 config = context.config
@@ -35,7 +36,7 @@ def run_online() -> None:
 
 def _run(connection: object) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True, compare_type=True)
+                      render_as_batch=True, compare_type=True, include_name=compared)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -9,8 +9,15 @@ from sqlalchemy import Connection
 
 from alembic import command
 from assessments.config import ROOT
+from assessments.models.bank import is_text_search_index
 
 SCRIPTS = ROOT / "alembic"
+
+
+def compared(name: str | None, type_: str, _parent_names: object) -> bool:
+    """What autogenerate compares with the models (its ``include_name``): all but the text search's
+    index, which the database keeps itself."""
+    return not (type_ in ("table", "index") and is_text_search_index(name))
 
 
 def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:

@@ -6,7 +6,8 @@ Run from the repository root:  python bench/bank_scale.py  [--items 10000 100000
 Issue 21 asks that bank search, filters and tag draws stay under 100 ms at 100,000 items, and that
 they grow no worse than linearly. The bank is the shipped content copied under new keys (by SQL,
 as an import would write it: each copy an item, its current version, its tags, concepts and
-links) until it holds ``--items`` items; each figure is the median of ``--repeats`` asks through
+links; the database's triggers write the text search's index, ``items_search``, as for any
+insert) until it holds ``--items`` items; each figure is the median of ``--repeats`` asks through
 the REST API (``GET /api/v1/items`` with the filters the bank page offers, and the tag-draw match
 count the quiz builder shows), in process, with an instructor's token. Prints the machine, the
 load average and one line per figure and size. Not part of the tests.
@@ -41,6 +42,9 @@ ASKS: dict[str, str] = {
     "Bloom tag + type": "/api/v1/items?limit=50&tag=bloom:Apply&type=numeric",
     "text search": "/api/v1/items?limit=50&q=loss",
     "text search, rare": "/api/v1/items?limit=50&q=speculative",
+    "text search, common (q=the)": "/api/v1/items?limit=50&q=the",
+    "text search, 2 letters (q=lo)": "/api/v1/items?limit=50&q=lo",
+    "text search, rare 2 letters (q=zq)": "/api/v1/items?limit=50&q=zq",
     "deep page": "/api/v1/items?limit=50&offset=5000",
 }
 
@@ -138,16 +142,18 @@ def measure(url: str, repeats: int) -> dict[str, float]:
                 assert reply.status_code == 200, (path, reply.text)
                 figures[name] = median_ms(repeats, functools.partial(client.get, path, headers=headers))
             figures["tag draw: match count (chapter)"] = median_ms(repeats, lambda: _draw_count(app))
+            figures["picker's match count, q=loss"] = median_ms(repeats, lambda: _draw_count(app, [], "loss"))
             return figures
 
 
-def _draw_count(app: Any) -> int:
-    """How many items a tag draw matches, counted as the quiz builder counts them."""
+def _draw_count(app: Any, tags: tuple[str, ...] | list[str] = ("chapter:Ch.4 Alignment",), q: str | None = None) -> int:
+    """How many items a draw (or the item picker's search) matches, counted as the quiz builder
+    counts them."""
     from assessments.bank.repository import current_versions_query
 
     database = app.state.database
     with database.sessions() as session:
-        query = current_versions_query(["chapter:Ch.4 Alignment"], None, None).order_by(None)
+        query = current_versions_query(list(tags), q, None).order_by(None)
         return int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
 
 
@@ -177,7 +183,7 @@ def main() -> None:
             count = build(url, items)
             print(f"\n{count:,} items (built in {time.perf_counter() - started:.0f} s)")
             for name, ms in measure(url, args.repeats).items():
-                print(f"  {name:34s} {ms:8.1f} ms")
+                print(f"  {name:36s} {ms:8.1f} ms")
         finally:
             for step in reversed(cleanups):
                 step()

@@ -154,6 +154,21 @@ class ItemLink(Base):
     related_key: Mapped[str] = mapped_column(String(120))
 
 
+TEXT_SEARCH_INDEXES = ("items_search", "ix_items_search_trigrams")
+"""What the bank's text search reads (migration 0028), which the database keeps itself by triggers
+and the models do not describe: ``items_search``, each item's key and current title (on SQLite an
+FTS5 table, on PostgreSQL a table with a trigram GIN index, absent where ``pg_trgm`` could not be
+created). Backups leave it out; a restore's inserts fill it again."""
+_FTS5_SHADOWS = ("", "_data", "_idx", "_docsize", "_config", "_content")
+
+
+def is_text_search_index(name: str | None) -> bool:
+    """Whether a table or index of that name is part of :data:`TEXT_SEARCH_INDEXES` (an FTS5 table
+    makes shadow tables beside it, ``items_search_data`` and the like)."""
+    return name is not None and any(name == index + shadow for index in TEXT_SEARCH_INDEXES
+                                    for shadow in _FTS5_SHADOWS)
+
+
 class ImportDraft(Base):
     """An uploaded file waiting for its instructor to say "import these" (row of
     ``import_drafts``): the import page checks it whole, shows what it would do, and imports only
@@ -191,6 +206,7 @@ class Declarations(Base):
 
 
 __all__ = [
+    "TEXT_SEARCH_INDEXES",
     "Bank",
     "BankGrant",
     "Concept",
@@ -202,4 +218,5 @@ __all__ = [
     "ItemTag",
     "ItemVersion",
     "VersionOrigin",
+    "is_text_search_index",
 ]

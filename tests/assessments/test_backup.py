@@ -25,6 +25,7 @@ from assessments import jobs
 from assessments.attempts.service import start
 from assessments.auth.tokens import ALL_SCOPES
 from assessments.backup import Manifest, database_revision, dump, dump_connection, verify
+from assessments.bank.repository import current_versions_query
 from assessments.bank.service import save_definition
 from assessments.cli import app
 from assessments.config import get_settings
@@ -185,6 +186,10 @@ def test_a_populated_database_round_trips_row_for_row_and_keeps_working(
 
             # The restored database works: new rows take new ids, and a new attempt starts.
             with target_database.sessions() as session, session.begin():
+                # The text search's index, which a backup leaves out, was written again by the restore.
+                searched = [item.key for item, _ in session.execute(current_versions_query([], "loss", None))]
+                assert searched and searched == \
+                    [item.key for item, _ in world.db.execute(current_versions_query([], "loss", None))]
                 newcomer = User(username="newcomer", display_name="Newcomer", role=Role.STUDENT)
                 session.add(newcomer)
                 session.flush()

@@ -21,8 +21,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, pool, text
 from sqlalchemy.engine import make_url
 
-from assessments.migrations import alembic_config, downgrade, upgrade
+from assessments.migrations import alembic_config, compared, downgrade, upgrade
 from assessments.models import Base
+from assessments.models.bank import is_text_search_index
 
 PG_URL = os.environ.get("ASSAY_TEST_DATABASE_URL")
 BACKENDS = [
@@ -66,13 +67,15 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def tables(engine: Engine) -> set[str]:
-    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    """The tables the models describe (the text search's index is the database's own)."""
+    return {name for name in inspect(engine).get_table_names()
+            if name != "alembic_version" and not is_text_search_index(name)}
 
 
 def differences(engine: Engine) -> list[object]:
     """What autogenerate would write to make the database match the models."""
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True,
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": compared,
                                                                "compare_server_default": True})
         return list(compare_metadata(context, Base.metadata))
 
@@ -222,5 +225,71 @@ def test_the_quiz_life_migration_keeps_existing_quizzes_published_and_attempts_c
             assert tuple(quiz) == ("published", None)
             assert preview in (False, 0)
             assert differences(engine) == []
+        finally:
+            engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_search_index_migration_fills_the_index_and_takes_it_away(backend: str, tmp_path: Path) -> None:
+    """0028 on a bank: the index holds each item's key and current title (not an older version's),
+    the search finds by them; down again, the index and its triggers are gone and items are
+    written as before; up again, the index is filled again."""
+    from sqlalchemy.orm import Session
+
+    from assessments.bank.repository import current_versions_query
+
+    with empty_database(backend, tmp_path) as url:
+        upgrade(url, _revision_before("0028"))
+        engine = create_engine(url, poolclass=pool.NullPool)
+        at = "2026-11-02 09:00:00+00:00"
+
+        def found(q: str) -> list[str]:
+            with Session(engine) as session:
+                return [item.key for item, _ in session.execute(current_versions_query([], q, None))]
+
+        def items_search_exists() -> bool:
+            return "items_search" in inspect(engine).get_table_names()
+
+        try:
+            with engine.begin() as connection:
+                run = connection.execute
+                run(text("INSERT INTO banks (id, slug, title, is_course_default, open_to_all, created_at) "
+                         "VALUES (1, 'library', 'Library', false, true, :at)"), {"at": at})
+                for n, key, titles in [(1, "edited-item", ["Old ranking title", "Fresh loss"]),
+                                       (2, "plain-item", ["Ranking 50% loss"]), (3, "bare-item", [])]:
+                    run(text("INSERT INTO items (id, key, bank_id, current_number, created_at) "
+                             "VALUES (:id, :key, 1, :n, :at)"),
+                        {"id": n, "key": key, "n": len(titles) or None, "at": at})
+                    for number, title in enumerate(titles, start=1):
+                        run(text("INSERT INTO item_versions (id, item_id, number, definition, content_hash, type, "
+                                 "title, is_computed, origin, created_at) VALUES (:id, :item, :number, '{}', :hash, "
+                                 "'numeric', :title, true, 'file', :at)"),
+                            {"id": n * 10 + number, "item": n, "number": number, "hash": f"{n * 10 + number:064x}",
+                             "title": title, "at": at})
+            assert not items_search_exists()
+
+            upgrade(url)
+            assert items_search_exists()
+            with engine.connect() as connection:
+                assert connection.scalar(text("SELECT count(*) FROM items_search")) == 2  # bare-item has no version
+            assert found("ranking") == ["plain-item"]  # not edited-item: "Old ranking title" is no longer its title
+            assert found("LOSS") == ["edited-item", "plain-item"]
+            assert found("50%") == ["plain-item"] and found("bare") == []
+            assert differences(engine) == []
+
+            downgrade(url, _revision_before("0028"))
+            assert not items_search_exists()
+            with engine.begin() as connection:  # no trigger is left to write to a table that is gone
+                connection.execute(text("INSERT INTO items (id, key, bank_id, current_number, created_at) "
+                                        "VALUES (4, 'later-item', 1, NULL, :at)"), {"at": at})
+                connection.execute(text("INSERT INTO item_versions (id, item_id, number, definition, content_hash, "
+                                        "type, title, is_computed, origin, created_at) VALUES (41, 4, 1, '{}', "
+                                        ":hash, 'numeric', 'Later loss', true, 'file', :at)"),
+                                   {"hash": "41" * 32, "at": at})
+                connection.execute(text("UPDATE items SET current_number = 1 WHERE id = 4"))
+            upgrade(url)
+            assert found("ranking") == ["plain-item"] and found("LOSS") == ["edited-item", "later-item", "plain-item"]
+            with engine.connect() as connection:
+                assert connection.scalar(text("SELECT count(*) FROM items_search")) == 3
         finally:
             engine.dispose()
