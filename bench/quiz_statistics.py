@@ -45,9 +45,13 @@ import sqlalchemy
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, insert, select, text
 
+from assessments import models
 from assessments.app import create_app
 from assessments.config import Settings
 from assessments.models import Attempt, AttemptState, QuestionAttempt, Quiz, Step, User
+
+AnswerSummary: Any = getattr(models, "AnswerSummary", None)
+"""None in a code base from before answer summaries."""
 from bench.loadkit import INSTRUCTOR, access_tokens, plausible, scratch_postgresql, set_up
 
 QUOTAS = {"numeric": 3, "single_choice": 4, "multiple_response": 3, "true_false": 1, "ordering": 2,
@@ -79,14 +83,19 @@ def _insert(engine: Engine, table: Any, rows: list[dict[str, Any]]) -> None:
 
 def copy_attempts(engine: Engine, quiz_id: int) -> None:
     """Every student without an attempt gets a copy of a template attempt (round robin), with its
-    question attempts and steps; then one finished attempt (a total only) at each other quiz."""
+    question attempts, their steps and answer summaries (where the code base has them); then one
+    finished attempt (a total only) at each other quiz."""
     with engine.connect() as connection:
+        has_summaries = AnswerSummary is not None
         templates = [dict(r._mapping) for r in connection.execute(
             select(Attempt.__table__).where(Attempt.quiz_id == quiz_id).order_by(Attempt.id))]
         questions = [dict(r._mapping) for r in connection.execute(
             select(QuestionAttempt.__table__).where(QuestionAttempt.attempt_id.in_([t["id"] for t in templates])))]
         steps = [dict(r._mapping) for r in connection.execute(
             select(Step.__table__).where(Step.question_attempt_id.in_([q["id"] for q in questions])))]
+        summaries = {r.question_attempt_id: dict(r._mapping) for r in connection.execute(
+            select(AnswerSummary.__table__).where(
+                AnswerSummary.question_attempt_id.in_([q["id"] for q in questions])))} if has_summaries else {}
         taken = {t["user_id"] for t in templates}
         students = [u for u, in connection.execute(
             select(User.id).where(User.username.like("student%")).order_by(User.id)) if u not in taken]
@@ -100,12 +109,15 @@ def copy_attempts(engine: Engine, quiz_id: int) -> None:
     by_question: dict[int, list[dict[str, Any]]] = {}
     for s in steps:
         by_question.setdefault(s["question_attempt_id"], []).append(s)
-    attempts_out, questions_out, steps_out = [], [], []
+    attempts_out, questions_out, steps_out, summaries_out = [], [], [], []
     for n, student in enumerate(students):
         template = templates[n % len(templates)]
         attempts_out.append({**template, "id": next_attempt, "user_id": student})
         for q in by_attempt[template["id"]]:
             questions_out.append({**q, "id": next_question, "attempt_id": next_attempt})
+            if q["id"] in summaries:
+                summaries_out.append({**summaries[q["id"]], "question_attempt_id": next_question,
+                                      "attempt_id": next_attempt})
             steps_out.extend({**s, "id": next_step + k, "question_attempt_id": next_question}
                              for k, s in enumerate(by_question[q["id"]]))
             next_step += len(by_question[q["id"]])
@@ -114,6 +126,8 @@ def copy_attempts(engine: Engine, quiz_id: int) -> None:
     _insert(engine, Attempt.__table__, attempts_out)
     _insert(engine, QuestionAttempt.__table__, questions_out)
     _insert(engine, Step.__table__, steps_out)
+    if summaries_out:
+        _insert(engine, AnswerSummary.__table__, summaries_out)
     # the other quizzes of the course: a total per student (what a gradebook reads)
     with engine.begin() as connection:
         quiz = dict(connection.execute(select(Quiz.__table__).where(Quiz.id == quiz_id)).one()._mapping)
