@@ -85,26 +85,52 @@ def drawn_matrix(item: ItemBase, texts: Sequence[str | None]) -> np.ndarray:
     wanted = [name for name, spec in item.params.items() if spec.is_random]
     out = np.full((len(texts), len(wanted) + 1), np.nan)
     out[:, -1] = 0
+    given = {n: text for n, text in enumerate(texts) if text is not None}
+    if not given:
+        return out
+    header = next(iter(given.values())).partition("|")[0]
+    names = header.split(" ") if header else []
+    values = _same_names(header, list(given.values()), len(names) + 1)
+    if values is not None:  # as nearly always: one item version, the same parameters drawn
+        _pick(out, list(given), names, values, wanted)
+        return out
     by_names: dict[str, list[int]] = {}
-    given: dict[int, str] = {}
-    for n, text in enumerate(texts):
-        if text is not None:
-            by_names.setdefault(text[:text.index("|")], []).append(n)
-            given[n] = text
+    for n, text in given.items():
+        by_names.setdefault(text.partition("|")[0], []).append(n)
     for header, rows in by_names.items():
         names = header.split(" ") if header else []
         start = len(header) + 1
         values = np.asarray(" ".join([given[n][start:] for n in rows]).split(),
                             dtype=float).reshape(len(rows), len(names) + 1)
-        several = values[:, -1].astype(np.int64)
-        mask = np.zeros(len(rows), dtype=np.int64)
-        for column, name in enumerate(wanted):
-            if name in names:
-                at = names.index(name)
-                out[rows, column] = values[:, at]
-                mask |= (several >> at & 1) << column
-        out[rows, -1] = mask
+        _pick(out, rows, names, values, wanted)
     return out
+
+
+def _same_names(header: str, texts: list[str], width: int) -> np.ndarray | None:
+    """The numbers of texts that all name the same parameters (``header``), parsed at once; None
+    if they do not."""
+    joined = " ".join(texts)
+    if joined.count(header + "|") != len(texts):
+        return None
+    tokens = joined.replace(header + "|", "").split()
+    if len(tokens) != len(texts) * width:
+        return None
+    try:
+        return np.asarray(tokens, dtype=float).reshape(len(texts), width)
+    except ValueError:
+        return None
+
+
+def _pick(out: np.ndarray, rows: list[int], names: list[str], values: np.ndarray, wanted: list[str]) -> None:
+    """Put the wanted parameters' columns of ``values`` (rows of one set of names) in ``out``."""
+    several = values[:, -1].astype(np.int64)
+    mask = np.zeros(len(rows), dtype=np.int64)
+    for column, name in enumerate(wanted):
+        if name in names:
+            at = names.index(name)
+            out[rows, column] = values[:, at]
+            mask |= (several >> at & 1) << column
+    out[rows, -1] = mask
 
 
 def chosen_options(item_type: str, order: Sequence[int] | None, response: Any) -> list[int]:

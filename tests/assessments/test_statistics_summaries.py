@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from sqlalchemy import delete, func, select
 
 from assessments.models import AnswerSummary, Attempt, AttemptState, QuestionAttempt, Step
 from assessments.reports import service
+from assessments.reports.breakdown import drawn_matrix, drawn_text
 from tests.assessments.conftest import World
 from tests.assessments.statistics_before import compute_before
 from tests.assessments.test_grading_regrade import _regrade, _swap_the_numeric_key
 from tests.assessments.test_grading_support import Classroom, classroom
+from tests.engine import samples
 
 ITEMS = ["seed", "numeric", "single", "tf", "ordering", "matching", "short", "essay"]
 ESSAY = {"text": "The policy exploits a flaw in the reward model instead of improving."}
@@ -121,3 +124,17 @@ def test_summaries_give_the_statistics_computed_from_the_steps(world: World) -> 
     # without any summary (rows from before them, or copied in): summarised from the steps
     world.db.execute(delete(AnswerSummary))
     assert _same(room, quiz.id) == regraded
+
+
+def test_drawn_parameters_are_read_back_as_the_item_names_them() -> None:
+    """One set of names is parsed at once; mixed sets (answers to versions drawing different
+    parameters) each by their names; a parameter drawn as several numbers reads as their mean."""
+    item = samples.item(samples.NUMERIC)  # draws r_w and r_l
+    texts = [drawn_text({"r_w": 1.5, "r_l": -0.5}), None, drawn_text({"r_w": 0.1, "r_l": 2})]
+    assert drawn_matrix(item, texts).tolist()[0] == [1.5, -0.5, 0] and drawn_matrix(item, texts)[2, 1] == 2.0
+    assert np.isnan(drawn_matrix(item, texts)[1, :2]).all()
+    mixed = [*texts, drawn_text({"xr_w": 9, "r_w": [1, 2], "r_l": "text"}), drawn_text({})]
+    got = drawn_matrix(item, mixed)
+    assert got[3, 0] == 1.5 and np.isnan(got[3, 1]) and got[3, 2] == 1  # r_w drawn as several
+    assert np.isnan(got[4, :2]).all() and got[4, 2] == 0
+    assert got[:3].tolist()[0] == [1.5, -0.5, 0] and got[2, 1] == 2.0
