@@ -12,7 +12,8 @@ attempt per student with its total only (what the gradebook reads), so that the 
 students × 10 quizzes, as at the end of a term.
 
 Then it times, through the application (FastAPI's test client, one request at a time):
-``GET /api/v1/quizzes/{id}/statistics`` cold (the kept statistics dropped first) and cached,
+``GET /api/v1/quizzes/{id}/statistics`` cold (the kept statistics dropped first; wall clock and
+CPU time) and cached,
 ``GET /api/v1/courses/{course}/gradebook`` and its streamed CSV; medians of a few asks (the reply
 read whole, not decoded). Prints the machine and the load average with the figures. Also runs
 against a code base from before the kept statistics and the CSV (those figures are left out).
@@ -63,6 +64,9 @@ OTHER_QUIZZES = 9
 SECRET = "bench-statistics-" + "x" * 40
 CHUNK = 5_000
 STUDENTS_PER_WRITE = 5_000
+COLD_ASKS = 5
+"""Statistics computed this many times (the kept ones dropped before each): the median is printed,
+wall clock and the process's CPU time (which other work on a shared host disturbs less)."""
 GRADEBOOK_UP_TO = 2_000
 """Larger sizes time the statistics only (a gradebook of 100,000 students is not this benchmark's)."""
 
@@ -218,15 +222,21 @@ def run(url: str, students: int) -> dict[str, float]:
                     if "quiz_statistics" in sqlalchemy.inspect(connection).get_table_names():
                         connection.execute(text("DELETE FROM quiz_statistics"))
 
+            cpu: list[float] = []
+
             def cold_timed() -> float:
                 forget()
-                return median_seconds(statistics_ask, 1)
+                began = time.process_time()
+                wall = median_seconds(statistics_ask, 1)
+                cpu.append(time.process_time() - began)
+                return wall
 
             forget()
             reply = statistics_ask()  # warms the process (imports, item models); checked, not timed
             check(reply.status_code == 200 and reply.json()["attempts"] == counted, reply.text[:200])
-            figures = {"statistics, cold": statistics.median(cold_timed() for _ in range(3)),
-                       "statistics, kept": median_seconds(statistics_ask, 5)}
+            figures = {"statistics, cold": statistics.median(cold_timed() for _ in range(COLD_ASKS))}
+            figures["statistics, cold (CPU time of the process)"] = statistics.median(cpu)
+            figures["statistics, kept"] = median_seconds(statistics_ask, 5)
 
             def gradebook() -> Any:
                 return client.get("/api/v1/courses/load/gradebook", headers=headers)
