@@ -2,14 +2,17 @@
 wrong and blank answers, graded by hand, a grade cleared, an item fixed and the quiz regraded,
 gives at every stage exactly the statistics computed the way they were before summaries (from
 the steps: :mod:`tests.assessments.statistics_before`), with every summary written when it was
-graded, and the same again when the summaries are gone (summarised from the steps while read)."""
+graded, and the same again when the summaries are gone (summarised from the steps while read).
+Migration 0029 fills the table with the rows the application writes."""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from assessments.models import AnswerSummary, Attempt, AttemptState, QuestionAttempt, Step
 from assessments.reports import service
@@ -20,6 +23,7 @@ from tests.assessments.test_grading_regrade import _regrade, _swap_the_numeric_k
 from tests.assessments.test_grading_support import Classroom, classroom
 from tests.engine import samples
 
+MIGRATION = Path(__file__).resolve().parents[2] / "alembic" / "versions" / "0029_answer_summaries.py"
 ITEMS = ["seed", "numeric", "single", "tf", "ordering", "matching", "short", "essay"]
 ESSAY = {"text": "The policy exploits a flaw in the reward model instead of improving."}
 
@@ -77,6 +81,24 @@ def _summaries_current(room: Classroom, quiz_id: int) -> None:
     assert rows and [row for row in rows if row[1] != row[2]] == []
 
 
+def _backfilled(room: Classroom) -> dict[int, dict[str, Any]]:
+    """The rows migration 0029 makes of what the database holds."""
+    spec = importlib.util.spec_from_file_location("migration_0029", MIGRATION)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    connection = room.world.db.connection()
+    query = text(migration.SQLITE if connection.dialect.name == "sqlite" else migration.POSTGRESQL)
+    rows = connection.execute(query, {"after": 0, "batch": 1_000_000}).all()
+    return {row.id: migration._summary(row) for row in rows}
+
+
+def _preview_questions(room: Classroom) -> set[int]:
+    return set(room.world.db.scalars(select(QuestionAttempt.id).join(Attempt, Attempt.id == QuestionAttempt.attempt_id)
+                                     .where(Attempt.preview.is_(True), Attempt.state == AttemptState.FINISHED,
+                                            QuestionAttempt.replaced_at.is_(None))))
+
+
 def test_summaries_give_the_statistics_computed_from_the_steps(world: World) -> None:
     room = classroom(world)
     students = [room.alice, room.bob, *(room.student(f"s{n:02d}") for n in range(10))]
@@ -116,6 +138,12 @@ def test_summaries_give_the_statistics_computed_from_the_steps(world: World) -> 
     regraded = _same(room, quiz.id)
     _summaries_current(room, quiz.id)
     assert regraded != graded
+
+    # the migration fills the table as the application writes it
+    written = {row.question_attempt_id: row._asdict() for row in world.db.execute(select(AnswerSummary.__table__))}
+    backfilled = _backfilled(room)
+    assert {k: v for k, v in backfilled.items() if k in written} == written
+    assert set(backfilled) - set(written) == _preview_questions(room)
 
     # the API answers the same
     reply = room.api.get(f"/api/v1/quizzes/{quiz.id}/statistics", headers=teacher)
