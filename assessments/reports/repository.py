@@ -10,12 +10,13 @@ only where it needs them, in one :func:`json.loads` for all of them (:func:`deco
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Text, and_, case, cast, func, or_, select
+from sqlalchemy import BindParameter, Row, Select, Text, and_, bindparam, case, cast, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -65,6 +66,21 @@ def _as_text(column: Any) -> ColumnElement[str]:
 
 
 def detail_rows(session: Session, where: ColumnElement[bool]) -> list[Row[Any]]:
+    """:func:`detail_query`'s rows."""
+    return list(session.connection().execute(detail_query(where)).all())
+
+
+@functools.cache
+def _stale_query() -> Select[Any]:
+    return detail_query(stale(bindparam("attempt_ids", expanding=True)))
+
+
+def stale_rows(session: Session, attempt_ids: Sequence[int]) -> list[Row[Any]]:
+    """:func:`detail_rows` of :func:`stale` (the statement built once: building it cost as much as running it)."""
+    return list(session.connection().execute(_stale_query(), {"attempt_ids": list(attempt_ids)}).all())
+
+
+def detail_query(where: ColumnElement[bool]) -> Select[Any]:
     """What a question attempt's summary is made of, for the question attempts ``where`` selects
     (a condition on :class:`QuestionAttempt`, :class:`Attempt` and :class:`AnswerSummary`, outer
     joined: None where the question attempt has none): its identity and variant's seed; its last
@@ -94,7 +110,7 @@ def detail_rows(session: Session, where: ColumnElement[bool]) -> list[Row[Any]]:
         .where(where)
         .order_by(QuestionAttempt.attempt_id, QuestionAttempt.slot)
     )
-    return list(session.execute(query).all())
+    return query
 
 
 def _last_seq() -> Any:
@@ -102,7 +118,7 @@ def _last_seq() -> Any:
             .correlate(QuestionAttempt).scalar_subquery())
 
 
-def stale(attempt_ids: Sequence[int]) -> ColumnElement[bool]:
+def stale(attempt_ids: Sequence[int] | BindParameter[Any]) -> ColumnElement[bool]:
     """For :func:`detail_rows`: the current question attempts of these attempts whose summary is
     missing or older than their last step."""
     return and_(QuestionAttempt.attempt_id.in_(attempt_ids), QuestionAttempt.replaced_at.is_(None),

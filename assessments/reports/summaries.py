@@ -24,11 +24,11 @@ or copied in by SQL) is summarised when statistics read it, in memory
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, insert, select
+from sqlalchemy import BindParameter, bindparam, delete, event, insert, select
 from sqlalchemy.orm import Session
 
 from assessments import events
@@ -79,26 +79,30 @@ def _loads(text: str | None) -> Any:
     return json.loads(text) if text else None
 
 
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_DROP_REPLACED = delete(AnswerSummary).where(
+    AnswerSummary.attempt_id.in_(_IDS),
+    AnswerSummary.question_attempt_id.in_(select(QuestionAttempt.id).where(
+        QuestionAttempt.attempt_id.in_(_IDS), QuestionAttempt.replaced_at.is_not(None))))
+_DROP = delete(AnswerSummary).where(AnswerSummary.question_attempt_id.in_(_IDS))
+_INSERT = insert(AnswerSummary)
+"""Statements built once, run on the session's connection (Core: building and the ORM's bulk
+paths cost as much as the work)."""
+
+
 def write(session: Session, attempt_ids: Iterable[int]) -> int:
     """(Re)write the summaries of these attempts' current question attempts that are missing or
     older than their last step, and drop those of question attempts a regrade replaced; returns
     how many were written."""
     ids = list(attempt_ids)
+    connection = session.connection()
     written = 0
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        replaced = select(QuestionAttempt.id).where(QuestionAttempt.attempt_id.in_(chunk),
-                                                    QuestionAttempt.replaced_at.is_not(None))
-        session.execute(delete(AnswerSummary).where(AnswerSummary.attempt_id.in_(chunk),
-                                                    AnswerSummary.question_attempt_id.in_(replaced)))
-        rows = [summary(row) for row in repository.detail_rows(session, repository.stale(chunk))]
+        connection.execute(_DROP_REPLACED, {"ids": chunk})
+        rows = [summary(row) for row in repository.stale_rows(session, chunk)]
         if rows:
-            _replace(session, rows)
+            connection.execute(_DROP, {"ids": [r["question_attempt_id"] for r in rows]})
+            connection.execute(_INSERT, rows)
         written += len(rows)
     return written
-
-
-def _replace(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    session.execute(delete(AnswerSummary).where(
-        AnswerSummary.question_attempt_id.in_([r["question_attempt_id"] for r in rows])))
-    session.connection().execute(insert(AnswerSummary), list(rows))
