@@ -1,17 +1,16 @@
 """Every query of the reports: the few columns statistics need, read as rows (Core), never as objects.
 
-A quiz of 2,000 attempts × 16 questions has 32,000 question attempts and some 100,000 steps;
-loading them as ORM objects and decoding every JSON column cost seconds. Here one query returns
-one row per current question attempt of a finished, counted attempt, with its last step's state,
-fraction and misconception (extracted by the database from the step's JSON) and its last saved
-response and the variant's option order and parameters as JSON *text*, which the caller decodes
-only where it needs them, in one :func:`json.loads` for all of them (:func:`decode_all`).
+A quiz of 2,000 attempts × 16 questions has 32,000 question attempts and some 100,000 steps.
+Statistics read one narrow row per current question attempt of a counted attempt, its answer
+summary outer joined (:func:`summary_rows`; :mod:`assessments.reports.summaries` writes them).
+What a summary is made of is read from the steps by :func:`detail_rows`: the last step's state,
+fraction and misconception (extracted by the database from the step's JSON), the last saved
+response and the variant's option order and parameters as JSON *text*.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -154,9 +153,3 @@ def versions(session: Session, ids: Iterable[int]) -> dict[int, tuple[ItemVersio
     rows = session.execute(select(ItemVersion, Item.key).join(Item, Item.id == ItemVersion.item_id)
                            .where(ItemVersion.id.in_(set(ids))))
     return {version.id: (version, key) for version, key in rows}
-
-
-def decode_all(texts: Sequence[str | None]) -> list[Any]:
-    """Many JSON texts decoded at once: one parse of their concatenation is several times faster
-    than a parse each (None stays None)."""
-    return json.loads("[" + ",".join("null" if t is None else t for t in texts) + "]") if texts else []

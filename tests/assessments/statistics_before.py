@@ -5,6 +5,7 @@ Not used by the application."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -180,6 +181,11 @@ def breakdown(answers: Answers, title: str) -> ItemBreakdown:
     )
 
 
+def decode_all(texts: Sequence[str | None]) -> list[Any]:
+    """Many JSON texts decoded at once (None stays None)."""
+    return json.loads("[" + ",".join("null" if t is None else t for t in texts) + "]") if texts else []
+
+
 def _as_text(column: Any) -> ColumnElement[str]:
     """A JSON column as its text (PostgreSQL's ``jsonb::text``; SQLite stores text already)."""
     return sql_cast(column, Text)
@@ -233,9 +239,9 @@ class _Read:
         # only choice answers need their response and option order; only computed items their params
         choice = {vid: model.type_name in CHOICE_TYPES for vid, model in models.items()}
         computed = {vid: model.is_computed for vid, model in models.items()}
-        orders = repository.decode_all([r.order if choice[r.item_version_id] else None for r in rows])
-        params = repository.decode_all([r.params if computed[r.item_version_id] else None for r in rows])
-        responses = repository.decode_all([r.response if choice[r.item_version_id] else None for r in rows])
+        orders = decode_all([r.order if choice[r.item_version_id] else None for r in rows])
+        params = decode_all([r.params if computed[r.item_version_id] else None for r in rows])
+        responses = decode_all([r.response if choice[r.item_version_id] else None for r in rows])
         self.attempt_ids: list[int] = []
         self.marks: dict[tuple[int, int], float] = {}
         self.max_marks: dict[int, float] = {}
