@@ -55,9 +55,11 @@ def _before_commit(session: Session) -> None:
 
 
 def write_due(session: Session) -> None:
-    """Write the summaries of the attempts noted in this session (nothing when none are)."""
+    """Write the summaries of the attempts noted in this session (nothing when none are), from
+    what the session holds (flushed first: the commit flushes only after this)."""
     due = session.info.pop(DUE, None)
     if due:
+        session.flush()
         write(session, sorted(due))
 
 
