@@ -18,6 +18,7 @@ from assessments import errors, limits, openapi
 from assessments.attempts.endpoints import router as attempts_router
 from assessments.attempts.service import sweep
 from assessments.auth.endpoints import router as auth_router
+from assessments.bank import checking
 from assessments.bank.endpoints import banks_router, declarations_router
 from assessments.bank.endpoints import router as bank_router
 from assessments.config import Settings, get_settings
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         stop.set()
         for thread in threads:
             thread.join(timeout=5)
+        checking.shut_down()  # an import's checking processes, if one started them
 
     app = FastAPI(title="Assay", version="1", description=API_DESCRIPTION, lifespan=lifespan,
                   dependencies=[Depends(known_query_parameters)],
@@ -137,8 +139,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     errors.install(app)
     openapi.install(app)
     app.state.error_page = error_page
-    for router in (auth_router, courses_router, banks_router, declarations_router, bank_router, quizzes_router,
-                   attempts_router, grading_router, reports_router, practice_router, pages_router, taking_router,
+    # Taking a quiz first: a request is matched against the routes in order, and a student's start
+    # and saves are most of what is asked while a quiz is open (the rest checked 100 routes first).
+    for router in (attempts_router, auth_router, courses_router, banks_router, declarations_router, bank_router,
+                   quizzes_router, grading_router, reports_router, practice_router, pages_router, taking_router,
                    authoring_router, picker_router, instructor_router, teaching_router, quizlife_router,
                    practice_pages_router, lti_api_router, lti_router, apidocs_router):
         app.include_router(router)

@@ -45,7 +45,7 @@ sys.path.insert(0, str(_HERE.parent))
 
 import httpx2 as httpx  # noqa: E402
 
-from bench.load import machine  # noqa: E402
+from bench.load import machine, profiling  # noqa: E402
 from bench.loadkit import (  # noqa: E402
     QUESTIONS,
     SERVE_HOST,
@@ -73,6 +73,8 @@ class Burst:
     """Per student who got in: arrival to acknowledged first save, retries included (seconds)."""
     latencies: dict[str, list[float]] = field(default_factory=lambda: {"start": [], "save": []})
     errors: Counter[str] = field(default_factory=Counter)
+    resent: Counter[str] = field(default_factory=Counter)
+    """Starts sent again on a new connection, the kept-alive one closed under them (by kind of error)."""
     refused: int = 0
     """503 replies with Retry-After (the server shedding load); not errors: the student tried again."""
     retried_students: int = 0
@@ -86,7 +88,17 @@ class Burst:
         it was refused with 503 and Retry-After)."""
         began = time.perf_counter()
         try:
-            reply = await client.request(method, url, **options)
+            try:
+                reply = await client.request(method, url, **options)
+            except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
+                # A kept-alive connection the server closed as it was reused (a student back after
+                # Retry-After, past the server's keep-alive): a browser sends the request again on
+                # a new connection, and so does the student. Only a start, which resumes the open
+                # attempt if the first one did arrive; counted apart.
+                if kind != "start":
+                    raise
+                self.resent[type(exc).__name__] += 1
+                reply = await client.request(method, url, **options)
         except httpx.HTTPError as exc:
             self.errors[f"{kind}: {type(exc).__name__}"] += 1
             return None, None
@@ -148,6 +160,21 @@ async def arrive(burst: Burst, base_url: str, quiz_id: int, tokens: list[tuple[s
         return time.perf_counter() - began
 
 
+def group_cpu_seconds(pgid: int) -> tuple[float, float]:
+    """CPU time (user, system) of every process in a process group (the server and its workers),
+    from /proc (0 where /proc is not there)."""
+    user = system = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            user += int(fields[11]) / os.sysconf("SC_CLK_TCK")
+            system += int(fields[12]) / os.sysconf("SC_CLK_TCK")
+    return user, system
+
+
 def prepare_all(url: str, quiz_id: int) -> tuple[int, int, float]:
     """Prepare every student's start, batch after batch as the jobs would: (students, variants, seconds)."""
     from assessments.attempts.prepared import prepare
@@ -203,6 +230,9 @@ def report(burst: Burst, args: argparse.Namespace, seconds: float) -> list[str]:
                  f"{burst.retried_students} students refused at least once, {burst.gave_up} gave up; "
                  f"client launched students p99 {percentile(burst.late, 0.99) * ms:.0f} ms late")
     lines.extend(f"    error x{n}: {what}" for what, n in burst.errors.most_common(6))
+    if burst.resent:
+        lines.append("  starts sent again on a new connection (the kept-alive one closed as it was reused): "
+                     + ", ".join(f"{n} after {what}" for what, n in burst.resent.most_common()))
     return lines
 
 
@@ -219,6 +249,7 @@ def main() -> int:
                         help="a PostgreSQL URL to create (and drop) the database through")
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds before the burst is stopped")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (server log, SQLite file)")
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="record the server with py-spy into DIR")
     args = parser.parse_args()
     if not 1 <= args.students <= 100_000 or not 0.1 <= args.rate <= 10_000 or not 1 <= args.workers <= 64:
         parser.error("--students must be 1..100000, --rate 0.1..10000 and --workers 1..64")
@@ -248,11 +279,20 @@ def run(args: argparse.Namespace, databases: Databases, workdir: Path) -> int:
     port = free_port()
     log = workdir / "assay.log"
     burst = Burst()
-    with serving("assay", serve_command(port, args.workers), env, log, port) as server:
+    with serving("assay", serve_command(port, args.workers), env, log, port) as server, \
+            profiling(server.process.pid, args.profile):
+        server_cpu, client_cpu = group_cpu_seconds(server.process.pid), time.process_time()
         seconds = asyncio.run(arrive(burst, server.base_url, quiz_id, [(u, tokens[u]) for u in usernames],
                                      args.rate, args.time_limit))
+        server_cpu = tuple(b - a for a, b in zip(server_cpu, group_cpu_seconds(server.process.pid), strict=True))
+        client_cpu = time.process_time() - client_cpu
         load = os.getloadavg()
     lines = report(burst, args, seconds)
+    user, system = server_cpu
+    lines.append(f"  CPU during the burst: the server {user + system:.1f} s "
+                 f"({1000 * (user + system) / args.students:.1f} ms "
+                 f"a student, {1000 * system / args.students:.1f} of it in the kernel), the client {client_cpu:.1f} s "
+                 f"({1000 * client_cpu / args.students:.1f} ms a student)")
     if burst.errors:
         lines += server_errors(log)
     print("\n".join(lines))

@@ -147,6 +147,7 @@ def profiling(pid: int, out: Path | None) -> Iterator[None]:
     folded = out / "assay.folded"
     recorder = subprocess.Popen(  # noqa: S603 - our own argv
         [spy, "record", "--pid", str(pid), "--subprocesses", "--rate", "100", "--format", "raw",
+         *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL") else []),
          "--output", str(folded), "--nonblocking"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, exists, insert, select, tuple_
+from sqlalchemy import and_, bindparam, exists, insert, select
 from sqlalchemy.orm import Session
 
 from assessments import events
@@ -106,26 +106,44 @@ class Wanted:
     shuffle: bool
 
 
+_OF_PAIRS = (select(PreparedVariant.item_version_id, PreparedVariant.seed, PreparedVariant.shuffle)
+             .where(PreparedVariant.item_version_id.in_(bindparam("versions", expanding=True)),
+                    PreparedVariant.seed.in_(bindparam("seeds", expanding=True))))
+"""The prepared variants of some versions and seeds, answered from the unique index on both
+databases. (SQLite scans the whole table for a row-value ``(version, seed) IN (...)``: a start read
+every prepared variant there was.) One statement whatever the numbers, so compiled once; what it
+finds beyond the pairs asked for (another version's variant of the same seed) is left by the caller."""
+
+
+_RECALL = _OF_PAIRS.add_columns(PreparedVariant.data)
+
+
+def _of_pairs(pairs: Iterable[tuple[int, int]]) -> dict[str, list[int]]:
+    """:data:`_OF_PAIRS`'s parameters for these (version, seed) pairs."""
+    pairs = list(pairs)
+    return {"versions": sorted({v for v, _ in pairs}), "seeds": sorted({s for _, s in pairs})}
+
+
 def recall(session: Session, wanted: Iterable[Wanted]) -> int:
     """Bring the prepared variants among ``wanted`` that this process does not hold into its cache
-    (one query); how many were found."""
+    (one query); how many were found and taken."""
     missing = [w for w in wanted if not has_variant(w.content_hash, w.seed, w.shuffle)]
     if not missing:
         return 0
-    rows = session.execute(select(PreparedVariant.item_version_id, PreparedVariant.seed, PreparedVariant.shuffle,
-                                  PreparedVariant.data)
-                           .where(tuple_(PreparedVariant.item_version_id, PreparedVariant.seed)
-                                  .in_([(w.item_version_id, w.seed) for w in missing]))).all()
+    rows = session.execute(_RECALL,
+                           _of_pairs((w.item_version_id, w.seed) for w in missing)).all()
     found = {(version_id, seed, shuffle): data for version_id, seed, shuffle, data in rows}
+    taken = 0
     for w in missing:
         data = found.get((w.item_version_id, w.seed, w.shuffle))
         if data is not None:
+            taken += 1
             model = variant_model(w.content_hash, w.shuffle, _loader(session, w.item_version_id))
             variant = decode(data, model, w.seed)
             keep_variant(w.content_hash, w.shuffle, variant)
             if "shown" in data:
                 keep_rendered(variant, data["shown"])
-    return len(found)
+    return taken
 
 
 def _loader(session: Session, version_id: int) -> Callable[[], ItemVersion]:
@@ -137,10 +155,13 @@ def _loader(session: Session, version_id: int) -> Callable[[], ItemVersion]:
     return load
 
 
+_START_SEED = select(PreparedStart.seed).where(PreparedStart.quiz_id == bindparam("quiz_id"),
+                                              PreparedStart.user_id == bindparam("user_id"))
+
+
 def start_seed(session: Session, quiz_id: int, user_id: int) -> int | None:
     """The seed prepared for the student's first attempt at the quiz, if one was."""
-    return session.scalar(select(PreparedStart.seed).where(PreparedStart.quiz_id == quiz_id,
-                                                           PreparedStart.user_id == user_id))
+    return session.scalar(_START_SEED, {"quiz_id": quiz_id, "user_id": user_id})
 
 
 # --- making them ---------------------------------------------------------------------------------
@@ -208,9 +229,7 @@ def _insert_new_variants(session: Session, rows: Sequence[dict[str, Any]]) -> No
     if not rows:
         return
     pairs = sorted({(r["item_version_id"], r["seed"]) for r in rows})
-    have = {(v, seed, shuffle) for v, seed, shuffle in session.execute(
-        select(PreparedVariant.item_version_id, PreparedVariant.seed, PreparedVariant.shuffle)
-        .where(tuple_(PreparedVariant.item_version_id, PreparedVariant.seed).in_(pairs)))}
+    have = {(v, seed, shuffle) for v, seed, shuffle in session.execute(_OF_PAIRS, _of_pairs(pairs))}
     new = [r for r in rows if (r["item_version_id"], r["seed"], r["shuffle"]) not in have]
     if new:
         session.execute(insert(PreparedVariant), new)

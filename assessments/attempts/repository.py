@@ -36,9 +36,12 @@ def open_attempt(session: Session, quiz_id: int, user_id: int) -> Attempt | None
         Attempt.state == AttemptState.IN_PROGRESS)).first()
 
 
+_ATTEMPTS_OF = select(Attempt).where(Attempt.quiz_id == bindparam("quiz_id"),
+                                     Attempt.user_id == bindparam("user_id")).order_by(Attempt.number)
+
+
 def attempts_of(session: Session, quiz_id: int, user_id: int) -> list[Attempt]:
-    return list(session.scalars(select(Attempt).where(
-        Attempt.quiz_id == quiz_id, Attempt.user_id == user_id).order_by(Attempt.number)))
+    return list(session.scalars(_ATTEMPTS_OF, {"quiz_id": quiz_id, "user_id": user_id}))
 
 
 def last_number(session: Session, quiz_id: int, user_id: int) -> int:
@@ -191,6 +194,14 @@ def head(session: Session, attempt_id: int, qa_id: int, *, lock: bool = False,
         connection.execute(_LOCK, {"attempt_id": attempt_id})
     found = connection.execute(_HEAD, {"attempt_id": attempt_id, "qa_id": qa_id}).first()
     return None if found is None else (found.state, found.replaced_at is not None, int(found.seq))
+
+
+_INSERT_ATTEMPT = insert(Attempt).returning(Attempt.id)
+
+
+def insert_attempt(session: Session, values: dict[str, Any]) -> int:
+    """Insert an attempt (an ``attempts`` row as a dict); its id."""
+    return int(session.connection().execute(_INSERT_ATTEMPT, values).scalar_one())
 
 
 def insert_questions(session: Session, rows: list[dict[str, Any]]) -> list[int]:

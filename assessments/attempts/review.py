@@ -50,6 +50,8 @@ def moment(attempt: Attempt, settings: QuizSettings, now: datetime, *, closed: b
 
 def moment_for(session: Session, attempt: Attempt, quiz: Quiz, now: datetime) -> str:
     """The review moment of the attempt now, as what applies to its student decides."""
+    if attempt.state == AttemptState.IN_PROGRESS:
+        return "during"  # whatever applies (the same as moment() says, without asking for it)
     closed = rules.applied(session, quiz, attempt.user_id, now).closed(now)
     return moment(attempt, settings_of(quiz), now, closed=closed)
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from assessments import events
 from assessments.attempts import prepared, repository
@@ -266,11 +266,14 @@ def _store(session: Session, principal: Principal, quiz: Quiz, applies: rules.Ap
            ) -> tuple[Attempt, list[tuple[Asked, EngineAttempt]]]:
     """Insert the attempt, then its question attempts in one statement and their first steps in
     another; the attempt and its questions as stored."""
-    attempt = Attempt(quiz_id=quiz.id, user_id=principal.user.id, number=number,
-                      state=AttemptState.IN_PROGRESS, started_at=now, deadline_at=rules.deadline(now, applies),
-                      max_marks=sum(row["max_mark"] for row, _ in questions), preview=preview)
+    values = {"quiz_id": quiz.id, "user_id": principal.user.id, "number": number, "state": AttemptState.IN_PROGRESS,
+              "started_at": now, "deadline_at": rules.deadline(now, applies),
+              "max_marks": sum(row["max_mark"] for row, _ in questions), "preview": preview}
+    # One INSERT ... RETURNING (the session's unit of work costs more than the insert), then the
+    # row as written is put in the session as if loaded: later changes to it are written as usual.
+    attempt = Attempt(id=repository.insert_attempt(session, values), finished_at=None, marks=None, **values)
+    make_transient_to_detached(attempt)
     session.add(attempt)
-    session.flush()
     ids = repository.insert_questions(session, [{**row, "attempt_id": attempt.id} for row, _ in questions])
     stored = [(Asked(qa_id, attempt.id, row["slot"], row["item_version_id"], row["seed"], row["variant"]["shuffle"],
                      row["behaviour"], row["behaviour_options"], row["max_mark"]), qa)

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from assessments.bank import declarations, repository
+from assessments.bank import checking, declarations, repository
 from assessments.bank.access import refuse_if_in_open_attempt
 from assessments.bank.banks import target_bank
 from assessments.bank.schemas import ImportResult, ItemSaved
@@ -30,7 +30,6 @@ from assessments.errors import Conflict, Invalid
 from assessments.interop.qti.package import PackageProblem
 from assessments.models import Bank, Item, ItemVersion, VersionOrigin
 from engine.content.bank import BANK_FILE
-from engine.content.checker import variant_problems
 from engine.content.loader import definition_problems
 from engine.content.source import parse_yaml_documents
 from engine.items import ItemBase
@@ -49,21 +48,45 @@ class PreparedImport:
     notes: tuple[str, ...] = ()
 
 
-def _checked_yaml_files(files: list[tuple[str, str]]) -> list[tuple[dict[str, Any], ItemBase, str]]:
-    """Every item of every YAML text (name, text), checked; one bad document refuses them all."""
-    checked: list[tuple[dict[str, Any], ItemBase, str]] = []
-    found: list[dict[str, Any]] = []
+_Read = tuple[str, list[dict[str, Any]], list[tuple[Any, ItemBase | None, list[Any]]]]
+"""A YAML text as read: its name, its parse problems, and each document with its item (None when
+it has problems already) and its problems."""
+
+
+def _read_yaml_files(files: list[tuple[str, str]]) -> tuple[list[_Read], list[ItemBase]]:
+    """Every YAML text read and its items validated; the items whose variants are to be checked."""
+    read: list[_Read] = []
+    to_check: list[ItemBase] = []
     seen: set[str] = set()
     for name, text in files:
         documents, problems = parse_yaml_documents(text, name)
-        found.extend({"path": [], "message": p.message, "file": p.file, "line": p.line} for p in problems)
+        entries: list[tuple[Any, ItemBase | None, list[Any]]] = []
         for document in documents:
             item, item_problems = definition_problems(document.data)
-            if item is not None:
-                item_problems, _ = variant_problems(item)
-                if item.id in seen:
-                    item_problems = [(("id",), f"item {item.id!r} appears twice in this import")]
+            if item is not None and item.id in seen:
+                item_problems = [(("id",), f"item {item.id!r} appears twice in this import")]
+                item = None
+            elif item is not None:
+                to_check.append(item)
                 seen.add(item.id)
+            entries.append((document, item, list(item_problems)))
+        read.append((name, [{"path": [], "message": p.message, "file": p.file, "line": p.line} for p in problems],
+                     entries))
+    return read, to_check
+
+
+def _checked_yaml_files(files: list[tuple[str, str]]) -> list[tuple[dict[str, Any], ItemBase, str]]:
+    """Every item of every YAML text (name, text), checked; one bad document refuses them all.
+    The items' variants are checked together, in other processes for a large import
+    (:mod:`assessments.bank.checking`)."""
+    read, to_check = _read_yaml_files(files)
+    variant_problems = iter(checking.problems_of(to_check))
+    checked: list[tuple[dict[str, Any], ItemBase, str]] = []
+    found: list[dict[str, Any]] = []
+    for name, parsed, entries in read:
+        found.extend(parsed)
+        for document, item, problems in entries:
+            item_problems = next(variant_problems) if item is not None else problems
             found.extend({"path": list(path), "message": message, "file": name,
                           "line": document.line_of(path)} for path, message in item_problems)
             if item is not None and not item_problems:

@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from threading import Lock
 from typing import Any
@@ -45,7 +45,7 @@ from engine.expressions import ExpressionError
 from engine.items import ItemBase
 from engine.qtypes import qtype_for
 from engine.texts import render
-from engine.variants import Variant, VariantError, generate
+from engine.variants import Variant, VariantError, generate, generate_batch
 
 __all__ = ["cached_variant", "content_hash", "item_model", "rendered_question", "save_definition", "variant_of"]
 
@@ -178,6 +178,31 @@ def keep_variant(content_hash: str, shuffle: bool, variant: Variant) -> None:
     """Hold a variant generated elsewhere (a prepared one, equal to what :func:`cached_variant`
     would generate for its seed) so that :func:`cached_variant` returns it."""
     _VARIANTS.put((content_hash, variant.seed, shuffle), variant)
+
+
+def warm_variants(wanted: Iterable[tuple[str, int, bool, Callable[[], ItemVersion]]]) -> int:
+    """Generate the variants among ``wanted`` (content hash, seed, shuffle, loader of the version)
+    that this process does not hold, each version's in one batch (the engine's ``generate_batch``:
+    the same variant for a seed as one generated alone, for a fraction of the cost), so that the
+    :func:`cached_variant` calls that follow find them. A version whose batch cannot be made (a
+    seed without a variant) is left to :func:`cached_variant`, which says why. How many were made."""
+    missing: dict[tuple[str, bool], dict[int, Callable[[], ItemVersion]]] = {}
+    for content_hash, seed, shuffle, load in wanted:
+        if _VARIANTS.get((content_hash, seed, shuffle)) is None:
+            missing.setdefault((content_hash, shuffle), {})[seed] = load
+    made = 0
+    for (content_hash, shuffle), seeds in missing.items():
+        if len(seeds) < 2:
+            continue  # one alone costs the same either way
+        model = variant_model(content_hash, shuffle, next(iter(seeds.values())))
+        try:
+            batch = generate_batch(model, list(seeds))
+        except (VariantError, ExpressionError):
+            continue
+        for n in range(len(batch.seeds)):
+            keep_variant(content_hash, shuffle, batch[n])
+        made += len(batch.seeds)
+    return made
 
 
 _RENDERED = _LRU(50_000)

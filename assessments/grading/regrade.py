@@ -576,8 +576,11 @@ def regrade(session: Session, principal: Principal, quiz_id: int, *, dry_run: bo
             for aid in chunk:
                 marks[aid] = _new_marks(current[aid], {q.asked.id: q for q in by_attempt[aid]})
         return _report(session, quiz.id, stale, marks, dry_run=True, now=now, problems=problems)
-    done_reading(session)
     for chunk in _chunks(attempt_ids, ATTEMPTS_PER_TRANSACTION):
+        # Each batch a writer's transaction: written() leaves the session reading, and a batch
+        # begun as a reader would write without SQLite's write lock, and fail ("database is
+        # locked") when a student's save commits between its reads and its writes.
+        done_reading(session)
         batch = [q for aid in chunk for q in by_attempt[aid]]
         marks.update(_write(session, principal, quiz.id, course.id, batch, now))
         written(session)

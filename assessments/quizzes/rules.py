@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from assessments.models import CourseGroupMember, Quiz, QuizOverride, QuizStatus
@@ -66,12 +66,19 @@ class Applied:
             self.close_at is not None and now >= self.close_at)
 
 
+_OVERRIDES = select(QuizOverride).where(
+    QuizOverride.quiz_id == bindparam("quiz_id"),
+    or_(QuizOverride.user_id == bindparam("user_id"),
+        QuizOverride.group_id.in_(select(CourseGroupMember.group_id)
+                                  .where(CourseGroupMember.user_id == bindparam("user_id"))))
+).order_by(QuizOverride.id)
+"""Built once: every start, save and review asks it, and building a statement costs as much as
+running this one."""
+
+
 def overrides_for(session: Session, quiz_id: int, user_id: int) -> list[QuizOverride]:
     """The student's own override at the quiz and those of every group they are in."""
-    groups = select(CourseGroupMember.group_id).where(CourseGroupMember.user_id == user_id)
-    return list(session.scalars(select(QuizOverride).where(
-        QuizOverride.quiz_id == quiz_id,
-        or_(QuizOverride.user_id == user_id, QuizOverride.group_id.in_(groups))).order_by(QuizOverride.id)))
+    return list(session.scalars(_OVERRIDES, {"quiz_id": quiz_id, "user_id": user_id}))
 
 
 def _limit(override: QuizOverride, base: int | None) -> int | Literal["keep"] | None:

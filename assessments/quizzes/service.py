@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from assessments import events
@@ -271,13 +271,15 @@ def quiz_warnings(session: Session, data: QuizCreate) -> list[QuizWarning]:
 # --- pins ----------------------------------------------------------------------------------------
 
 
+_PINNED = (select(QuizItem, Item.key, ItemVersion).options(defer(ItemVersion.definition))
+           .join(Item, Item.id == QuizItem.item_id).join(ItemVersion, ItemVersion.id == QuizItem.item_version_id)
+           .where(QuizItem.quiz_id == bindparam("quiz_id")).order_by(QuizItem.section, Item.key))
+
+
 def pinned(session: Session, quiz_id: int) -> list[tuple[QuizItem, str, ItemVersion]]:
     """The quiz's pins with each item's key and pinned version (its definition not read: a
     version's parsed item and variants are cached by content hash), by section and key."""
-    rows = session.execute(
-        select(QuizItem, Item.key, ItemVersion).options(defer(ItemVersion.definition))
-        .join(Item, Item.id == QuizItem.item_id).join(ItemVersion, ItemVersion.id == QuizItem.item_version_id)
-        .where(QuizItem.quiz_id == quiz_id).order_by(QuizItem.section, Item.key))
+    rows = session.execute(_PINNED, {"quiz_id": quiz_id})
     return [(pin, key, version) for pin, key, version in rows]
 
 
@@ -407,15 +409,18 @@ def quiz_for(session: Session, principal: Principal, quiz_id: int, now: datetime
     return quiz, course
 
 
+_QUIZ_AND_ROLE = (
+    select(Quiz, Course, Enrolment.role).join(Course, Course.id == Quiz.course_id)
+    .outerjoin(Enrolment, and_(Enrolment.course_id == Course.id, Enrolment.user_id == bindparam("user_id")))
+    .where(Quiz.id == bindparam("quiz_id")))
+
+
 def quiz_and_role(session: Session, principal: Principal, quiz_id: int, now: datetime | None = None, *,
                   hidden_ok: bool = False) -> tuple[Quiz, Course, CourseRole]:
     """The quiz, its course and the caller's role in it, in one query (404 for non-members, and
     for students while the quiz is a draft or archived, unless ``hidden_ok``: the caller then
     says "not open yet" itself)."""
-    found = session.execute(
-        select(Quiz, Course, Enrolment.role).join(Course, Course.id == Quiz.course_id)
-        .outerjoin(Enrolment, and_(Enrolment.course_id == Course.id, Enrolment.user_id == principal.user.id))
-        .where(Quiz.id == quiz_id)).first()
+    found = session.execute(_QUIZ_AND_ROLE, {"quiz_id": quiz_id, "user_id": principal.user.id}).first()
     if found is None:
         raise NotFound(f"no quiz {quiz_id}")
     quiz, course, role = found

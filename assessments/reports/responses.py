@@ -9,6 +9,7 @@ version's content hash and the seed (the version's definition is read only on a 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, cast
@@ -16,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from assessments.bank.service import cached_variant
+from assessments.bank.service import cached_variant, warm_variants
 from assessments.deps import Principal
 from assessments.grading.service import instructor_quiz
 from assessments.models import ItemVersion, QuestionAttempt, Quiz, Step
@@ -103,6 +104,9 @@ def variant_text(params: dict[str, Any]) -> str:
 def responses(session: Session, rows: list[Any], now: datetime) -> list[AttemptResponses]:
     questions = question_rows(session, [row.id for row in rows], *_EXTRA)
     said = _last_responses(session, [q.qa_id for qs in questions.values() for q in qs])
+    warm_variants((q.content_hash, q.seed, bool(q.variant.get("shuffle", True)),
+                   functools.partial(_version, session, q.item_version_id))
+                  for qs in questions.values() for q in qs)
     out = []
     for row in rows:
         result = attempt_result(row, questions.get(row.id, []), now)

@@ -397,17 +397,17 @@ def test_a_save_is_not_held_up_while_an_import_is_checked(setup: Setup, clients:
     """An import is read and checked (its variants generated and graded: seconds for a large one)
     before it takes SQLite's write lock: a student's save made while the import is being checked
     is acknowledged at once, before the import ends (it once waited for the whole import)."""
-    from assessments.bank import exchange
+    from assessments.bank import checking as item_checking
 
     checking, saved = threading.Event(), threading.Event()
-    check = exchange.variant_problems
+    check = item_checking.variant_problems
 
     def held_check(item: Any) -> Any:
         checking.set()
         saved.wait(TIMEOUT)  # the check goes on only once the student's save is answered (or never came)
         return check(item)
 
-    monkeypatch.setattr(exchange, "variant_problems", held_check)
+    monkeypatch.setattr(item_checking, "variant_problems", held_check)  # one item: checked in the process
     importer, student = clients(2)
     teacher = f"teacher-{secrets.token_hex(4)}"
     with setup.database.sessions() as session, session.begin():

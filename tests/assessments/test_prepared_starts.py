@@ -225,3 +225,62 @@ def test_the_start_page_refused_offers_to_try_again_and_tries_by_itself(world: W
     admission.in_hand = 0
     again = client.post(f"/quizzes/{quiz.id}/start", data={"csrf_token": retry_token}, follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"].startswith("/attempts/")
+
+
+def test_a_start_reads_its_variants_through_the_index() -> None:
+    """SQLite answered a row-value ``(version, seed) IN (...)`` by reading every prepared variant
+    (at 32,000 of them, 5 ms of each start): the recall's statement must search the unique index."""
+    import sqlite3
+
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateTable
+
+    from assessments.models import Base
+
+    con = sqlite3.connect(":memory:")
+    con.execute(str(CreateTable(Base.metadata.tables["prepared_variants"]).compile(dialect=sqlite.dialect())))
+    statement = prepared._RECALL.params(**prepared._of_pairs([(1, 11), (2, 22), (2, 23)]))
+    sql = str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    plan = " ".join(row[3] for row in con.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "SEARCH prepared_variants USING INDEX" in plan and "SCAN prepared_variants" not in plan, plan
+
+
+def test_a_recall_takes_only_the_pairs_asked_for(world: World, fresh_process: list[int]) -> None:
+    """The statement finds every (version, seed) pair of the versions and seeds asked for; a variant
+    of another version that happens to share a seed is left where it is."""
+    ada = world.user("ada")
+    course = world.course("llms", (ada, CourseRole.STUDENT))
+    quiz = world.quiz(course, ["numeric", "tf"])
+    prepared.prepare(world.db, quiz.id, T0)
+    rows = world.db.execute(select(PreparedVariant.item_version_id, PreparedVariant.seed,
+                                   PreparedVariant.shuffle)).all()
+    (v1, s1, shuffle), (v2, s2, _) = sorted(rows)
+    versions = {v.id: v for v in world.db.scalars(select(ItemVersion).where(ItemVersion.id.in_([v1, v2])))}
+    wanted = [prepared.Wanted(v1, versions[v1].content_hash, s1, shuffle),
+              prepared.Wanted(v2, versions[v2].content_hash, s1, shuffle)]  # v2 was prepared for s2, not s1
+    assert prepared.recall(world.db, wanted) == 1
+    assert bank_service.has_variant(versions[v1].content_hash, s1, shuffle)
+    assert not bank_service.has_variant(versions[v2].content_hash, s1, shuffle)
+    assert s2 != s1
+
+
+def test_variants_warmed_in_batches_are_those_generated_one_at_a_time(world: World,
+                                                                       fresh_process: list[int]) -> None:
+    """The reports generate a page's variants a version at a time (``warm_variants``); each is the
+    variant generating its seed alone gives, shuffled or not."""
+    ada = world.user("ada")
+    course = world.course("llms", (ada, CourseRole.STUDENT))
+    quiz = world.quiz(course, ITEMS)
+    versions = [version for _, _, version in pinned(world.db, quiz.id)]
+    seeds = [3, 17, 2**40 + 5, 99]
+    for shuffle in (True, False):
+        wanted = [(v.content_hash, seed, shuffle, lambda v=v: v) for v in versions for seed in seeds]
+        assert bank_service.warm_variants(wanted) == len(wanted)
+        assert bank_service.warm_variants(wanted) == 0  # held now
+        fresh_process.clear()
+        for version in versions:
+            model = variant_model(version.content_hash, shuffle, lambda version=version: version)
+            for seed in seeds:
+                held = bank_service.cached_variant(version.content_hash, seed, shuffle, lambda version=version: version)
+                _same(held, generate(model, seed))
+        assert fresh_process == [], "the cached variants were the warmed ones"

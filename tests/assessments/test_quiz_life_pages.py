@@ -186,3 +186,34 @@ def test_delete_asks_first_and_says_whether_it_deletes_or_archives(room: Staffro
     assert reply.status_code == 303 and "archived" in reply.headers["location"]
     room.world.db.refresh(quiz)
     assert quiz.status == QuizStatus.ARCHIVED
+
+
+def test_the_quiz_page_lists_its_attempts_a_page_at_a_time(room: Staffroom) -> None:
+    """A quiz of a large course lists its attempts 50 at a time, with the count and the next page
+    (it once rendered every attempt: half a megabyte for 2,000 students)."""
+    from assessments.models import Attempt, AttemptState
+
+    world = room.world
+    quiz = world.quiz(room.course, ["single"])
+    students = [world.user(f"s{n:03d}") for n in range(60)]
+    for n, student in enumerate(students):
+        world.db.add(Attempt(quiz_id=quiz.id, user_id=student.id, number=1, state=AttemptState.FINISHED,
+                             started_at=datetime(2026, 11, 2, 9, tzinfo=UTC),
+                             finished_at=datetime(2026, 11, 2, 10, tzinfo=UTC),
+                             marks=float(n % 2), max_marks=1.0))
+    world.db.flush()
+    api = world.client
+    assert api is not None
+    def shown(url: str) -> str:
+        reply = api.get(url)
+        assert reply.status_code == 200, reply.text
+        return reply.text
+
+    first = shown(f"/quizzes/{quiz.id}/manage")
+    assert "Attempts 1–50 of 60" in first
+    assert re.findall(r"s\d{3}</small>", first) == [f"s{n:03d}</small>" for n in range(50)]
+    assert f'href="/quizzes/{quiz.id}/manage?offset=50">Next page' in first
+    second = shown(f"/quizzes/{quiz.id}/manage?offset=50")
+    assert "Attempts 51–60 of 60" in second and "Next page" not in second
+    assert re.findall(r"s\d{3}</small>", second) == [f"s{n:03d}</small>" for n in range(50, 60)]
+    assert "Attempts 1–50 of 60" in shown(f"/quizzes/{quiz.id}/manage?offset=nonsense")

@@ -174,3 +174,56 @@ def test_a_save_completes_while_a_regrade_commits(database: Database, tmp_path_f
                                .where(QuestionAttempt.attempt_id == open_attempt["id"])
                                .order_by(Step.seq.desc())).first()
         assert last is not None and last.response == {"answer": "0.25"}
+
+
+def test_every_batch_of_a_regrade_writes_as_a_writer(database: Database, tmp_path_factory: pytest.TempPathFactory,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch is a writer's transaction (on SQLite: holding the write lock from its BEGIN). A
+    batch begun as a reader wrote without the lock: a save committed between its reads and its
+    writes failed the regrade half-way with "database is locked" (503), the first batches kept."""
+    from assessments.db import READ_ONLY
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), secret_key="regrade-" + "k" * 40)
+    app = create_app(settings, database)
+    password_hash = hash_password(PASSWORD)
+    key = f"numeric-{secrets.token_hex(3)}"  # an item of its own: the module's is fixed by the test above
+    with database.sessions() as session, session.begin():
+        definition = {**yaml.safe_load(textwrap.dedent(samples.NUMERIC)), "id": key}
+        save_definition(session, definition, source="samples", actor_id=None, now=regrade_now())
+        course = Course(slug=f"batches-{secrets.token_hex(3)}", title="Regrade in batches")
+        session.add(course)
+        session.flush()
+        quiz_id = add_quiz(session, course.id, QuizCreate(title="Fixed later", sections=[Section(items=[key])]),
+                           created_by_id=None, now=regrade_now()).id
+        admin = _user(session, course, Role.ADMIN, CourseRole.INSTRUCTOR, password_hash)
+        students = [_user(session, course, Role.STUDENT, CourseRole.STUDENT, password_hash) for _ in range(FINISHED)]
+    with TestClient(app) as client:
+        for username in students:
+            me = _login(client, username)
+            started = client.post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=me).json()
+            assert client.post(f"/api/v1/attempts/{started['id']}/submit", headers=me).status_code == 200
+        staff = _login(client, admin)
+        item = client.get(f"/api/v1/items/{key}", headers=staff).json()["definition"]
+        fixed = client.put(f"/api/v1/items/{key}", headers=staff, json={
+            **item, "answer": "ranking_loss(r_l, r_w)",
+            "misconceptions": {"forgot-the-log": "1 - sigmoid(r_w - r_l)", "unswapped": "ranking_loss(r_w, r_l)"}})
+        assert fixed.status_code == 200, fixed.text
+        assert client.post(f"/api/v1/quizzes/{quiz_id}/pins?dry_run=false", headers=staff,
+                           json={"items": [key]}).status_code == 200
+
+        monkeypatch.setattr(regrade, "ATTEMPTS_PER_TRANSACTION", BATCH)
+        batches: list[tuple[bool, bool]] = []  # (begun as a reader, holding SQLite's write lock)
+        original = regrade._write
+
+        def watched(session: Any, *args: Any) -> Any:
+            connection = session.connection()
+            batches.append((bool(connection.get_execution_options().get(READ_ONLY)),
+                            bool(connection.connection.info.get("assay_write_lock"))))
+            return original(session, *args)
+
+        monkeypatch.setattr(regrade, "_write", watched)
+        reply = client.post(f"/api/v1/quizzes/{quiz_id}/regrade?dry_run=false", headers=staff)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["questions"] == FINISHED
+    sqlite = database.is_sqlite
+    assert batches == [(False, sqlite)] * (FINISHED // BATCH)

@@ -1,0 +1,96 @@
+"""A large import's items are checked in processes of their own, not in the serving process.
+
+Checking draws thousands of variants per item: in a thread of ``assay serve`` it holds the
+interpreter lock for seconds, and every student's save in that process waits its turns at it
+(saves of 400-500 ms during a 263-item import in ``bench/contention.py``). From
+:data:`assessments.bank.checking.SPREAD_AT` items the check runs in a pool of spawned processes; the
+problems found are the same as in the process, in the same order, and a broken pool falls back to
+the process.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import pytest
+import yaml
+
+from assessments.bank import checking
+from assessments.bank.exchange import prepare_import
+from assessments.errors import Invalid
+from engine.content.loader import definition_problems
+from engine.items import ItemBase
+from tests.engine import samples
+
+
+def _numeric(key: str, *, wrong: bool = False) -> dict[str, Any]:
+    """The sample numeric item under ``key``; ``wrong``: a misconception that is the key itself
+    (every variant's distractor equals the answer: an error the variant check finds)."""
+    data = {**yaml.safe_load(textwrap.dedent(samples.NUMERIC)), "id": key}
+    if wrong:
+        data["misconceptions"] = {**data["misconceptions"], "no-mistake": "ranking_loss(r_w, r_l)"}
+    return data
+
+
+def _items(count: int, wrong: set[int]) -> list[ItemBase]:
+    items = []
+    for n in range(count):
+        item, problems = definition_problems(_numeric(f"numeric-{n}", wrong=n in wrong))
+        assert item is not None, problems
+        items.append(item)
+    return items
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_the_pool() -> Any:
+    yield
+    checking.shut_down()
+
+
+def test_a_large_import_is_checked_in_other_processes_with_the_same_problems(monkeypatch: pytest.MonkeyPatch) -> None:
+    count = checking.SPREAD_AT + 2
+    items = _items(count, wrong={1, count - 1})
+    in_process = [checking._problems(item) for item in items]
+    assert [bool(found) for found in in_process] == [n in {1, count - 1} for n in range(count)]
+    assert "no-mistake" in str(in_process[1])
+
+    def not_here(_item: Any) -> Any:
+        raise AssertionError("checked in the serving process")
+
+    # The spawned processes import the checker afresh: this process's copy is never called.
+    monkeypatch.setattr(checking, "variant_problems", not_here)
+    assert checking.problems_of(items) == in_process
+    with pytest.raises(AssertionError, match="serving process"):
+        checking.problems_of(items[: checking.SPREAD_AT - 1])  # a small import: in the process
+
+
+def test_a_large_yaml_import_refused_says_where_as_before() -> None:
+    count = checking.SPREAD_AT + 1
+    text = "\n---\n".join(yaml.safe_dump(_numeric(f"bulk-{n}", wrong=n == 4), sort_keys=False) for n in range(count))
+    with pytest.raises(Invalid) as refused:
+        prepare_import(text.encode(), format="yaml", name="bulk.yaml")
+    details = refused.value.details
+    assert details and {d["file"] for d in details} == {"bulk.yaml"}
+    assert all(d["path"][:2] == ["misconceptions", "no-mistake"] for d in details), details
+    line = text.splitlines().index("id: bulk-4") + 1
+    assert all(d["line"] > line for d in details), (line, details)  # in the fifth document, not the first
+    ok = "\n---\n".join(yaml.safe_dump(_numeric(f"fine-{n}"), sort_keys=False) for n in range(count))
+    assert [item.id for _, item, _ in prepare_import(ok.encode(), format="yaml", name="ok.yaml").entries] == [
+        f"fine-{n}" for n in range(count)]
+
+
+def test_a_broken_pool_falls_back_to_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken:
+        def map(self, *_args: Any, **_kwargs: Any) -> Any:
+            raise BrokenProcessPool("a checking process was killed")
+
+        def shutdown(self, *_args: Any, **_kwargs: Any) -> None:
+            pass
+
+    broken = Broken()
+    monkeypatch.setattr(checking._POOL, "executor", broken)
+    items = _items(checking.SPREAD_AT, wrong={0})
+    assert checking.problems_of(items) == [checking._problems(item) for item in items]
+    assert checking._POOL.executor is None  # the next large import starts new processes
