@@ -82,6 +82,8 @@ class _Read:
         summaries.write_due(session)
         rows = repository.summary_rows(session, attempts)
         self.attempt_ids: list[int] = []
+        self.answers: dict[tuple[int, str], Answers] = {}
+        self.titles: dict[str, str] = {}
         if not rows:
             return
         (attempt, slot, version, max_mark, seed, fraction, misconception, chosen, options, drawn) = (
@@ -114,7 +116,6 @@ class _Read:
         self.marks[row_index[graded], column[graded]] = fractions[graded] * max_mark_of[graded]
         # the answers of each (slot, item key), in (attempt, slot) order; an item answered in
         # several versions is one group, read with the model of the version answered first
-        self.answers: dict[tuple[int, str], Answers] = {}
         pairs, first, group_of = np.unique(column * (int(version_of.max()) + 1) + version_of,
                                            return_index=True, return_inverse=True)
         members: dict[tuple[int, str], list[int]] = {}
