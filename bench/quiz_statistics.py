@@ -32,9 +32,11 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
+import functools
 import os
 import platform
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -275,6 +277,7 @@ def main() -> None:
         else:
             workdir = tempfile.mkdtemp(prefix="assay-statistics-")
             url, database = f"sqlite:///{workdir}/assay.sqlite3", f"SQLite {sqlite3.sqlite_version}"
+            cleanups = [functools.partial(shutil.rmtree, workdir, ignore_errors=True)]  # 2.3 GB at 100,000
         print(f"{size:,} students, {database}:")
         try:
             for name, seconds in run(url, size).items():
