@@ -71,9 +71,9 @@ Listener = Callable[[Session, Any, datetime], None]
 """``listener(session, event, now)``: the event is one of the kinds it subscribed to."""
 L = TypeVar("L", bound=Listener)
 
-LISTENERS = ("assessments.lti.ags", "assessments.attempts.prepared")
-"""The modules that subscribe (imported on the first publish): LTI grade passback, and the
-preparation of a quiz's starts before it opens."""
+LISTENERS = ("assessments.lti.ags", "assessments.attempts.prepared", "assessments.reports.summaries")
+"""The modules that subscribe (imported on the first publish): LTI grade passback, the
+preparation of a quiz's starts before it opens, and the answer summaries statistics read."""
 
 _listeners: dict[type[Event], list[Listener]] = {}
 _loaded = False

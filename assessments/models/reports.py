@@ -1,11 +1,12 @@
-"""Statistics kept between asks: one row per quiz, valid while its fingerprint holds."""
+"""Statistics kept between asks: one row per quiz, valid while its fingerprint holds; and what
+statistics read of each graded question attempt, one narrow row each."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assessments.models.base import Base, utcnow
@@ -28,4 +29,34 @@ class QuizStatisticsCache(Base):
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-__all__ = ["QuizStatisticsCache"]
+class AnswerSummary(Base):
+    """What statistics read of a question attempt of a finished attempt (row of ``answer_summaries``),
+    written when it is graded (:mod:`assessments.reports.summaries`), so that they read one narrow
+    row per question attempt instead of walking its steps.
+
+    ``seq`` is the last step it was taken from; ``state`` and ``fraction`` are that step's;
+    ``misconception`` the one its grade named. For a choice item, ``chosen`` holds the authored
+    indices of the options the last saved response chose, space-separated (None: none chosen), and
+    ``options`` how many options its variant showed; for a computed item, ``drawn`` holds the
+    drawn parameters as numbers (:func:`assessments.reports.breakdown.drawn_text`).
+    """
+
+    __tablename__ = "answer_summaries"
+
+    question_attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("question_attempts.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"), index=True)
+    slot: Mapped[int]
+    item_version_id: Mapped[int]
+    max_mark: Mapped[float]
+    seed: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int]
+    state: Mapped[str] = mapped_column(String(20))
+    fraction: Mapped[float | None]
+    misconception: Mapped[str | None] = mapped_column(Text)
+    chosen: Mapped[str | None] = mapped_column(Text)
+    options: Mapped[int]
+    drawn: Mapped[str | None] = mapped_column(Text)
+
+
+__all__ = ["AnswerSummary", "QuizStatisticsCache"]

@@ -36,31 +36,101 @@ QUARTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 @dataclass
 class Answers:
-    """Every answer to one item, column by column."""
+    """Every answer to one item, column by column (lists, or numpy arrays as statistics read them)."""
 
     key: str
     item: ItemBase
-    fraction: list[float | None] = field(default_factory=list)
-    """None: not graded (awaiting a grader)."""
-    misconception: list[str | None] = field(default_factory=list)
-    chosen: list[list[int]] = field(default_factory=list)
-    """Authored option indices chosen (choice items)."""
-    options: list[int] = field(default_factory=list)
+    fraction: Sequence[float | None] | np.ndarray = field(default_factory=list)
+    """None or NaN: not graded (awaiting a grader)."""
+    misconception: Sequence[str | None] = field(default_factory=list)
+    chosen: Sequence[str | None] = field(default_factory=list)
+    """Authored option indices chosen (choice items), space-separated; None: none."""
+    options: Sequence[int] | np.ndarray = field(default_factory=list)
     """How many options the answer's variant showed."""
-    seeds: list[int] = field(default_factory=list)
-    params: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, fraction: float | None, misconception: str | None, chosen: list[int], options: int,
-            seed: int, params: dict[str, Any]) -> None:
-        self.fraction.append(fraction)
-        self.misconception.append(misconception)
-        self.chosen.append(chosen)
-        self.options.append(options)
-        self.seeds.append(seed)
-        self.params.append(params)
+    seeds: Sequence[int] | np.ndarray = field(default_factory=list)
+    drawn: np.ndarray | None = None
+    """Computed items: per answer, the value of each randomly drawn parameter of the item (the
+    mean of one drawn as several numbers; NaN: not a number, or not drawn), then a bit mask of
+    those drawn as several (:func:`drawn_matrix`)."""
 
     def __len__(self) -> int:
         return len(self.fraction)
+
+    @classmethod
+    def joined(cls, groups: Sequence[Answers]) -> Answers:
+        """The answers of several groups of one item as one (the first group's model)."""
+        first = groups[0]
+        return cls(first.key, first.item,
+                   fraction=np.concatenate([np.asarray(g.fraction, dtype=float) for g in groups]),
+                   misconception=[m for g in groups for m in g.misconception],
+                   chosen=[c for g in groups for c in g.chosen],
+                   options=np.concatenate([np.asarray(g.options, dtype=np.int64) for g in groups]),
+                   seeds=np.concatenate([np.asarray(g.seeds, dtype=np.int64) for g in groups]),
+                   drawn=None if first.drawn is None else np.concatenate([g.drawn for g in groups
+                                                                          if g.drawn is not None]))
+
+
+def drawn_text(params: dict[str, Any]) -> str:
+    """A variant's drawn parameters as an answer summary keeps them: their names (sorted), ``|``,
+    the number each stands for in statistics (the mean of one drawn as several numbers, NaN for
+    one that is not a number), then a bit mask of those drawn as several."""
+    names = sorted(params)
+    several = sum(1 << n for n, name in enumerate(names) if isinstance(params[name], list))
+    return " ".join(names) + "|" + " ".join([*(repr(_scalar(params[name])) for name in names), str(several)])
+
+
+def drawn_matrix(item: ItemBase, texts: Sequence[str | None]) -> np.ndarray:
+    """:func:`drawn_text` texts (None: nothing drawn) as :attr:`Answers.drawn` for the item: one row
+    per text, a column per randomly drawn parameter of the item, then the mask of those drawn as several."""
+    wanted = [name for name, spec in item.params.items() if spec.is_random]
+    out = np.full((len(texts), len(wanted) + 1), np.nan)
+    out[:, -1] = 0
+    given = {n: text for n, text in enumerate(texts) if text is not None}
+    if not given:
+        return out
+    header = next(iter(given.values())).partition("|")[0]
+    names = header.split(" ") if header else []
+    values = _same_names(header, list(given.values()), len(names) + 1)
+    if values is not None:  # as nearly always: one item version, the same parameters drawn
+        _pick(out, list(given), names, values, wanted)
+        return out
+    by_names: dict[str, list[int]] = {}
+    for n, text in given.items():
+        by_names.setdefault(text.partition("|")[0], []).append(n)
+    for header, rows in by_names.items():
+        names = header.split(" ") if header else []
+        start = len(header) + 1
+        values = np.asarray(" ".join([given[n][start:] for n in rows]).split(),
+                            dtype=float).reshape(len(rows), len(names) + 1)
+        _pick(out, rows, names, values, wanted)
+    return out
+
+
+def _same_names(header: str, texts: list[str], width: int) -> np.ndarray | None:
+    """The numbers of texts that all name the same parameters (``header``), parsed at once; None
+    if they do not."""
+    joined = " ".join(texts)
+    if joined.count(header + "|") != len(texts):
+        return None
+    tokens = joined.replace(header + "|", "").split()
+    if len(tokens) != len(texts) * width:
+        return None
+    try:
+        return np.asarray(tokens, dtype=float).reshape(len(texts), width)
+    except ValueError:
+        return None
+
+
+def _pick(out: np.ndarray, rows: list[int], names: list[str], values: np.ndarray, wanted: list[str]) -> None:
+    """Put the wanted parameters' columns of ``values`` (rows of one set of names) in ``out``."""
+    several = values[:, -1].astype(np.int64)
+    mask = np.zeros(len(rows), dtype=np.int64)
+    for column, name in enumerate(wanted):
+        if name in names:
+            at = names.index(name)
+            out[rows, column] = values[:, at]
+            mask |= (several >> at & 1) << column
+    out[rows, -1] = mask
 
 
 def chosen_options(item_type: str, order: Sequence[int] | None, response: Any) -> list[int]:
@@ -100,11 +170,12 @@ def _options(answers: Answers) -> list[OptionCount]:
     if answers.item.type_name not in CHOICE_TYPES:
         return []
     expanded = answers.item.options.expand()  # type: ignore[attr-defined]
-    count = max(max(answers.options, default=0), len(expanded))
+    count = max(int(np.max(answers.options)) if len(answers.options) else 0, len(expanded))
     chosen = np.zeros(count, dtype=int)
-    for indices in answers.chosen:
-        for index in indices:
-            chosen[index] += 1
+    picked = " ".join(c for c in answers.chosen if c).split()
+    if picked:
+        indices = np.asarray(picked, dtype=np.int64)
+        chosen += np.bincount(indices, minlength=count)[:count]
     keys = _option_keys(answers, count)
     total = len(answers)
     return [OptionCount(index=n, text=expanded[n][0].text if n < len(expanded) else f"option {n + 1}",
@@ -114,11 +185,14 @@ def _options(answers: Answers) -> list[OptionCount]:
 
 def _parameters(answers: Answers, fractions: np.ndarray) -> list[ParameterFacility]:
     """Quartile bins of each drawn parameter (the mean, for one drawn as several numbers)."""
-    out = []
-    for name, spec in answers.item.params.items():
-        if not spec.is_random:
-            continue
-        values = np.array([_scalar(p.get(name)) for p in answers.params], dtype=float)
+    out: list[ParameterFacility] = []
+    if answers.drawn is None:
+        return out
+    names = [name for name, spec in answers.item.params.items() if spec.is_random]
+    masks = answers.drawn[:, -1].astype(np.int64)
+    for column, name in enumerate(names):
+        values = answers.drawn[:, column]
+        several = bool((masks >> column & 1).any())
         finite = values[np.isfinite(values) & np.isfinite(fractions)]
         if finite.size < 2:
             continue
@@ -126,7 +200,6 @@ def _parameters(answers: Answers, fractions: np.ndarray) -> list[ParameterFacili
         if edges.size < 2:
             continue
         by = facility_by_range(fractions, values, bins=edges)
-        several = any(isinstance(p.get(name), list) for p in answers.params)
         out.append(ParameterFacility(name=name, summary="mean" if several else "value", bins=[
             ParameterBin(low=float(by.edges[n]), high=float(by.edges[n + 1]), count=int(by.count[n]),
                          facility=_num(by.facility[n]), se=_num(by.se[n])) for n in range(len(by.count))]))
@@ -153,12 +226,13 @@ def _declared_misconceptions(item: ItemBase) -> list[str]:
 
 
 def breakdown(answers: Answers, title: str) -> ItemBreakdown:
-    fractions = np.array([np.nan if f is None else f for f in answers.fraction], dtype=float)
+    fractions = np.asarray(answers.fraction, dtype=float)  # None: NaN
     graded = np.isfinite(fractions)
     wrong = graded & (fractions < 1)
     declared = _declared_misconceptions(answers.item)
     names = declared + sorted({m for m in answers.misconception if m} - set(declared))
-    codes = np.array([names.index(m) if m else -1 for m in answers.misconception], dtype=np.int64)
+    code_of = {name: n for n, name in enumerate(names)}
+    codes = np.array([code_of[m] if m else -1 for m in answers.misconception], dtype=np.int64)
     rates = misconception_rates(codes, names, wrong)
     says = {name: m.says for name, m in answers.item.misconceptions.items()}
     return ItemBreakdown(

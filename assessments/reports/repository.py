@@ -1,25 +1,34 @@
 """Every query of the reports: the few columns statistics need, read as rows (Core), never as objects.
 
-A quiz of 2,000 attempts × 16 questions has 32,000 question attempts and some 100,000 steps;
-loading them as ORM objects and decoding every JSON column cost seconds. Here one query returns
-one row per current question attempt of a finished, counted attempt, with its last step's state,
-fraction and misconception (extracted by the database from the step's JSON) and its last saved
-response and the variant's option order and parameters as JSON *text*, which the caller decodes
-only where it needs them, in one :func:`json.loads` for all of them (:func:`decode_all`).
+A quiz of 2,000 attempts × 16 questions has 32,000 question attempts and some 100,000 steps.
+Statistics read one narrow row per current question attempt of a counted attempt, its answer
+summary outer joined (:func:`summary_rows`; :mod:`assessments.reports.summaries` writes them).
+What a summary is made of is read from the steps by :func:`detail_rows`: the last step's state,
+fraction and misconception (extracted by the database from the step's JSON), the last saved
+response and the variant's option order and parameters as JSON *text*.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Text, and_, cast, func, select
+from sqlalchemy import BindParameter, Row, Select, Text, and_, bindparam, case, cast, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from assessments.models import Attempt, AttemptState, GradeChange, Item, ItemVersion, QuestionAttempt, Step
+from assessments.models import (
+    AnswerSummary,
+    Attempt,
+    AttemptState,
+    GradeChange,
+    Item,
+    ItemVersion,
+    QuestionAttempt,
+    Step,
+)
 
 
 def counted(quiz_id: int) -> ColumnElement[bool]:
@@ -55,40 +64,88 @@ def _as_text(column: Any) -> ColumnElement[str]:
     return cast(column, Text)
 
 
-ANSWER_COLUMNS = ("attempt_id", "slot", "item_version_id", "max_mark", "seed", "state", "fraction",
-                  "misconception", "order", "params", "response")
-"""What :func:`answer_rows` gives per current question attempt, in this order: its variant's seed;
-its last step's state, fraction and misconception; the variant's option ``order`` and drawn
-``params`` as JSON text (extracted by the database: the rest of the variant is not needed);
-``response``, the last saved response's JSON text (None: never answered)."""
+def detail_rows(session: Session, where: ColumnElement[bool]) -> list[Row[Any]]:
+    """:func:`detail_query`'s rows."""
+    return list(session.connection().execute(detail_query(where)).all())
 
 
-def answer_rows(session: Session, attempts: ColumnElement[bool] | Sequence[int]) -> list[Row[Any]]:
-    """Every current question attempt of the attempts (a condition on :class:`Attempt`, or ids).
+@functools.cache
+def _stale_query() -> Select[Any]:
+    return detail_query(stale(bindparam("attempt_ids", expanding=True)))
+
+
+def stale_rows(session: Session, attempt_ids: Sequence[int]) -> list[Row[Any]]:
+    """:func:`detail_rows` of :func:`stale` (the statement built once: building it cost as much as running it)."""
+    return list(session.connection().execute(_stale_query(), {"attempt_ids": list(attempt_ids)}).all())
+
+
+def detail_query(where: ColumnElement[bool]) -> Select[Any]:
+    """What a question attempt's summary is made of, for the question attempts ``where`` selects
+    (a condition on :class:`QuestionAttempt`, :class:`Attempt` and :class:`AnswerSummary`, outer
+    joined: None where the question attempt has none): its identity and variant's seed; its last
+    step's seq, state, fraction and misconception (extracted by the database from the step's JSON);
+    the variant's option ``order`` and drawn ``params`` and the last saved ``response``, as JSON
+    text (None: never answered); its item version's type and whether it is computed.
 
     The last step and the last saved response are found per question attempt through the unique
     index on (question attempt, seq): correlated subqueries, which both databases answer with an
     index lookup each (window functions over every step, then joined, were 50 times slower on SQLite).
     """
-    where = Attempt.id.in_(attempts) if isinstance(attempts, Sequence) else attempts
     last = aliased(Step)
-    last_seq = (select(func.max(Step.seq)).where(Step.question_attempt_id == QuestionAttempt.id)
-                .correlate(QuestionAttempt).scalar_subquery())
     saved = (select(_as_text(Step.response)).where(Step.question_attempt_id == QuestionAttempt.id,
                                                     _as_text(Step.response) != "null")
              .order_by(Step.seq.desc()).limit(1).correlate(QuestionAttempt).scalar_subquery())
     query = (
-        select(QuestionAttempt.attempt_id, QuestionAttempt.slot, QuestionAttempt.item_version_id,
-               QuestionAttempt.max_mark, QuestionAttempt.seed, last.state, last.fraction,
+        select(QuestionAttempt.id, QuestionAttempt.attempt_id, QuestionAttempt.slot, QuestionAttempt.item_version_id,
+               QuestionAttempt.max_mark, QuestionAttempt.seed, last.seq, last.state, last.fraction,
                last.data[("grade", "misconception")].as_string().label("misconception"),
                QuestionAttempt.variant["order"].as_string().label("order"),
-               QuestionAttempt.variant["params"].as_string().label("params"), saved.label("response"))
+               QuestionAttempt.variant["params"].as_string().label("params"), saved.label("response"),
+               ItemVersion.type, ItemVersion.is_computed)
         .join(Attempt, Attempt.id == QuestionAttempt.attempt_id)
-        .join(last, and_(last.question_attempt_id == QuestionAttempt.id, last.seq == last_seq))
-        .where(where, QuestionAttempt.replaced_at.is_(None))
+        .join(ItemVersion, ItemVersion.id == QuestionAttempt.item_version_id)
+        .join(last, and_(last.question_attempt_id == QuestionAttempt.id, last.seq == _last_seq()))
+        .outerjoin(AnswerSummary, AnswerSummary.question_attempt_id == QuestionAttempt.id)
+        .where(where)
         .order_by(QuestionAttempt.attempt_id, QuestionAttempt.slot)
     )
-    return list(session.execute(query).all())
+    return query
+
+
+def _last_seq() -> Any:
+    return (select(func.max(Step.seq)).where(Step.question_attempt_id == QuestionAttempt.id)
+            .correlate(QuestionAttempt).scalar_subquery())
+
+
+def stale(attempt_ids: Sequence[int] | BindParameter[Any]) -> ColumnElement[bool]:
+    """For :func:`detail_rows`: the current question attempts of these attempts whose summary is
+    missing or older than their last step."""
+    return and_(QuestionAttempt.attempt_id.in_(attempt_ids), QuestionAttempt.replaced_at.is_(None),
+                or_(AnswerSummary.question_attempt_id.is_(None), AnswerSummary.seq != _last_seq()))
+
+
+SUMMARY_COLUMNS = ("attempt_id", "slot", "item_version_id", "max_mark", "seed", "fraction", "misconception",
+                   "chosen", "options", "drawn")
+"""What :func:`summary_rows` gives per current question attempt, in this order: the question
+attempt's own columns, then its summary's (:class:`AnswerSummary`): ``fraction`` only where graded
+(None while it awaits a grader), ``options`` None where the question attempt has no summary yet."""
+
+
+def summary_rows(session: Session, attempts: ColumnElement[bool]) -> list[tuple[Any, ...]]:
+    """Every current question attempt of the attempts (a condition on :class:`Attempt`): one narrow
+    row each, its summary outer joined, as plain tuples, in no particular order (sorting them in
+    the database cost a fifth of the read; the caller sorts them if they are not in order already)."""
+    s = AnswerSummary
+    query = (
+        select(QuestionAttempt.attempt_id, QuestionAttempt.slot, QuestionAttempt.item_version_id,
+               QuestionAttempt.max_mark, QuestionAttempt.seed,
+               case((s.state == "needsgrading", None), else_=s.fraction), s.misconception, s.chosen,
+               s.options, s.drawn)
+        .join(Attempt, Attempt.id == QuestionAttempt.attempt_id)
+        .outerjoin(s, s.question_attempt_id == QuestionAttempt.id)
+        .where(attempts, QuestionAttempt.replaced_at.is_(None))
+    )
+    return list(session.connection().execute(query).all())
 
 
 def versions(session: Session, ids: Iterable[int]) -> dict[int, tuple[ItemVersion, str]]:
@@ -96,9 +153,3 @@ def versions(session: Session, ids: Iterable[int]) -> dict[int, tuple[ItemVersio
     rows = session.execute(select(ItemVersion, Item.key).join(Item, Item.id == ItemVersion.item_id)
                            .where(ItemVersion.id.in_(set(ids))))
     return {version.id: (version, key) for version, key in rows}
-
-
-def decode_all(texts: Sequence[str | None]) -> list[Any]:
-    """Many JSON texts decoded at once: one parse of their concatenation is several times faster
-    than a parse each (None stays None)."""
-    return json.loads("[" + ",".join("null" if t is None else t for t in texts) + "]") if texts else []

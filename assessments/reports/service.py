@@ -3,8 +3,9 @@
 Marks come from each slot's current question attempt (a committed regrade counts, the replaced
 row does not); a slot awaiting manual grading is left out of that slot's figures (NaN) and the
 attempt out of the test figures. Staff previews are never counted. Moodle's definitions are
-computed by :mod:`engine.psychometrics`; this module gathers the data (a few columns, read as
-rows by :mod:`assessments.reports.repository`) and reads the results.
+computed by :mod:`engine.psychometrics`; this module gathers the data (one narrow row per
+question attempt, its answer summary: :mod:`assessments.reports.summaries`, read by
+:mod:`assessments.reports.repository` and turned into numpy columns) and reads the results.
 
 A slot with fewer than :data:`MIN_ATTEMPTS_FOR_FLAGS` graded answers raises no flag: its figures
 are shown with "too few attempts (n = …)". With n answers the standard error of a facility near
@@ -20,14 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from assessments.auth.access import require_instructor
 from assessments.bank.banks import readable_current
@@ -36,6 +38,7 @@ from assessments.bulk import collector_paused
 from assessments.deps import Principal
 from assessments.jobs import enqueue, handler
 from assessments.models import (
+    AnswerSummary,
     Attempt,
     AttemptState,
     CourseRole,
@@ -48,8 +51,8 @@ from assessments.models import (
     QuizStatisticsCache,
 )
 from assessments.quizzes.service import quiz_for
-from assessments.reports import repository
-from assessments.reports.breakdown import CHOICE_TYPES, Answers, breakdown, chosen_options, item_flags
+from assessments.reports import repository, summaries
+from assessments.reports.breakdown import Answers, breakdown, drawn_matrix, item_flags
 from assessments.reports.schemas import Flag, ItemStatisticsOut, QuizStatistics, SlotStatistics, TestStatisticsOut
 from engine.psychometrics import item_statistics, test_statistics
 
@@ -71,45 +74,89 @@ def _slot_flags(facility: float, discrimination: float) -> list[Flag]:
 
 
 class _Read:
-    """The rows of some attempts, decoded where needed: per (attempt, slot) a mark, and per
-    (slot, item key) the answers as :class:`Answers`."""
+    """The current question attempts of some attempts, from their summaries (:mod:`assessments.reports.summaries`;
+    one summarised in memory where it has none), as columns: per attempt and slot a mark (the
+    ``marks`` matrix, NaN where not graded), and per (slot, item key) the answers as :class:`Answers`."""
 
-    def __init__(self, session: Session, attempts: Any) -> None:
-        rows = repository.answer_rows(session, attempts)
-        versions = repository.versions(session, {r.item_version_id for r in rows})
-        models = {vid: item_model(version) for vid, (version, _) in versions.items()}
-        self.titles = {key: version.title for version, key in versions.values()}
-        # only choice answers need their response and option order; only computed items their params
-        choice = {vid: model.type_name in CHOICE_TYPES for vid, model in models.items()}
-        computed = {vid: model.is_computed for vid, model in models.items()}
-        orders = repository.decode_all([r.order if choice[r.item_version_id] else None for r in rows])
-        params = repository.decode_all([r.params if computed[r.item_version_id] else None for r in rows])
-        responses = repository.decode_all([r.response if choice[r.item_version_id] else None for r in rows])
+    def __init__(self, session: Session, attempts: ColumnElement[bool]) -> None:
+        summaries.write_due(session)
+        rows = repository.summary_rows(session, attempts)
         self.attempt_ids: list[int] = []
-        self.marks: dict[tuple[int, int], float] = {}
-        self.max_marks: dict[int, float] = {}
         self.answers: dict[tuple[int, str], Answers] = {}
-        groups: dict[tuple[int, int], Answers] = {}
-        last_attempt = None
-        plain = cast("list[tuple[Any, ...]]", rows)  # rows are tuples: unpacked as such
-        for (attempt_id, slot, version_id, max_mark, seed, state, fraction, misconception, *_), order, drawn, response \
-                in zip(plain, orders, params, responses, strict=True):
-            if attempt_id != last_attempt:
-                self.attempt_ids.append(attempt_id)
-                last_attempt = attempt_id
-            graded = fraction is not None and state != "needsgrading"
-            if graded:
-                self.marks[(attempt_id, slot)] = fraction * max_mark
-            if max_mark > self.max_marks.get(slot, -1.0):
-                self.max_marks[slot] = max_mark
-            group = groups.get((slot, version_id))
-            if group is None:
-                key = versions[version_id][1]
-                group = self.answers.get((slot, key)) or Answers(key, models[version_id])
-                groups[(slot, version_id)] = self.answers[(slot, key)] = group
-            group.add(fraction if graded else None, misconception,
-                      chosen_options(group.item.type_name, order, response) if order and response else [],
-                      len(order) if order else 0, seed, drawn or {})
+        self.titles: dict[str, str] = {}
+        if not rows:
+            return
+        (attempt, slot, version, max_mark, seed, fraction, misconception, chosen, options, drawn) = (
+            list(column) for column in zip(*rows, strict=True))
+        attempt_of, slot_of = np.asarray(attempt, dtype=np.int64), np.asarray(slot, dtype=np.int64)
+        if len(attempt_of) > 1 and not _in_order(attempt_of, slot_of):
+            order = np.lexsort((slot_of, attempt_of)).tolist()
+            attempt, slot, version, max_mark, seed, fraction, misconception, chosen, options, drawn = (
+                [column[n] for n in order] for column in (attempt, slot, version, max_mark, seed, fraction,
+                                                          misconception, chosen, options, drawn))
+            attempt_of, slot_of = np.asarray(attempt, dtype=np.int64), np.asarray(slot, dtype=np.int64)
+        versions = repository.versions(session, set(version))
+        models = {vid: item_model(v) for vid, (v, _) in versions.items()}
+        self.titles = {key: v.title for v, key in versions.values()}
+        missing = [n for n, count in enumerate(options) if count is None]
+        if missing:
+            _summarise_missing(session, attempts, missing, attempt, slot,
+                               (fraction, misconception, chosen, options, drawn))
+        version_of = np.asarray(version, dtype=np.int64)
+        max_mark_of = np.asarray(max_mark, dtype=float)
+        fractions = np.asarray(fraction, dtype=float)  # None (not graded): NaN
+        graded = ~np.isnan(fractions)
+        ids, row_index = np.unique(attempt_of, return_inverse=True)
+        self.attempt_ids = [int(a) for a in ids]
+        slots, column = np.unique(slot_of, return_inverse=True)
+        self.slots = [int(s) for s in slots]
+        self.max_marks = np.full(len(slots), -1.0)
+        np.maximum.at(self.max_marks, column, max_mark_of)
+        self.marks = np.full((len(ids), len(slots)), np.nan)
+        self.marks[row_index[graded], column[graded]] = fractions[graded] * max_mark_of[graded]
+        # the answers of each (slot, item key), in (attempt, slot) order; an item answered in
+        # several versions is one group, read with the model of the version answered first
+        pairs, first, group_of = np.unique(column * (int(version_of.max()) + 1) + version_of,
+                                           return_index=True, return_inverse=True)
+        members: dict[tuple[int, str], list[int]] = {}
+        for n in np.argsort(first, kind="stable"):
+            row = int(first[n])
+            members.setdefault((int(slot_of[row]), versions[int(version_of[row])][1]), []).append(n)
+        by_group = np.argsort(group_of, kind="stable")
+        bounds = np.searchsorted(group_of[by_group], np.arange(len(pairs) + 1))
+        seeds = np.asarray(seed, dtype=np.int64)
+        counts = np.asarray(options, dtype=np.int64)
+        for (s, key), groups in members.items():
+            at = np.sort(np.concatenate([by_group[bounds[g]:bounds[g + 1]] for g in groups]))
+            model = models[int(version_of[at[0]])]
+            picked = at.tolist()
+            self.answers[(s, key)] = Answers(
+                key, model, fraction=fractions[at], misconception=[misconception[i] for i in picked],
+                chosen=[chosen[i] for i in picked], options=counts[at], seeds=seeds[at],
+                drawn=drawn_matrix(model, [drawn[i] for i in picked]) if model.is_computed else None)
+
+
+def _in_order(attempt: np.ndarray, slot: np.ndarray) -> bool:
+    """Whether rows are sorted by (attempt, slot)."""
+    step = np.diff(attempt)
+    return bool((step >= 0).all() and ((step > 0) | (np.diff(slot) > 0)).all())
+
+
+def _summarise_missing(session: Session, attempts: ColumnElement[bool], missing: list[int],
+                       attempt: list[Any], slot: list[Any], columns: tuple[list[Any], ...]) -> None:
+    """Fill in, in place, the rows at ``missing`` (question attempts without a summary) with what
+    :mod:`assessments.reports.summaries` would write for them, made from their steps."""
+    at = {(attempt[n], slot[n]): n for n in missing}
+    for row in repository.detail_rows(session, and_(attempts, QuestionAttempt.replaced_at.is_(None),
+                                                    AnswerSummary.question_attempt_id.is_(None))):
+        n = at.get((row.attempt_id, row.slot))
+        if n is None:
+            continue
+        made = summaries.summary(row)
+        graded = made["fraction"] if made["state"] != "needsgrading" else None
+        for column, value in zip(columns, (graded, made["misconception"], made["chosen"], made["options"],
+                                           made["drawn"]), strict=True):
+            column[n] = value
 
 
 def compute_quiz_statistics(session: Session, quiz_id: int,
@@ -126,13 +173,7 @@ def _compute(session: Session, quiz_id: int, report: Callable[[float], None]) ->
         return QuizStatistics(quiz_id=quiz_id, attempts=0, slots=[], test=None, histogram=[],
                               min_attempts_for_flags=MIN_ATTEMPTS_FOR_FLAGS)
     report(0.6)
-    slots = sorted(read.max_marks)
-    max_marks = np.array([read.max_marks[slot] for slot in slots])
-    rows = {attempt_id: n for n, attempt_id in enumerate(read.attempt_ids)}
-    columns = {slot: n for n, slot in enumerate(slots)}
-    marks = np.full((len(read.attempt_ids), len(slots)), np.nan)
-    for (attempt_id, slot), mark in read.marks.items():
-        marks[rows[attempt_id], columns[slot]] = mark
+    slots, max_marks, marks = read.slots, read.max_marks, read.marks
     stats = item_statistics(marks, max_marks)
     complete = marks[~np.isnan(marks).any(axis=1)]
     test = None
@@ -277,11 +318,7 @@ def item_statistics_for(session: Session, principal: Principal, key: str) -> Ite
     groups = [group for (_, group_key), group in read.answers.items() if group_key == key]
     if not groups:
         return ItemStatisticsOut(key=key, answers=0, graded=0, facility=None, misconception_rates={}, flags=[])
-    merged = groups[0]
-    for group in groups[1:]:  # the item in several slots or quizzes: one set of answers
-        for n in range(len(group)):
-            merged.add(group.fraction[n], group.misconception[n], group.chosen[n], group.options[n],
-                       group.seeds[n], group.params[n])
+    merged = Answers.joined(groups)  # the item in several slots or quizzes: one set of answers
     out = breakdown(merged, read.titles[key])
     seen = {m for m in merged.misconception if m}
     return ItemStatisticsOut(key=key, answers=out.answers, graded=out.graded, facility=out.facility,

@@ -1,0 +1,168 @@
+"""Answer summaries change no figure: a quiz of every question type, taken by a class with right,
+wrong and blank answers, graded by hand, a grade cleared, an item fixed and the quiz regraded,
+gives at every stage exactly the statistics computed the way they were before summaries (from
+the steps: :mod:`tests.assessments.statistics_before`), with every summary written when it was
+graded, and the same again when the summaries are gone (summarised from the steps while read).
+Migration 0029 fills the table with the rows the application writes."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, select, text
+
+from assessments.models import AnswerSummary, Attempt, AttemptState, QuestionAttempt, Step
+from assessments.reports import service
+from assessments.reports.breakdown import drawn_matrix, drawn_text
+from tests.assessments.conftest import World
+from tests.assessments.statistics_before import compute_before
+from tests.assessments.test_grading_regrade import _regrade, _swap_the_numeric_key
+from tests.assessments.test_grading_support import Classroom, classroom
+from tests.engine import samples
+
+MIGRATION = Path(__file__).resolve().parents[2] / "alembic" / "versions" / "0029_answer_summaries.py"
+ITEMS = ["seed", "numeric", "single", "tf", "ordering", "matching", "short", "essay"]
+ESSAY = {"text": "The policy exploits a flaw in the reward model instead of improving."}
+
+
+def _wrong(key: dict[str, Any], n: int) -> dict[str, Any] | None:
+    """A wrong response made from the key, where one is easy to make (else None: left blank)."""
+    if "answer" in key and isinstance(key["answer"], bool):
+        return {"answer": not key["answer"]}
+    if "answer" in key:
+        try:
+            return {"answer": str(float(key["answer"]) + 1 + n)}
+        except ValueError:
+            return {"answer": f"not {key['answer']}"}
+    if "choices" in key:
+        return {"choices": [p for p in range(4) if p not in key["choices"]][: 1 + n % 3]}
+    if "choice" in key:
+        return {"choice": (key["choice"] + 1 + n % 2) % 3}
+    lists = {name: value[::-1] for name, value in key.items() if isinstance(value, list) and len(value) > 1}
+    return {**key, **lists} if lists else None
+
+
+def _answers(room: Classroom, n: int) -> dict[int, Any]:
+    def answer(attempt_id: int, slot: int) -> dict[str, Any]:
+        if slot == len(ITEMS):  # the essay: written by most, a grader's work
+            return ESSAY
+        key = room.key(attempt_id, slot)
+        pick = (n + slot) % 3
+        if pick == 0:
+            return key
+        wrong = _wrong(key, n) if pick == 1 else None
+        return wrong if wrong is not None else key
+    slots = range(1, len(ITEMS) + 1)
+    return {slot: answer for slot in slots if (n + slot) % 5 != 4}  # a few left blank
+
+
+def _same(room: Classroom, quiz_id: int) -> dict[str, Any]:
+    db = room.world.db
+    db.expire_all()
+    now = service.compute_quiz_statistics(db, quiz_id).model_dump(mode="json")
+    before = compute_before(db, quiz_id).model_dump(mode="json")
+    assert now == before
+    return now
+
+
+def _summaries_current(room: Classroom, quiz_id: int) -> None:
+    """Every current question attempt of every counted attempt has a summary of its last step."""
+    db = room.world.db
+    last = (select(func.max(Step.seq)).where(Step.question_attempt_id == QuestionAttempt.id)
+            .correlate(QuestionAttempt).scalar_subquery())
+    rows = db.execute(select(QuestionAttempt.id, last, AnswerSummary.seq)
+                      .join(Attempt, Attempt.id == QuestionAttempt.attempt_id)
+                      .outerjoin(AnswerSummary, AnswerSummary.question_attempt_id == QuestionAttempt.id)
+                      .where(Attempt.quiz_id == quiz_id, Attempt.state == AttemptState.FINISHED,
+                             Attempt.preview.is_(False), QuestionAttempt.replaced_at.is_(None))).all()
+    assert rows and [row for row in rows if row[1] != row[2]] == []
+
+
+def _backfilled(room: Classroom) -> dict[int, dict[str, Any]]:
+    """The rows migration 0029 makes of what the database holds."""
+    spec = importlib.util.spec_from_file_location("migration_0029", MIGRATION)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    connection = room.world.db.connection()
+    query = text(migration.SQLITE if connection.dialect.name == "sqlite" else migration.POSTGRESQL)
+    rows = connection.execute(query, {"after": 0, "batch": 1_000_000}).all()
+    return {row.id: migration._summary(row) for row in rows}
+
+
+def _preview_questions(room: Classroom) -> set[int]:
+    return set(room.world.db.scalars(select(QuestionAttempt.id).join(Attempt, Attempt.id == QuestionAttempt.attempt_id)
+                                     .where(Attempt.preview.is_(True), Attempt.state == AttemptState.FINISHED,
+                                            QuestionAttempt.replaced_at.is_(None))))
+
+
+def test_summaries_give_the_statistics_computed_from_the_steps(world: World) -> None:
+    room = classroom(world)
+    students = [room.alice, room.bob, *(room.student(f"s{n:02d}") for n in range(10))]
+    quiz = room.quiz(ITEMS)
+    attempts = [room.take(student, quiz.id, _answers(room, n)) for n, student in enumerate(students)]
+    room.take(room.teacher, quiz.id, _answers(room, 1))  # a preview: counted nowhere
+    late = room.student("late")
+    room.take(late, quiz.id, _answers(room, 2), submit=False)  # in progress: not counted
+
+    first = _same(room, quiz.id)
+    _summaries_current(room, quiz.id)
+    assert first["attempts"] == 12 and first["test"]["attempts"] < 12  # essays await a grader
+    slots = {s["slot"]: s for s in first["slots"]}
+    assert slots[1]["breakdown"][0]["parameters"] and slots[3]["breakdown"][0]["options"]
+
+    teacher = room.as_(room.teacher)
+    for n, attempt_id in enumerate(attempts):  # the essays graded, most of them
+        if n % 4 != 3:
+            graded = room.api.post(f"/api/v1/attempts/{attempt_id}/slots/{len(ITEMS)}/grade", headers=teacher,
+                                   json={"fraction": (n % 5) / 4})
+            assert graded.status_code == 200, graded.text
+    overridden = room.api.post(f"/api/v1/attempts/{attempts[0]}/slots/2/grade", headers=teacher,
+                               json={"fraction": 0.25})
+    assert overridden.status_code == 200, overridden.text
+    room.api.post(f"/api/v1/attempts/{attempts[1]}/slots/3/grade", headers=teacher, json={"fraction": 1.0})
+    cleared = room.api.request("DELETE", f"/api/v1/attempts/{attempts[1]}/slots/3/grade", headers=teacher,
+                               json={"reason": "the key was right"})
+    assert cleared.status_code == 200, cleared.text
+
+    graded = _same(room, quiz.id)
+    _summaries_current(room, quiz.id)
+    assert graded["test"]["attempts"] > first["test"]["attempts"]
+
+    _swap_the_numeric_key(room)
+    result = _regrade(room, quiz.id, dry_run=False)
+    assert result["students"]
+    regraded = _same(room, quiz.id)
+    _summaries_current(room, quiz.id)
+    assert regraded != graded
+
+    # the migration fills the table as the application writes it
+    written = {row.question_attempt_id: row._asdict() for row in world.db.execute(select(AnswerSummary.__table__))}
+    backfilled = _backfilled(room)
+    assert {k: v for k, v in backfilled.items() if k in written} == written
+    assert set(backfilled) - set(written) == _preview_questions(room)
+
+    # the API answers the same
+    reply = room.api.get(f"/api/v1/quizzes/{quiz.id}/statistics", headers=teacher)
+    assert reply.status_code == 200 and reply.json() == regraded
+
+    # without any summary (rows from before them, or copied in): summarised from the steps
+    world.db.execute(delete(AnswerSummary))
+    assert _same(room, quiz.id) == regraded
+
+
+def test_drawn_parameters_are_read_back_as_the_item_names_them() -> None:
+    """One set of names is parsed at once; mixed sets (answers to versions drawing different
+    parameters) each by their names; a parameter drawn as several numbers reads as their mean."""
+    item = samples.item(samples.NUMERIC)  # draws r_w and r_l
+    texts = [drawn_text({"r_w": 1.5, "r_l": -0.5}), None, drawn_text({"r_w": 0.1, "r_l": 2})]
+    assert drawn_matrix(item, texts).tolist()[0] == [1.5, -0.5, 0] and drawn_matrix(item, texts)[2, 1] == 2.0
+    assert np.isnan(drawn_matrix(item, texts)[1, :2]).all()
+    mixed = [*texts, drawn_text({"xr_w": 9, "r_w": [1, 2], "r_l": "text"}), drawn_text({})]
+    got = drawn_matrix(item, mixed)
+    assert got[3, 0] == 1.5 and np.isnan(got[3, 1]) and got[3, 2] == 1  # r_w drawn as several
+    assert np.isnan(got[4, :2]).all() and got[4, 2] == 0
+    assert got[:3].tolist()[0] == [1.5, -0.5, 0] and got[2, 1] == 2.0
