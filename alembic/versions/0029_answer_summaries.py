@@ -5,7 +5,7 @@ grade, a cleared grade, a committed regrade); here, for every current question a
 finished attempt already there, from its steps (in batches, by question attempt id).
 
 Revision ID: 0029
-Revises: 0021
+Revises: 0028
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0029"
-down_revision = "0021"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
