@@ -68,6 +68,11 @@ class Saves:
 
     made: list[tuple[float, float, str | None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    students: int = 0
+    saving: set[int] = field(default_factory=set)
+    """The students who have made a first save."""
+    everyone: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once every student has made a first save."""
 
     def between(self, began: float, ended: float) -> tuple[list[float], list[str]]:
         """The saves sent in [began, ended): their latencies and their errors."""
@@ -103,6 +108,9 @@ async def student(saves: Saves, client: httpx.AsyncClient, quiz_id: int, token: 
         except httpx.HTTPError as exc:
             error = type(exc).__name__
         saves.made.append((sent, time.perf_counter() - sent, error))
+        saves.saving.add(id(rng))
+        if len(saves.saving) == saves.students:
+            saves.everyone.set()
         await asyncio.sleep(think * rng.uniform(0.8, 1.2))
 
 
@@ -196,14 +204,14 @@ class Instructor:
 
 async def drive(base_url: str, finished_quiz: int, taken_quiz: int, students: list[str], tokens: dict[str, str],
                 instructor_token: str, think: float, baseline: float) -> list[str]:
-    saves = Saves()
+    saves = Saves(students=len(students))
     limits = httpx.Limits(max_connections=len(students) + 8, max_keepalive_connections=len(students) + 8)
     lines = []
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120.0) as client:
         tasks = [asyncio.create_task(student(saves, client, taken_quiz, tokens[name], think, random.Random(name)))
                  for name in students]
         try:
-            await asyncio.sleep(2 * think)  # everyone started and saving
+            await saves.everyone.wait()  # every student started and saving
             instructor = Instructor(client, instructor_token)
             phases: list[tuple[str, Any]] = [
                 ("nothing (baseline)", lambda: asyncio.sleep(baseline)),
@@ -238,6 +246,7 @@ def run(args: argparse.Namespace, databases: Databases, workdir: Path) -> int:
 
     from assessments.db import Database
     from assessments.models import User
+    from bench.burst import prepare_all
     from bench.regrade import _admin, build
 
     print(f"machine: {machine()}; load average before {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
@@ -255,6 +264,8 @@ def run(args: argparse.Namespace, databases: Databases, workdir: Path) -> int:
     finally:
         database.dispose()
     taken_quiz = _second_quiz(databases.assay_url, finished_quiz)
+    for quiz in (finished_quiz, taken_quiz):  # as publishing has them prepared, before the students come
+        prepare_all(databases.assay_url, quiz)
     secret = secrets.token_urlsafe(48)
     tokens = access_tokens(databases.assay_url, taking, secret)
     from datetime import UTC, datetime

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from assessments import events
 from assessments.bank.service import has_variant, keep_rendered, keep_variant, variant_model
+from assessments.db import mark_read_only
 from assessments.events import QuizOpening
 from assessments.jobs import Progress, enqueue, handler
 from assessments.models import (
@@ -186,19 +187,30 @@ def _unprepared(session: Session, quiz: Quiz) -> list[int]:
         .order_by(Enrolment.user_id)))
 
 
-def prepare(session: Session, quiz_id: int, now: datetime, limit: int = STUDENTS_PER_JOB) -> Prepared:
-    """Prepare the first ``limit`` unprepared students of a published or scheduled quiz (none of a
-    closed, archived or unscheduled draft one)."""
+@dataclass
+class Planned:
+    """What :func:`plan` made: each chosen student's seed and the variants' rows, not written yet."""
+
+    quiz_id: int
+    seeds: dict[int, int]
+    rows: list[dict[str, Any]]
+    left: int
+
+
+def plan(session: Session, quiz_id: int, limit: int = STUDENTS_PER_JOB) -> Planned | None:
+    """The first ``limit`` unprepared students of a published or scheduled quiz given seeds and
+    their variants made (only reading); None for a closed, archived or unscheduled draft quiz, or
+    when every student is prepared."""
     from assessments.attempts.service import slot_seed
     from assessments.quizzes.service import build_slots, pinned, settings_of
 
     quiz = session.get(Quiz, quiz_id)
     if quiz is None or not (quiz.status == QuizStatus.PUBLISHED or quiz.publish_at is not None):
-        return Prepared(0, 0, 0)
+        return None
     students = _unprepared(session, quiz)
     chosen, left = students[:limit], len(students) - min(limit, len(students))
     if not chosen:
-        return Prepared(0, 0, 0)
+        return None
     shuffle = settings_of(quiz).shuffle_options
     pins = pinned(session, quiz.id)
     seeds: dict[int, int] = {}
@@ -218,10 +230,22 @@ def prepare(session: Session, quiz_id: int, now: datetime, limit: int = STUDENTS
             continue
         rows.extend({"item_version_id": version_id, "seed": int(seed), "shuffle": shuffle, "data": encode(batch, n)}
                     for n, seed in enumerate(batch.seeds))
-    _insert_new_variants(session, rows)
-    session.execute(insert(PreparedStart), [{"quiz_id": quiz.id, "user_id": user_id, "seed": seed, "created_at": now}
-                                            for user_id, seed in seeds.items()])
-    return Prepared(len(chosen), len(rows), left)
+    return Planned(quiz.id, seeds, rows, left)
+
+
+def store(session: Session, planned: Planned, now: datetime) -> Prepared:
+    """Write what :func:`plan` made: the variants not stored already, and the students' seeds."""
+    _insert_new_variants(session, planned.rows)
+    session.execute(insert(PreparedStart), [{"quiz_id": planned.quiz_id, "user_id": user_id, "seed": seed,
+                                             "created_at": now} for user_id, seed in planned.seeds.items()])
+    return Prepared(len(planned.seeds), len(planned.rows), planned.left)
+
+
+def prepare(session: Session, quiz_id: int, now: datetime, limit: int = STUDENTS_PER_JOB) -> Prepared:
+    """Prepare the first ``limit`` unprepared students of a published or scheduled quiz (none of a
+    closed, archived or unscheduled draft one), in the session's transaction."""
+    planned = plan(session, quiz_id, limit)
+    return Prepared(0, 0, 0) if planned is None else store(session, planned, now)
 
 
 def _insert_new_variants(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -241,7 +265,16 @@ def prepare_job(session: Session, payload: dict[str, Any], _progress: Progress) 
     from assessments.models import utcnow
 
     now = utcnow()
-    done = prepare(session, int(payload["quiz_id"]), now)
+    # Generating and rendering 250 students' variants takes most of a second: done as a reader, so
+    # that SQLite's write lock (every student's save needs it) is held only to write the rows.
+    # (A caller's transaction already open, as in a test's, is used as it is.)
+    apart = not session.in_transaction()
+    if apart:
+        mark_read_only(session)
+    planned = plan(session, int(payload["quiz_id"]), STUDENTS_PER_JOB)
+    if apart:
+        session.commit()
+    done = Prepared(0, 0, 0) if planned is None else store(session, planned, now)
     if done.left:
         enqueue(session, PREPARE_JOB, {"quiz_id": int(payload["quiz_id"])}, now=now)
     # No progress(): it writes on a connection of its own, which on SQLite would wait for this one.

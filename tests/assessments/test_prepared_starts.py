@@ -284,3 +284,54 @@ def test_variants_warmed_in_batches_are_those_generated_one_at_a_time(world: Wor
                 held = bank_service.cached_variant(version.content_hash, seed, shuffle, lambda version=version: version)
                 _same(held, generate(model, seed))
         assert fresh_process == [], "the cached variants were the warmed ones"
+
+
+def test_the_preparation_job_generates_without_the_write_lock(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job of 250 students generates and renders 4,000 variants (most of a second): done as a
+    reader, so that SQLite's write lock, which every student's save needs, is held only to write."""
+    import textwrap
+
+    import yaml
+
+    from assessments import jobs
+    from assessments.bank.service import save_definition
+    from assessments.db import Database
+    from assessments.migrations import upgrade
+    from assessments.models import Course, Enrolment, Role, User
+    from assessments.quizzes.schemas import QuizCreate, Section
+    from assessments.quizzes.service import add_quiz
+    from tests.engine import samples
+
+    url = f"sqlite:///{tmp_path / 'assay.sqlite3'}"
+    upgrade(url)
+    database = Database(url)
+    try:
+        with database.sessions() as session, session.begin():
+            save_definition(session, yaml.safe_load(textwrap.dedent(samples.NUMERIC)), source="samples",
+                            actor_id=None, now=T0, item=samples.item(samples.NUMERIC))
+            course = Course(slug="prep", title="Prepared")
+            session.add(course)
+            session.flush()
+            add_quiz(session, course.id, QuizCreate(title="Opens", sections=[Section(items=["numeric"])]),
+                     created_by_id=None, now=T0)
+            for n in range(3):
+                user = User(username=f"s{n}", display_name=f"S{n}", role=Role.STUDENT, password_hash="x")
+                session.add(user)
+                session.flush()
+                session.add(Enrolment(course_id=course.id, user_id=user.id, role=CourseRole.STUDENT))
+        held_while_planning: list[bool] = []
+        real_plan = prepared.plan
+
+        def watched(session: Any, *args: Any, **kwargs: Any) -> Any:
+            held_while_planning.append(bool(session.connection().connection.info.get("assay_write_lock")))
+            return real_plan(session, *args, **kwargs)
+
+        monkeypatch.setattr(prepared, "plan", watched)
+        done = jobs.run_one(database)
+        assert done is not None and done.kind == prepared.PREPARE_JOB and done.result == {
+            "students": 3, "variants": 3, "left": 0}
+        assert held_while_planning == [False]
+        with database.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(PreparedStart)) == 3
+    finally:
+        database.dispose()
