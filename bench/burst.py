@@ -52,6 +52,7 @@ from bench.loadkit import (  # noqa: E402
     Databases,
     access_tokens,
     free_port,
+    group_cpu_seconds,
     percentile,
     plausible,
     run_in_scratch,
@@ -158,21 +159,6 @@ async def arrive(burst: Burst, base_url: str, quiz_id: int, tokens: list[tuple[s
         if pending:
             burst.errors["not finished within the time limit"] += len(pending)
         return time.perf_counter() - began
-
-
-def group_cpu_seconds(pgid: int) -> tuple[float, float]:
-    """CPU time (user, system) of every process in a process group (the server and its workers),
-    from /proc (0 where /proc is not there)."""
-    user = system = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            user += int(fields[11]) / os.sysconf("SC_CLK_TCK")
-            system += int(fields[12]) / os.sysconf("SC_CLK_TCK")
-    return user, system
 
 
 def prepare_all(url: str, quiz_id: int) -> tuple[int, int, float]:

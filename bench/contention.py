@@ -69,7 +69,7 @@ class Saves:
     made: list[tuple[float, float, str | None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     students: int = 0
-    saving: set[int] = field(default_factory=set)
+    saving: set[str] = field(default_factory=set)
     """The students who have made a first save."""
     everyone: asyncio.Event = field(default_factory=asyncio.Event)
     """Set once every student has made a first save."""
@@ -81,8 +81,9 @@ class Saves:
         return took, errors
 
 
-async def student(saves: Saves, client: httpx.AsyncClient, quiz_id: int, token: str, think: float,
-                  rng: random.Random) -> None:
+async def student(saves: Saves, client: httpx.AsyncClient, quiz_id: int, name: str, token: str,
+                  think: float) -> None:
+    rng = random.Random(name)
     headers = {"authorization": f"Bearer {token}"}
     started = await client.post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=headers)
     if not started.is_success:
@@ -108,7 +109,7 @@ async def student(saves: Saves, client: httpx.AsyncClient, quiz_id: int, token: 
         except httpx.HTTPError as exc:
             error = type(exc).__name__
         saves.made.append((sent, time.perf_counter() - sent, error))
-        saves.saving.add(id(rng))
+        saves.saving.add(name)
         if len(saves.saving) == saves.students:
             saves.everyone.set()
         await asyncio.sleep(think * rng.uniform(0.8, 1.2))
@@ -208,7 +209,7 @@ async def drive(base_url: str, finished_quiz: int, taken_quiz: int, students: li
     limits = httpx.Limits(max_connections=len(students) + 8, max_keepalive_connections=len(students) + 8)
     lines = []
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120.0) as client:
-        tasks = [asyncio.create_task(student(saves, client, taken_quiz, tokens[name], think, random.Random(name)))
+        tasks = [asyncio.create_task(student(saves, client, taken_quiz, name, tokens[name], think))
                  for name in students]
         try:
             await saves.everyone.wait()  # every student started and saving

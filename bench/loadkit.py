@@ -195,6 +195,27 @@ def set_up(url: str, students: int, *, quotas: dict[str, int] | None = None,
 # --- servers ---------------------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user, system) of a process and all its threads, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+def group_cpu_seconds(pgid: int) -> tuple[float, float]:
+    """CPU time (user, system) of every process of a process group (a server and its workers)."""
+    user = system = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) != pgid:
+                continue
+            more = cpu_seconds(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue  # a process gone meanwhile
+        user, system = user + more[0], system + more[1]
+    return user, system
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((SERVE_HOST, 0))

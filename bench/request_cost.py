@@ -56,6 +56,7 @@ from bench.loadkit import (  # noqa: E402
     SERVE_HOST,
     Server,
     access_tokens,
+    cpu_seconds,
     free_port,
     plausible,
     serve_command,
@@ -75,8 +76,7 @@ Send = Callable[[str, str, str | None, Any], Awaitable[Any]]
 
 def process_seconds(pid: int) -> float:
     """CPU time (user + system) of a process and all its threads, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_seconds(pid))
 
 
 # --- requests ------------------------------------------------------------------------------------

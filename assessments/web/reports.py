@@ -6,6 +6,7 @@ API (:mod:`assessments.reports.results`, :mod:`assessments.reports.responses`) d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -46,9 +47,21 @@ def _query(request: Request) -> tuple[results.Filters, int, list[str]]:
             status = AttemptFilter(raw)
         except ValueError:
             problems.append("Choose which attempts to show from the list")
-    raw_offset = request.query_params.get("offset", "0") or "0"
-    offset = int(raw_offset) if raw_offset.isdigit() and int(raw_offset) <= MAX_OFFSET else 0
-    return results.Filters(status, request.query_params.get("previews") == "yes"), offset, problems
+    return results.Filters(status, request.query_params.get("previews") == "yes"), offset_of(request), problems
+
+
+def offset_of(request: Request) -> int:
+    """The page's ``offset`` (0 when it is missing, not a number, or past the last page a list has)."""
+    raw = request.query_params.get("offset", "0") or "0"
+    return int(raw) if raw.isdigit() and int(raw) <= MAX_OFFSET else 0
+
+
+def pages_of(offset: int, total: int, link: Callable[[int], str], per_page: int = PAGE_ROWS) -> dict[str, Any]:
+    """What the ``pager`` macro shows of a list of ``total`` rows from ``offset``: which rows, and
+    ``link(offset)`` of the previous and next pages where there are some."""
+    return {"first": offset + 1 if offset < total else 0, "last": min(offset + per_page, total), "total": total,
+            "next": link(offset + per_page) if offset + per_page < total else None,
+            "previous": link(max(0, offset - per_page)) if offset > 0 else None}
 
 
 def _pages(filters: results.Filters, offset: int, total: int, quiz_id: int, here: str) -> dict[str, Any]:
@@ -58,9 +71,7 @@ def _pages(filters: results.Filters, offset: int, total: int, quiz_id: int, here
             query["previews"] = "yes"
         return f"{here}?{urlencode(query)}"
 
-    return {"first": offset + 1 if offset < total else 0, "last": min(offset + PAGE_ROWS, total), "total": total,
-            "next": link(offset + PAGE_ROWS) if offset + PAGE_ROWS < total else None,
-            "previous": link(max(0, offset - PAGE_ROWS)) if offset > 0 else None,
+    return {**pages_of(offset, total, link),
             "export": {f: f"/api/v1/quizzes/{quiz_id}/attempts/export?{urlencode(_export_query(filters, f))}"
                        for f in ("csv", "json", "xlsx")}}
 

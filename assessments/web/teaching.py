@@ -21,13 +21,13 @@ from assessments.grading import regrade as regrading
 from assessments.grading.marking import right_answer, shown_response
 from assessments.grading.schemas import ClearGradeRequest
 from assessments.models import Attempt, CourseRole, User
-from assessments.pagination import MAX_OFFSET
 from assessments.quizzes.service import quiz_for, quiz_out
 from assessments.web.gradebook import router as gradebook_router
 from assessments.web.grading_queue import GradeForm, read_grade, save_grade
 from assessments.web.grading_queue import router as queue_router
 from assessments.web.history import router as history_router
 from assessments.web.pages import WebPrincipal
+from assessments.web.reports import PAGE_ROWS, offset_of, pages_of
 from assessments.web.security import CheckedForm
 from assessments.web.statistics import router as statistics_router
 from assessments.web.templating import page
@@ -45,26 +45,18 @@ def _instructor_quiz(session: Any, principal: Any, quiz_id: int) -> tuple[Any, A
     return quiz, course
 
 
-MANAGE_ROWS = 50
-"""Attempts per page of a quiz's page (the results report and the exports have every column)."""
-
-
 @router.get("/quizzes/{quiz_id}/manage")
 def manage_page(quiz_id: RowId, request: Request, principal: WebPrincipal, session: SessionDep) -> Response:
     from assessments.courses.service import courses_for
     from assessments.quizzes.service import student_attempts
 
     quiz, course = _instructor_quiz(session, principal, quiz_id)
-    raw = request.query_params.get("offset", "0") or "0"
-    offset = int(raw) if raw.isdigit() and int(raw) <= MAX_OFFSET else 0
+    offset = offset_of(request)
     total = session.scalar(select(func.count(Attempt.id)).where(Attempt.quiz_id == quiz.id)) or 0
     rows = session.execute(select(Attempt, User).join(User, User.id == Attempt.user_id)
                            .where(Attempt.quiz_id == quiz.id).order_by(User.username, Attempt.number)
-                           .limit(MANAGE_ROWS).offset(offset)).all()
-    here = f"/quizzes/{quiz.id}/manage"
-    pages = {"first": offset + 1 if offset < total else 0, "last": min(offset + MANAGE_ROWS, total), "total": total,
-             "next": f"{here}?offset={offset + MANAGE_ROWS}" if offset + MANAGE_ROWS < total else None,
-             "previous": f"{here}?offset={max(0, offset - MANAGE_ROWS)}" if offset > 0 else None}
+                           .limit(PAGE_ROWS).offset(offset)).all()
+    pages = pages_of(offset, total, lambda at: f"/quizzes/{quiz.id}/manage?offset={at}")
     teaching = [c for c in courses_for(session, principal)
                 if principal.is_admin or course_role(session, principal, c.id) == CourseRole.INSTRUCTOR]
     return page(request, "manage.html", quiz=quiz, course=course, out=quiz_out(quiz, course), rows=rows,

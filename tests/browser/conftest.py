@@ -9,6 +9,7 @@ checks each page's accessibility.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -149,16 +150,26 @@ def browser() -> Iterator[Any]:
         instance.close()
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    # bypass_csp: axe is injected as a script, which Assay's own policy rightly refuses
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+@contextlib.contextmanager
+def opened_page(browser: Any, **options: Any) -> Iterator[Any]:
+    """A page in a browser context of its own (``options`` as ``new_context`` takes them), the
+    browser's script errors and console errors collected in ``page.errors``; closed after."""
+    context = browser.new_context(**options)
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    # bypass_csp: axe is injected as a script, which Assay's own policy rightly refuses
+    with opened_page(browser, viewport={"width": 1280, "height": 900}, bypass_csp=True) as page:
+        yield page
     assert page.errors == [], page.errors
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveServer, check_accessibility, shoot, sign_in
+from tests.browser.conftest import LiveServer, check_accessibility, opened_page, shoot, sign_in
 
 NEW_ID = "browser-written-tie-loss"
 PHONE = {"width": 390, "height": 844}
@@ -23,14 +23,8 @@ PHONE = {"width": 390, "height": 844}
 def strict_page(browser: Any) -> Iterator[Any]:
     """A page under Assay's own Content-Security-Policy (the shared fixture bypasses it to inject
     axe): what CodeMirror's styles and the editor's script must work with."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.errors = errors
-    yield page
-    context.close()
+    with opened_page(browser, viewport={"width": 1280, "height": 900}, accept_downloads=True) as page:
+        yield page
 
 
 def editor_text(page: Any, text: str) -> None:

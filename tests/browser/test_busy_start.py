@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from assessments import limits
-from tests.browser.conftest import LiveServer, sign_in
+from tests.browser.conftest import LiveServer, opened_page, sign_in
 from tests.browser.test_taking import PHONE, SIZES, check_page, make_quiz
 
 
@@ -26,14 +26,9 @@ def admission(server: LiveServer) -> limits.Admission:
 @pytest.fixture
 def busy(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A page at the parametrised size; the browser's report of the 503 itself is expected."""
-    context = browser.new_context(viewport=request.param, bypass_csp=True, has_touch=request.param == PHONE)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    yield page
-    context.close()
-    assert [e for e in errors if "status of 503" not in e] == [], errors
+    with opened_page(browser, viewport=request.param, bypass_csp=True, has_touch=request.param == PHONE) as page:
+        yield page
+    assert [e for e in page.errors if "status of 503" not in e] == [], page.errors
 
 
 @pytest.mark.parametrize("busy", SIZES, indirect=True)

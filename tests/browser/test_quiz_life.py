@@ -9,6 +9,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from tests.browser.conftest import LiveServer, check_accessibility, shoot, sign_in
 
 SEED_ITEM = "ranking-loss-which-pair-is-penalised"
@@ -99,3 +101,49 @@ def test_a_quiz_from_draft_to_archived(page: Any, browser: Any, live_server: Liv
     assert page.locator("tbody tr", has_text="Demo Student").count() == 1
     phone.goto(quiz_url)
     assert "This quiz is closed" in phone.content()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, PHONE], ids=["desktop", "phone"])
+def test_a_large_quizs_page_lists_its_attempts_a_page_at_a_time(browser: Any, live_server: LiveServer,
+                                                                viewport: dict[str, int]) -> None:
+    """60 finished attempts: the quiz's page shows 50 with the count, the next page the other 10."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from assessments.db import session_scope
+    from assessments.models import Attempt, AttemptState, Course, CourseRole, Enrolment, Role, User, utcnow
+    from assessments.quizzes.schemas import QuizCreate, Section
+    from assessments.quizzes.service import add_quiz
+
+    database = live_server.database()
+    tag = secrets.token_hex(3)
+    with session_scope(database) as session:
+        course = session.scalars(select(Course)).one()
+        quiz_id = add_quiz(session, course.id, QuizCreate(title=f"Large class {tag}", sections=[
+            Section(items=[SEED_ITEM])]), created_by_id=None, now=utcnow()).id
+        for n in range(60):
+            user = User(username=f"large-{tag}-{n:02d}", display_name=f"Student {n:02d}", role=Role.STUDENT,
+                        password_hash="unused")
+            session.add(user)
+            session.flush()
+            session.add(Enrolment(course_id=course.id, user_id=user.id, role=CourseRole.STUDENT))
+            session.add(Attempt(quiz_id=quiz_id, user_id=user.id, number=1, state=AttemptState.FINISHED,
+                                started_at=utcnow(), finished_at=utcnow(), marks=float(n % 2), max_marks=1.0))
+    database.dispose()
+
+    page = browser.new_context(viewport=viewport, bypass_csp=True).new_page()
+    sign_in(page, live_server, "instructor")
+    page.goto(f"{live_server.url}/quizzes/{quiz_id}/manage")
+    assert page.locator("p[role=status]", has_text="Attempts 1–50 of 60").count() == 2  # above and below the list
+    assert page.locator("table.list tbody tr").count() == 50
+    _no_sideways_scroll(page)
+    shoot(page, f"quiz-attempts-paged-{'phone' if viewport == PHONE else 'desktop'}")
+    check_accessibility(page)
+    page.locator("a", has_text="Next page").first.click()
+    page.wait_for_url(re.compile(r".*/manage\?offset=50$"))
+    assert page.locator("p[role=status]", has_text="Attempts 51–60 of 60").count() == 2
+    assert page.locator("table.list tbody tr").count() == 10
+    assert page.locator("a", has_text="Next page").count() == 0
+    check_accessibility(page)
+    page.context.close()

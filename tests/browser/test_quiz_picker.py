@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.browser.conftest import LiveServer, check_accessibility, shoot, sign_in
+from tests.browser.conftest import LiveServer, check_accessibility, opened_page, shoot, sign_in
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -27,15 +27,10 @@ ZONE = "Europe/Paris"
 def sized(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A page at the size the test is parametrised with; JavaScript off where the test says."""
     viewport, script = request.param
-    context = browser.new_context(viewport=viewport, bypass_csp=True, java_script_enabled=script,
-                                  has_touch=viewport == PHONE, timezone_id=ZONE)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    yield page
-    context.close()
-    assert errors == [], errors
+    with opened_page(browser, viewport=viewport, bypass_csp=True, java_script_enabled=script,
+                     has_touch=viewport == PHONE, timezone_id=ZONE) as page:
+        yield page
+    assert page.errors == [], page.errors
 
 
 def _no_sideways_scroll(page: Any) -> None:

@@ -17,7 +17,7 @@ from assessments.db import session_scope
 from assessments.models import Attempt, Course, QuestionAttempt, utcnow
 from assessments.quizzes.schemas import BehaviourName, QuizCreate, QuizSettings, ReviewOptions, ReviewPolicy, Section
 from assessments.quizzes.service import add_quiz
-from tests.browser.conftest import LiveServer, check_accessibility, shoot, sign_in
+from tests.browser.conftest import LiveServer, check_accessibility, opened_page, shoot, sign_in
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -86,14 +86,9 @@ def _wait_saved(page: Any) -> None:
 @pytest.fixture
 def sized(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A page at the size the test is parametrised with (desktop or phone)."""
-    context = browser.new_context(viewport=request.param, bypass_csp=True, has_touch=request.param == PHONE)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    yield page
-    context.close()
-    assert errors == [], errors
+    with opened_page(browser, viewport=request.param, bypass_csp=True, has_touch=request.param == PHONE) as page:
+        yield page
+    assert page.errors == [], page.errors
 
 
 @pytest.mark.parametrize("sized", SIZES, indirect=True)
