@@ -331,10 +331,11 @@ def _summary(item: Item, version: ItemVersion, bank: str, tags: dict[str, list[s
 
 def _current_versions(tags: list[str], text: str | None, type_: str | None,
                       banks: ColumnElement[bool] | None = None, concepts: Sequence[str] = (),
-                      ) -> Select[Item, ItemVersion]:
-    """The query for the current versions matching the filters; 400 for a tag that cannot match."""
+                      *, dialect: str | None = None) -> Select[Item, ItemVersion]:
+    """The query for the current versions matching the filters; 400 for a tag that cannot match.
+    (``dialect``: see :func:`repository.current_versions_query`.)"""
     try:
-        return repository.current_versions_query(tags, text, type_, banks, concepts)
+        return repository.current_versions_query(tags, text, type_, banks, concepts, dialect=dialect)
     except ValueError as exc:
         raise Invalid(f"bad tag query: {exc}", code="bad_tag_query") from exc
 
@@ -352,7 +353,8 @@ def list_items(session: Session, principal: Principal, tags: list[str], text: st
                concepts: Sequence[str] = ()) -> list[ItemSummary]:
     """The current items of the banks the caller may read (or of the bank named) that match the
     filters (every tag query and every concept)."""
-    query = _current_versions(tags, text, type_, _readable_banks(session, principal, bank_slug), concepts)
+    query = _current_versions(tags, text, type_, _readable_banks(session, principal, bank_slug), concepts,
+                              dialect=session.get_bind().dialect.name)
     rows = repository.page_of_versions(session, query, limit, offset)
     ids = [item.id for item, _ in rows]
     all_tags, all_concepts = repository.tags_of(session, ids), repository.concepts_of(session, ids)

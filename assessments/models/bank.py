@@ -154,11 +154,11 @@ class ItemLink(Base):
     related_key: Mapped[str] = mapped_column(String(120))
 
 
-TEXT_SEARCH_INDEXES = ("items_search", "ix_items_search_trigrams")
+TEXT_SEARCH_INDEXES = ("items_search", "ix_items_search_trigrams", "ix_items_search_key")
 """What the bank's text search reads (migration 0028), which the database keeps itself by triggers
 and the models do not describe: ``items_search``, each item's key and current title (on SQLite an
 FTS5 table, on PostgreSQL a table with a trigram GIN index, absent where ``pg_trgm`` could not be
-created). Backups leave it out; a restore's inserts fill it again."""
+created, and a B-tree index on its key, migration 0032). Backups leave it out; a restore's inserts fill it again."""
 _FTS5_SHADOWS = ("", "_data", "_idx", "_docsize", "_config", "_content")
 
 

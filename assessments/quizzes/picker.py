@@ -87,13 +87,16 @@ def find(session: Session, course_id: int, query: PickerQuery, *, limit: int = S
     if problem := tag_problem(tags):
         return Found(0, [], problem)
     kind = query.type if query.type in QUESTION_TYPES else None
+    text, concepts = query.q.strip() or None, [c for c in query.concepts if c]
     try:
-        matching = bank.current_versions_query(tags, query.q.strip() or None, kind, usable_in_course(course_id),
-                                               [c for c in query.concepts if c])
+        matching = bank.current_versions_query(tags, text, kind, usable_in_course(course_id), concepts)
     except ValueError as exc:
         return Found(0, [], str(exc))
     count = session.scalar(select(func.count()).select_from(matching.order_by(None).subquery())) or 0
-    rows = bank.page_of_versions(session, matching, limit, 0) if limit else []
+    # the first page read as pages are (counting is faster as it is)
+    paged = bank.current_versions_query(tags, text, kind, usable_in_course(course_id), concepts,
+                                        dialect=session.get_bind().dialect.name)
+    rows = bank.page_of_versions(session, paged, limit, 0) if limit and count else []
     worth = None
     if marks and 0 < count <= POOL_MARKS:
         worth = sorted({max_mark_of(version) for _, version in session.execute(matching)})

@@ -79,6 +79,11 @@ def _count(db: Session, query: Any) -> int:
     return int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
 
 
+def _paged(db: Session, tags: list[str], q: str, type_: str | None) -> Any:
+    """The query as a listing reads it, a page at a time."""
+    return repository.current_versions_query(tags, q, type_, dialect=db.get_bind().dialect.name)
+
+
 def _queries(rows: list[tuple[str, str]]) -> list[str]:
     """Every title, and pieces of each title and key of one to five characters, as they are and in
     the other case, and the odd ones."""
@@ -103,6 +108,8 @@ def test_the_search_finds_what_a_substring_test_finds(bank: Session) -> None:
         query = repository.current_versions_query([], q, None)
         assert _found(db, query) == expected, q
         assert _count(db, query) == len(expected), q
+        # as a page is read: on PostgreSQL through the search table in key order
+        assert _found(db, _paged(db, [], q, None)) == expected, q
 
 
 def test_percent_and_underscore_are_themselves_and_case_is_aside(bank: Session) -> None:
@@ -130,6 +137,10 @@ def test_the_search_with_the_other_filters_and_pages(bank: Session) -> None:
             assert _count(db, query) == len(expected)
             pages = [repository.page_of_versions(db, query, 2, offset) for offset in range(0, len(expected) + 2, 2)]
             assert [item.key for page in pages for item, _ in page] == expected
+            paged = _paged(db, tags, q, type_)
+            assert _count(db, paged) == len(expected)
+            pages = [repository.page_of_versions(db, paged, 2, offset) for offset in range(0, len(expected) + 2, 2)]
+            assert [item.key for page in pages for item, _ in page] == expected, (tags, type_, q)
 
 
 def _search_rows(db: Session) -> dict[int, tuple[str, str]]:
