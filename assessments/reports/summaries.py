@@ -32,8 +32,8 @@ from sqlalchemy import BindParameter, bindparam, delete, event, insert, select
 from sqlalchemy.orm import Session
 
 from assessments import events
-from assessments.models import AnswerSummary, QuestionAttempt
-from assessments.reports import repository
+from assessments.models import AnswerSummary, AttemptSummary, QuestionAttempt
+from assessments.reports import packed, repository
 from assessments.reports.breakdown import CHOICE_TYPES, chosen_options, drawn_text
 
 DUE = "assay_answer_summaries_due"
@@ -88,14 +88,17 @@ _DROP_REPLACED = delete(AnswerSummary).where(
         QuestionAttempt.attempt_id.in_(_IDS), QuestionAttempt.replaced_at.is_not(None))))
 _DROP = delete(AnswerSummary).where(AnswerSummary.question_attempt_id.in_(_IDS))
 _INSERT = insert(AnswerSummary)
+_DROP_PACKED = delete(AttemptSummary).where(AttemptSummary.attempt_id.in_(_IDS))
+_INSERT_PACKED = insert(AttemptSummary)
 """Statements built once, run on the session's connection (Core: building and the ORM's bulk
 paths cost as much as the work)."""
 
 
 def write(session: Session, attempt_ids: Iterable[int]) -> int:
     """(Re)write the summaries of these attempts' current question attempts that are missing or
-    older than their last step, and drop those of question attempts a regrade replaced; returns
-    how many were written."""
+    older than their last step, and drop those of question attempts a regrade replaced; then
+    pack each attempt's summaries into its :class:`AttemptSummary` (:mod:`assessments.reports.packed`);
+    returns how many answer summaries were written."""
     ids = list(attempt_ids)
     connection = session.connection()
     written = 0
@@ -107,4 +110,23 @@ def write(session: Session, attempt_ids: Iterable[int]) -> int:
             connection.execute(_DROP, {"ids": [r["question_attempt_id"] for r in rows]})
             connection.execute(_INSERT, rows)
         written += len(rows)
+        connection.execute(_DROP_PACKED, {"ids": chunk})
+        attempts = packed_rows(repository.packing_rows(session, chunk))
+        if attempts:
+            connection.execute(_INSERT_PACKED, attempts)
     return written
+
+
+def packed_rows(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """The :class:`AttemptSummary` rows of :func:`repository.packing_rows`: one per attempt whose
+    current question attempts all have a summary (the others are read from their summaries)."""
+    by_attempt: dict[int, list[Any]] = {}
+    for row in rows:
+        by_attempt.setdefault(row.attempt_id, []).append(row)
+    out = []
+    for attempt_id, answers in by_attempt.items():
+        made = packed.pack(answers) if all(row.options is not None for row in answers) else None
+        if made is not None:
+            out.append({"attempt_id": attempt_id, "numbers": made[0], "texts": made[1], "drawn": made[2],
+                        "chosen": made[3]})
+    return out

@@ -2,8 +2,9 @@
 wrong and blank answers, graded by hand, a grade cleared, an item fixed and the quiz regraded,
 gives at every stage exactly the statistics computed the way they were before summaries (from
 the steps: :mod:`tests.assessments.statistics_before`), with every summary written when it was
-graded, and the same again when the summaries are gone (summarised from the steps while read).
-Migration 0029 fills the table with the rows the application writes."""
+graded, and the same again when the packed summaries of some or all attempts are gone (read from
+their answer summaries) and when the answer summaries are gone too (summarised from the steps
+while read). Migrations 0029 and 0030 fill the tables with the rows the application writes."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from sqlalchemy import delete, func, select, text
 
-from assessments.models import AnswerSummary, Attempt, AttemptState, QuestionAttempt, Step
+from assessments.models import AnswerSummary, Attempt, AttemptState, AttemptSummary, QuestionAttempt, Step
 from assessments.reports import service
 from assessments.reports.breakdown import drawn_matrix, drawn_text
 from tests.assessments.conftest import World
@@ -23,7 +25,9 @@ from tests.assessments.test_grading_regrade import _regrade, _swap_the_numeric_k
 from tests.assessments.test_grading_support import Classroom, classroom
 from tests.engine import samples
 
-MIGRATION = Path(__file__).resolve().parents[2] / "alembic" / "versions" / "0029_answer_summaries.py"
+VERSIONS = Path(__file__).resolve().parents[2] / "alembic" / "versions"
+MIGRATION = VERSIONS / "0029_answer_summaries.py"
+PACKING_MIGRATION = VERSIONS / "0030_attempt_summaries.py"
 ITEMS = ["seed", "numeric", "single", "tf", "ordering", "matching", "short", "essay"]
 ESSAY = {"text": "The policy exploits a flaw in the reward model instead of improving."}
 
@@ -81,12 +85,34 @@ def _summaries_current(room: Classroom, quiz_id: int) -> None:
     assert rows and [row for row in rows if row[1] != row[2]] == []
 
 
-def _backfilled(room: Classroom) -> dict[int, dict[str, Any]]:
-    """The rows migration 0029 makes of what the database holds."""
-    spec = importlib.util.spec_from_file_location("migration_0029", MIGRATION)
+def _migration(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
+    return migration
+
+
+def _packed_backfill(room: Classroom) -> dict[int, dict[str, Any]]:
+    """The rows migration 0030 makes of what the database holds."""
+    migration = _migration(PACKING_MIGRATION)
+    connection = room.world.db.connection()
+    ids = connection.execute(text(migration._ATTEMPTS), {"after": 0, "batch": 1_000_000}).scalars().all()
+    by_attempt: dict[int, list[Any]] = {}
+    for row in connection.execute(text(migration._ANSWERS), {"first": ids[0], "last": ids[-1]}):
+        by_attempt.setdefault(row.attempt_id, []).append(row)
+    out = {}
+    for attempt_id in ids:
+        made = migration._pack(by_attempt[attempt_id])
+        assert made is not None
+        out[attempt_id] = {"attempt_id": attempt_id, "numbers": made[0], "texts": made[1], "drawn": made[2],
+                           "chosen": made[3]}
+    return out
+
+
+def _backfilled(room: Classroom) -> dict[int, dict[str, Any]]:
+    """The rows migration 0029 makes of what the database holds."""
+    migration = _migration(MIGRATION)
     connection = room.world.db.connection()
     query = text(migration.SQLITE if connection.dialect.name == "sqlite" else migration.POSTGRESQL)
     rows = connection.execute(query, {"after": 0, "batch": 1_000_000}).all()
@@ -99,7 +125,7 @@ def _preview_questions(room: Classroom) -> set[int]:
                                             QuestionAttempt.replaced_at.is_(None))))
 
 
-def test_summaries_give_the_statistics_computed_from_the_steps(world: World) -> None:
+def test_summaries_give_the_statistics_computed_from_the_steps(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     room = classroom(world)
     students = [room.alice, room.bob, *(room.student(f"s{n:02d}") for n in range(10))]
     quiz = room.quiz(ITEMS)
@@ -145,11 +171,24 @@ def test_summaries_give_the_statistics_computed_from_the_steps(world: World) -> 
     assert {k: v for k, v in backfilled.items() if k in written} == written
     assert set(backfilled) - set(written) == _preview_questions(room)
 
+    # every finished attempt's summaries are packed, as migration 0030 packs them
+    packed = {row.attempt_id: row._asdict() for row in world.db.execute(select(AttemptSummary.__table__))}
+    assert set(packed) >= set(attempts)
+    assert _packed_backfill(room) == packed
+
     # the API answers the same
     reply = room.api.get(f"/api/v1/quizzes/{quiz.id}/statistics", headers=teacher)
     assert reply.status_code == 200 and reply.json() == regraded
 
-    # without any summary (rows from before them, or copied in): summarised from the steps
+    # some attempts without packed summaries (finished before them, restored, copied in): read
+    # from their answer summaries; then none packed; then no summary at all: from the steps
+    world.db.execute(delete(AttemptSummary).where(AttemptSummary.attempt_id.in_(attempts[::3])))
+    assert _same(room, quiz.id) == regraded
+    monkeypatch.setattr(service, "UNPACKED_BY_ID", 1)  # many without: all read, those kept
+    assert _same(room, quiz.id) == regraded
+    monkeypatch.undo()
+    world.db.execute(delete(AttemptSummary))
+    assert _same(room, quiz.id) == regraded
     world.db.execute(delete(AnswerSummary))
     assert _same(room, quiz.id) == regraded
 
