@@ -162,15 +162,14 @@ def packing_rows(session: Session, attempt_ids: Sequence[int]) -> list[Row[Any]]
     return list(session.connection().execute(_packing_query(), {"attempt_ids": list(attempt_ids)}).all())
 
 
-def packed_rows(session: Session, attempts: ColumnElement[bool]) -> list[Row[Any]]:
+def packed_rows(session: Session, attempts: ColumnElement[bool]) -> list[Any]:
     """The attempts (a condition on :class:`Attempt`) by id, each with its packed summaries
     (:class:`AttemptSummary`: ``numbers``, ``texts``, ``drawn`` and ``chosen``, None where it has none)."""
     query = (select(Attempt.id, AttemptSummary.numbers, AttemptSummary.texts, AttemptSummary.drawn,
                     AttemptSummary.chosen)
              .outerjoin(AttemptSummary, AttemptSummary.attempt_id == Attempt.id)
              .where(attempts).order_by(Attempt.id))
-    rows: list[Row[Any]] = list(session.connection().execute(query).all())
-    return rows
+    return list(session.connection().execute(query).all())
 
 
 def versions(session: Session, ids: Iterable[int]) -> dict[int, tuple[ItemVersion, str]]:
