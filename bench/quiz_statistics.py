@@ -108,13 +108,13 @@ def _summaries_of(connection: Any, question_ids: list[int]) -> dict[int, dict[st
         select(AnswerSummary.__table__).where(AnswerSummary.question_attempt_id.in_(question_ids)))}
 
 
-def _packed_of(connection: Any, attempt_ids: list[int]) -> dict[int, dict[str, Any]]:
+def _packed_of(connection: Any, attempt_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The packed summaries of these attempts (none in a code base from before them). They name no
     attempt or question attempt inside, so a copy under another attempt id is what the service
     would write for the copied attempt."""
     if AttemptSummary is None:
         return {}
-    return {r.attempt_id: dict(r._mapping) for r in connection.execute(
+    return {r.attempt_id: [dict(r._mapping)] for r in connection.execute(
         select(AttemptSummary.__table__).where(AttemptSummary.attempt_id.in_(attempt_ids)))}
 
 
@@ -173,8 +173,7 @@ def copy_attempts(engine: Engine, quiz_id: int) -> None:
     for n, student in enumerate(students):
         template = templates[n % len(templates)]
         attempts_out.append({**template, "id": next_attempt, "user_id": student})
-        if template["id"] in packed:
-            packed_out.append({**packed[template["id"]], "attempt_id": next_attempt})
+        packed_out.extend({**row, "attempt_id": next_attempt} for row in packed.get(template["id"], []))
         for q in by_attempt[template["id"]]:
             questions_out.append({**q, "id": next_question, "attempt_id": next_attempt})
             if q["id"] in summaries:

@@ -117,28 +117,33 @@ class Chosen:
 
 @dataclass
 class Drawn:
-    """Answers' drawn parameters (:func:`drawn_text`) as columns: per answer the names (the text
-    before ``|``) and where its numbers (a value per name, then the mask) start in ``values``,
-    -1 where nothing was drawn. Taking some answers keeps ``values`` whole."""
+    """Answers' drawn parameters (:func:`drawn_text`) as columns: per answer which names (the text
+    before ``|``) it drew, as an index into ``headers`` (-1: nothing drawn), and where its numbers
+    (a value per name, then the mask) start in ``values``. Taking some answers keeps ``headers``
+    and ``values`` whole."""
 
-    names: np.ndarray
-    """Object array: the names, space-separated (None where nothing was drawn)."""
+    header: np.ndarray
     start: np.ndarray
+    headers: list[str]
+    """The sets of names, each space-separated."""
     values: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.names)
+        return len(self.header)
 
     def taken(self, at: np.ndarray | slice) -> Drawn:
-        return Drawn(self.names[at], self.start[at], self.values)
+        return Drawn(self.header[at], self.start[at], self.headers, self.values)
 
     @classmethod
     def joined(cls, parts: Sequence[Drawn]) -> Drawn:
+        headers = list(dict.fromkeys(h for p in parts for h in p.headers))
+        code = {h: n for n, h in enumerate(headers)}
         offsets = np.cumsum([0, *(len(p.values) for p in parts[:-1])])
-        return cls(np.concatenate([p.names for p in parts]),
-                   np.concatenate([np.where(p.start >= 0, p.start + offset, -1) for p, offset in zip(
-                       parts, offsets, strict=True)]),
-                   np.concatenate([p.values for p in parts]))
+        recoded = [np.asarray([*(code[h] for h in p.headers), -1])[p.header] for p in parts]  # -1 stays -1
+        return cls(np.concatenate(recoded),
+                   np.concatenate([np.where(p.start >= 0, p.start + offset, -1)
+                                   for p, offset in zip(parts, offsets, strict=True)]),
+                   headers, np.concatenate([p.values for p in parts]))
 
     @classmethod
     def of_texts(cls, texts: Sequence[str | None]) -> Drawn:
@@ -147,25 +152,24 @@ class Drawn:
         column = np.empty(len(texts), dtype=object)
         column[:] = texts
         rows = np.flatnonzero(column.astype(bool))  # a text is never empty
-        names = np.full(len(texts), None, dtype=object)
+        header = np.full(len(texts), -1, dtype=np.int64)
         start = np.full(len(texts), -1, dtype=np.int64)
         parts = [np.empty(0)]
         by_names: dict[str, list[int]] = {}
         for n in rows.tolist():
-            header = column[n].partition("|")[0]
-            by_names.setdefault(header, []).append(n)
+            by_names.setdefault(column[n].partition("|")[0], []).append(n)
         used = 0
-        for header, group in by_names.items():
-            width = (header.count(" ") + 1 if header else 0) + 1
-            skip = len(header) + 1
+        for code, (names, group) in enumerate(by_names.items()):
+            width = (names.count(" ") + 1 if names else 0) + 1
+            skip = len(names) + 1
             values = np.asarray(" ".join([column[n][skip:] for n in group]).split(), dtype=float)
             if len(values) != len(group) * width:
-                raise ValueError(f"drawn parameters {header!r}: {len(values)} numbers for {len(group)} answers")
-            names[group] = header
+                raise ValueError(f"drawn parameters {names!r}: {len(values)} numbers for {len(group)} answers")
+            header[group] = code
             start[group] = used + width * np.arange(len(group))
             parts.append(values)
             used += len(values)
-        return cls(names, start, np.concatenate(parts))
+        return cls(header, start, list(by_names), np.concatenate(parts))
 
 
 def drawn_matrix(item: ItemBase, drawn: Drawn | Sequence[str | None]) -> np.ndarray:
@@ -177,14 +181,14 @@ def drawn_matrix(item: ItemBase, drawn: Drawn | Sequence[str | None]) -> np.ndar
     wanted = [name for name, spec in item.params.items() if spec.is_random]
     out = np.full((len(drawn), len(wanted) + 1), np.nan)
     out[:, -1] = 0
-    given = np.flatnonzero(drawn.start >= 0)
+    given = np.flatnonzero(drawn.header >= 0)
     if not len(given):
         return out
-    headers = drawn.names[given]
-    first = headers[0]
-    same = bool((headers == first).all())  # as nearly always: one item version, the same parameters drawn
-    for header in [first] if same else sorted(set(headers.tolist())):
-        rows = given if same else given[headers == header]
+    codes = drawn.header[given]
+    same = bool((codes == codes[0]).all())  # as nearly always: one item version, the same parameters drawn
+    for code in [int(codes[0])] if same else np.unique(codes).tolist():
+        rows = given if same else given[codes == code]
+        header = drawn.headers[code]
         names = header.split(" ") if header else []
         values = drawn.values[drawn.start[rows][:, None] + np.arange(len(names) + 1)]
         _pick(out, rows, names, values, wanted)
@@ -300,8 +304,10 @@ def breakdown(answers: Answers, title: str) -> ItemBreakdown:
     graded = np.isfinite(fractions)
     wrong = graded & (fractions < 1)
     declared = _declared_misconceptions(answers.item)
-    said = np.empty(len(answers.misconception), dtype=object)
-    said[:] = answers.misconception
+    said = answers.misconception
+    if not isinstance(said, np.ndarray) or said.dtype != object:
+        said = np.empty(len(answers.misconception), dtype=object)
+        said[:] = answers.misconception
     named = np.flatnonzero(said.astype(bool))  # most answers name none (None or "")
     given = said[named].tolist()
     names = declared + sorted(set(given) - set(declared))

@@ -164,22 +164,34 @@ def unpack(attempt_ids: Sequence[int], numbers: Sequence[bytes], texts: Sequence
         raise ValueError(f"attempt summaries: {len(split)} texts where {int(present.sum())} are said")
     pool = _objects(split)
     where = (np.cumsum(present.ravel()) - 1).reshape(present.shape)
-    text = []
-    for k in range(len(TEXTS)):
-        column = np.full(len(table), "", dtype=object)
-        column[present[:, k]] = pool[where[present[:, k], k]]
-        text.append(column)
+    said = present[:, 0]
+    misconception = np.full(len(table), "", dtype=object)
+    misconception[said] = pool[where[said, 0]]
     width = table["drawn"].astype(np.int64)
     used = np.maximum(width, 0)
     start = np.where(width >= 0, np.cumsum(used) - used, -1)
-    names = text[1]
-    names[width < 0] = None
+    header, headers = _coded(pool[where[present[:, 1], 1]].tolist(), present[:, 1], width >= 0)
     picked = table["chosen"].astype(np.int64)
     return Columns(attempt=np.repeat(np.asarray(attempt_ids, dtype=np.int64), counts),
                    slot=table["slot"].astype(np.int64), item_version_id=table["item_version_id"].astype(np.int64),
                    seed=table["seed"].astype(np.int64), options=table["options"].astype(np.int64),
                    max_mark=table["max_mark"].astype(float), fraction=table["fraction"].astype(float),
-                   misconception=text[0],
+                   misconception=misconception,
                    chosen=Chosen(np.cumsum(picked) - picked, picked,
                                  np.frombuffer(b"".join(chosen), dtype="<i4").astype(np.int64)),
-                   drawn=Drawn(names, start, np.frombuffer(b"".join(drawn), dtype="<f8").astype(float)))
+                   drawn=Drawn(header, start, headers, np.frombuffer(b"".join(drawn), dtype="<f8").astype(float)))
+
+
+def _coded(names: list[str], named: np.ndarray, drew: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The drawn parameters' names of each question attempt as an index into a list of the distinct
+    ones (-1: nothing drawn): ``names`` are those of the question attempts ``named``; the others
+    that ``drew`` drew none (an empty set of names)."""
+    code = dict.fromkeys(names, 0)
+    for n, distinct in enumerate(code):
+        code[distinct] = n
+    header = np.full(len(named), -1, dtype=np.int64)
+    header[named] = np.fromiter(map(code.__getitem__, names), dtype=np.int64, count=len(names))
+    unnamed = drew & ~named
+    if unnamed.any():
+        header[unnamed] = code.setdefault("", len(code))
+    return header, list(code)

@@ -88,15 +88,15 @@ class _Read:
         if read is None:
             return
         attempt_of, version_of = read.attempt, read.item_version_id
-        versions = repository.versions(session, np.unique(version_of).tolist())
-        models = {vid: item_model(v) for vid, (v, _) in versions.items()}
-        self.titles = {key: v.title for v, key in versions.values()}
-        fractions, max_mark_of = read.fraction, read.max_mark  # fraction NaN: not graded
-        graded = ~np.isnan(fractions)
         # rows are in (attempt, slot) order: an attempt's rows are one run
         starts = np.flatnonzero(np.r_[True, attempt_of[1:] != attempt_of[:-1]])
         self.attempt_ids = attempt_of[starts].tolist()
         grid = _grid(read, len(starts))
+        versions = repository.versions(session, np.unique(version_of[:grid] if grid else version_of).tolist())
+        models = {vid: item_model(v) for vid, (v, _) in versions.items()}
+        self.titles = {key: v.title for v, key in versions.values()}
+        fractions, max_mark_of = read.fraction, read.max_mark  # fraction NaN: not graded
+        graded = ~np.isnan(fractions)
         groups: list[tuple[int, str, np.ndarray | slice]] = []
         if grid is not None:  # as nearly always: every attempt answered the same versions in the same slots
             self.slots = read.slot[:grid].tolist()
@@ -158,17 +158,21 @@ def _columns(session: Session, attempts: ColumnElement[bool]) -> packed.Columns 
     """The current question attempts of the attempts, in (attempt, slot) order: from their packed
     summaries, and from their answer summaries for the attempts that have none."""
     rows = repository.packed_rows(session, attempts)
-    have = [row for row in rows if row.numbers is not None]
+    if not rows:
+        return None
+    ids, numbers, texts, drawn, chosen = zip(*rows, strict=True)
     parts = []
-    if have:
-        ids, numbers, texts, drawn, chosen = zip(*have, strict=True)
+    missing = [] if None not in numbers else [row.id for row in rows if row.numbers is None]
+    if missing:
+        rows = [row for row in rows if row.numbers is not None]
+        ids, numbers, texts, drawn, chosen = zip(*rows, strict=True) if rows else ((),) * 5
+    if ids:
         parts.append(packed.unpack(ids, numbers, texts, drawn, chosen))
-    if len(have) < len(rows):
-        missing = [row.id for row in rows if row.numbers is None]
+    if missing:
         few = len(missing) <= UNPACKED_BY_ID
         part = _from_summaries(session, Attempt.id.in_(missing) if few else attempts)
         if part is not None:
-            parts.append(part if few or not have else part.taken(np.flatnonzero(np.isin(part.attempt, missing))))
+            parts.append(part if few or not ids else part.taken(np.flatnonzero(np.isin(part.attempt, missing))))
     parts = [part for part in parts if len(part)]
     if not parts:
         return None
