@@ -1,8 +1,10 @@
 """Every query of the reports: the few columns statistics need, read as rows (Core), never as objects.
 
 A quiz of 2,000 attempts × 16 questions has 32,000 question attempts and some 100,000 steps.
-Statistics read one narrow row per current question attempt of a counted attempt, its answer
-summary outer joined (:func:`summary_rows`; :mod:`assessments.reports.summaries` writes them).
+Statistics read one row per counted attempt, its answer summaries packed (:func:`packed_rows`;
+:mod:`assessments.reports.packed`), and for an attempt without one a narrow row per current
+question attempt, its answer summary outer joined (:func:`summary_rows`;
+:mod:`assessments.reports.summaries` writes them, and packs them from :func:`packing_rows`).
 What a summary is made of is read from the steps by :func:`detail_rows`: the last step's state,
 fraction and misconception (extracted by the database from the step's JSON), the last saved
 response and the variant's option order and parameters as JSON *text*.

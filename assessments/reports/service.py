@@ -3,9 +3,11 @@
 Marks come from each slot's current question attempt (a committed regrade counts, the replaced
 row does not); a slot awaiting manual grading is left out of that slot's figures (NaN) and the
 attempt out of the test figures. Staff previews are never counted. Moodle's definitions are
-computed by :mod:`engine.psychometrics`; this module gathers the data (one narrow row per
-question attempt, its answer summary: :mod:`assessments.reports.summaries`, read by
-:mod:`assessments.reports.repository` and turned into numpy columns) and reads the results.
+computed by :mod:`engine.psychometrics`; this module gathers the data (one row per attempt, its
+answer summaries packed: :mod:`assessments.reports.packed`, read by
+:mod:`assessments.reports.repository` and decoded into numpy columns all at once; an attempt
+without one is read from its answer summaries, :mod:`assessments.reports.summaries`) and reads
+the results.
 
 A slot with fewer than :data:`MIN_ATTEMPTS_FOR_FLAGS` graded answers raises no flag: its figures
 are shown with "too few attempts (n = …)". With n answers the standard error of a facility near

@@ -13,12 +13,15 @@ choice answer, on every ask. Here it is written once, as one narrow row of ``ans
 The listener only notes the attempt (``session.info``); the summaries are written just before the
 session commits, for every attempt noted in that transaction at once (a regrade's transaction of
 25 attempts is one read and one insert, not 25), and only for question attempts whose summary is
-missing or older than their last step. Statistics read in a session with attempts still noted
+missing or older than their last step. Then each noted attempt's summaries are packed into its
+one row of ``attempt_summaries`` (:mod:`assessments.reports.packed`), which is what statistics
+read at scale. Statistics read in a session with attempts still noted
 write them first (:func:`write_due`), so they never read their own transaction's stale rows.
 
 A question attempt without a summary (written before this table, restored from an old backup,
 or copied in by SQL) is summarised when statistics read it, in memory
-(:func:`assessments.reports.service`), so a missing row costs time, never a wrong figure.
+(:func:`assessments.reports.service`), and an attempt without a packed row is read from its
+answer summaries, so a missing row costs time, never a wrong figure.
 """
 
 from __future__ import annotations
