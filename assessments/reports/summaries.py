@@ -31,11 +31,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, delete, event, insert, select
+from sqlalchemy import BindParameter, bindparam, delete, event, exists, insert, select
 from sqlalchemy.orm import Session
 
 from assessments import events
-from assessments.models import AnswerSummary, AttemptSummary, QuestionAttempt
+from assessments.models import AnswerSummary, Attempt, AttemptSummary, QuestionAttempt
 from assessments.reports import packed, repository
 from assessments.reports.breakdown import CHOICE_TYPES, chosen_options, drawn_text
 
@@ -88,9 +88,11 @@ _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _DROP_REPLACED = delete(AnswerSummary).where(
     AnswerSummary.attempt_id.in_(_IDS),
     AnswerSummary.question_attempt_id.in_(select(QuestionAttempt.id).where(
-        QuestionAttempt.attempt_id.in_(_IDS), QuestionAttempt.replaced_at.is_not(None))))
+        QuestionAttempt.attempt_id.in_(_IDS), QuestionAttempt.replaced_at.is_not(None)))
+).returning(AnswerSummary.attempt_id)
 _DROP = delete(AnswerSummary).where(AnswerSummary.question_attempt_id.in_(_IDS))
 _INSERT = insert(AnswerSummary)
+_UNPACKED = select(Attempt.id).where(Attempt.id.in_(_IDS), ~exists().where(AttemptSummary.attempt_id == Attempt.id))
 _DROP_PACKED = delete(AttemptSummary).where(AttemptSummary.attempt_id.in_(_IDS))
 _INSERT_PACKED = insert(AttemptSummary)
 """Statements built once, run on the session's connection (Core: building and the ORM's bulk
@@ -100,23 +102,27 @@ paths cost as much as the work)."""
 def write(session: Session, attempt_ids: Iterable[int]) -> int:
     """(Re)write the summaries of these attempts' current question attempts that are missing or
     older than their last step, and drop those of question attempts a regrade replaced; then
-    pack each attempt's summaries into its :class:`AttemptSummary` (:mod:`assessments.reports.packed`);
-    returns how many answer summaries were written."""
+    pack the summaries of each attempt that had one written or dropped, or has no packed row, into
+    its :class:`AttemptSummary` (:mod:`assessments.reports.packed`); returns how many answer
+    summaries were written."""
     ids = list(attempt_ids)
     connection = session.connection()
     written = 0
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        connection.execute(_DROP_REPLACED, {"ids": chunk})
+        changed = set(connection.execute(_DROP_REPLACED, {"ids": chunk}).scalars())
         rows = [summary(row) for row in repository.stale_rows(session, chunk)]
         if rows:
             connection.execute(_DROP, {"ids": [r["question_attempt_id"] for r in rows]})
             connection.execute(_INSERT, rows)
         written += len(rows)
-        connection.execute(_DROP_PACKED, {"ids": chunk})
-        attempts = packed_rows(repository.packing_rows(session, chunk))
-        if attempts:
-            connection.execute(_INSERT_PACKED, attempts)
+        repack = sorted(changed | {r["attempt_id"] for r in rows}
+                        | set(connection.execute(_UNPACKED, {"ids": chunk}).scalars()))
+        if repack:
+            connection.execute(_DROP_PACKED, {"ids": repack})
+            attempts = packed_rows(repository.packing_rows(session, repack))
+            if attempts:
+                connection.execute(_INSERT_PACKED, attempts)
     return written
 
 
