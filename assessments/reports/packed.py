@@ -61,28 +61,38 @@ def pack(rows: Sequence[Any]) -> tuple[bytes, str, bytes, bytes] | None:
     numbers: list[bytes] = []
     texts: list[str] = []
     drawn: list[float] = []
-    chosen: list[int] = []
+    chosen: list[str] = []
+    record = _NUMBERS.pack
     try:
-        for row in sorted(rows, key=lambda r: r.slot):
-            names, values = _drawn(row.drawn)
-            if values is None:
-                return None
-            picked = [int(index) for index in row.chosen.split()] if row.chosen else []
-            own = (row.misconception, names)
-            numbers.append(_NUMBERS.pack(
-                row.slot, row.item_version_id, row.options, len(picked), len(values) if row.drawn is not None else -1,
-                sum(1 << k for k, text in enumerate(own) if text), row.seed, row.max_mark,
-                math.nan if row.fraction is None else row.fraction))
-            texts.extend(text for text in own if text)
-            drawn.extend(values)
+        for row in sorted(rows, key=_slot):
+            flags, count = 0, -1
+            if row.misconception:
+                texts.append(row.misconception)
+                flags = 1
+            if row.drawn is not None:
+                names, values = _drawn(row.drawn)
+                if values is None:
+                    return None
+                if names:
+                    texts.append(names)
+                    flags |= 2
+                drawn.extend(values)
+                count = len(values)
+            picked = row.chosen.split() if row.chosen else ()
             chosen.extend(picked)
-        packed_chosen = struct.pack(f"<{len(chosen)}i", *chosen)
+            numbers.append(record(row.slot, row.item_version_id, row.options, len(picked), count, flags, row.seed,
+                                  row.max_mark, math.nan if row.fraction is None else row.fraction))
+        indices = struct.pack(f"<{len(chosen)}i", *map(int, chosen))
     except (struct.error, ValueError):  # a number out of its field's range, or not a number
         return None
     if any(SEPARATOR in text for text in texts):
         return None
-    return (b"".join(numbers), "".join(text + SEPARATOR for text in texts),
-            np.asarray(drawn, dtype="<f8").tobytes(), packed_chosen)
+    return (b"".join(numbers), SEPARATOR.join(texts) + SEPARATOR if texts else "",
+            struct.pack(f"<{len(drawn)}d", *drawn), indices)
+
+
+def _slot(row: Any) -> int:
+    return int(row.slot)
 
 
 def _drawn(text: str | None) -> tuple[str, list[float] | None]:
