@@ -7,9 +7,9 @@ also kept as one row of ``attempt_summaries`` (:class:`assessments.models.Attemp
 written by the same writer right after them:
 
 * ``numbers``: per question attempt, in slot order, 40 little-endian bytes (:data:`NUMBERS`):
-  slot, item version, options shown, how many chosen indices and drawn numbers are its own, which texts it has,
-  variant seed, then max mark and fraction as floats (NaN: not graded, that is awaiting a grader
-  or no fraction);
+  slot, item version, options shown, how many chosen indices and drawn numbers are its own,
+  which texts it has, variant seed, then max mark and fraction as floats (NaN: not graded, that
+  is awaiting a grader or no fraction);
 * ``texts``: per question attempt those of its misconception and names of its drawn parameters
   that are not empty, each followed by :data:`SEPARATOR` (most are empty: a right answer names
   no misconception, only computed items draw);
@@ -40,7 +40,7 @@ import numpy as np
 from assessments.reports.breakdown import Chosen, Drawn
 
 SEPARATOR = "\x1f"
-"""Ends each text (the ASCII unit separator: no misconception name, option list or parameter name holds it)."""
+"""Ends each text (the ASCII unit separator; an attempt with a text holding it is not packed)."""
 NUMBERS = np.dtype([("slot", "<i4"), ("item_version_id", "<i4"), ("options", "<i2"), ("chosen", "<i2"),
                     ("drawn", "<i2"), ("texts", "<u2"), ("seed", "<i8"), ("max_mark", "<f8"), ("fraction", "<f8")])
 """One question attempt's numbers in ``attempt_summaries.numbers``: ``chosen``, how many of the
@@ -55,9 +55,9 @@ TEXTS = ("misconception", "names")
 
 def pack(rows: Sequence[Any]) -> tuple[bytes, str, bytes, bytes] | None:
     """An attempt's packed row (numbers, texts, drawn, chosen) from its current question attempts'
-    summaries (rows with the attributes of :data:`NUMBERS`, but ``drawn`` the summary's text and
-    ``texts`` its ``misconception`` and ``chosen``; ``fraction`` None where not graded), or None
-    if one of them cannot be packed."""
+    summaries (rows of :func:`assessments.reports.repository.packing_rows`: ``fraction`` None where
+    not graded, ``chosen`` and ``drawn`` as the answer summary writes them), or None if one of
+    them cannot be packed."""
     numbers: list[bytes] = []
     texts: list[str] = []
     drawn: list[float] = []
