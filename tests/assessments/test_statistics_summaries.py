@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy import delete, func, select, text
 
 from assessments.models import AnswerSummary, Attempt, AttemptState, AttemptSummary, QuestionAttempt, Step
-from assessments.reports import service
+from assessments.reports import packed, service
 from assessments.reports.breakdown import drawn_matrix, drawn_text
 from tests.assessments.conftest import World
 from tests.assessments.statistics_before import compute_before
@@ -172,9 +173,9 @@ def test_summaries_give_the_statistics_computed_from_the_steps(world: World, mon
     assert set(backfilled) - set(written) == _preview_questions(room)
 
     # every finished attempt's summaries are packed, as migration 0030 packs them
-    packed = {row.attempt_id: row._asdict() for row in world.db.execute(select(AttemptSummary.__table__))}
-    assert set(packed) >= set(attempts)
-    assert _packed_backfill(room) == packed
+    kept = {row.attempt_id: row._asdict() for row in world.db.execute(select(AttemptSummary.__table__))}
+    assert set(kept) >= set(attempts)
+    assert _packed_backfill(room) == kept
 
     # the API answers the same
     reply = room.api.get(f"/api/v1/quizzes/{quiz.id}/statistics", headers=teacher)
@@ -205,3 +206,39 @@ def test_drawn_parameters_are_read_back_as_the_item_names_them() -> None:
     assert got[3, 0] == 1.5 and np.isnan(got[3, 1]) and got[3, 2] == 1  # r_w drawn as several
     assert np.isnan(got[4, :2]).all() and got[4, 2] == 0
     assert got[:3].tolist()[0] == [1.5, -0.5, 0] and got[2, 1] == 2.0
+
+
+def test_a_packed_attempt_reads_back_as_its_answer_summaries() -> None:
+    """Packed and unpacked, an attempt's summaries give the columns its answer summaries give:
+    misconceptions, chosen options (several, none), drawn parameters (several names, none drawn,
+    an empty set of names), a fraction awaiting a grader. What cannot be packed exactly is not."""
+    def row(slot: int, **given: Any) -> SimpleNamespace:
+        values = {"attempt_id": 7, "slot": slot, "item_version_id": 40 + slot, "max_mark": 2.0, "seed": 2**61 + slot,
+                  "fraction": 0.5, "misconception": None, "chosen": None, "options": 0, "drawn": None}
+        return SimpleNamespace(**(values | given))
+
+    rows = [row(3, chosen="2 0", options=4, misconception="absolute-scores"), row(1, fraction=None),
+            row(2, drawn=drawn_text({"r_w": 1.5, "r_l": [1, 2]}), fraction=1.0), row(4, drawn=drawn_text({})),
+            row(5, chosen="1", options=3, drawn=drawn_text({"x": 0.1}), misconception="swapped")]
+    made = packed.pack(rows)
+    assert made is not None
+    got = packed.unpack([7], [made[0]], [made[1]], [made[2]], [made[3]])
+    ordered = sorted(rows, key=lambda r: r.slot)
+    want = packed.Columns.of_lists(*([getattr(r, name) for r in ordered] for name in (
+        "attempt_id", "slot", "item_version_id", "seed", "options", "max_mark", "fraction", "misconception",
+        "chosen", "drawn")))
+    for name in ("attempt", "slot", "item_version_id", "seed", "options", "max_mark"):
+        assert getattr(got, name).tolist() == getattr(want, name).tolist()
+    assert np.array_equal(got.fraction, want.fraction, equal_nan=True)
+    assert [m or None for m in got.misconception] == [m or None for m in want.misconception]
+    assert got.chosen.indices().tolist() == want.chosen.indices().tolist() == [2, 0, 1]
+    assert got.chosen.count.tolist() == [0, 0, 2, 0, 1]
+    for read in (got, want):
+        item = samples.item(samples.NUMERIC)  # draws r_w and r_l
+        assert np.array_equal(drawn_matrix(item, read.drawn), drawn_matrix(item, [r.drawn for r in ordered]),
+                              equal_nan=True)
+    assert [got.drawn.headers[h] if h >= 0 else None for h in got.drawn.header] == [None, "r_l r_w", None, "", "x"]
+
+    assert packed.pack([*rows, row(6, misconception="a\x1fb")]) is None  # the separator in a text
+    assert packed.pack([*rows, row(6, options=40_000)]) is None  # beyond its field
+    assert packed.pack([*rows, row(6, chosen="one")]) is None  # not an index
