@@ -7,7 +7,8 @@ made through ``--postgresql URL``): the load benchmark's 16 fixed questions of e
 essay left out, so that every attempt has a total), one quiz, and that many students. A few
 students take the quiz through the REST API (start, a save per question, submit); every other
 attempt is a copy of one of theirs made by SQL (the attempt, its question attempts and their
-steps: rows the service wrote, under another student). Nine more quizzes get one finished
+steps, their answer summaries and the attempt's packed summaries: rows the service wrote, under
+another student). Nine more quizzes get one finished
 attempt per student with its total only (what the gradebook reads), so that the gradebook is
 students × 10 quizzes, as at the end of a term.
 
@@ -55,6 +56,8 @@ from assessments.models import Attempt, AttemptState, QuestionAttempt, Quiz, Ste
 
 AnswerSummary: Any = getattr(models, "AnswerSummary", None)
 """None in a code base from before answer summaries."""
+AttemptSummary: Any = getattr(models, "AttemptSummary", None)
+"""None in a code base from before packed attempt summaries."""
 from bench.loadkit import INSTRUCTOR, access_tokens, plausible, scratch_postgresql, set_up
 
 QUOTAS = {"numeric": 3, "single_choice": 4, "multiple_response": 3, "true_false": 1, "ordering": 2,
@@ -105,6 +108,16 @@ def _summaries_of(connection: Any, question_ids: list[int]) -> dict[int, dict[st
         select(AnswerSummary.__table__).where(AnswerSummary.question_attempt_id.in_(question_ids)))}
 
 
+def _packed_of(connection: Any, attempt_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The packed summaries of these attempts (none in a code base from before them). They name no
+    attempt or question attempt inside, so a copy under another attempt id is what the service
+    would write for the copied attempt."""
+    if AttemptSummary is None:
+        return {}
+    return {r.attempt_id: [dict(r._mapping)] for r in connection.execute(
+        select(AttemptSummary.__table__).where(AttemptSummary.attempt_id.in_(attempt_ids)))}
+
+
 def _other_quizzes(engine: Engine, quiz_id: int, templates: list[dict[str, Any]], students: list[int],
                    next_attempt: int) -> None:
     """Nine more quizzes like the first, each with one finished attempt (a total only) per student."""
@@ -124,8 +137,8 @@ def _other_quizzes(engine: Engine, quiz_id: int, templates: list[dict[str, Any]]
 
 def copy_attempts(engine: Engine, quiz_id: int) -> None:
     """Every student without an attempt gets a copy of a template attempt (round robin), with its
-    question attempts, their steps and answer summaries (where the code base has them); then one
-    finished attempt (a total only) at each other quiz."""
+    question attempts, their steps, answer summaries and packed attempt summaries (where the code
+    base has them); then one finished attempt (a total only) at each other quiz."""
     with engine.connect() as connection:
         templates = [dict(r._mapping) for r in connection.execute(
             select(Attempt.__table__).where(Attempt.quiz_id == quiz_id).order_by(Attempt.id))]
@@ -134,6 +147,7 @@ def copy_attempts(engine: Engine, quiz_id: int) -> None:
         steps = [dict(r._mapping) for r in connection.execute(
             select(Step.__table__).where(Step.question_attempt_id.in_([q["id"] for q in questions])))]
         summaries = _summaries_of(connection, [q["id"] for q in questions])
+        packed = _packed_of(connection, [t["id"] for t in templates])
         taken = {t["user_id"] for t in templates}
         students = [u for u, in connection.execute(
             select(User.id).where(User.username.like("student%")).order_by(User.id)) if u not in taken]
@@ -145,11 +159,13 @@ def copy_attempts(engine: Engine, quiz_id: int) -> None:
     questions_out: list[dict[str, Any]] = []
     steps_out: list[dict[str, Any]] = []
     summaries_out: list[dict[str, Any]] = []
+    packed_out: list[dict[str, Any]] = []
 
     def write_out() -> None:
         """Insert what is built so far (in pieces: 100,000 students' rows at once take gigabytes)."""
         for table, rows in ((Attempt.__table__, attempts_out), (QuestionAttempt.__table__, questions_out),
-                            (Step.__table__, steps_out), (getattr(AnswerSummary, "__table__", None), summaries_out)):
+                            (Step.__table__, steps_out), (getattr(AnswerSummary, "__table__", None), summaries_out),
+                            (getattr(AttemptSummary, "__table__", None), packed_out)):
             if rows:
                 _insert(engine, table, rows)
                 rows.clear()
@@ -157,6 +173,7 @@ def copy_attempts(engine: Engine, quiz_id: int) -> None:
     for n, student in enumerate(students):
         template = templates[n % len(templates)]
         attempts_out.append({**template, "id": next_attempt, "user_id": student})
+        packed_out.extend({**row, "attempt_id": next_attempt} for row in packed.get(template["id"], []))
         for q in by_attempt[template["id"]]:
             questions_out.append({**q, "id": next_question, "attempt_id": next_attempt})
             if q["id"] in summaries:

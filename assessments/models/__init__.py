@@ -30,7 +30,7 @@ from assessments.models.overrides import CourseGroup, CourseGroupMember, QuizOve
 from assessments.models.practice import ItemCalibration, Practice, PracticeQuestion
 from assessments.models.prepared import PreparedStart, PreparedVariant
 from assessments.models.quizzes import Quiz, QuizItem, QuizStatus
-from assessments.models.reports import AnswerSummary, QuizStatisticsCache
+from assessments.models.reports import AnswerSummary, AttemptSummary, QuizStatisticsCache
 from assessments.models.users import ApiToken, Course, CourseRole, Enrolment, Role, User
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "ApiToken",
     "Attempt",
     "AttemptState",
+    "AttemptSummary",
     "Bank",
     "BankGrant",
     "Base",

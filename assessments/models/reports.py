@@ -1,12 +1,12 @@
 """Statistics kept between asks: one row per quiz, valid while its fingerprint holds; and what
-statistics read of each graded question attempt, one narrow row each."""
+statistics read of each graded question attempt, one narrow row each, and packed per attempt."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assessments.models.base import Base, utcnow
@@ -59,4 +59,21 @@ class AnswerSummary(Base):
     drawn: Mapped[str | None] = mapped_column(Text)
 
 
-__all__ = ["AnswerSummary", "QuizStatisticsCache"]
+class AttemptSummary(Base):
+    """The answer summaries of an attempt's current question attempts packed into one row (row of
+    ``attempt_summaries``), written with them (:mod:`assessments.reports.summaries`), so that a
+    quiz's statistics read one row per attempt: ``numbers``, ``texts``, ``drawn`` and ``chosen`` are laid out by
+    :mod:`assessments.reports.packed`. An attempt has none while one of its current question
+    attempts has no summary."""
+
+    __tablename__ = "attempt_summaries"
+
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"), primary_key=True,
+                                            autoincrement=False)
+    numbers: Mapped[bytes] = mapped_column(LargeBinary)
+    texts: Mapped[str] = mapped_column(Text)
+    drawn: Mapped[bytes] = mapped_column(LargeBinary)
+    chosen: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+__all__ = ["AnswerSummary", "AttemptSummary", "QuizStatisticsCache"]

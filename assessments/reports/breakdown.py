@@ -42,9 +42,10 @@ class Answers:
     item: ItemBase
     fraction: Sequence[float | None] | np.ndarray = field(default_factory=list)
     """None or NaN: not graded (awaiting a grader)."""
-    misconception: Sequence[str | None] = field(default_factory=list)
-    chosen: Sequence[str | None] = field(default_factory=list)
-    """Authored option indices chosen (choice items), space-separated; None: none."""
+    misconception: Sequence[str | None] | np.ndarray = field(default_factory=list)
+    """The misconception the grade named; None or "": none."""
+    chosen: Chosen = field(default_factory=lambda: Chosen.of_texts([]))
+    """Authored option indices chosen (choice items)."""
     options: Sequence[int] | np.ndarray = field(default_factory=list)
     """How many options the answer's variant showed."""
     seeds: Sequence[int] | np.ndarray = field(default_factory=list)
@@ -63,7 +64,7 @@ class Answers:
         return cls(first.key, first.item,
                    fraction=np.concatenate([np.asarray(g.fraction, dtype=float) for g in groups]),
                    misconception=[m for g in groups for m in g.misconception],
-                   chosen=[c for g in groups for c in g.chosen],
+                   chosen=Chosen.joined([g.chosen for g in groups]),
                    options=np.concatenate([np.asarray(g.options, dtype=np.int64) for g in groups]),
                    seeds=np.concatenate([np.asarray(g.seeds, dtype=np.int64) for g in groups]),
                    drawn=None if first.drawn is None else np.concatenate([g.drawn for g in groups
@@ -79,49 +80,123 @@ def drawn_text(params: dict[str, Any]) -> str:
     return " ".join(names) + "|" + " ".join([*(repr(_scalar(params[name])) for name in names), str(several)])
 
 
-def drawn_matrix(item: ItemBase, texts: Sequence[str | None]) -> np.ndarray:
-    """:func:`drawn_text` texts (None: nothing drawn) as :attr:`Answers.drawn` for the item: one row
-    per text, a column per randomly drawn parameter of the item, then the mask of those drawn as several."""
+@dataclass
+class Chosen:
+    """The authored options each answer chose, as columns: its indices are ``values[start:start + count]``."""
+
+    start: np.ndarray
+    count: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def taken(self, at: np.ndarray | slice) -> Chosen:
+        return Chosen(self.start[at], self.count[at], self.values)
+
+    def indices(self) -> np.ndarray:
+        """Every answer's chosen indices, one after the other."""
+        runs = self.count.sum()
+        first = np.cumsum(self.count) - self.count
+        return self.values[np.repeat(self.start - first, self.count) + np.arange(runs)]
+
+    @classmethod
+    def joined(cls, parts: Sequence[Chosen]) -> Chosen:
+        offsets = np.cumsum([0, *(len(p.values) for p in parts[:-1])])
+        return cls(np.concatenate([p.start + offset for p, offset in zip(parts, offsets, strict=True)]),
+                   np.concatenate([p.count for p in parts]), np.concatenate([p.values for p in parts]))
+
+    @classmethod
+    def of_texts(cls, texts: Sequence[str | None]) -> Chosen:
+        """From answer summaries' texts (indices space-separated; None or "": none chosen)."""
+        count = np.fromiter((text.count(" ") + 1 if text else 0 for text in texts), dtype=np.int64,
+                            count=len(texts))
+        values = np.asarray(" ".join(filter(None, texts)).split(), dtype=np.int64)
+        return cls(np.cumsum(count) - count, count, values)
+
+
+@dataclass
+class Drawn:
+    """Answers' drawn parameters (:func:`drawn_text`) as columns: per answer which names (the text
+    before ``|``) it drew, as an index into ``headers`` (-1: nothing drawn), and where its numbers
+    (a value per name, then the mask) start in ``values``. Taking some answers keeps ``headers``
+    and ``values`` whole."""
+
+    header: np.ndarray
+    start: np.ndarray
+    headers: list[str]
+    """The sets of names, each space-separated."""
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.header)
+
+    def taken(self, at: np.ndarray | slice) -> Drawn:
+        return Drawn(self.header[at], self.start[at], self.headers, self.values)
+
+    @classmethod
+    def joined(cls, parts: Sequence[Drawn]) -> Drawn:
+        headers = list(dict.fromkeys(h for p in parts for h in p.headers))
+        code = {h: n for n, h in enumerate(headers)}
+        offsets = np.cumsum([0, *(len(p.values) for p in parts[:-1])])
+        recoded = [np.asarray([*(code[h] for h in p.headers), -1])[p.header] for p in parts]  # -1 stays -1
+        return cls(np.concatenate(recoded),
+                   np.concatenate([np.where(p.start >= 0, p.start + offset, -1)
+                                   for p, offset in zip(parts, offsets, strict=True)]),
+                   headers, np.concatenate([p.values for p in parts]))
+
+    @classmethod
+    def of_texts(cls, texts: Sequence[str | None]) -> Drawn:
+        """From :func:`drawn_text` texts (None or "": nothing drawn), the numbers of each set of
+        names parsed at once."""
+        column = np.empty(len(texts), dtype=object)
+        column[:] = texts
+        rows = np.flatnonzero(column.astype(bool))  # a text is never empty
+        header = np.full(len(texts), -1, dtype=np.int64)
+        start = np.full(len(texts), -1, dtype=np.int64)
+        parts = [np.empty(0)]
+        by_names: dict[str, list[int]] = {}
+        for n in rows.tolist():
+            by_names.setdefault(column[n].partition("|")[0], []).append(n)
+        used = 0
+        for code, (names, group) in enumerate(by_names.items()):
+            width = (names.count(" ") + 1 if names else 0) + 1
+            skip = len(names) + 1
+            values = np.asarray(" ".join([column[n][skip:] for n in group]).split(), dtype=float)
+            if len(values) != len(group) * width:
+                raise ValueError(f"drawn parameters {names!r}: {len(values)} numbers for {len(group)} answers")
+            header[group] = code
+            start[group] = used + width * np.arange(len(group))
+            parts.append(values)
+            used += len(values)
+        return cls(header, start, list(by_names), np.concatenate(parts))
+
+
+def drawn_matrix(item: ItemBase, drawn: Drawn | Sequence[str | None]) -> np.ndarray:
+    """Drawn parameters (:class:`Drawn`, or :func:`drawn_text` texts) as :attr:`Answers.drawn` for
+    the item: one row per answer, a column per randomly drawn parameter of the item, then the mask
+    of those drawn as several."""
+    if not isinstance(drawn, Drawn):
+        drawn = Drawn.of_texts(drawn)
     wanted = [name for name, spec in item.params.items() if spec.is_random]
-    out = np.full((len(texts), len(wanted) + 1), np.nan)
+    out = np.full((len(drawn), len(wanted) + 1), np.nan)
     out[:, -1] = 0
-    given = {n: text for n, text in enumerate(texts) if text is not None}
-    if not given:
+    given = np.flatnonzero(drawn.header >= 0)
+    if not len(given):
         return out
-    header = next(iter(given.values())).partition("|")[0]
-    names = header.split(" ") if header else []
-    values = _same_names(header, list(given.values()), len(names) + 1)
-    if values is not None:  # as nearly always: one item version, the same parameters drawn
-        _pick(out, list(given), names, values, wanted)
-        return out
-    by_names: dict[str, list[int]] = {}
-    for n, text in given.items():
-        by_names.setdefault(text.partition("|")[0], []).append(n)
-    for header, rows in by_names.items():
+    codes = drawn.header[given]
+    same = bool((codes == codes[0]).all())  # as nearly always: one item version, the same parameters drawn
+    for code in [int(codes[0])] if same else np.unique(codes).tolist():
+        rows = given if same else given[codes == code]
+        header = drawn.headers[code]
         names = header.split(" ") if header else []
-        start = len(header) + 1
-        values = np.asarray(" ".join([given[n][start:] for n in rows]).split(),
-                            dtype=float).reshape(len(rows), len(names) + 1)
+        values = drawn.values[drawn.start[rows][:, None] + np.arange(len(names) + 1)]
         _pick(out, rows, names, values, wanted)
     return out
 
 
-def _same_names(header: str, texts: list[str], width: int) -> np.ndarray | None:
-    """The numbers of texts that all name the same parameters (``header``), parsed at once; None
-    if they do not."""
-    joined = " ".join(texts)
-    if joined.count(header + "|") != len(texts):
-        return None
-    tokens = joined.replace(header + "|", "").split()
-    if len(tokens) != len(texts) * width:
-        return None
-    try:
-        return np.asarray(tokens, dtype=float).reshape(len(texts), width)
-    except ValueError:
-        return None
-
-
-def _pick(out: np.ndarray, rows: list[int], names: list[str], values: np.ndarray, wanted: list[str]) -> None:
+def _pick(out: np.ndarray, rows: Sequence[int] | np.ndarray, names: list[str], values: np.ndarray,
+          wanted: list[str]) -> None:
     """Put the wanted parameters' columns of ``values`` (rows of one set of names) in ``out``."""
     several = values[:, -1].astype(np.int64)
     mask = np.zeros(len(rows), dtype=np.int64)
@@ -172,9 +247,8 @@ def _options(answers: Answers) -> list[OptionCount]:
     expanded = answers.item.options.expand()  # type: ignore[attr-defined]
     count = max(int(np.max(answers.options)) if len(answers.options) else 0, len(expanded))
     chosen = np.zeros(count, dtype=int)
-    picked = " ".join(c for c in answers.chosen if c).split()
-    if picked:
-        indices = np.asarray(picked, dtype=np.int64)
+    indices = answers.chosen.indices()
+    if len(indices):
         chosen += np.bincount(indices, minlength=count)[:count]
     keys = _option_keys(answers, count)
     total = len(answers)
@@ -230,9 +304,16 @@ def breakdown(answers: Answers, title: str) -> ItemBreakdown:
     graded = np.isfinite(fractions)
     wrong = graded & (fractions < 1)
     declared = _declared_misconceptions(answers.item)
-    names = declared + sorted({m for m in answers.misconception if m} - set(declared))
+    said = answers.misconception
+    if not isinstance(said, np.ndarray) or said.dtype != object:
+        said = np.empty(len(answers.misconception), dtype=object)
+        said[:] = answers.misconception
+    named = np.flatnonzero(said.astype(bool))  # most answers name none (None or "")
+    given = said[named].tolist()
+    names = declared + sorted(set(given) - set(declared))
     code_of = {name: n for n, name in enumerate(names)}
-    codes = np.array([code_of[m] if m else -1 for m in answers.misconception], dtype=np.int64)
+    codes = np.full(len(said), -1, dtype=np.int64)
+    codes[named] = np.fromiter(map(code_of.__getitem__, given), dtype=np.int64, count=len(given))
     rates = misconception_rates(codes, names, wrong)
     says = {name: m.says for name, m in answers.item.misconceptions.items()}
     return ItemBreakdown(

@@ -1,8 +1,10 @@
 """Every query of the reports: the few columns statistics need, read as rows (Core), never as objects.
 
 A quiz of 2,000 attempts × 16 questions has 32,000 question attempts and some 100,000 steps.
-Statistics read one narrow row per current question attempt of a counted attempt, its answer
-summary outer joined (:func:`summary_rows`; :mod:`assessments.reports.summaries` writes them).
+Statistics read one row per counted attempt, its answer summaries packed (:func:`packed_rows`;
+:mod:`assessments.reports.packed`), and for an attempt without one a narrow row per current
+question attempt, its answer summary outer joined (:func:`summary_rows`;
+:mod:`assessments.reports.summaries` writes them, and packs them from :func:`packing_rows`).
 What a summary is made of is read from the steps by :func:`detail_rows`: the last step's state,
 fraction and misconception (extracted by the database from the step's JSON), the last saved
 response and the variant's option order and parameters as JSON *text*.
@@ -23,6 +25,7 @@ from assessments.models import (
     AnswerSummary,
     Attempt,
     AttemptState,
+    AttemptSummary,
     GradeChange,
     Item,
     ItemVersion,
@@ -131,20 +134,43 @@ attempt's own columns, then its summary's (:class:`AnswerSummary`): ``fraction``
 (None while it awaits a grader), ``options`` None where the question attempt has no summary yet."""
 
 
+def _summary_select() -> Select[Any]:
+    """:data:`SUMMARY_COLUMNS` of current question attempts, their summaries outer joined."""
+    s = AnswerSummary
+    return (select(QuestionAttempt.attempt_id, QuestionAttempt.slot, QuestionAttempt.item_version_id,
+                   QuestionAttempt.max_mark, QuestionAttempt.seed,
+                   case((s.state == "needsgrading", None), else_=s.fraction).label("fraction"), s.misconception,
+                   s.chosen, s.options, s.drawn)
+            .outerjoin(s, s.question_attempt_id == QuestionAttempt.id)
+            .where(QuestionAttempt.replaced_at.is_(None)))
+
+
 def summary_rows(session: Session, attempts: ColumnElement[bool]) -> list[tuple[Any, ...]]:
     """Every current question attempt of the attempts (a condition on :class:`Attempt`): one narrow
     row each, its summary outer joined, as plain tuples, in no particular order (sorting them in
     the database cost a fifth of the read; the caller sorts them if they are not in order already)."""
-    s = AnswerSummary
-    query = (
-        select(QuestionAttempt.attempt_id, QuestionAttempt.slot, QuestionAttempt.item_version_id,
-               QuestionAttempt.max_mark, QuestionAttempt.seed,
-               case((s.state == "needsgrading", None), else_=s.fraction), s.misconception, s.chosen,
-               s.options, s.drawn)
-        .join(Attempt, Attempt.id == QuestionAttempt.attempt_id)
-        .outerjoin(s, s.question_attempt_id == QuestionAttempt.id)
-        .where(attempts, QuestionAttempt.replaced_at.is_(None))
-    )
+    query = _summary_select().join(Attempt, Attempt.id == QuestionAttempt.attempt_id).where(attempts)
+    return list(session.connection().execute(query).all())
+
+
+@functools.cache
+def _packing_query() -> Select[Any]:
+    return _summary_select().where(QuestionAttempt.attempt_id.in_(bindparam("attempt_ids", expanding=True)))
+
+
+def packing_rows(session: Session, attempt_ids: Sequence[int]) -> list[Row[Any]]:
+    """:func:`summary_rows` of these attempts (by id, the statement built once), named by
+    :data:`SUMMARY_COLUMNS`: what their :class:`AttemptSummary` rows are packed from."""
+    return list(session.connection().execute(_packing_query(), {"attempt_ids": list(attempt_ids)}).all())
+
+
+def packed_rows(session: Session, attempts: ColumnElement[bool]) -> list[Any]:
+    """The attempts (a condition on :class:`Attempt`) by id, each with its packed summaries
+    (:class:`AttemptSummary`: ``numbers``, ``texts``, ``drawn`` and ``chosen``, None where it has none)."""
+    query = (select(Attempt.id, AttemptSummary.numbers, AttemptSummary.texts, AttemptSummary.drawn,
+                    AttemptSummary.chosen)
+             .outerjoin(AttemptSummary, AttemptSummary.attempt_id == Attempt.id)
+             .where(attempts).order_by(Attempt.id))
     return list(session.connection().execute(query).all())
 
 

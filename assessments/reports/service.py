@@ -3,9 +3,11 @@
 Marks come from each slot's current question attempt (a committed regrade counts, the replaced
 row does not); a slot awaiting manual grading is left out of that slot's figures (NaN) and the
 attempt out of the test figures. Staff previews are never counted. Moodle's definitions are
-computed by :mod:`engine.psychometrics`; this module gathers the data (one narrow row per
-question attempt, its answer summary: :mod:`assessments.reports.summaries`, read by
-:mod:`assessments.reports.repository` and turned into numpy columns) and reads the results.
+computed by :mod:`engine.psychometrics`; this module gathers the data (one row per attempt, its
+answer summaries packed: :mod:`assessments.reports.packed`, read by
+:mod:`assessments.reports.repository` and decoded into numpy columns all at once; an attempt
+without one is read from its answer summaries, :mod:`assessments.reports.summaries`) and reads
+the results.
 
 A slot with fewer than :data:`MIN_ATTEMPTS_FOR_FLAGS` graded answers raises no flag: its figures
 are shown with "too few attempts (n = …)". With n answers the standard error of a facility near
@@ -51,7 +53,7 @@ from assessments.models import (
     QuizStatisticsCache,
 )
 from assessments.quizzes.service import quiz_for
-from assessments.reports import repository, summaries
+from assessments.reports import packed, repository, summaries
 from assessments.reports.breakdown import Answers, breakdown, drawn_matrix, item_flags
 from assessments.reports.schemas import Flag, ItemStatisticsOut, QuizStatistics, SlotStatistics, TestStatisticsOut
 from engine.psychometrics import item_statistics, test_statistics
@@ -74,45 +76,55 @@ def _slot_flags(facility: float, discrimination: float) -> list[Flag]:
 
 
 class _Read:
-    """The current question attempts of some attempts, from their summaries (:mod:`assessments.reports.summaries`;
+    """The current question attempts of some attempts, from their packed summaries
+    (:mod:`assessments.reports.packed`), else their answer summaries (:mod:`assessments.reports.summaries`;
     one summarised in memory where it has none), as columns: per attempt and slot a mark (the
     ``marks`` matrix, NaN where not graded), and per (slot, item key) the answers as :class:`Answers`."""
 
     def __init__(self, session: Session, attempts: ColumnElement[bool]) -> None:
         summaries.write_due(session)
-        rows = repository.summary_rows(session, attempts)
         self.attempt_ids: list[int] = []
         self.answers: dict[tuple[int, str], Answers] = {}
         self.titles: dict[str, str] = {}
-        if not rows:
+        read = _columns(session, attempts)
+        if read is None:
             return
-        (attempt, slot, version, max_mark, seed, fraction, misconception, chosen, options, drawn) = (
-            list(column) for column in zip(*rows, strict=True))
-        attempt_of, slot_of = np.asarray(attempt, dtype=np.int64), np.asarray(slot, dtype=np.int64)
-        if len(attempt_of) > 1 and not _in_order(attempt_of, slot_of):
-            order = np.lexsort((slot_of, attempt_of)).tolist()
-            attempt, slot, version, max_mark, seed, fraction, misconception, chosen, options, drawn = (
-                [column[n] for n in order] for column in (attempt, slot, version, max_mark, seed, fraction,
-                                                          misconception, chosen, options, drawn))
-            attempt_of, slot_of = np.asarray(attempt, dtype=np.int64), np.asarray(slot, dtype=np.int64)
-        versions = repository.versions(session, set(version))
+        attempt_of, version_of = read.attempt, read.item_version_id
+        # rows are in (attempt, slot) order: an attempt's rows are one run
+        starts = np.flatnonzero(np.r_[True, attempt_of[1:] != attempt_of[:-1]])
+        self.attempt_ids = attempt_of[starts].tolist()
+        grid = _grid(read, len(starts))
+        versions = repository.versions(session, np.unique(version_of[:grid] if grid else version_of).tolist())
         models = {vid: item_model(v) for vid, (v, _) in versions.items()}
         self.titles = {key: v.title for v, key in versions.values()}
-        missing = [n for n, count in enumerate(options) if count is None]
-        if missing:
-            _summarise_missing(session, attempts, missing, attempt, slot,
-                               (fraction, misconception, chosen, options, drawn))
-        version_of = np.asarray(version, dtype=np.int64)
-        max_mark_of = np.asarray(max_mark, dtype=float)
-        fractions = np.asarray(fraction, dtype=float)  # None (not graded): NaN
+        fractions, max_mark_of = read.fraction, read.max_mark  # fraction NaN: not graded
         graded = ~np.isnan(fractions)
-        ids, row_index = np.unique(attempt_of, return_inverse=True)
-        self.attempt_ids = [int(a) for a in ids]
+        groups: list[tuple[int, str, np.ndarray | slice]] = []
+        if grid is not None:  # as nearly always: every attempt answered the same versions in the same slots
+            self.slots = read.slot[:grid].tolist()
+            self.max_marks = np.maximum(max_mark_of.reshape(-1, grid).max(axis=0), -1.0)
+            self.marks = np.where(graded, fractions * max_mark_of, np.nan).reshape(-1, grid)
+            groups = [(s, versions[int(version_of[c])][1], slice(c, None, grid)) for c, s in enumerate(self.slots)]
+        else:
+            groups = self._general(read, starts, graded, versions)
+        for s, key, at in groups:
+            model = models[int(version_of[at][0])]
+            self.answers[(s, key)] = Answers(
+                key, model, fraction=fractions[at], misconception=read.misconception[at], chosen=read.chosen.taken(at),
+                options=read.options[at], seeds=read.seed[at],
+                drawn=drawn_matrix(model, read.drawn.taken(at)) if model.is_computed else None)
+
+    def _general(self, read: packed.Columns, starts: np.ndarray, graded: np.ndarray,
+                 versions: dict[int, tuple[ItemVersion, str]]) -> list[tuple[int, str, np.ndarray | slice]]:
+        """The slots, max marks and marks of any rows (attempts with different slots or item
+        versions), and the rows of each (slot, item key)."""
+        slot_of, version_of, fractions, max_mark_of = read.slot, read.item_version_id, read.fraction, read.max_mark
+        row_index = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(slot_of)]))
         slots, column = np.unique(slot_of, return_inverse=True)
         self.slots = [int(s) for s in slots]
         self.max_marks = np.full(len(slots), -1.0)
         np.maximum.at(self.max_marks, column, max_mark_of)
-        self.marks = np.full((len(ids), len(slots)), np.nan)
+        self.marks = np.full((len(starts), len(slots)), np.nan)
         self.marks[row_index[graded], column[graded]] = fractions[graded] * max_mark_of[graded]
         # the answers of each (slot, item key), in (attempt, slot) order; an item answered in
         # several versions is one group, read with the model of the version answered first
@@ -124,16 +136,67 @@ class _Read:
             members.setdefault((int(slot_of[row]), versions[int(version_of[row])][1]), []).append(n)
         by_group = np.argsort(group_of, kind="stable")
         bounds = np.searchsorted(group_of[by_group], np.arange(len(pairs) + 1))
-        seeds = np.asarray(seed, dtype=np.int64)
-        counts = np.asarray(options, dtype=np.int64)
-        for (s, key), groups in members.items():
-            at = np.sort(np.concatenate([by_group[bounds[g]:bounds[g + 1]] for g in groups]))
-            model = models[int(version_of[at[0]])]
-            picked = at.tolist()
-            self.answers[(s, key)] = Answers(
-                key, model, fraction=fractions[at], misconception=[misconception[i] for i in picked],
-                chosen=[chosen[i] for i in picked], options=counts[at], seeds=seeds[at],
-                drawn=drawn_matrix(model, [drawn[i] for i in picked]) if model.is_computed else None)
+        return [(s, key, np.sort(np.concatenate([by_group[bounds[g]:bounds[g + 1]] for g in groups])))
+                for (s, key), groups in members.items()]
+
+
+def _grid(read: packed.Columns, attempts: int) -> int | None:
+    """How many slots each attempt has, if every one of the attempts (rows in (attempt, slot)
+    order) has the same slots answered with the same item versions; else None."""
+    if len(read) % attempts:
+        return None
+    width = len(read) // attempts
+    slots, versions = read.slot.reshape(attempts, width), read.item_version_id.reshape(attempts, width)
+    same = (np.diff(slots[0]) > 0).all() and (slots == slots[0]).all() and (versions == versions[0]).all()
+    return width if bool(same) else None
+
+
+UNPACKED_BY_ID = 1_000
+"""Attempts without packed summaries up to this many are read by id; more (a database from before
+them), by the attempts' condition."""
+
+
+def _columns(session: Session, attempts: ColumnElement[bool]) -> packed.Columns | None:
+    """The current question attempts of the attempts, in (attempt, slot) order: from their packed
+    summaries, and from their answer summaries for the attempts that have none."""
+    rows = repository.packed_rows(session, attempts)
+    if not rows:
+        return None
+    ids, numbers, texts, drawn, chosen = zip(*rows, strict=True)
+    parts = []
+    missing = [] if None not in numbers else [row.id for row in rows if row.numbers is None]
+    if missing:
+        rows = [row for row in rows if row.numbers is not None]
+        ids, numbers, texts, drawn, chosen = zip(*rows, strict=True) if rows else ((),) * 5
+    if ids:
+        parts.append(packed.unpack(ids, numbers, texts, drawn, chosen))
+    if missing:
+        few = len(missing) <= UNPACKED_BY_ID
+        part = _from_summaries(session, Attempt.id.in_(missing) if few else attempts)
+        if part is not None:
+            parts.append(part if few or not ids else part.taken(np.flatnonzero(np.isin(part.attempt, missing))))
+    parts = [part for part in parts if len(part)]
+    if not parts:
+        return None
+    read = packed.Columns.joined(parts)
+    if len(read) > 1 and not _in_order(read.attempt, read.slot):
+        read = read.taken(np.lexsort((read.slot, read.attempt)))
+    return read
+
+
+def _from_summaries(session: Session, attempts: ColumnElement[bool]) -> packed.Columns | None:
+    """:func:`_columns` of these attempts from their answer summaries (made from the steps where missing)."""
+    rows = repository.summary_rows(session, attempts)
+    if not rows:
+        return None
+    (attempt, slot, version, max_mark, seed, fraction, misconception, chosen, options, drawn) = (
+        list(column) for column in zip(*rows, strict=True))
+    missing = [n for n, count in enumerate(options) if count is None]
+    if missing:
+        _summarise_missing(session, attempts, missing, attempt, slot,
+                           (fraction, misconception, chosen, options, drawn))
+    return packed.Columns.of_lists(attempt, slot, version, seed, options, max_mark, fraction, misconception,
+                                   chosen, drawn)
 
 
 def _in_order(attempt: np.ndarray, slot: np.ndarray) -> bool:

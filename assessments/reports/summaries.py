@@ -13,12 +13,15 @@ choice answer, on every ask. Here it is written once, as one narrow row of ``ans
 The listener only notes the attempt (``session.info``); the summaries are written just before the
 session commits, for every attempt noted in that transaction at once (a regrade's transaction of
 25 attempts is one read and one insert, not 25), and only for question attempts whose summary is
-missing or older than their last step. Statistics read in a session with attempts still noted
+missing or older than their last step. Then each noted attempt's summaries are packed into its
+one row of ``attempt_summaries`` (:mod:`assessments.reports.packed`), which is what statistics
+read at scale. Statistics read in a session with attempts still noted
 write them first (:func:`write_due`), so they never read their own transaction's stale rows.
 
 A question attempt without a summary (written before this table, restored from an old backup,
 or copied in by SQL) is summarised when statistics read it, in memory
-(:func:`assessments.reports.service`), so a missing row costs time, never a wrong figure.
+(:func:`assessments.reports.service`), and an attempt without a packed row is read from its
+answer summaries, so a missing row costs time, never a wrong figure.
 """
 
 from __future__ import annotations
@@ -28,12 +31,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, delete, event, insert, select
+from sqlalchemy import BindParameter, bindparam, delete, event, exists, insert, select
 from sqlalchemy.orm import Session
 
 from assessments import events
-from assessments.models import AnswerSummary, QuestionAttempt
-from assessments.reports import repository
+from assessments.models import AnswerSummary, Attempt, AttemptSummary, QuestionAttempt
+from assessments.reports import packed, repository
 from assessments.reports.breakdown import CHOICE_TYPES, chosen_options, drawn_text
 
 DUE = "assay_answer_summaries_due"
@@ -85,26 +88,54 @@ _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _DROP_REPLACED = delete(AnswerSummary).where(
     AnswerSummary.attempt_id.in_(_IDS),
     AnswerSummary.question_attempt_id.in_(select(QuestionAttempt.id).where(
-        QuestionAttempt.attempt_id.in_(_IDS), QuestionAttempt.replaced_at.is_not(None))))
+        QuestionAttempt.attempt_id.in_(_IDS), QuestionAttempt.replaced_at.is_not(None)))
+).returning(AnswerSummary.attempt_id)
 _DROP = delete(AnswerSummary).where(AnswerSummary.question_attempt_id.in_(_IDS))
 _INSERT = insert(AnswerSummary)
+_UNPACKED = select(Attempt.id).where(Attempt.id.in_(_IDS), ~exists().where(AttemptSummary.attempt_id == Attempt.id))
+_DROP_PACKED = delete(AttemptSummary).where(AttemptSummary.attempt_id.in_(_IDS))
+_INSERT_PACKED = insert(AttemptSummary)
 """Statements built once, run on the session's connection (Core: building and the ORM's bulk
 paths cost as much as the work)."""
 
 
 def write(session: Session, attempt_ids: Iterable[int]) -> int:
     """(Re)write the summaries of these attempts' current question attempts that are missing or
-    older than their last step, and drop those of question attempts a regrade replaced; returns
-    how many were written."""
+    older than their last step, and drop those of question attempts a regrade replaced; then
+    pack the summaries of each attempt that had one written or dropped, or has no packed row, into
+    its :class:`AttemptSummary` (:mod:`assessments.reports.packed`); returns how many answer
+    summaries were written."""
     ids = list(attempt_ids)
     connection = session.connection()
     written = 0
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        connection.execute(_DROP_REPLACED, {"ids": chunk})
+        changed = set(connection.execute(_DROP_REPLACED, {"ids": chunk}).scalars())
         rows = [summary(row) for row in repository.stale_rows(session, chunk)]
         if rows:
             connection.execute(_DROP, {"ids": [r["question_attempt_id"] for r in rows]})
             connection.execute(_INSERT, rows)
         written += len(rows)
+        repack = sorted(changed | {r["attempt_id"] for r in rows}
+                        | set(connection.execute(_UNPACKED, {"ids": chunk}).scalars()))
+        if repack:
+            connection.execute(_DROP_PACKED, {"ids": repack})
+            attempts = packed_rows(repository.packing_rows(session, repack))
+            if attempts:
+                connection.execute(_INSERT_PACKED, attempts)
     return written
+
+
+def packed_rows(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """The :class:`AttemptSummary` rows of :func:`repository.packing_rows`: one per attempt whose
+    current question attempts all have a summary (the others are read from their summaries)."""
+    by_attempt: dict[int, list[Any]] = {}
+    for row in rows:
+        by_attempt.setdefault(row.attempt_id, []).append(row)
+    out = []
+    for attempt_id, answers in by_attempt.items():
+        made = packed.pack(answers) if all(row.options is not None for row in answers) else None
+        if made is not None:
+            out.append({"attempt_id": attempt_id, "numbers": made[0], "texts": made[1], "drawn": made[2],
+                        "chosen": made[3]})
+    return out
