@@ -11,7 +11,7 @@ its order is the items' order. SQLite's ``items_search`` is an FTS5 table, which
 nothing changes there.
 
 Revision ID: 0032
-Revises: 0029
+Revises: 0030
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0032"
-down_revision = "0029"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
