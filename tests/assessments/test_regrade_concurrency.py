@@ -127,6 +127,7 @@ def test_a_save_completes_while_a_regrade_commits(database: Database, tmp_path_f
 
         # The regrade, once its first batch is committed, waits for the save (at most WAIT seconds).
         monkeypatch.setattr(regrade, "ATTEMPTS_PER_TRANSACTION", BATCH)
+        monkeypatch.setattr(regrade, "ATTEMPTS_PER_TRANSACTION_POSTGRESQL", BATCH)
         first_batch, saved_event = threading.Event(), threading.Event()
         order: list[str] = []
         written_by_then: list[int] = []
@@ -212,6 +213,7 @@ def test_every_batch_of_a_regrade_writes_as_a_writer(database: Database, tmp_pat
                            json={"items": [key]}).status_code == 200
 
         monkeypatch.setattr(regrade, "ATTEMPTS_PER_TRANSACTION", BATCH)
+        monkeypatch.setattr(regrade, "ATTEMPTS_PER_TRANSACTION_POSTGRESQL", BATCH)
         batches: list[tuple[bool, bool]] = []  # (begun as a reader, holding SQLite's write lock)
         original = regrade._write
 
