@@ -11,13 +11,14 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from assessments.bank import checking, declarations, repository
+from assessments.bank import bulk, checking, declarations, repository
 from assessments.bank.access import refuse_if_in_open_attempt
 from assessments.bank.banks import target_bank
 from assessments.bank.schemas import ImportResult, ItemSaved
 from assessments.bank.service import (
     _current_versions,
     _readable_banks,
+    content_hash,
     item_model,
     save_definition,
     validate_definition,
@@ -46,6 +47,8 @@ class PreparedImport:
     origin: VersionOrigin = VersionOrigin.IMPORT
     declarations: declarations.DeclarationsIn | None = None
     notes: tuple[str, ...] = ()
+    digests: tuple[str, ...] | None = None
+    """The definitions' content hashes, when the preparing worked them out already."""
 
 
 _Read = tuple[str, list[dict[str, Any]], list[tuple[Any, ItemBase | None, list[Any]]]]
@@ -144,10 +147,17 @@ def prepare_import(data: bytes, *, format: str, name: str) -> PreparedImport:  #
 def write_import(session: Session, prepared: PreparedImport, *, actor_id: int | None, now: datetime,
                  bank: Bank | None = None) -> ImportResult:
     """Store a prepared import in this one transaction: every item (into ``bank``, the library when
-    None; an item that exists already must be there) and the folder's declarations."""
-    results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, item=item, bank=bank,
-                               origin=prepared.origin)
-               for data, item, name in prepared.entries]
+    None; an item that exists already must be there) and the folder's declarations. Items none of
+    which exists yet are written in bulk (:mod:`assessments.bank.bulk`: the same rows)."""
+    entries = prepared.entries
+    if len(entries) >= bulk.BULK_AT and not bulk.any_exists(session, [item.id for _, item, _ in entries]):
+        digests = prepared.digests or tuple(content_hash(data) for data, _, _ in entries)
+        results = bulk.save_new_items(session, entries, digests, actor_id=actor_id, now=now, bank=bank,
+                                      origin=prepared.origin)
+    else:
+        results = [save_definition(session, data, source=name, actor_id=actor_id, now=now, item=item, bank=bank,
+                                   origin=prepared.origin)
+                   for data, item, name in entries]
     result = import_result(results)
     notes = list(prepared.notes)
     if prepared.declarations is not None:
