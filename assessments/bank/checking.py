@@ -17,12 +17,15 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 from engine.content.checker import available_cores, variant_problems
 from engine.items import ItemBase
+
+T = TypeVar("T")
 
 log = logging.getLogger("assay")
 
@@ -31,6 +34,15 @@ SPREAD_AT = 8
 
 Found = list[tuple[tuple[str | int, ...], str]]
 """One item's errors as (path in the definition, message)."""
+
+_in_pool = False
+"""True in the pool's own processes, which check in themselves (a pool never starts another)."""
+
+
+def _in_the_pool() -> None:
+    global _in_pool  # noqa: PLW0603 - the process's one flag, set once at its start
+    _in_pool = True
+
 
 def _problems(item: ItemBase) -> Found:
     found, _ = variant_problems(item)
@@ -47,7 +59,7 @@ class _Pool:
     def get(self) -> ProcessPoolExecutor:
         with self.lock:
             if self.executor is None:
-                self.executor = ProcessPoolExecutor(max(1, available_cores() - 1),
+                self.executor = ProcessPoolExecutor(max(1, available_cores() - 1), initializer=_in_the_pool,
                                                     mp_context=multiprocessing.get_context("spawn"))
             return self.executor
 
@@ -69,7 +81,7 @@ _POOL = _Pool()
 def problems_of(items: Sequence[ItemBase]) -> list[Found]:
     """Each item's errors (the variant checks of :func:`engine.content.checker.variant_problems`),
     in the items' order."""
-    if len(items) < SPREAD_AT:
+    if len(items) < SPREAD_AT or _in_pool:
         return [_problems(item) for item in items]
     executor = _POOL.get()
     try:
@@ -78,6 +90,21 @@ def problems_of(items: Sequence[ItemBase]) -> list[Found]:
         log.warning("checking %d items in the serving process: the checking processes failed (%s)", len(items), exc)
         _POOL.forget(executor)
         return [_problems(item) for item in items]
+
+
+def apart(work: Callable[..., T], *args: Any) -> T:
+    """``work(*args)`` in one of the pool's processes (a function of a module, its arguments and
+    its outcome picklable; an exception it raises is raised here), or in this process if the
+    pool cannot be used."""
+    if _in_pool:
+        return work(*args)
+    executor = _POOL.get()
+    try:
+        return executor.submit(work, *args).result()
+    except (BrokenProcessPool, OSError) as exc:
+        log.warning("%s in the serving process: the checking processes failed (%s)", work.__name__, exc)
+        _POOL.forget(executor)
+        return work(*args)
 
 
 def shut_down() -> None:
