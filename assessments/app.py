@@ -14,11 +14,10 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from assessments import errors, limits, openapi
+from assessments import apart, errors, limits, openapi
 from assessments.attempts.endpoints import router as attempts_router
 from assessments.attempts.service import sweep
 from assessments.auth.endpoints import router as auth_router
-from assessments.bank import checking
 from assessments.bank.endpoints import banks_router, declarations_router
 from assessments.bank.endpoints import router as bank_router
 from assessments.config import Settings, get_settings
@@ -126,7 +125,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         stop.set()
         for thread in threads:
             thread.join(timeout=5)
-        checking.shut_down()  # an import's checking processes, if one started them
+        apart.shut_down()  # the processes of imports' checks and large exports, if any started
 
     app = FastAPI(title="Assay", version="1", description=API_DESCRIPTION, lifespan=lifespan,
                   dependencies=[Depends(known_query_parameters)],

@@ -12,6 +12,7 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from assessments import apart
 from assessments.bank import bulk, checking, declarations, repository
 from assessments.bank.access import refuse_if_in_open_attempt
 from assessments.bank.banks import target_bank
@@ -128,13 +129,13 @@ def prepare_import(data: bytes, *, format: str, name: str) -> PreparedImport:  #
     XML), touching no database: :class:`Invalid`, saying where, when any item is bad.
 
     An import of :data:`APART_AT` bytes or more is read, validated and checked whole in one of the
-    checking processes (:func:`checking.apart`), the definitions' content hashes worked out there
+    pool's processes (:func:`assessments.apart.run`), the definitions' content hashes worked out there
     too: reading 0.8 MB of YAML with its line numbers and validating 263 definitions is half a
     second of Python, which in the serving process holds the interpreter lock that every student's
     save there needs its turns at. The outcome is the same (the same items, or the same
     :class:`Invalid` with its files and lines); only the prepared import comes back."""
     if len(data) >= APART_AT:
-        return checking.apart(_prepared_with_digests, data, format, name)
+        return apart.run(_prepared_with_digests, data, format, name)
     return _prepared(data, format=format, name=name)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from assessments import apart
 from assessments.bank import checking, exchange
 from assessments.bank.exchange import prepare_import
 from assessments.bank.service import content_hash
@@ -47,7 +48,7 @@ def _items(count: int, wrong: set[int]) -> list[ItemBase]:
 @pytest.fixture(scope="module", autouse=True)
 def _stop_the_pool() -> Any:
     yield
-    checking.shut_down()
+    apart.shut_down()
 
 
 def test_a_large_import_is_checked_in_other_processes_with_the_same_problems(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,10 +92,10 @@ def test_a_broken_pool_falls_back_to_the_process(monkeypatch: pytest.MonkeyPatch
             pass
 
     broken = Broken()
-    monkeypatch.setattr(checking._POOL, "executor", broken)
+    monkeypatch.setattr(apart.POOL, "executor", broken)
     items = _items(checking.SPREAD_AT, wrong={0})
     assert checking.problems_of(items) == [checking._problems(item) for item in items]
-    assert checking._POOL.executor is None  # the next large import starts new processes
+    assert apart.POOL.executor is None  # the next large import starts new processes
 
 
 def _stream(count: int, prefix: str, wrong: frozenset[int] = frozenset()) -> bytes:
@@ -141,8 +142,8 @@ def test_a_broken_pool_reads_the_import_in_the_process(monkeypatch: pytest.Monke
             pass
 
     broken = Broken()
-    monkeypatch.setattr(checking._POOL, "executor", broken)
+    monkeypatch.setattr(apart.POOL, "executor", broken)
     data = _stream(100, "fallback")
     prepared = exchange.prepare_import(data, format="yaml", name="fallback.yaml")
     assert len(prepared.entries) == 100 and prepared.digests is not None
-    assert checking._POOL.executor is not broken  # forgotten: the items' check started new processes
+    assert apart.POOL.executor is not broken  # forgotten: the items' check started new processes
