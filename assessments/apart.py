@@ -9,13 +9,16 @@ interpreter (never forked from the threaded server), at the first piece of work 
 next, one fewer than the cores so that one is left to serving where there is more than one. A
 piece of work is a function of a module with picklable arguments and outcome; the pool's
 processes import its module afresh. If the pool cannot be used (a process was killed, or the
-platform cannot start processes), callers do the work in the process, as before.
+platform cannot start processes), callers do the work in the process, as before. The processes
+run at a lower priority (:data:`NICENESS`): on a machine whose cores are all busy they take what
+serving leaves.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,9 +38,20 @@ in_pool = False
 """True in the pool's own processes, which do their work themselves (a pool never starts another)."""
 
 
+NICENESS = 10
+"""How much less the pool's processes ask of the CPU than the serving process (``os.nice``): where
+the cores are all busy, students' requests (and the database server on the same machine) come
+first, and the pool has what they leave."""
+
+
 def _in_the_pool() -> None:
     global in_pool  # noqa: PLW0603 - the process's one flag, set once at its start
     in_pool = True
+    if hasattr(os, "nice"):
+        try:
+            os.nice(NICENESS)
+        except OSError:  # not allowed here: the same work at the same priority
+            log.info("the pool's processes run at the serving process's priority")
 
 
 class _Pool:

@@ -16,7 +16,6 @@ transaction) or the pool cannot be used, the export is rendered in the process, 
 from __future__ import annotations
 
 import logging
-import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -44,16 +43,15 @@ def csv_lines(session: Session, attempt_ids: list[int], slots: list[int], now: d
     return "".join(exports.line(exports.csv_row(row, slots)) for row in rows)
 
 
-_databases: dict[str, Database] = {}
-_lock = threading.Lock()
-
-
 def _rendered_apart(url: str, attempt_ids: list[int], slots: list[int], now: datetime) -> str:
-    """:func:`csv_lines` in one of the pool's processes, over its own connection to the database."""
-    with _lock:
-        database = _databases.get(url) or _databases.setdefault(url, Database(url))
-    with database.read_sessions() as session:
-        return csv_lines(session, attempt_ids, slots, now)
+    """:func:`csv_lines` in one of the pool's processes, over a connection of its own (opened for
+    the chunk: a kept one could outlive the database it opened, a restored file's old inode)."""
+    database = Database(url)  # connects at its first query; no pool is kept past the chunk
+    try:
+        with database.read_sessions() as session:
+            return csv_lines(session, attempt_ids, slots, now)
+    finally:
+        database.dispose()
 
 
 def shareable_url(session: Session) -> str | None:
