@@ -80,6 +80,13 @@ class Saves:
         errors = [error for at, _, error in self.made if began <= at < ended and error is not None]
         return took, errors
 
+    def slowest(self, began: float, ended: float, count: int = 3) -> list[tuple[float, float]]:
+        """The ``count`` slowest saves sent in [began, ended): (seconds after ``began`` it was
+        sent, seconds it took), in the order they were sent."""
+        made = sorted(((at - began, t) for at, t, error in self.made if began <= at < ended and error is None),
+                      key=lambda pair: -pair[1])[:count]
+        return sorted(made)
+
 
 async def student(saves: Saves, client: httpx.AsyncClient, quiz_id: int, name: str, token: str,
                   think: float) -> None:
@@ -235,6 +242,8 @@ async def drive(base_url: str, finished_quiz: int, taken_quiz: int, students: li
                 lines.append(f"  students' saves meanwhile: {len(ms)}, p50 {percentile(ms, 0.5):.1f} ms, "
                              f"p99 {percentile(ms, 0.99):.1f} ms, longest {max(ms, default=float('nan')):.1f} ms; "
                              f"errors {len(errors)} ({met} the {TARGET_MS:.0f} ms target)")
+                lines.append("    slowest saves sent at (s after the phase began): " + ", ".join(
+                    f"+{at:.2f} s ({1000 * t:.0f} ms)" for at, t in saves.slowest(began, ended)))
                 lines.extend(f"    error: {error}" for error in sorted(set(errors))[:5])
         finally:
             saves.stop.set()
