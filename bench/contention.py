@@ -80,6 +80,13 @@ class Saves:
         errors = [error for at, _, error in self.made if began <= at < ended and error is not None]
         return took, errors
 
+    def slowest(self, began: float, ended: float, count: int = 3) -> list[tuple[float, float]]:
+        """The ``count`` slowest saves sent in [began, ended): (seconds after ``began`` it was
+        sent, seconds it took), in the order they were sent."""
+        made = sorted(((at - began, t) for at, t, error in self.made if began <= at < ended and error is None),
+                      key=lambda pair: -pair[1])[:count]
+        return sorted(made)
+
 
 async def student(saves: Saves, client: httpx.AsyncClient, quiz_id: int, name: str, token: str,
                   think: float) -> None:
@@ -159,8 +166,12 @@ def shipped_bank_renamed(suffix: str) -> tuple[str, int]:
 class Instructor:
     """The instructor's requests, one at a time, each timed."""
 
-    def __init__(self, client: httpx.AsyncClient, token: str) -> None:
+    def __init__(self, client: httpx.AsyncClient, token: str, bank: tuple[str, int]) -> None:
         self.client = client
+        self.bank = bank
+        """The YAML the import sends and how many items, made before the students start: made
+        in the import's phase, it held this client's event loop for a second or two, and then
+        every student's waiting save went out at once, a burst that queued at the server."""
         self.headers = {"authorization": f"Bearer {token}"}
         self.timings: list[tuple[str, float]] = []
 
@@ -192,7 +203,7 @@ class Instructor:
         await self.call("regrade (commit)", "POST", f"/api/v1/quizzes/{quiz_id}/regrade?dry_run=false")
 
     async def import_bank(self) -> None:
-        body, count = shipped_bank_renamed("-again")
+        body, count = self.bank
         await self.call(f"import {count} items ({len(body) / 1e6:.1f} MB of YAML)", "POST",
                         "/api/v1/items/import?format=yaml", content=body.encode(),
                         headers={"content-type": "application/yaml"})
@@ -206,6 +217,7 @@ class Instructor:
 async def drive(base_url: str, finished_quiz: int, taken_quiz: int, students: list[str], tokens: dict[str, str],
                 instructor_token: str, think: float, baseline: float) -> list[str]:
     saves = Saves(students=len(students))
+    bank = shipped_bank_renamed("-again")
     limits = httpx.Limits(max_connections=len(students) + 8, max_keepalive_connections=len(students) + 8)
     lines = []
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120.0) as client:
@@ -213,7 +225,7 @@ async def drive(base_url: str, finished_quiz: int, taken_quiz: int, students: li
                  for name in students]
         try:
             await saves.everyone.wait()  # every student started and saving
-            instructor = Instructor(client, instructor_token)
+            instructor = Instructor(client, instructor_token, bank)
             phases: list[tuple[str, Any]] = [
                 ("nothing (baseline)", lambda: asyncio.sleep(baseline)),
                 ("regrade of the finished quiz", lambda: instructor.regrade(finished_quiz)),
@@ -235,6 +247,8 @@ async def drive(base_url: str, finished_quiz: int, taken_quiz: int, students: li
                 lines.append(f"  students' saves meanwhile: {len(ms)}, p50 {percentile(ms, 0.5):.1f} ms, "
                              f"p99 {percentile(ms, 0.99):.1f} ms, longest {max(ms, default=float('nan')):.1f} ms; "
                              f"errors {len(errors)} ({met} the {TARGET_MS:.0f} ms target)")
+                lines.append("    slowest saves sent at (s after the phase began): " + ", ".join(
+                    f"+{at:.2f} s ({1000 * t:.0f} ms)" for at, t in saves.slowest(began, ended)))
                 lines.extend(f"    error: {error}" for error in sorted(set(errors))[:5])
         finally:
             saves.stop.set()

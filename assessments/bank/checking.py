@@ -4,9 +4,9 @@ Checking an item draws and checks thousands of its variants: seconds of numpy an
 bank of a few hundred items. Done in a thread of ``assay serve``, that work holds the interpreter
 lock for most of those seconds, and every student's save in the same process waits its turns at
 it (saves of 400-500 ms while a 263-item bank was imported; `bench/contention.py`). An import of
-:data:`SPREAD_AT` items or more is checked in a pool of processes of its own (started from a fresh
-interpreter, never forked from the threaded server; kept for the next import), leaving one core to
-the serving process where there is more than one. Fewer items are checked in the process: a
+:data:`SPREAD_AT` items or more is checked in the pool of :mod:`assessments.apart` (processes
+started from a fresh interpreter, kept for the next import), leaving one core to the serving
+process where there is more than one. Fewer items are checked in the process: a
 process's start costs more than checking them. The problems are the same either way (each item is
 checked apart from the others); if the pool cannot be used (it broke, or the platform cannot start
 processes), the items are checked in the process.
@@ -15,13 +15,10 @@ processes), the items are checked in the process.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 
-from engine.content.checker import available_cores, variant_problems
+from assessments import apart
+from engine.content.checker import variant_problems
 from engine.items import ItemBase
 
 log = logging.getLogger("assay")
@@ -32,54 +29,21 @@ SPREAD_AT = 8
 Found = list[tuple[tuple[str | int, ...], str]]
 """One item's errors as (path in the definition, message)."""
 
+
 def _problems(item: ItemBase) -> Found:
     found, _ = variant_problems(item)
     return [(tuple(path), message) for path, message in found]
 
 
-class _Pool:
-    """The checking processes, started at the first large import and kept."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.executor: ProcessPoolExecutor | None = None
-
-    def get(self) -> ProcessPoolExecutor:
-        with self.lock:
-            if self.executor is None:
-                self.executor = ProcessPoolExecutor(max(1, available_cores() - 1),
-                                                    mp_context=multiprocessing.get_context("spawn"))
-            return self.executor
-
-    def forget(self, broken: ProcessPoolExecutor | None = None) -> None:
-        """Stop the processes (``broken``'s only if they are still the pool's); the next large
-        import starts new ones."""
-        with self.lock:
-            executor = self.executor
-            if broken is not None and executor is not broken:
-                return
-            self.executor = None
-        if executor is not None:
-            executor.shutdown(wait=broken is None, cancel_futures=True)
-
-
-_POOL = _Pool()
-
-
 def problems_of(items: Sequence[ItemBase]) -> list[Found]:
     """Each item's errors (the variant checks of :func:`engine.content.checker.variant_problems`),
     in the items' order."""
-    if len(items) < SPREAD_AT:
+    if len(items) < SPREAD_AT or apart.in_pool:
         return [_problems(item) for item in items]
-    executor = _POOL.get()
+    executor = apart.POOL.get()
     try:
         return list(executor.map(_problems, items, chunksize=max(1, len(items) // 32)))
-    except (BrokenProcessPool, OSError) as exc:  # an OOM-killed worker, no processes allowed, ...
+    except apart.FAILED as exc:
         log.warning("checking %d items in the serving process: the checking processes failed (%s)", len(items), exc)
-        _POOL.forget(executor)
+        apart.POOL.forget(executor)
         return [_problems(item) for item in items]
-
-
-def shut_down() -> None:
-    """Stop the checking processes (at the app's shutdown; a later import starts them again)."""
-    _POOL.forget()

@@ -53,7 +53,7 @@ def csv_row(row: AttemptResponses, slots: list[int]) -> list[str]:
     return cells
 
 
-def _line(cells: list[str]) -> str:
+def line(cells: list[str]) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerow(cells)
     return out.getvalue()
@@ -61,9 +61,9 @@ def _line(cells: list[str]) -> str:
 
 def stream_csv(rows: Iterable[AttemptResponses], slots: list[int]) -> Iterator[str]:
     """The export as CSV lines, the header first."""
-    yield _line(csv_header(slots))
+    yield line(csv_header(slots))
     for row in rows:
-        yield _line(csv_row(row, slots))
+        yield line(csv_row(row, slots))
 
 
 def stream_json(rows: Iterable[AttemptResponses]) -> Iterator[str]:

@@ -106,6 +106,17 @@ def attempt_rows(session: Session, quiz_id: int, filters: Filters, now: datetime
     return list(session.execute(_attempts(quiz_id, filters, now).limit(limit).offset(offset)))
 
 
+def listed_ids(session: Session, quiz_id: int, filters: Filters, now: datetime) -> list[int]:
+    """The ids of every attempt the filter lists, in the report's order (by student and number)."""
+    return list(session.execute(_attempts(quiz_id, filters, now).with_only_columns(_a.id)).scalars())
+
+
+def attempts_by_id(session: Session, attempt_ids: Sequence[int]) -> list[Any]:
+    """These attempts' rows (as :func:`attempt_rows` gives them), in the report's order."""
+    return list(session.execute(select(*_ATTEMPT_COLUMNS).join(User.__table__, _u.id == _a.user_id)
+                                .where(_a.id.in_(attempt_ids)).order_by(_u.username, _a.number, _a.id)))
+
+
 _LAST_STEP = (select(_s.question_attempt_id, func.max(_s.seq).label("seq"))
               .group_by(_s.question_attempt_id))
 

@@ -6,6 +6,8 @@ total in ``X-Total-Count``, the next and previous pages in ``Link``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -16,7 +18,7 @@ from assessments.deps import ROW_ID_MAX, CurrentPrincipal, NowDep, RowId, Sessio
 from assessments.grading.service import instructor_quiz
 from assessments.openapi import ERROR_REF, MEANINGS
 from assessments.pagination import TOTAL_HEADER, PageDep
-from assessments.reports import exports, results
+from assessments.reports import csv_apart, exports, results
 from assessments.reports.responses import every_response, responses_page
 from assessments.reports.results_schemas import (
     AttemptFilter,
@@ -90,7 +92,19 @@ def export_attempts(quiz_id: RowId, principal: CurrentPrincipal, session: Stream
     slots = results.quiz_slots(session, quiz.id, filters, now)
     if format == "xlsx":
         return StreamingResponse(exports.stream_xlsx(rows, slots), media_type=exports.XLSX_TYPE, headers=headers)
-    return StreamingResponse(exports.stream_csv(rows, slots), media_type="text/csv; charset=utf-8", headers=headers)
+    return StreamingResponse(_csv(session, quiz.id, filters, now, slots, rows), media_type="text/csv; charset=utf-8",
+                             headers=headers)
+
+
+def _csv(session: Session, quiz_id: int, filters: results.Filters, now: datetime, slots: list[int],
+         rows: Iterator[AttemptResponses]) -> Iterator[str]:
+    """The CSV, rendered in the pool's processes for a large quiz (:mod:`csv_apart`), else here."""
+    url = csv_apart.shareable_url(session)
+    if url is not None:
+        ids = results.listed_ids(session, quiz_id, filters, now)
+        if len(ids) >= csv_apart.APART_AT:
+            return csv_apart.stream_csv(session, url, ids, slots, now)
+    return exports.stream_csv(rows, slots)
 
 
 @router.post("/attempts/{attempt_id}/close", response_model=CloseResult, responses=CONFLICT)

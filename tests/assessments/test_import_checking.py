@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 import yaml
 
-from assessments.bank import checking
+from assessments import apart
+from assessments.bank import checking, exchange
 from assessments.bank.exchange import prepare_import
+from assessments.bank.service import content_hash
 from assessments.errors import Invalid
 from engine.content.loader import definition_problems
 from engine.items import ItemBase
@@ -46,7 +48,7 @@ def _items(count: int, wrong: set[int]) -> list[ItemBase]:
 @pytest.fixture(scope="module", autouse=True)
 def _stop_the_pool() -> Any:
     yield
-    checking.shut_down()
+    apart.shut_down()
 
 
 def test_a_large_import_is_checked_in_other_processes_with_the_same_problems(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,7 +92,58 @@ def test_a_broken_pool_falls_back_to_the_process(monkeypatch: pytest.MonkeyPatch
             pass
 
     broken = Broken()
-    monkeypatch.setattr(checking._POOL, "executor", broken)
+    monkeypatch.setattr(apart.POOL, "executor", broken)
     items = _items(checking.SPREAD_AT, wrong={0})
     assert checking.problems_of(items) == [checking._problems(item) for item in items]
-    assert checking._POOL.executor is None  # the next large import starts new processes
+    assert apart.POOL.executor is None  # the next large import starts new processes
+
+
+def _stream(count: int, prefix: str, wrong: frozenset[int] = frozenset()) -> bytes:
+    return "\n---\n".join(yaml.safe_dump(_numeric(f"{prefix}-{n}", wrong=n in wrong), sort_keys=False)
+                          for n in range(count)).encode()
+
+
+def test_a_large_import_is_read_and_checked_whole_in_another_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _stream(100, "apart")
+    assert len(data) >= exchange.APART_AT
+    here = exchange._prepared(data, format="yaml", name="apart.yaml")
+
+    def not_here(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("read in the serving process")
+
+    # The spawned process imports the module afresh: this process's copy is never called.
+    monkeypatch.setattr(exchange, "_prepared", not_here)
+    apart = exchange.prepare_import(data, format="yaml", name="apart.yaml")
+    assert apart.entries == here.entries and [item.id for _, item, _ in apart.entries][:2] == ["apart-0", "apart-1"]
+    assert apart.digests == tuple(content_hash(d) for d, _, _ in here.entries)
+    with pytest.raises(AssertionError, match="serving process"):
+        exchange.prepare_import(data[: exchange.APART_AT // 2], format="yaml", name="small.yaml")
+
+
+def test_a_large_import_refused_apart_says_what_and_where_as_in_the_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _stream(100, "bad", wrong=frozenset({3, 97})) + b"\n---\nid: broken\ntype: nonsense\n"
+    with pytest.raises(Invalid) as here:
+        exchange._prepared(data, format="yaml", name="bad.yaml")
+    with pytest.raises(Invalid) as apart:
+        exchange.prepare_import(data, format="yaml", name="bad.yaml")
+    assert (apart.value.message, apart.value.code) == (here.value.message, here.value.code) == (
+        "the import was rejected; nothing was changed", "invalid_import")
+    assert apart.value.details == here.value.details
+    assert {d["file"] for d in apart.value.details} == {"bad.yaml"} and len(apart.value.details) >= 3
+
+
+def test_a_broken_pool_reads_the_import_in_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken:
+        def submit(self, *_args: Any, **_kwargs: Any) -> Any:
+            raise BrokenProcessPool("a checking process was killed")
+
+        def shutdown(self, *_args: Any, **_kwargs: Any) -> None:
+            pass
+
+    broken = Broken()
+    monkeypatch.setattr(apart.POOL, "executor", broken)
+    data = _stream(100, "fallback")
+    prepared = exchange.prepare_import(data, format="yaml", name="fallback.yaml")
+    assert len(prepared.entries) == 100 and prepared.digests is not None
+    assert apart.POOL.executor is not broken  # forgotten: the items' check started new processes

@@ -44,6 +44,11 @@ class Scene:
 
 @pytest.fixture
 def scene(world: World) -> Scene:
+    return build_scene(world)
+
+
+def build_scene(world: World) -> Scene:
+    """The quiz and its attempts, in ``world``'s session."""
     room = classroom(world)
     room.bob.display_name = FORMULA_NAME
     carol = room.student("carol")
