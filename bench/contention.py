@@ -145,10 +145,11 @@ def _second_quiz(url: str, quiz_id: int) -> int:
         database.dispose()
 
 
-def shipped_bank_renamed(suffix: str) -> tuple[str, int]:
+def shipped_bank_renamed(suffix: str, retitled: str = "") -> tuple[str, int]:
     """The shipped content (every item file under content/) as one YAML stream, every item under a
     new key (its related keys too, where they name shipped items), as an instructor would import a
-    copy of the bank; and how many items."""
+    copy of the bank; and how many items. With ``retitled``, every title ends with it: the same
+    items changed, as an instructor imports a revised copy again."""
     from engine.content.loader import item_files
 
     items = []
@@ -158,6 +159,8 @@ def shipped_bank_renamed(suffix: str) -> tuple[str, int]:
     keys = {item["id"] for item in items}
     for item in items:
         item["id"] = f"{item['id']}{suffix}"
+        if retitled:
+            item["title"] = f"{item.get('title') or item['id']}{retitled}"
         if isinstance(item.get("related"), list):
             item["related"] = [f"{key}{suffix}" if key in keys else key for key in item["related"]]
     return yaml.safe_dump_all(items, sort_keys=False, allow_unicode=True), len(items)
@@ -166,9 +169,10 @@ def shipped_bank_renamed(suffix: str) -> tuple[str, int]:
 class Instructor:
     """The instructor's requests, one at a time, each timed."""
 
-    def __init__(self, client: httpx.AsyncClient, token: str, bank: tuple[str, int]) -> None:
+    def __init__(self, client: httpx.AsyncClient, token: str, bank: tuple[str, int],
+                 revised: tuple[str, int]) -> None:
         self.client = client
-        self.bank = bank
+        self.bank, self.revised = bank, revised
         """The YAML the import sends and how many items, made before the students start: made
         in the import's phase, it held this client's event loop for a second or two, and then
         every student's waiting save went out at once, a burst that queued at the server."""
@@ -202,8 +206,8 @@ class Instructor:
                         json={"items": [key]})
         await self.call("regrade (commit)", "POST", f"/api/v1/quizzes/{quiz_id}/regrade?dry_run=false")
 
-    async def import_bank(self) -> None:
-        body, count = self.bank
+    async def import_bank(self, revised: bool = False) -> None:
+        body, count = self.revised if revised else self.bank
         await self.call(f"import {count} items ({len(body) / 1e6:.1f} MB of YAML)", "POST",
                         "/api/v1/items/import?format=yaml", content=body.encode(),
                         headers={"content-type": "application/yaml"})
@@ -217,7 +221,7 @@ class Instructor:
 async def drive(base_url: str, finished_quiz: int, taken_quiz: int, students: list[str], tokens: dict[str, str],
                 instructor_token: str, think: float, baseline: float) -> list[str]:
     saves = Saves(students=len(students))
-    bank = shipped_bank_renamed("-again")
+    bank, revised = shipped_bank_renamed("-again"), shipped_bank_renamed("-again", " (revised)")
     limits = httpx.Limits(max_connections=len(students) + 8, max_keepalive_connections=len(students) + 8)
     lines = []
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120.0) as client:
@@ -225,11 +229,12 @@ async def drive(base_url: str, finished_quiz: int, taken_quiz: int, students: li
                  for name in students]
         try:
             await saves.everyone.wait()  # every student started and saving
-            instructor = Instructor(client, instructor_token, bank)
+            instructor = Instructor(client, instructor_token, bank, revised)
             phases: list[tuple[str, Any]] = [
                 ("nothing (baseline)", lambda: asyncio.sleep(baseline)),
                 ("regrade of the finished quiz", lambda: instructor.regrade(finished_quiz)),
                 ("import of the whole bank under new keys", instructor.import_bank),
+                ("import of the same items again, every one revised", lambda: instructor.import_bank(revised=True)),
                 ("results CSV and statistics of the finished quiz", lambda: instructor.reports(finished_quiz)),
             ]
             for name, phase in phases:
