@@ -53,6 +53,7 @@ from bench.loadkit import (  # noqa: E402
     access_tokens,
     free_port,
     group_cpu_seconds,
+    named_cpu_seconds,
     percentile,
     plausible,
     run_in_scratch,
@@ -268,10 +269,12 @@ def run(args: argparse.Namespace, databases: Databases, workdir: Path) -> int:
     with serving("assay", serve_command(port, args.workers), env, log, port) as server, \
             profiling(server.process.pid, args.profile):
         server_cpu, client_cpu = group_cpu_seconds(server.process.pid), time.process_time()
+        database_cpu = named_cpu_seconds("postgres") if args.postgresql else 0.0
         seconds = asyncio.run(arrive(burst, server.base_url, quiz_id, [(u, tokens[u]) for u in usernames],
                                      args.rate, args.time_limit))
         server_cpu = tuple(b - a for a, b in zip(server_cpu, group_cpu_seconds(server.process.pid), strict=True))
         client_cpu = time.process_time() - client_cpu
+        database_cpu = named_cpu_seconds("postgres") - database_cpu if args.postgresql else 0.0
         load = os.getloadavg()
     lines = report(burst, args, seconds)
     user, system = server_cpu
@@ -279,6 +282,9 @@ def run(args: argparse.Namespace, databases: Databases, workdir: Path) -> int:
                  f"({1000 * (user + system) / args.students:.1f} ms "
                  f"a student, {1000 * system / args.students:.1f} of it in the kernel), the client {client_cpu:.1f} s "
                  f"({1000 * client_cpu / args.students:.1f} ms a student)")
+    if args.postgresql:
+        lines.append(f"  the database server's processes on this host (`postgres`) {database_cpu:.1f} s "
+                     f"({1000 * database_cpu / args.students:.1f} ms a student; its other work included)")
     if burst.errors:
         lines += server_errors(log)
     print("\n".join(lines))

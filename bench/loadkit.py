@@ -216,6 +216,19 @@ def group_cpu_seconds(pgid: int) -> tuple[float, float]:
     return user, system
 
 
+def named_cpu_seconds(name: str) -> float:
+    """CPU time (user + system) of every process of that command name now running (on this host:
+    the local PostgreSQL server's, ``postgres``; a process that ended meanwhile is not counted)."""
+    total = 0.0
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == name:
+                total += sum(cpu_seconds(int(comm.parent.name)))
+        except (OSError, ValueError, IndexError):
+            continue  # a process gone meanwhile
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((SERVE_HOST, 0))
