@@ -284,7 +284,8 @@ def run(args: argparse.Namespace, databases: Databases, workdir: Path) -> int:
                  f"({1000 * client_cpu / args.students:.1f} ms a student)")
     if args.postgresql:
         lines.append(f"  the database server's processes on this host (`postgres`) {database_cpu:.1f} s "
-                     f"({1000 * database_cpu / args.students:.1f} ms a student; its other work in, ended processes out)")
+                     f"({1000 * database_cpu / args.students:.1f} ms a student; "
+                     "its other work in, processes ended meanwhile out)")
     if burst.errors:
         lines += server_errors(log)
     print("\n".join(lines))
