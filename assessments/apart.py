@@ -21,7 +21,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
@@ -103,7 +103,7 @@ def run(work: Callable[..., T], *args: Any) -> T:
     executor = POOL.get()
     try:
         return executor.submit(work, *args).result()
-    except FAILED as exc:
+    except (*FAILED, RuntimeError, CancelledError) as exc:  # also: shut down meanwhile (at the app's end)
         log.warning("%s in the serving process: the pool's processes failed (%s)", work.__name__, exc)
         POOL.forget(executor)
         return work(*args)

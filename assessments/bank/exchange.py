@@ -239,12 +239,13 @@ def import_file(session: Session, data: bytes, *, format: str, name: str, actor_
 
 def import_for(session: Session, principal: Principal, data: bytes, *, format: str,  # noqa: A002
                bank_slug: str | None, now: datetime) -> ImportResult:
-    """An instructor's import, into a bank they may edit (see :func:`target_bank`). The import is
-    read and checked before the request takes SQLite's write lock (the caller's sign-in was read
-    in a transaction that ends here, having written nothing), which it then holds only to write."""
+    """An instructor's import, into a bank they may edit (see :func:`target_bank`: refused first,
+    before any of the import's work). The import is read and checked before the request takes
+    SQLite's write lock (the caller's sign-in and the bank were read in a transaction that ends
+    here, having written nothing), which it then holds only to write."""
+    bank = target_bank(session, principal, bank_slug)
     done_reading(session)
     prepared = prepare_import(data, format=format, name=f"import.{format}")
-    bank = target_bank(session, principal, bank_slug)
     return write_import(session, prepared, actor_id=principal.user.id, now=now, bank=bank)
 
 

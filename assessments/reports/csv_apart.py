@@ -11,6 +11,11 @@ CSV lines; the serving process streams the chunks in order as they come, a few a
 are the ones rendered in the process (the same functions over the same rows; a test compares
 them). Where another process cannot open the request's database (an in-memory one, a test's
 transaction) or the pool cannot be used, the export is rendered in the process, as before.
+
+The attempts listed are those of the moment the export was asked for; each chunk reads its
+attempts when it is rendered, in a transaction of its own. A grade committed while a large
+export streams (a regrade, a person's grade) may therefore show in the chunks rendered after it,
+where the export rendered in the process reads one snapshot throughout (on SQLite).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -43,10 +49,18 @@ def csv_lines(session: Session, attempt_ids: list[int], slots: list[int], now: d
     return "".join(exports.line(exports.csv_row(row, slots)) for row in rows)
 
 
-def _rendered_apart(url: str, attempt_ids: list[int], slots: list[int], now: datetime) -> str:
+class Timeouts(NamedTuple):
+    """The app's database settings a chunk's process opens the database with, as the app does."""
+
+    statement_ms: int
+    busy_ms: int
+
+
+def _rendered_apart(url: str, attempt_ids: list[int], slots: list[int], now: datetime, timeouts: Timeouts) -> str:
     """:func:`csv_lines` in one of the pool's processes, over a connection of its own (opened for
     the chunk: a kept one could outlive the database it opened, a restored file's old inode)."""
-    database = Database(url)  # connects at its first query; no pool is kept past the chunk
+    # connects at its first query; no pool is kept past the chunk
+    database = Database(url, statement_timeout_ms=timeouts.statement_ms, busy_timeout_ms=timeouts.busy_ms)
     try:
         with database.read_sessions() as session:
             return csv_lines(session, attempt_ids, slots, now)
@@ -68,9 +82,11 @@ def shareable_url(session: Session) -> str | None:
 
 
 def stream_csv(session: Session, url: str, attempt_ids: list[int], slots: list[int],
-               now: datetime) -> Iterator[str]:
-    """The export as :func:`exports.stream_csv` writes it, its chunks rendered in the pool (a
-    chunk whose process failed, and the chunks after it, rendered here)."""
+               now: datetime, timeouts: Timeouts) -> Iterator[str]:
+    """The export as :func:`exports.stream_csv` writes it, its chunks rendered in the pool. A chunk
+    the pool could not render, for whatever reason (its processes failed, the pool was shut down
+    and the chunk cancelled, its process could not read the database), is rendered here, and so are
+    the chunks after it: the reply has begun, and a file cut short would pass for a whole one."""
     yield exports.line(exports.csv_header(slots))
     size = results.EXPORT_CHUNK
     chunks = deque(attempt_ids[start:start + size] for start in range(0, len(attempt_ids), size))
@@ -80,8 +96,8 @@ def stream_csv(session: Session, url: str, attempt_ids: list[int], slots: list[i
         while chunks or pending:
             while pooled and chunks and len(pending) < AHEAD:
                 try:
-                    future, executor = apart.submit(_rendered_apart, url, chunks[0], slots, now)
-                except apart.FAILED:
+                    future, executor = apart.submit(_rendered_apart, url, chunks[0], slots, now, timeouts)
+                except (*apart.FAILED, RuntimeError):  # RuntimeError: the pool was shut down meanwhile
                     pooled = False
                     break
                 pending.append((future, executor, chunks.popleft()))
@@ -91,9 +107,14 @@ def stream_csv(session: Session, url: str, attempt_ids: list[int], slots: list[i
             future, executor, chunk = pending.popleft()
             try:
                 text = future.result()
-            except apart.FAILED as exc:
-                log.warning("rendering a CSV export in the serving process: the pool's processes failed (%s)", exc)
-                apart.POOL.forget(executor)
+            except Exception as exc:  # noqa: BLE001 - any failure there: the chunk is rendered here
+                log.warning("rendering a CSV export in the serving process: a chunk failed in the pool (%r)", exc)
+                if isinstance(exc, apart.FAILED):
+                    apart.POOL.forget(executor)
+                for waiting, _, _ in pending:
+                    waiting.cancel()
+                chunks.extendleft(reversed([c for _, _, c in pending]))
+                pending.clear()
                 pooled = False
                 text = csv_lines(session, chunk, slots, now)
             yield text

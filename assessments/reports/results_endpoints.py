@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from assessments.deps import ROW_ID_MAX, CurrentPrincipal, NowDep, RowId, SessionDep, get_session
+from assessments.deps import ROW_ID_MAX, CurrentPrincipal, NowDep, RowId, SessionDep, SettingsDep, get_session
 from assessments.grading.service import instructor_quiz
 from assessments.openapi import ERROR_REF, MEANINGS
 from assessments.pagination import TOTAL_HEADER, PageDep
@@ -74,6 +74,7 @@ def quiz_responses(quiz_id: RowId, principal: CurrentPrincipal, session: Session
                              "description": "CSV (the default), a JSON array of the responses report's rows, "
                                             "or an XLSX workbook of the CSV's columns"}})
 def export_attempts(quiz_id: RowId, principal: CurrentPrincipal, session: StreamingSession, now: NowDep,
+                    settings: SettingsDep,
                     format: Annotated[Literal["csv", "json", "xlsx"], Query()] = "csv",  # noqa: A002 - as the grades'
                     status: Status = None, previews: Previews = False) -> StreamingResponse:
     """Every listed attempt with every question's state, mark, response and variant, streamed.
@@ -92,18 +93,19 @@ def export_attempts(quiz_id: RowId, principal: CurrentPrincipal, session: Stream
     slots = results.quiz_slots(session, quiz.id, filters, now)
     if format == "xlsx":
         return StreamingResponse(exports.stream_xlsx(rows, slots), media_type=exports.XLSX_TYPE, headers=headers)
-    return StreamingResponse(_csv(session, quiz.id, filters, now, slots, rows), media_type="text/csv; charset=utf-8",
-                             headers=headers)
+    timeouts = csv_apart.Timeouts(settings.statement_timeout_ms, settings.sqlite_busy_timeout_ms)
+    return StreamingResponse(_csv(session, quiz.id, filters, now, slots, rows, timeouts),
+                             media_type="text/csv; charset=utf-8", headers=headers)
 
 
 def _csv(session: Session, quiz_id: int, filters: results.Filters, now: datetime, slots: list[int],
-         rows: Iterator[AttemptResponses]) -> Iterator[str]:
+         rows: Iterator[AttemptResponses], timeouts: csv_apart.Timeouts) -> Iterator[str]:
     """The CSV, rendered in the pool's processes for a large quiz (:mod:`csv_apart`), else here."""
     url = csv_apart.shareable_url(session)
     if url is not None:
         ids = results.listed_ids(session, quiz_id, filters, now)
         if len(ids) >= csv_apart.APART_AT:
-            return csv_apart.stream_csv(session, url, ids, slots, now)
+            return csv_apart.stream_csv(session, url, ids, slots, now, timeouts)
     return exports.stream_csv(rows, slots)
 
 

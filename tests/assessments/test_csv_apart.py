@@ -11,12 +11,14 @@ chunk of one attempt at a time.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 
 from assessments import apart
 from assessments.app import create_app
@@ -128,3 +130,29 @@ def test_an_export_inside_a_tests_transaction_is_rendered_here(db: Any) -> None:
     with memory.sessions() as session:
         assert csv_apart.shareable_url(session) is None
     memory.dispose()
+
+
+def test_a_chunk_that_fails_in_the_pool_is_rendered_here_and_the_file_is_whole(
+        committed: tuple[Scene, TestClient], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk whose process could not read the database (or was cancelled by the pool's shut
+    down) is rendered in the serving process, and the chunks after it too: the file is whole."""
+    scene, client = committed
+    monkeypatch.setattr(csv_apart, "APART_AT", 10**9)
+    here = _export(scene, client)
+    real_submit = apart.submit
+    asked: list[list[int]] = []
+
+    def failing_second(work: Any, url: str, ids: list[int], *rest: Any) -> Any:
+        asked.append(ids)
+        if len(asked) == 2:
+            failed: Future[str] = Future()
+            failed.set_exception(OperationalError("SELECT", None, Exception("too many connections")))
+            return failed, apart.POOL.get()
+        return real_submit(work, url, ids, *rest)
+
+    monkeypatch.setattr(apart, "submit", failing_second)
+    monkeypatch.setattr(csv_apart, "APART_AT", 1)
+    monkeypatch.setattr(results, "EXPORT_CHUNK", 1)
+    assert _export(scene, client) == here
+    assert len(asked) == 3  # the first three asked of the pool (AHEAD); after the failure, none
+    assert apart.POOL.executor is not None  # a database error is no reason to stop the pool

@@ -72,3 +72,24 @@ def test_importing_an_export_twice_makes_no_second_version(world: World, fmt: st
         second = api.post("/api/v1/items/import", headers=staff, params={"format": fmt}, content=exported.content)
         assert second.status_code == 200, (key, second.text)
         assert [(i["key"], i["created"]) for i in second.json()["items"]] == [(key, False)], key
+
+
+def test_an_import_is_refused_to_a_student_before_it_is_read(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whoever may not write to a bank is refused (403) before any of the import's work (reading,
+    validating, checking its items in the shared pool), bad file or good."""
+    from assessments.bank import exchange
+
+    api = world.client
+    assert api is not None
+    student = world.headers(world.user("pupil", Role.STUDENT))
+    prepared: list[str] = []
+    real = exchange.prepare_import
+    monkeypatch.setattr(exchange, "prepare_import", lambda *a, **k: prepared.append("read") or real(*a, **k))
+    for content in (b"::broken:: Unclosed {=yes ~no\n", b"::ok:: What is 1+1? {=2 ~3}\n"):
+        reply = api.post("/api/v1/items/import", headers=student, params={"format": "gift"}, content=content)
+        assert reply.status_code == 403, reply.text
+    assert prepared == []
+    author = world.headers(world.author())
+    assert api.post("/api/v1/items/import", headers=author, params={"format": "gift"},
+                    content=b"::ok:: What is 1+1? {=2 ~3}\n").status_code == 200
+    assert prepared == ["read"]
