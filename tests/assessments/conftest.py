@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,16 +73,36 @@ def _load_bank(database: Database) -> None:
                             actor_id=None, now=T0, item=item)
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'assay.sqlite3'}"
+def banked_database(backend: str, folder: Path) -> tuple[str, Database]:
+    """A database of its own on ``backend`` (a SQLite file in ``folder``, or a fresh PostgreSQL
+    database), migrated and holding the sample bank: its URL and the :class:`Database`."""
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'assay.sqlite3'}"
     else:
         assert PG_URL is not None
         url = _fresh_postgresql_database(PG_URL)
     upgrade(url)
     database = Database(url)
     _load_bank(database)
+    return url, database
+
+
+class BrokenPool:
+    """In place of :data:`assessments.apart.POOL`'s executor: one whose processes were killed."""
+
+    def submit(self, *_args: Any, **_kwargs: Any) -> Any:
+        raise BrokenProcessPool("a process of the pool was killed")
+
+    def map(self, *_args: Any, **_kwargs: Any) -> Any:
+        raise BrokenProcessPool("a process of the pool was killed")
+
+    def shutdown(self, *_args: Any, **_kwargs: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    url, database = banked_database(request.param, tmp_path_factory.mktemp("db"))
     yield database
     database.dispose()
     if request.param == "postgresql":

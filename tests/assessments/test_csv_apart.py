@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +23,14 @@ from assessments import apart
 from assessments.app import create_app
 from assessments.config import Settings
 from assessments.db import Database
-from assessments.migrations import upgrade
 from assessments.reports import csv_apart, exports, results
 from tests.assessments.conftest import (
     BACKENDS,
-    PG_URL,
+    BrokenPool,
     Clock,
     World,
     _drop_postgresql_database,
-    _fresh_postgresql_database,
-    _load_bank,
+    banked_database,
     serve_from,
 )
 from tests.assessments.test_reports_results import FORMULA_NAME, Scene, build_scene
@@ -48,14 +45,7 @@ def _stop_the_pool() -> Iterator[None]:
 @pytest.fixture(params=BACKENDS)
 def committed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Scene, TestClient]]:
     """The scene, committed in a database of the test's own, and a client of an app over it."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'export.sqlite3'}"
-    else:
-        assert PG_URL is not None
-        url = _fresh_postgresql_database(PG_URL)
-    upgrade(url)
-    database = Database(url)
-    _load_bank(database)
+    url, database = banked_database(request.param, tmp_path)
     session = database.sessions()
     settings = Settings(data_dir=tmp_path, secret_key="test-secret-" + "x" * 40, grace_seconds=30)
     try:
@@ -109,14 +99,7 @@ def test_a_broken_pool_renders_the_export_here(committed: tuple[Scene, TestClien
     monkeypatch.setattr(csv_apart, "APART_AT", 10**9)
     here = _export(scene, client)
 
-    class Broken:
-        def submit(self, *_args: Any, **_kwargs: Any) -> Any:
-            raise BrokenProcessPool("a process was killed")
-
-        def shutdown(self, *_args: Any, **_kwargs: Any) -> None:
-            pass
-
-    broken = Broken()
+    broken = BrokenPool()
     monkeypatch.setattr(apart.POOL, "executor", broken)
     monkeypatch.setattr(csv_apart, "APART_AT", 1)
     monkeypatch.setattr(results, "EXPORT_CHUNK", 2)

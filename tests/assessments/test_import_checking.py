@@ -11,7 +11,6 @@ the process.
 from __future__ import annotations
 
 import textwrap
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from assessments.bank.service import content_hash
 from assessments.errors import Invalid
 from engine.content.loader import definition_problems
 from engine.items import ItemBase
+from tests.assessments.conftest import BrokenPool
 from tests.engine import samples
 
 
@@ -84,14 +84,7 @@ def test_a_large_yaml_import_refused_says_where_as_before() -> None:
 
 
 def test_a_broken_pool_falls_back_to_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Broken:
-        def map(self, *_args: Any, **_kwargs: Any) -> Any:
-            raise BrokenProcessPool("a checking process was killed")
-
-        def shutdown(self, *_args: Any, **_kwargs: Any) -> None:
-            pass
-
-    broken = Broken()
+    broken = BrokenPool()
     monkeypatch.setattr(apart.POOL, "executor", broken)
     items = _items(checking.SPREAD_AT, wrong={0})
     assert checking.problems_of(items) == [checking._problems(item) for item in items]
@@ -134,14 +127,7 @@ def test_a_large_import_refused_apart_says_what_and_where_as_in_the_process(
 
 
 def test_a_broken_pool_reads_the_import_in_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Broken:
-        def submit(self, *_args: Any, **_kwargs: Any) -> Any:
-            raise BrokenProcessPool("a checking process was killed")
-
-        def shutdown(self, *_args: Any, **_kwargs: Any) -> None:
-            pass
-
-    broken = Broken()
+    broken = BrokenPool()
     monkeypatch.setattr(apart.POOL, "executor", broken)
     data = _stream(100, "fallback")
     prepared = exchange.prepare_import(data, format="yaml", name="fallback.yaml")
