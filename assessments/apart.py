@@ -20,7 +20,7 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -30,6 +30,7 @@ from engine.content.checker import available_cores
 log = logging.getLogger("assay")
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 FAILED = (BrokenProcessPool, OSError)
 """What the pool raises when it cannot do the work (an OOM-killed process, no processes allowed)."""
@@ -98,15 +99,27 @@ def submit(work: Callable[..., T], *args: Any) -> tuple[Future[T], ProcessPoolEx
 def run(work: Callable[..., T], *args: Any) -> T:
     """``work(*args)`` in one of the pool's processes (an exception it raises is raised here), or
     in this process if the pool cannot be used or this is one of its processes."""
+    return _there_or_here(lambda executor: executor.submit(work, *args).result(), lambda: work(*args),
+                          work.__name__)
+
+
+def map_(work: Callable[[A], T], items: Sequence[A], *, chunksize: int = 1) -> list[T]:
+    """``work`` of each item, in the items' order, spread over the pool's processes (``chunksize``
+    items a trip), or in this process as :func:`run` says."""
+    return _there_or_here(lambda executor: list(executor.map(work, items, chunksize=chunksize)),
+                          lambda: [work(item) for item in items], work.__name__)
+
+
+def _there_or_here(there: Callable[[ProcessPoolExecutor], T], here: Callable[[], T], what: str) -> T:
     if in_pool:
-        return work(*args)
+        return here()
     executor = POOL.get()
     try:
-        return executor.submit(work, *args).result()
+        return there(executor)
     except (*FAILED, RuntimeError, CancelledError) as exc:  # also: shut down meanwhile (at the app's end)
-        log.warning("%s in the serving process: the pool's processes failed (%s)", work.__name__, exc)
+        log.warning("%s in the serving process: the pool's processes failed (%s)", what, exc)
         POOL.forget(executor)
-        return work(*args)
+        return here()
 
 
 def shut_down() -> None:

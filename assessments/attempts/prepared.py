@@ -268,11 +268,11 @@ def prepare_job(session: Session, payload: dict[str, Any], _progress: Progress) 
     # Generating and rendering 250 students' variants takes most of a second: done as a reader, so
     # that SQLite's write lock (every student's save needs it) is held only to write the rows.
     # (A caller's transaction already open, as in a test's, is used as it is.)
-    apart = not session.in_transaction()
-    if apart:
+    own_transaction = not session.in_transaction()
+    if own_transaction:
         mark_read_only(session)
     planned = plan(session, int(payload["quiz_id"]), STUDENTS_PER_JOB)
-    if apart:
+    if own_transaction:
         session.commit()
     done = Prepared(0, 0, 0) if planned is None else store(session, planned, now)
     if done.left:

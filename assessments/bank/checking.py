@@ -14,14 +14,11 @@ processes), the items are checked in the process.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from assessments import apart
 from engine.content.checker import variant_problems
 from engine.items import ItemBase
-
-log = logging.getLogger("assay")
 
 SPREAD_AT = 8
 """Items from which an import is checked in the pool."""
@@ -38,12 +35,6 @@ def _problems(item: ItemBase) -> Found:
 def problems_of(items: Sequence[ItemBase]) -> list[Found]:
     """Each item's errors (the variant checks of :func:`engine.content.checker.variant_problems`),
     in the items' order."""
-    if len(items) < SPREAD_AT or apart.in_pool:
+    if len(items) < SPREAD_AT:
         return [_problems(item) for item in items]
-    executor = apart.POOL.get()
-    try:
-        return list(executor.map(_problems, items, chunksize=max(1, len(items) // 32)))
-    except apart.FAILED as exc:
-        log.warning("checking %d items in the serving process: the checking processes failed (%s)", len(items), exc)
-        apart.POOL.forget(executor)
-        return [_problems(item) for item in items]
+    return apart.map_(_problems, items, chunksize=max(1, len(items) // 32))
